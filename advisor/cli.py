@@ -1,0 +1,328 @@
+"""The `advisor` command line: a thin layer that parses options and hands over to a stage.
+
+Every command imports its stage lazily, so `advisor hardware ...`, `frameworks` and `db`
+start without importing torch. Errors become exit codes here and nowhere else:
+InputError -> one line on stderr, exit 2; ConstraintNotMet -> exit 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from advisor.errors import ConstraintNotMet, InputError
+
+app = typer.Typer(
+    help="Which model, precision and inference framework to deploy on a device.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+hardware_app = typer.Typer(help="Platforms in the database.", no_args_is_help=True)
+frameworks_app = typer.Typer(help="Inference frameworks in the database.", no_args_is_help=True)
+db_app = typer.Typer(help="The database itself.", no_args_is_help=True)
+app.add_typer(hardware_app, name="hardware")
+app.add_typer(frameworks_app, name="frameworks")
+app.add_typer(db_app, name="db")
+
+
+class Phase(str, Enum):
+    prefill = "prefill"
+    decode = "decode"
+
+
+class ProfileFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class TableJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+class ExportFormat(str, Enum):
+    yaml = "yaml"
+    json = "json"
+    table = "table"
+
+
+# Shared option types, so every command spells them the same way.
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Zoo name, package.module:callable, or a .pt2 file.")]
+TargetOpt = Annotated[str, typer.Option("--target", "-t", help="Platform id, e.g. jetson-nano, h200.")]
+BatchOpt = Annotated[Optional[int], typer.Option("--batch", "-b", min=1, help="Batch size (default: the model's).")]
+PhaseOpt = Annotated[Optional[Phase], typer.Option("--phase", help="LLM phase.")]
+SeqLenOpt = Annotated[Optional[int], typer.Option("--seq-len", min=1, help="Prompt length for --phase prefill.")]
+ContextOpt = Annotated[Optional[int], typer.Option("--context", min=1, help="KV-cache length for --phase decode.")]
+
+
+@app.command()
+def profile(
+    model: Annotated[str, typer.Argument(help="Zoo name, package.module:callable, or a .pt2 file.")],
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape", help="e.g. 1x3x640x640")] = None,
+    batch: BatchOpt = None,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="Byte width of the traffic figures.")] = "fp32",
+    phase: PhaseOpt = None,
+    seq_len: SeqLenOpt = None,
+    context: ContextOpt = None,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="One row per module.")] = False,
+    depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Roll the module tree up to this depth.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 2 if any op has no formula.")] = False,
+    fmt: Annotated[ProfileFormat, typer.Option("--format", "-f")] = ProfileFormat.table,
+) -> None:
+    """Count FLOPs, MACs, parameters and memory traffic, per op and per module."""
+    from advisor.profiling.command import run_profile
+
+    run_profile(
+        model=model, input_shape=input_shape, batch=batch, precision=precision,
+        phase=phase.value if phase else None, seq_len=seq_len, context=context,
+        per_layer=per_layer, depth=depth, strict=strict, fmt=fmt.value,
+    )
+
+
+@app.command()
+def predict(
+    model: ModelOpt,
+    target: TargetOpt,
+    precision: Annotated[str, typer.Option("--precision", "-p")],
+    framework: Annotated[str, typer.Option("--framework", "-F")],
+    batch: BatchOpt = None,
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape")] = None,
+    phase: PhaseOpt = None,
+    seq_len: SeqLenOpt = None,
+    context: ContextOpt = None,
+    per_layer: Annotated[bool, typer.Option("--per-layer")] = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Roofline chart, .png or .svg.")] = None,
+    fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+) -> None:
+    """Predict latency, throughput and memory of one model x precision x framework on a target."""
+    from advisor.predict.command import run_predict
+
+    run_predict(
+        model=model, target=target, precision=precision, framework=framework, batch=batch,
+        input_shape=input_shape, phase=phase.value if phase else None, seq_len=seq_len,
+        context=context, per_layer=per_layer, plot=plot, fmt=fmt.value,
+    )
+
+
+@app.command()
+def recommend(
+    model: Annotated[list[str], typer.Option("--model", "-m", help="Repeat for several models.")],
+    target: TargetOpt,
+    batch: BatchOpt = None,
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape")] = None,
+    phase: PhaseOpt = None,
+    seq_len: SeqLenOpt = None,
+    context: ContextOpt = None,
+    max_latency_ms: Annotated[Optional[float], typer.Option("--max-latency-ms", min=0)] = None,
+    min_throughput: Annotated[Optional[float], typer.Option("--min-throughput", min=0)] = None,
+    max_memory_mb: Annotated[Optional[float], typer.Option("--max-memory-mb", min=0)] = None,
+    frameworks: Annotated[Optional[str], typer.Option("--frameworks", help="Comma-separated ids.")] = None,
+    precisions: Annotated[Optional[str], typer.Option("--precisions", help="Comma-separated schemes.")] = None,
+    top: Annotated[Optional[int], typer.Option("--top", min=1)] = None,
+    explain: Annotated[bool, typer.Option("--explain")] = False,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
+) -> None:
+    """Rank every model x precision x framework for a target under constraints."""
+    from advisor.recommend.command import run_recommend
+
+    run_recommend(
+        models=model, target=target, batch=batch, input_shape=input_shape,
+        phase=phase.value if phase else None, seq_len=seq_len, context=context,
+        max_latency_ms=max_latency_ms, min_throughput=min_throughput, max_memory_mb=max_memory_mb,
+        frameworks=frameworks, precisions=precisions, top=top, explain=explain, fmt=fmt.value,
+    )
+
+
+@hardware_app.command("list")
+def hardware_list(
+    device_class: Annotated[Optional[str], typer.Option("--class")] = None,
+    vendor: Annotated[Optional[str], typer.Option("--vendor")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="id, name, vendor, class, bandwidth, memory, fp16...")] = "id",
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+) -> None:
+    """List platforms."""
+    from advisor.db.commands import hardware_list as run
+
+    run(device_class=device_class, vendor=vendor, sort=sort, fmt=fmt.value)
+
+
+@hardware_app.command("show")
+def hardware_show(
+    platform_id: Annotated[str, typer.Argument(metavar="ID")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.table,
+) -> None:
+    """Show one platform with the source of every figure."""
+    from advisor.db.commands import hardware_show as run
+
+    run(platform_id=platform_id, fmt=fmt.value)
+
+
+@hardware_app.command("add")
+def hardware_add(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...")],
+    replace: Annotated[bool, typer.Option("--replace")] = False,
+) -> None:
+    """Validate YAML files and add their platforms in one transaction."""
+    from advisor.db.commands import hardware_add as run
+
+    run(files=files, replace=replace)
+
+
+@hardware_app.command("remove")
+def hardware_remove(platform_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Remove a platform."""
+    from advisor.db.commands import hardware_remove as run
+
+    run(platform_id=platform_id)
+
+
+@hardware_app.command("export")
+def hardware_export(
+    platform_id: Annotated[Optional[str], typer.Argument(metavar="[ID]")] = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.yaml,
+) -> None:
+    """Write platforms as YAML that `hardware add` accepts."""
+    from advisor.db.commands import hardware_export as run
+
+    run(platform_id=platform_id, fmt=fmt.value)
+
+
+@frameworks_app.command("list")
+def frameworks_list(fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table) -> None:
+    """List inference frameworks."""
+    from advisor.db.commands import frameworks_list as run
+
+    run(fmt=fmt.value)
+
+
+@frameworks_app.command("show")
+def frameworks_show(
+    framework_id: Annotated[str, typer.Argument(metavar="ID")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f")] = ExportFormat.table,
+) -> None:
+    """Show one framework's precisions, fusion traits and overheads with sources."""
+    from advisor.db.commands import frameworks_show as run
+
+    run(framework_id=framework_id, fmt=fmt.value)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run migrations to head and refresh the seed data (user rows are kept)."""
+    from advisor.db.commands import db_upgrade as run
+
+    run()
+
+
+@db_app.command("path")
+def db_path() -> None:
+    """Print where the database is."""
+    from advisor.db.commands import db_path as run
+
+    run()
+
+
+@app.command()
+def gate(
+    config: Annotated[Path, typer.Argument(metavar="CONFIG.yaml")],
+    junit: Annotated[Optional[Path], typer.Option("--junit")] = None,
+    baseline: Annotated[Optional[Path], typer.Option("--baseline")] = None,
+    write_baseline: Annotated[Optional[Path], typer.Option("--write-baseline")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
+) -> None:
+    """Fail (exit 1) when no allowed candidate meets the deployment budget."""
+    from advisor.gate.command import run_gate
+
+    run_gate(config=config, junit=junit, baseline=baseline, write_baseline=write_baseline, fmt=fmt.value)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+) -> None:
+    """Run the HTTP service."""
+    from advisor.service.server import serve as run
+
+    run(host=host, port=port, workers=workers)
+
+
+@app.command()
+def calibrate(
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",
+    as_id: Annotated[Optional[str], typer.Option("--as", help="Platform id to store under.")] = None,
+) -> None:
+    """Measure this machine's achievable peaks, bandwidth and overheads."""
+    from advisor.measure.command import run_calibrate
+
+    run_calibrate(device=device, as_id=as_id)
+
+
+@app.command()
+def bench(
+    model: ModelOpt,
+    precision: Annotated[str, typer.Option("--precision", "-p")] = "fp32",
+    framework: Annotated[str, typer.Option("--framework", "-F")] = "pytorch",
+    batch: BatchOpt = None,
+    device: Annotated[str, typer.Option("--device")] = "cpu",
+    fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+) -> None:
+    """Measure real latency of a model on this machine with random weights."""
+    from advisor.measure.command import run_bench
+
+    run_bench(model=model, precision=precision, framework=framework, batch=batch, device=device, fmt=fmt.value)
+
+
+@app.command()
+def validate(
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m")] = None,
+    batch: Annotated[Optional[list[int]], typer.Option("--batch", "-b")] = None,
+    precision: Annotated[Optional[list[str]], typer.Option("--precision", "-p")] = None,
+    framework: Annotated[Optional[list[str]], typer.Option("--framework", "-F")] = None,
+    target: Annotated[str, typer.Option("--target", "-t")] = "local",
+    device: Annotated[str, typer.Option("--device")] = "cpu",
+    plot: Annotated[Optional[Path], typer.Option("--plot")] = None,
+    fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+) -> None:
+    """Bench and predict over a matrix, and report the prediction error."""
+    from advisor.measure.command import run_validate
+
+    run_validate(
+        models=model, batches=batch, precisions=precision, frameworks=framework,
+        target=target, device=device, plot=plot, fmt=fmt.value,
+    )
+
+
+def main() -> None:
+    """Entry point: map the two error kinds onto exit codes with one line on stderr."""
+    try:
+        app()
+    except InputError as exc:
+        print(f"advisor: error: {exc}", file=sys.stderr)
+        sys.exit(InputError.exit_code)
+    except ConstraintNotMet as exc:
+        print(f"advisor: {exc}", file=sys.stderr)
+        sys.exit(ConstraintNotMet.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The Profile: what the counter produces and every later stage consumes.
+
+Precision-free by design: each op stores element counts per tensor role, so bytes at any
+scheme are derived here without tracing again. No torch import (the service and the
+predictor read cached profiles without it).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+from advisor.precision import scheme as scheme_spec
+
+
+class Category(str, Enum):
+    """What kind of kernel an op becomes; the predictor fuses and bounds by category."""
+
+    matmul = "matmul"  # conv, linear, matmul/bmm, attention: MACs counted here only
+    elementwise = "elementwise"  # add, mul, activations: 1 FLOP per output element per operation
+    norm_reduction = "norm_reduction"  # batch/layer/rms norm, softmax, mean, sum
+    data_movement = "data_movement"  # cat, copy, pad, upsample, gather, index
+    view = "view"  # reshape, permute, slice: free, no bytes
+
+
+class OpRecord(BaseModel):
+    """One aten op call, attributed to the innermost module that issued it."""
+
+    op: str  # aten overload packet name, e.g. "aten.convolution"
+    category: Category
+    module_path: str  # "" for the root module, else "model.0.conv"
+    module_type: str  # class name of that module, e.g. "Conv2d"
+    flops: int = 0
+    macs: int = 0
+    weight_elems: int = 0  # parameters and buffers read
+    input_elems: int = 0  # activations read (incl. KV cache in decode)
+    output_elems: int = 0  # activations written
+    output_shape: list[int] = Field(default_factory=list)
+    #: parallel work units of the op (output elements for most ops; the predictor's
+    #: utilisation term compares this with the device's parallelism)
+    parallel_work: int = 0
+    #: for matmul-class ops: (M, N, K) of the equivalent GEMM, summed over groups/batch as M
+    gemm_mnk: tuple[int, int, int] | None = None
+    depthwise: bool = False
+
+    def bytes_read(self, scheme: str) -> float:
+        s = scheme_spec(scheme)
+        return self.weight_elems * s.weight_bytes + self.input_elems * s.activation_bytes
+
+    def bytes_written(self, scheme: str) -> float:
+        return self.output_elems * scheme_spec(scheme).activation_bytes
+
+
+class UnsupportedOp(BaseModel):
+    """An aten op with no formula: reported, never silently counted as zero."""
+
+    op: str
+    count: int
+    modules: list[str]
+
+
+class Profile(BaseModel):
+    """Counts for one model at one input shape and phase."""
+
+    model: str
+    input_shape: list[int]
+    batch: int = 1
+    phase: str | None = None  # None for non-LLMs, else "prefill" | "decode"
+    seq_len: int | None = None
+    context: int | None = None
+    params: int
+    #: elements of the KV cache held in memory during decode (0 otherwise)
+    kv_cache_elems: int = 0
+    ops: list[OpRecord]
+    unsupported_ops: list[UnsupportedOp] = Field(default_factory=list)
+    advisor_version: str = ""
+
+    @property
+    def flops(self) -> int:
+        return sum(o.flops for o in self.ops)
+
+    @property
+    def macs(self) -> int:
+        return sum(o.macs for o in self.ops)
+
+    def bytes_read(self, scheme: str = "fp32") -> float:
+        return sum(o.bytes_read(scheme) for o in self.ops)
+
+    def bytes_written(self, scheme: str = "fp32") -> float:
+        return sum(o.bytes_written(scheme) for o in self.ops)
+
+    def intensity(self, scheme: str = "fp32") -> float:
+        total = self.bytes_read(scheme) + self.bytes_written(scheme)
+        return self.flops / total if total else 0.0
