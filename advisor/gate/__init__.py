@@ -1,0 +1,1 @@
+"""Deployment gate: fail a pipeline when no allowed candidate meets the deployment budget."""

@@ -1,0 +1,263 @@
+"""Judge every allowed candidate against the gate's requirements and pick the verdict.
+
+Two halves: ``collect`` asks the profiler and the recommender for the candidates (the only
+part that touches models and the database), ``judge`` is pure arithmetic on the figures,
+so the rules of the verdict are testable on hand-written numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from advisor import __version__
+from advisor.errors import InputError
+from advisor.gate.config import GateConfig
+from advisor.gate.types import CandidateFigures, CandidateVerdict, Check, GateResult
+from advisor.recommend.types import Excluded, RecommendRequest
+
+if TYPE_CHECKING:
+    from advisor.db import Database
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One requirement made concrete: the figure it reads, the bound and its direction."""
+
+    requirement: str
+    metric: str
+    comparison: Literal["<=", ">="]
+    limit: float
+    unit: str
+    #: for regression checks: the baseline figure and the tolerance in percent
+    reference: float | None = None
+    tolerance_pct: float | None = None
+
+
+_UNITS = {
+    "latency_ms": "ms",
+    "throughput_per_s": "/s",
+    "memory_mb": "MB",
+    "params": "",
+    "flops": "FLOPs",
+}
+
+# requirement key -> (candidate figure, direction)
+_BUDGETS: dict[str, tuple[str, Literal["<=", ">="]]] = {
+    "max_latency_ms": ("latency_ms", "<="),
+    "min_throughput": ("throughput_per_s", ">="),
+    "max_memory_mb": ("memory_mb", "<="),
+    "max_params": ("params", "<="),
+    "max_flops": ("flops", "<="),
+}
+
+# regression tolerance key -> (requirement name, candidate figure, direction of "better")
+_REGRESSIONS: dict[str, tuple[str, str, Literal["<=", ">="]]] = {
+    "latency_pct": ("latency_regression", "latency_ms", "<="),
+    "throughput_pct": ("throughput_regression", "throughput_per_s", ">="),
+    "memory_pct": ("memory_regression", "memory_mb", "<="),
+    "params_pct": ("params_regression", "params", "<="),
+    "flops_pct": ("flops_regression", "flops", "<="),
+}
+
+
+def fmt_number(value: float, unit: str = "") -> str:
+    """Readable figure: 4 significant digits, SI prefixes for counts (7.235 M params)."""
+    if unit in ("", "FLOPs") and abs(value) >= 1e3:
+        for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= scale:
+                text = f"{value / scale:.4g} {prefix}"
+                return f"{text}{unit}" if unit else text.rstrip()
+    text = f"{value:.4g}"
+    if not unit:
+        return text
+    return f"{text}{unit}" if unit == "/s" else f"{text} {unit}"
+
+
+def limits_for(config: GateConfig, baseline: CandidateFigures | None) -> list[Limit]:
+    """The requirements of a config (plus regression limits when a baseline is given), in order."""
+    limits: list[Limit] = []
+    for key, (metric, comparison) in _BUDGETS.items():
+        bound = getattr(config.requirements, key)
+        if bound is not None:
+            limits.append(Limit(key, metric, comparison, float(bound), _UNITS[metric]))
+    if baseline is not None:
+        for key, (name, metric, comparison) in _REGRESSIONS.items():
+            tol = getattr(config.regression, key)
+            ref = float(getattr(baseline, metric))
+            bound = ref * (1 + tol / 100) if comparison == "<=" else ref * (1 - tol / 100)
+            limits.append(Limit(name, metric, comparison, bound, _UNITS[metric], ref, tol))
+    return limits
+
+
+def check(limit: Limit, candidate: CandidateFigures) -> Check:
+    """Apply one limit to one candidate, with a message that says by how much."""
+    value = float(getattr(candidate, limit.metric))
+    unit = limit.unit
+    if limit.comparison == "<=":
+        passed = value <= limit.limit
+        margin = limit.limit - value
+    else:
+        passed = value >= limit.limit
+        margin = value - limit.limit
+    margin_pct = 100 * margin / limit.limit if limit.limit else None
+    v, lim, gap = fmt_number(value, unit), fmt_number(limit.limit, unit), fmt_number(abs(margin), unit)
+    if limit.reference is not None:
+        ref = fmt_number(limit.reference, unit)
+        change = 100 * (value - limit.reference) / limit.reference if limit.reference else 0.0
+        allowed = f"{'+' if limit.comparison == '<=' else '-'}{limit.tolerance_pct:g}%"
+        verdict = "within" if passed else "beyond"
+        message = f"{limit.metric} {v} vs baseline {ref}: {change:+.1f}%, {verdict} the {allowed} tolerance"
+    elif passed:
+        pct = f", {abs(margin_pct):.1f}%" if margin_pct is not None else ""
+        message = f"{limit.metric} {v} {limit.comparison} {lim} ({gap} headroom{pct})"
+    else:
+        pct = f", {abs(margin_pct):.1f}%" if margin_pct is not None else ""
+        how = "over" if limit.comparison == "<=" else "short of"
+        message = f"{limit.metric} {v} misses {limit.requirement} {lim}: {gap} {how} the budget{pct}"
+    return Check(
+        requirement=limit.requirement, metric=limit.metric, comparison=limit.comparison,
+        limit=limit.limit, value=value, passed=passed, margin=margin, margin_pct=margin_pct,
+        message=message,
+    )
+
+
+def _shortfall(limit: Limit, candidate: CandidateFigures) -> float:
+    """How far a candidate is from meeting a limit, as a ratio >= 1 (1 = met)."""
+    value = float(getattr(candidate, limit.metric))
+    if limit.comparison == "<=":
+        return max(1.0, value / limit.limit) if limit.limit > 0 else (1.0 if value <= 0 else math.inf)
+    return max(1.0, limit.limit / value) if value > 0 else math.inf
+
+
+def judge(
+    config: GateConfig,
+    candidates: list[CandidateFigures],
+    excluded: list[Excluded],
+    baseline: CandidateFigures | None = None,
+) -> GateResult:
+    """The verdict: pass when some candidate meets every limit; the first such in rank order
+    is selected. When none does, the closest (fewest misses, then the smallest worst
+    relative miss, then rank) is reported with every check."""
+    limits = limits_for(config, baseline)
+    verdicts: list[CandidateVerdict] = []
+    for cand in sorted(candidates, key=lambda c: c.rank):
+        failed = [lim.requirement for lim in limits if not check(lim, cand).passed]
+        verdicts.append(CandidateVerdict(**cand.model_dump(), passed=not failed, failed=failed))
+
+    passing = [v for v in verdicts if v.passed]
+    if passing:
+        best_verdict = passing[0]
+    elif verdicts:
+        best_verdict = min(
+            verdicts,
+            key=lambda v: (len(v.failed), max(_shortfall(lim, v) for lim in limits), v.rank),
+        )
+    else:
+        best_verdict = None
+
+    best = CandidateFigures(**best_verdict.model_dump(include=set(CandidateFigures.model_fields))) if best_verdict else None
+    if best is not None:
+        checks = [check(lim, best) for lim in limits]
+    else:
+        why = f"all {len(excluded)} combinations were excluded" if excluded else "the recommender returned none"
+        checks = [
+            Check(
+                requirement=lim.requirement, metric=lim.metric, comparison=lim.comparison,
+                limit=lim.limit, value=None, passed=False,
+                message=f"no allowed candidate to check {lim.requirement} against: {why}",
+            )
+            for lim in limits
+        ]
+    return GateResult(
+        gate=config.display_name,
+        target=config.target,
+        passed=bool(passing),
+        selected=best if passing else None,
+        best=best,
+        checks=checks,
+        candidates=verdicts,
+        excluded=excluded,
+        baseline=baseline,
+        advisor_version=__version__,
+    )
+
+
+def _prefixed(source: str, field: str | None, exc: InputError) -> InputError:
+    where = f"{source}: {field}: " if field else f"{source}: "
+    return InputError(where + str(exc))
+
+
+def collect(
+    config: GateConfig, db: Database, *, allow_code: bool, source: str
+) -> tuple[list[CandidateFigures], list[Excluded]]:
+    """Every allowed candidate with its figures, from the profiler and the recommender.
+
+    Names are checked first so that an unknown target or framework is reported against its
+    field before any model is profiled. Profiles are cached in ``db``, so the recommender
+    reuses the ones counted here.
+    """
+    from advisor.profiling.api import get_profile
+    from advisor.recommend.engine import recommend
+
+    try:
+        db.get_platform(config.target)
+    except InputError as exc:
+        raise _prefixed(source, "target", exc) from None
+    for i, fw in enumerate(config.frameworks or []):
+        try:
+            db.get_framework(fw)
+        except InputError as exc:
+            raise _prefixed(source, f"frameworks[{i}]", exc) from None
+
+    shape = dict(
+        input_shape=config.input_shape, batch=config.batch, phase=config.phase,
+        seq_len=config.seq_len, context=config.context,
+    )
+    counts: dict[str, tuple[int, int]] = {}
+    for i, model in enumerate(config.models):
+        try:
+            prof = get_profile(model, **shape, db=db, allow_code=allow_code)
+        except InputError as exc:
+            raise _prefixed(source, f"models[{i}]", exc) from None
+        counts[model] = (prof.params, prof.flops)
+        counts.setdefault(prof.model, counts[model])
+
+    request = RecommendRequest(
+        models=config.models, target=config.target, frameworks=config.frameworks,
+        precisions=config.precisions, **shape,
+    )
+    try:
+        rec = recommend(db, request, allow_code=allow_code)
+    except InputError as exc:
+        raise _prefixed(source, None, exc) from None
+
+    figures: list[CandidateFigures] = []
+    for cand in rec.candidates:
+        if cand.model not in counts:  # the recommender may spell a model its own way
+            prof = get_profile(cand.model, **shape, db=db, allow_code=allow_code)
+            counts[cand.model] = (prof.params, prof.flops)
+        params, flops = counts[cand.model]
+        figures.append(
+            CandidateFigures(
+                rank=cand.rank, model=cand.model, precision=cand.precision, framework=cand.framework,
+                latency_ms=cand.latency_ms, throughput_per_s=cand.throughput_per_s,
+                memory_mb=cand.memory_mb, params=params, flops=flops, bound=cand.bound,
+                warnings=list(cand.warnings),
+            )
+        )
+    return figures, list(rec.excluded)
+
+
+def evaluate_gate(
+    config: GateConfig,
+    db: Database,
+    *,
+    allow_code: bool,
+    source: str = "gate config",
+    baseline: CandidateFigures | None = None,
+) -> GateResult:
+    """Collect the candidates and judge them: what `advisor gate` and POST /v1/gate run."""
+    candidates, excluded = collect(config, db, allow_code=allow_code, source=source)
+    return judge(config, candidates, excluded, baseline)

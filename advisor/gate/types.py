@@ -1,0 +1,69 @@
+"""The gate's verdict, as the JSON output, the baseline file and the HTTP response share it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from advisor.recommend.types import Excluded
+
+
+class CandidateFigures(BaseModel):
+    """One allowed candidate with every figure a requirement can look at."""
+
+    rank: int
+    model: str
+    precision: str
+    framework: str
+    latency_ms: float
+    throughput_per_s: float
+    memory_mb: float
+    params: int
+    flops: int
+    bound: str
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} {self.precision} {self.framework}"
+
+
+class Check(BaseModel):
+    """One requirement applied to one candidate.
+
+    ``margin`` is the headroom in the metric's unit (negative: over budget by that much);
+    ``margin_pct`` the same relative to the limit.
+    """
+
+    requirement: str  # "max_latency_ms", "latency_regression"...
+    metric: str  # the candidate figure it looks at: "latency_ms", "throughput_per_s"...
+    comparison: Literal["<=", ">="]
+    limit: float
+    value: float | None
+    passed: bool
+    margin: float | None = None
+    margin_pct: float | None = None
+    message: str
+
+
+class CandidateVerdict(CandidateFigures):
+    passed: bool
+    failed: list[str] = Field(default_factory=list)  # requirement names it misses
+
+
+class GateResult(BaseModel):
+    gate: str
+    target: str
+    passed: bool
+    #: the first candidate in rank order that meets every requirement (None when none does)
+    selected: CandidateFigures | None = None
+    #: ``selected`` when the gate passes, else the candidate closest to passing
+    best: CandidateFigures | None = None
+    #: every requirement applied to ``best`` (when there is no candidate at all: all failed)
+    checks: list[Check]
+    candidates: list[CandidateVerdict]
+    excluded: list[Excluded] = Field(default_factory=list)
+    #: the baseline's figures that the regression checks compared against
+    baseline: CandidateFigures | None = None
+    advisor_version: str = ""
