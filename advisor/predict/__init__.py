@@ -1,0 +1,1 @@
+"""Roofline predictor: ops -> kernels -> time, memory and throughput on a platform."""

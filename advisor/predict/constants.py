@@ -1,0 +1,89 @@
+"""The predictor's constants, read from configs/predictor.yaml (origins documented there).
+
+Kept in a file rather than in code so every number sits next to where it comes from and a
+fit (benchmarks/accuracy.py --fit) can be reviewed as a diff.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from advisor.errors import InputError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GpuConstants(_Strict):
+    tiles: list[tuple[int, int]]
+    full_rate_tile: tuple[int, int]
+    k_half: float
+    min_split_depth: int
+    threads_per_sm: int
+    eager_kernel_floor_us: float
+    host_dispatch_threshold_us: float
+
+
+class CpuConstants(_Strict):
+    tile_m: int
+    tile_n: int
+    k_half: float
+    elems_per_lane: int
+
+
+class HostConstants(_Strict):
+    slowdown: dict[str, float]
+
+
+class MemoryConstants(_Strict):
+    runtime_mb: float
+
+
+class PredictorConstants(_Strict):
+    gpu: GpuConstants
+    cpu: CpuConstants
+    host: HostConstants
+    memory: MemoryConstants
+
+
+def config_path(name: str, env: str) -> Path:
+    """A config file: $ENV when set, else configs/NAME in the source tree."""
+    override = os.environ.get(env)
+    return Path(override) if override else CONFIG_DIR / name
+
+
+def load_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> PredictorConstants:
+    from pydantic import ValidationError
+
+    try:
+        return PredictorConstants.model_validate(load_yaml(Path(path)))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"{path}: field '{field}': {err['msg']}") from None
+
+
+def predictor_constants() -> PredictorConstants:
+    """Constants from $ADVISOR_PREDICTOR_CONFIG or configs/predictor.yaml (read once)."""
+    return _load(str(config_path("predictor.yaml", "ADVISOR_PREDICTOR_CONFIG")))

@@ -1,0 +1,232 @@
+"""The roofline predictor: profile x platform x framework x scheme -> Prediction.
+
+Per kernel (after fusion, advisor.predict.kernels):
+    compute = flops / (achievable peak at the kernel's precision x utilisation)
+    memory  = bytes at the scheme's widths / achievable bandwidth
+    time    = max(compute, memory) + per-kernel overhead
+and per call a fixed overhead. How kernel overheads combine depends on how the framework
+issues kernels (see ``dispatch_mode``):
+
+* ``graph``  - a pre-built engine or CUDA-graph replay: a small GPU-side cost per kernel
+  (TensorRT, CUDA graphs, vLLM decode), no host work per kernel.
+* ``host``   - eager, host-dispatched GPU frameworks (PyTorch eager): the host spends
+  ``per_kernel_us`` per op while the GPU runs earlier kernels; a kernel cannot start before
+  the host has issued it, so short kernels leave the GPU idle (host-bound).
+* ``serial`` - CPU runtimes: dispatch and compute run on the same cores, one after another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.precision import scheme as scheme_spec
+from advisor.predict.constants import PredictorConstants, predictor_constants
+from advisor.predict.kernels import Kernel, fuse
+from advisor.predict.memory import estimate_memory
+from advisor.predict.peaks import Achievable, achievable
+from advisor.predict.types import KernelPrediction, Prediction
+from advisor.predict.utilisation import is_cpu, is_gpu, utilisation
+from advisor.profiling.types import Profile
+
+US = 1e-6
+MS = 1e-3
+
+
+@dataclass(frozen=True)
+class Overheads:
+    """Per-kernel and per-call costs in microseconds, and how they combine."""
+
+    mode: str  # "graph" | "host" | "serial"
+    kernel_us: float  # GPU-side (graph) or same-core (serial) cost per kernel
+    host_us: float  # host dispatch per kernel (mode "host" only)
+    call_us: float
+    provenance: str
+
+
+def dispatch_mode(platform: PlatformSpec, framework: FrameworkSpec, c: PredictorConstants) -> str:
+    if is_gpu(platform):
+        host = framework.overhead.per_kernel_us.value > c.gpu.host_dispatch_threshold_us
+        return "host" if host else "graph"
+    return "serial"
+
+
+def overheads(
+    platform: PlatformSpec,
+    framework: FrameworkSpec,
+    calibration: CalibrationSpec | None,
+    c: PredictorConstants,
+) -> Overheads:
+    mode = dispatch_mode(platform, framework, c)
+    per_kernel = framework.overhead.per_kernel_us.value
+    call = framework.overhead.per_call_us.value
+    prov = f"{framework.id} overhead figures ({framework.overhead.per_kernel_us.source})"
+    slowdown = c.host.slowdown.get(platform.device_class, 1.0)
+    if mode == "graph":
+        kernel_us = per_kernel
+        if calibration is not None and calibration.graph_kernel_us is not None:
+            kernel_us, prov = calibration.graph_kernel_us, f"calibration {calibration.measured_at}"
+        return Overheads(mode, kernel_us, 0.0, call, prov)
+    if mode == "host":
+        host_us = per_kernel * slowdown
+        if calibration is not None and calibration.per_op_overhead_us is not None:
+            host_us, prov = calibration.per_op_overhead_us, f"calibration {calibration.measured_at}"
+        elif slowdown != 1.0:
+            prov += f" x host slowdown {slowdown:g} for {platform.device_class}"
+        return Overheads(mode, c.gpu.eager_kernel_floor_us, host_us, call, prov)
+    kernel_us = per_kernel * slowdown
+    if calibration is not None and calibration.per_op_overhead_us is not None:
+        kernel_us, prov = calibration.per_op_overhead_us, f"calibration {calibration.measured_at}"
+    return Overheads(mode, kernel_us, 0.0, call, prov)
+
+
+def kernel_precisions(scheme: str) -> tuple[str, str]:
+    """(precision of matmul-class kernels, precision of the other kernels)."""
+    s = scheme_spec(scheme)
+    vector = "fp32" if s.activation == "tf32" else s.activation
+    return s.compute, vector
+
+
+def compute_rate(
+    kernel: Kernel,
+    precision: str,
+    platform: PlatformSpec,
+    peaks: Achievable,
+    c: PredictorConstants,
+    curve: list[tuple[float, float]] | None,
+) -> tuple[float, str, float]:
+    """(effective TFLOPS, precision used, utilisation) of a kernel.
+
+    A matmul-class kernel takes the faster of the matrix engine (tiles, which pad badly for
+    skinny products) and the vector units (GEMV-style kernels), as cuBLAS/cuDNN heuristics do.
+    """
+    if kernel.uses_matrix_engine:
+        m_peak, m_used = peaks.peak(precision, matrix=True)
+        m_util = utilisation(kernel, platform, c, curve, matrix_engine=True)
+        v_peak, v_used = peaks.peak(precision, matrix=False)
+        v_util = utilisation(kernel, platform, c, curve, matrix_engine=False)
+        if v_peak * v_util > m_peak * m_util:
+            return v_peak * v_util, v_used, v_util
+        return m_peak * m_util, m_used, m_util
+    v_peak, v_used = peaks.peak(precision, matrix=False)
+    v_util = utilisation(kernel, platform, c, curve, matrix_engine=False)
+    return v_peak * v_util, v_used, v_util
+
+
+def predict(
+    profile: Profile,
+    platform: PlatformSpec,
+    framework: FrameworkSpec,
+    scheme: str,
+    calibration: CalibrationSpec | None = None,
+    constants: PredictorConstants | None = None,
+) -> Prediction:
+    """Predict latency, throughput and memory of one profile on one platform/framework."""
+    c = constants or predictor_constants()
+    peaks = achievable(platform, framework, calibration)
+    ovh = overheads(platform, framework, calibration, c)
+    curve = calibration.utilisation_curve if calibration is not None else None
+    matmul_prec, vector_prec = kernel_precisions(scheme)
+    warnings: list[str] = []
+
+    layers: list[KernelPrediction] = []
+    host_clock = gpu_clock = 0.0  # seconds, for the host-dispatch timeline
+    used_fallback: set[tuple[str, str]] = set()
+    for kernel in fuse(profile.ops, framework.fusion):
+        prec = matmul_prec if kernel.matmul else vector_prec
+        rate, used, util = compute_rate(kernel, prec, platform, peaks, c, curve)
+        if used != prec:
+            used_fallback.add((prec, used))
+        compute_s = kernel.flops / (rate * 1e12) if kernel.flops else 0.0
+        memory_s = kernel.bytes(scheme) / (peaks.bandwidth_gbs * 1e9)
+        busy_s = max(compute_s, memory_s)
+        if ovh.mode == "host":
+            host_clock += ovh.host_us * US
+            start = max(gpu_clock, host_clock)
+            overhead_s = (start - gpu_clock) + ovh.kernel_us * US
+            gpu_clock = start + ovh.kernel_us * US + busy_s
+        else:
+            overhead_s = ovh.kernel_us * US
+        layers.append(_kernel_prediction(kernel, scheme, compute_s, memory_s, overhead_s, util))
+
+    for prec, used in sorted(used_fallback):
+        warnings.append(f"{platform.id} has no {prec} peak; kernels at {prec} predicted at the {used} rate")
+    if profile.unsupported_ops:
+        names = ", ".join(sorted(u.op for u in profile.unsupported_ops))
+        warnings.append(f"ops without a cost formula are not counted: {names}")
+
+    latency_ms = sum(k.time_ms for k in layers) + ovh.call_us * US / MS
+    memory = estimate_memory(profile, scheme, c.memory.runtime_mb)
+    return Prediction(
+        model=profile.model,
+        target=platform.id,
+        framework=framework.id,
+        precision=scheme,
+        batch=profile.batch,
+        phase=profile.phase,
+        latency_ms=latency_ms,
+        throughput_per_s=throughput(profile, latency_ms),
+        bound=overall_bound(layers, ovh.call_us * US / MS),
+        memory_mb=memory.total_mb,
+        flops=profile.flops,
+        macs=profile.macs,
+        params=profile.params,
+        layers=layers,
+        warnings=warnings,
+        provenance=_provenance(peaks, ovh, curve, c),
+    )
+
+
+def _kernel_prediction(
+    kernel: Kernel, scheme: str, compute_s: float, memory_s: float, overhead_s: float, util: float
+) -> KernelPrediction:
+    nbytes = kernel.bytes(scheme)
+    time_s = max(compute_s, memory_s) + overhead_s
+    if overhead_s >= max(compute_s, memory_s):
+        bound = "overhead"
+    else:
+        bound = "compute" if compute_s >= memory_s else "memory"
+    return KernelPrediction(
+        name=kernel.name,
+        kind=kernel.kind,
+        ops=[o.op for o in kernel.ops],
+        flops=kernel.flops,
+        bytes=nbytes,
+        intensity=kernel.flops / nbytes if nbytes else 0.0,
+        compute_ms=compute_s / MS,
+        memory_ms=memory_s / MS,
+        overhead_ms=overhead_s / MS,
+        utilisation=util,
+        time_ms=time_s / MS,
+        bound=bound,
+        achieved_tflops=kernel.flops / time_s / 1e12 if time_s > 0 else 0.0,
+    )
+
+
+def overall_bound(layers: list[KernelPrediction], call_ms: float) -> str:
+    """What dominates the total: time of compute-bound vs memory-bound kernels vs overheads."""
+    totals = {"compute": 0.0, "memory": 0.0, "overhead": call_ms}
+    for k in layers:
+        busy = max(k.compute_ms, k.memory_ms)
+        totals["overhead"] += k.overhead_ms
+        totals["compute" if k.compute_ms >= k.memory_ms else "memory"] += busy
+    return max(totals, key=totals.__getitem__)
+
+
+def throughput(profile: Profile, latency_ms: float) -> float:
+    """items/s; tokens/s for LLMs (prefill counts every prompt token)."""
+    if latency_ms <= 0:
+        return 0.0
+    items = profile.batch
+    if profile.phase == "prefill" and profile.seq_len:
+        items *= profile.seq_len
+    return items / (latency_ms * MS)
+
+
+def _provenance(peaks: Achievable, ovh: Overheads, curve, c: PredictorConstants) -> dict[str, str]:
+    prov = dict(peaks.provenance)
+    prov["overhead"] = f"{ovh.mode} dispatch; {ovh.provenance}"
+    prov["utilisation"] = (
+        "calibrated utilisation curve" if curve else "tile/wave model, constants in configs/predictor.yaml"
+    )
+    return prov

@@ -1,0 +1,183 @@
+"""Ops become kernels according to a framework's fusion traits.
+
+Why: a roofline per *op* overstates both launch costs and memory traffic for frameworks that
+fuse. TensorRT, ONNX Runtime, TFLite and torch.compile fold batch norm into the preceding
+convolution at build time, run elementwise epilogues (bias, activation, residual add) inside
+the matmul-class kernel and fuse chains of pointwise ops, so the intermediate tensors are
+never written to memory. Eager PyTorch runs one kernel per op. Views are free everywhere.
+
+The profile lists ops in execution order; fusion here is the greedy, order-based version of
+what those compilers do: an op joins the previous kernel when it is a pointwise consumer of
+that kernel's output (same number of output elements).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from advisor.db.schemas import Fusion
+from advisor.precision import scheme as scheme_spec
+from advisor.profiling.types import Category, OpRecord
+
+
+@dataclass
+class Kernel:
+    """One launched kernel: a main op plus whatever the framework fused into it."""
+
+    name: str
+    kind: str
+    category: Category
+    ops: list[OpRecord]
+    flops: int
+    weight_elems: int
+    input_elems: int
+    output_elems: int
+    parallel_work: int
+    gemm_mnk: tuple[int, int, int] | None
+    depthwise: bool = False
+    fused: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_op(cls, op: OpRecord) -> Kernel:
+        return cls(
+            name=op.module_path or "<root>",
+            kind=_short(op.op),
+            category=op.category,
+            ops=[op],
+            flops=op.flops,
+            weight_elems=op.weight_elems,
+            input_elems=op.input_elems,
+            output_elems=op.output_elems,
+            parallel_work=op.parallel_work or op.output_elems,
+            gemm_mnk=op.gemm_mnk,
+            depthwise=op.depthwise,
+        )
+
+    @property
+    def matmul(self) -> bool:
+        return self.category == Category.matmul
+
+    @property
+    def uses_matrix_engine(self) -> bool:
+        """Depthwise convolutions have no reduction over channels to feed a tensor/matrix
+        engine; cuDNN, oneDNN and XNNPACK run them on the vector units."""
+        return self.matmul and not self.depthwise
+
+    @property
+    def activation_matmul(self) -> bool:
+        """A product of two activations (attention scores, attention x values)."""
+        return self.matmul and self.weight_elems == 0
+
+    def bytes(self, scheme: str) -> float:
+        s = scheme_spec(scheme)
+        return self.weight_elems * s.weight_bytes + (self.input_elems + self.output_elems) * s.activation_bytes
+
+    def weight_bytes(self, scheme: str) -> float:
+        return self.weight_elems * scheme_spec(scheme).weight_bytes
+
+    def absorb_folded(self, op: OpRecord) -> None:
+        """Batch norm folded into the conv weights at build time: no time, no traffic."""
+        self.ops.append(op)
+        self.kind += "+" + _short(op.op)
+
+    def absorb_pointwise(self, op: OpRecord) -> None:
+        """A pointwise consumer of this kernel's output runs in its epilogue: its FLOPs
+        stay, the intermediate tensor is neither written nor read back; other operands
+        (a residual, a bias) are still read."""
+        self.ops.append(op)
+        self.kind += "+" + _short(op.op)
+        self.flops += op.flops
+        self.weight_elems += op.weight_elems
+        self.input_elems += max(0, op.input_elems - self.output_elems)
+        self.output_elems = op.output_elems
+
+
+def _short(op_name: str) -> str:
+    """aten.convolution.default -> convolution."""
+    parts = op_name.split(".")
+    if parts[0] in ("aten", "prims", "torch") and len(parts) > 1:
+        return parts[1]
+    return parts[0]
+
+
+def is_batch_norm(op: OpRecord) -> bool:
+    return "batch_norm" in op.op or "BatchNorm" in op.module_type
+
+
+def is_softmax(op: OpRecord) -> bool:
+    return "softmax" in op.op
+
+
+def fuse(ops: list[OpRecord], fusion: Fusion) -> list[Kernel]:
+    """Group ops into the kernels the framework launches, in execution order."""
+    kernels: list[Kernel] = []
+    for op in ops:
+        if op.category == Category.view:
+            continue
+        last = kernels[-1] if kernels else None
+        if last is not None and _folds_into(op, last, fusion):
+            last.absorb_folded(op)
+        elif last is not None and _fuses_pointwise(op, last, fusion):
+            last.absorb_pointwise(op)
+        else:
+            kernels.append(Kernel.from_op(op))
+    if fusion.attention_fusion:
+        kernels = _fuse_attention(kernels)
+    return kernels
+
+
+def _folds_into(op: OpRecord, last: Kernel, fusion: Fusion) -> bool:
+    return (
+        fusion.bn_folding
+        and is_batch_norm(op)
+        and last.matmul
+        and not last.activation_matmul
+        and op.output_elems == last.output_elems
+    )
+
+
+def _fuses_pointwise(op: OpRecord, last: Kernel, fusion: Fusion) -> bool:
+    """Epilogue fusion into matmul-class kernels; frameworks that fuse epilogues also fuse
+    pointwise chains (TensorRT "pointwise" fusion, ORT/inductor elementwise fusion), so an
+    elementwise op also joins a preceding elementwise or normalisation kernel."""
+    if not fusion.epilogue_fusion or op.category != Category.elementwise:
+        return False
+    if op.output_elems != last.output_elems:
+        return False
+    return last.category in (Category.matmul, Category.elementwise, Category.norm_reduction)
+
+
+def _fuse_attention(kernels: list[Kernel]) -> list[Kernel]:
+    """scores = Q K^T -> softmax -> scores V becomes one flash-attention-style kernel: the
+    score matrix stays on chip (Dao et al. 2022, FlashAttention, arXiv:2205.14135)."""
+    out: list[Kernel] = []
+    i = 0
+    while i < len(kernels):
+        window = kernels[i : i + 3]
+        if (
+            len(window) == 3
+            and window[0].activation_matmul
+            and window[1].category == Category.norm_reduction
+            and any(is_softmax(o) for o in window[1].ops)
+            and window[2].activation_matmul
+        ):
+            qk, sm, pv = window
+            scores = qk.output_elems
+            merged = Kernel(
+                name=pv.name,
+                kind="attention",
+                category=Category.matmul,
+                ops=qk.ops + sm.ops + pv.ops,
+                flops=qk.flops + sm.flops + pv.flops,
+                weight_elems=0,
+                input_elems=qk.input_elems + max(0, pv.input_elems - scores),
+                output_elems=pv.output_elems,
+                parallel_work=pv.parallel_work,
+                gemm_mnk=pv.gemm_mnk,
+            )
+            out.append(merged)
+            i += 3
+        else:
+            out.append(kernels[i])
+            i += 1
+    return out

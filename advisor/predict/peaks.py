@@ -1,0 +1,70 @@
+"""Achievable peaks and overheads for one platform x framework.
+
+Why: datasheet peaks are upper bounds nobody reaches. A calibration record (measured by
+`advisor calibrate` on the device) gives achievable figures directly; without one we use the
+datasheet dense peak x the framework's efficiency (from hardware_db/frameworks, each with a
+source). Precisions the hardware has no path for fall back to the next wider one, the way
+runtimes emulate them, and say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
+
+#: Where a precision falls back when the device has no peak for it (wider first).
+FALLBACK: dict[str, tuple[str, ...]] = {
+    "tf32": ("fp32",),
+    "bf16": ("fp16", "fp32"),
+    "fp16": ("fp32",),
+    "fp8": ("fp16", "bf16", "fp32"),
+    "int8": ("fp16", "fp32"),
+    "int4": ("int8", "fp16", "fp32"),
+    "fp32": (),
+}
+
+
+@dataclass
+class Achievable:
+    """Achievable TFLOPS per precision on the matrix and vector engines, and bandwidth."""
+
+    matrix_tflops: dict[str, float]
+    vector_tflops: dict[str, float]
+    bandwidth_gbs: float
+    provenance: dict[str, str] = field(default_factory=dict)
+
+    def peak(self, precision: str, matrix: bool) -> tuple[float, str]:
+        """(TFLOPS, precision actually used). Matrix engine first for matmul-class kernels."""
+        for p in (precision, *FALLBACK.get(precision, ("fp32",))):
+            if matrix and p in self.matrix_tflops:
+                return self.matrix_tflops[p], p
+            if p in self.vector_tflops:
+                return self.vector_tflops[p], p
+        # No figure at all: the slowest known path (keeps the prediction finite).
+        values = list(self.vector_tflops.values()) + list(self.matrix_tflops.values())
+        return (min(values) if values else 1e-3), "none"
+
+
+def achievable(
+    platform: PlatformSpec, framework: FrameworkSpec, calibration: CalibrationSpec | None
+) -> Achievable:
+    eff_c = framework.efficiency.compute.value
+    eff_b = framework.efficiency.bandwidth.value
+    matrix = {p: pk.value * eff_c for p, pk in platform.matrix_peaks.items()}
+    vector = {p: pk.value * eff_c for p, pk in platform.vector_peaks.items()}
+    bandwidth = platform.memory.bandwidth_gbs.value * eff_b
+    sheet = f"datasheet x {framework.id} efficiency (compute {eff_c:g}, bandwidth {eff_b:g})"
+    prov = {"compute": sheet, "bandwidth": sheet}
+    if calibration is not None:
+        when = f"calibration {calibration.measured_at} ({calibration.method})"
+        if calibration.matmul_tflops:
+            matrix.update(calibration.matmul_tflops)
+            prov["compute"] = when + f"; other precisions: {sheet}"
+        if calibration.vector_tflops:
+            vector.update(calibration.vector_tflops)
+            prov["compute"] = when + f"; other precisions: {sheet}"
+        if calibration.bandwidth_gbs:
+            bandwidth = calibration.bandwidth_gbs
+            prov["bandwidth"] = when
+    return Achievable(matrix, vector, bandwidth, prov)

@@ -1,0 +1,1 @@
+"""Rules: what runs where, what fits, what risks accuracy (exclude / penalty / warning)."""

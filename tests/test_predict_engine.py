@@ -1,0 +1,190 @@
+"""The roofline predictor on hand-built profiles whose times can be worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.db.schemas import CalibrationSpec
+from advisor.predict.engine import predict
+from advisor.predict.kernels import fuse
+from advisor.predict.memory import estimate_memory
+from advisor.profiling.types import Category
+from factories_predict import (
+    batch_norm, conv_op, cpu, framework, gemm_op, gpu, pointwise, profile, view,
+)
+
+US = 1e-3  # one microsecond in ms
+
+
+def test_large_gemm_is_compute_bound_at_the_tensor_peak() -> None:
+    # 2 * 8192^3 FLOP at 100 TFLOPS = 10.995 ms; tiles fill 10 SMs; K=8192 is deep.
+    pred = predict(profile([gemm_op(8192, 8192, 8192)]), gpu(), framework(per_call_us=0, per_kernel_us=0), "fp16")
+    assert pred.bound == "compute"
+    assert pred.latency_ms == pytest.approx(2 * 8192**3 / 100e12 * 1e3, rel=0.01)
+
+
+def test_framework_efficiency_scales_the_peak() -> None:
+    p = profile([gemm_op(8192, 8192, 8192)])
+    full = predict(p, gpu(), framework(per_call_us=0, per_kernel_us=0), "fp16").latency_ms
+    half = predict(p, gpu(), framework(per_call_us=0, per_kernel_us=0, compute_eff=0.5), "fp16").latency_ms
+    assert half == pytest.approx(2 * full, rel=1e-6)
+
+
+def test_large_elementwise_op_is_memory_bound() -> None:
+    # add of two 100M-element fp32 tensors: read 800 MB, write 400 MB at 1000 GB/s = 1.2 ms.
+    n = 100_000_000
+    pred = predict(profile([pointwise(n, op="aten.add", inputs=2)]), gpu(), framework(per_call_us=0, per_kernel_us=0), "fp32")
+    assert pred.bound == "memory"
+    assert pred.latency_ms == pytest.approx(1.2, rel=1e-6)
+    # fp16 halves the bytes
+    half = predict(profile([pointwise(n, op="aten.add", inputs=2)]), gpu(), framework(per_call_us=0, per_kernel_us=0), "fp16")
+    assert half.latency_ms == pytest.approx(0.6, rel=1e-6)
+
+
+def test_matmul_uses_tensor_peak_and_vector_ops_the_vector_peak() -> None:
+    # fp32 scheme: GEMM at the 10 TFLOPS vector peak (no fp32 tensor peak); tf32 at 50.
+    p = profile([gemm_op(8192, 8192, 8192)])
+    fw = framework(per_call_us=0, per_kernel_us=0)
+    fp32 = predict(p, gpu(), fw, "fp32").latency_ms
+    tf32 = predict(p, gpu(), fw, "tf32").latency_ms
+    assert fp32 / tf32 == pytest.approx(5.0, rel=0.01)
+
+
+def test_small_gemm_underfills_the_device() -> None:
+    # a 64x64x64 product: one 64x64 tile or four 32x32 ones, too shallow to split: at
+    # most 4 of 10 SMs busy; the vector path has 4096 outputs for 20480 threads (0.2)
+    pred = predict(profile([gemm_op(64, 64, 64)]), gpu(), framework(), "fp16")
+    assert pred.layers[0].utilisation <= 0.2 + 1e-9
+    # a deep reduction is split across the SMs instead
+    deep = predict(profile([gemm_op(64, 64, 4096)]), gpu(), framework(), "fp16")
+    assert deep.layers[0].utilisation > 0.5
+    # wave quantisation: 11 tiles of 128x64 on 10 SMs take two waves (11/20 busy)
+    pred = predict(profile([gemm_op(11 * 128, 64, 1 << 20)]), gpu(), framework(), "fp16")
+    assert pred.layers[0].utilisation == pytest.approx(11 / 20, rel=0.01)
+
+
+def test_int8_without_a_peak_falls_back_and_warns() -> None:
+    p = profile([gemm_op(8192, 8192, 8192)])
+    fw = framework(per_call_us=0, per_kernel_us=0)
+    no_int8 = predict(p, gpu(int8=None), fw, "int8")
+    fp16 = predict(p, gpu(int8=None), fw, "fp16")
+    assert no_int8.latency_ms == pytest.approx(fp16.latency_ms, rel=1e-6)
+    assert any("no int8 peak" in w for w in no_int8.warnings)
+    with_int8 = predict(p, gpu(), fw, "int8")
+    assert with_int8.latency_ms == pytest.approx(fp16.latency_ms / 2, rel=0.01)
+
+
+def test_weight_only_scheme_reads_low_bit_weights() -> None:
+    # decode-style GEMV: weights dominate the traffic; w4a16 reads a quarter of fp16's weights.
+    gemv = gemm_op(1, 16384, 16384)
+    fw = framework(per_call_us=0, per_kernel_us=0)
+    fp16 = predict(profile([gemv]), gpu(), fw, "fp16")
+    w4 = predict(profile([gemv]), gpu(), fw, "w4a16")
+    assert fp16.bound == "memory" and w4.bound == "memory"
+    assert w4.layers[0].bytes == pytest.approx(16384 * 16384 * 0.5 + (16384 + 16384) * 2)
+    assert w4.latency_ms / fp16.latency_ms == pytest.approx(0.25, rel=0.01)
+
+
+def test_bn_folding_and_epilogue_fusion() -> None:
+    hw, c = 56, 64
+    elems = hw * hw * c
+    ops = [conv_op(c, c, hw), batch_norm(elems, c), view(elems), pointwise(elems, op="aten.silu")]
+    fused = fuse(ops, framework(fused=True).fusion)
+    assert [k.kind for k in fused] == ["convolution+_native_batch_norm_legit_no_training+silu"]
+    k = fused[0]
+    # bytes: conv weights + conv input + the activation's output; the conv output is never written
+    assert k.input_elems == c * hw * hw and k.output_elems == elems
+    assert k.flops == ops[0].flops + ops[3].flops  # BN folded away, SiLU's FLOPs stay
+    eager = fuse(ops, framework(fused=False).fusion)
+    assert [k.category for k in eager] == [Category.matmul, Category.norm_reduction, Category.elementwise]
+
+
+def test_residual_add_reads_its_second_operand() -> None:
+    elems = 1000
+    ops = [conv_op(10, 10, 10), pointwise(elems, op="aten.add", inputs=2)]
+    (k,) = fuse(ops, framework().fusion)
+    assert k.input_elems == ops[0].input_elems + elems
+
+
+def test_attention_fusion_keeps_scores_on_chip() -> None:
+    b_h, s, d = 12, 256, 64
+    qk = gemm_op(b_h * s, s, d, weights=False, op="aten.bmm", path="attn")
+    qk.input_elems = 2 * b_h * s * d
+    sm = pointwise(b_h * s * s, op="aten._softmax", category=Category.norm_reduction, path="attn", module_type="Softmax")
+    pv = gemm_op(b_h * s, d, s, weights=False, op="aten.bmm", path="attn")
+    pv.input_elems = b_h * s * s + b_h * s * d
+    (k,) = fuse([qk, sm, pv], framework().fusion)
+    assert k.kind == "attention"
+    assert k.input_elems == 3 * b_h * s * d and k.output_elems == b_h * s * d
+    assert len(fuse([qk, sm, pv], framework(fused=False).fusion)) == 3
+
+
+def test_eager_gpu_is_host_bound_for_tiny_kernels() -> None:
+    # 100 tiny ops: eager PyTorch pays 20 us of host time per op; the GPU waits for the host.
+    ops = [pointwise(1000, path=f"a{i}") for i in range(100)]
+    eager = predict(profile(ops), gpu(), framework(fused=False, per_kernel_us=20, per_call_us=0), "fp16")
+    assert eager.bound == "overhead"
+    assert eager.latency_ms == pytest.approx(100 * 20 * US + 2 * US, rel=0.02)
+    graph = predict(profile(ops), gpu(), framework(fused=False, per_kernel_us=2, per_call_us=0), "fp16")
+    assert graph.latency_ms == pytest.approx(100 * 2 * US, rel=0.05)
+
+
+def test_eager_gpu_overlaps_host_with_long_kernels() -> None:
+    # one 11 ms GEMM then 10 tiny ops: the host issues them while the GEMM runs
+    ops = [gemm_op(8192, 8192, 8192)] + [pointwise(1000, path=f"a{i}") for i in range(10)]
+    pred = predict(profile(ops), gpu(), framework(fused=False, per_kernel_us=20, per_call_us=0), "fp16")
+    gemm_ms = pred.layers[0].compute_ms
+    assert pred.latency_ms == pytest.approx(20 * US + 2 * US + gemm_ms + 10 * 2 * US, rel=0.01)
+    assert pred.bound == "compute"
+
+
+def test_cpu_overheads_add_up() -> None:
+    ops = [pointwise(100, path=f"a{i}") for i in range(10)]
+    pred = predict(profile(ops), cpu(), framework(fused=False, per_kernel_us=5, per_call_us=50, classes=("cpu",)), "fp32")
+    assert pred.latency_ms == pytest.approx((10 * 5 + 50) * US, rel=0.05)
+
+
+def test_calibration_replaces_datasheet_figures() -> None:
+    p = profile([pointwise(100_000_000, op="aten.add", inputs=2)])
+    cal = CalibrationSpec(platform_id="toy-gpu", measured_at="2026-11-29T00:00:00Z", method="test", tool_version="0",
+                          bandwidth_gbs=500.0)
+    pred = predict(p, gpu(), framework(per_call_us=0, per_kernel_us=0), "fp32", calibration=cal)
+    assert pred.latency_ms == pytest.approx(2.4, rel=1e-6)
+    assert pred.provenance["bandwidth"].startswith("calibration 2026-11-29")
+    plain = predict(p, gpu(), framework(per_call_us=0, per_kernel_us=0), "fp32")
+    assert plain.provenance["bandwidth"].startswith("datasheet x")
+
+
+def test_calibrated_utilisation_curve_is_used() -> None:
+    p = profile([gemm_op(8192, 8192, 8192)])
+    cal = CalibrationSpec(platform_id="toy-gpu", measured_at="t", method="test", tool_version="0",
+                          utilisation_curve=[(1e3, 0.1), (1e9, 0.5)])
+    pred = predict(p, gpu(), framework(per_call_us=0, per_kernel_us=0), "fp16", calibration=cal)
+    assert pred.layers[0].utilisation == pytest.approx(0.1 + 0.4 * (6 - 3 + 1.826) / 6, rel=0.01)
+
+
+def test_throughput_units() -> None:
+    ops = [gemm_op(4, 4096, 4096)]
+    dec = predict(profile(ops, batch=4, phase="decode", context=512), gpu(), framework(), "fp16")
+    assert dec.throughput_per_s == pytest.approx(4 / (dec.latency_ms / 1e3))
+    pre = predict(profile(ops, batch=2, phase="prefill", seq_len=128), gpu(), framework(), "fp16")
+    assert pre.throughput_per_s == pytest.approx(2 * 128 / (pre.latency_ms / 1e3))
+
+
+def test_memory_counts_weights_activations_and_kv_cache() -> None:
+    ops = [gemm_op(1, 4096, 4096), pointwise(5000, inputs=2)]
+    p = profile(ops, params=10_000_000, kv_cache_elems=1_000_000)
+    m = estimate_memory(p, "w4a16")
+    assert m.weights_bytes == 5_000_000  # 0.5 byte per weight
+    assert m.activations_bytes == 15000 * 2  # the add: 10000 in + 5000 out at fp16
+    assert m.kv_cache_bytes == 2_000_000
+    pred = predict(p, gpu(), framework(), "w4a16")
+    assert pred.memory_mb == pytest.approx(7.03, rel=1e-6)
+
+
+def test_depthwise_conv_runs_on_the_vector_units() -> None:
+    dw = conv_op(256, 256, 56, depthwise=True)
+    pred = predict(profile([dw]), gpu(), framework(per_kernel_us=0, per_call_us=0), "fp16")
+    # fp16 vector peak is 20 TFLOPS, far below the 100 TFLOPS tensor peak
+    k = pred.layers[0]
+    assert k.compute_ms >= dw.flops / 20e12 * 1e3 * 0.999
