@@ -43,10 +43,14 @@ class OpRecord(BaseModel):
     #: for matmul-class ops: (M, N, K) of the equivalent GEMM, summed over groups/batch as M
     gemm_mnk: tuple[int, int, int] | None = None
     depthwise: bool = False
+    #: bytes of weights whose storage precision the model fixes whatever the scheme (the int8
+    #: packed weight of a dynamic-quantized Linear); None: weight_elems x the scheme's width
+    stored_weight_bytes: float | None = None
 
     def bytes_read(self, scheme: str) -> float:
         s = scheme_spec(scheme)
-        return self.weight_elems * s.weight_bytes + self.input_elems * s.activation_bytes
+        weights = self.weight_elems * s.weight_bytes if self.stored_weight_bytes is None else self.stored_weight_bytes
+        return weights + self.input_elems * s.activation_bytes
 
     def bytes_written(self, scheme: str) -> float:
         return self.output_elems * scheme_spec(scheme).activation_bytes
@@ -58,6 +62,18 @@ class UnsupportedOp(BaseModel):
     op: str
     count: int
     modules: list[str]
+
+
+class ModuleInfo(BaseModel):
+    """One module of the model tree: what per-layer reports show beside the op counts."""
+
+    path: str  # "" for the root
+    type: str
+    #: parameters owned directly by this module (not its children); shared ones counted once
+    params: int = 0
+    #: shape of the module's (first tensor) output in its last call; [] if it was not called
+    output_shape: list[int] = Field(default_factory=list)
+    calls: int = 0
 
 
 class Profile(BaseModel):
@@ -75,6 +91,8 @@ class Profile(BaseModel):
     ops: list[OpRecord]
     unsupported_ops: list[UnsupportedOp] = Field(default_factory=list)
     advisor_version: str = ""
+    #: the module tree in definition order (for per-layer params, types and output shapes)
+    modules: list[ModuleInfo] = Field(default_factory=list)
 
     @property
     def flops(self) -> int:
