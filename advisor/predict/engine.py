@@ -189,7 +189,7 @@ def _kernel_prediction(
     return KernelPrediction(
         name=kernel.name,
         kind=kernel.kind,
-        ops=[o.op for o in kernel.ops],
+        ops=[o.op for o in kernel.all_ops],
         flops=kernel.flops,
         bytes=nbytes,
         intensity=kernel.flops / nbytes if nbytes else 0.0,

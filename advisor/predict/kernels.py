@@ -35,7 +35,12 @@ class Kernel:
     parallel_work: int
     gemm_mnk: tuple[int, int, int] | None
     depthwise: bool = False
-    fused: list[str] = field(default_factory=list)
+    #: ops folded away at build time (batch norm into conv weights): no time, no bytes
+    folded: list[OpRecord] = field(default_factory=list)
+
+    @property
+    def all_ops(self) -> list[OpRecord]:
+        return self.ops + self.folded
 
     @classmethod
     def from_op(cls, op: OpRecord) -> Kernel:
@@ -70,14 +75,20 @@ class Kernel:
 
     def bytes(self, scheme: str) -> float:
         s = scheme_spec(scheme)
-        return self.weight_elems * s.weight_bytes + (self.input_elems + self.output_elems) * s.activation_bytes
+        return self.weight_bytes(scheme) + (self.input_elems + self.output_elems) * s.activation_bytes
 
     def weight_bytes(self, scheme: str) -> float:
-        return self.weight_elems * scheme_spec(scheme).weight_bytes
+        """Weights at the scheme's width, except those whose storage the model fixes."""
+        width = scheme_spec(scheme).weight_bytes
+        total = 0.0
+        for op in self.ops:
+            stored = getattr(op, "stored_weight_bytes", None)
+            total += op.weight_elems * width if stored is None else stored
+        return total
 
     def absorb_folded(self, op: OpRecord) -> None:
         """Batch norm folded into the conv weights at build time: no time, no traffic."""
-        self.ops.append(op)
+        self.folded.append(op)
         self.kind += "+" + _short(op.op)
 
     def absorb_pointwise(self, op: OpRecord) -> None:
@@ -87,7 +98,6 @@ class Kernel:
         self.ops.append(op)
         self.kind += "+" + _short(op.op)
         self.flops += op.flops
-        self.weight_elems += op.weight_elems
         self.input_elems += max(0, op.input_elems - self.output_elems)
         self.output_elems = op.output_elems
 
@@ -168,6 +178,7 @@ def _fuse_attention(kernels: list[Kernel]) -> list[Kernel]:
                 kind="attention",
                 category=Category.matmul,
                 ops=qk.ops + sm.ops + pv.ops,
+                folded=qk.folded + sm.folded + pv.folded,
                 flops=qk.flops + sm.flops + pv.flops,
                 weight_elems=0,
                 input_elems=qk.input_elems + max(0, pv.input_elems - scores),

@@ -36,6 +36,8 @@ class Achievable:
 
     def peak(self, precision: str, matrix: bool) -> tuple[float, str]:
         """(TFLOPS, precision actually used). Matrix engine first for matmul-class kernels."""
+        # A device whose only engine is an NPU (Coral, Hailo) runs every kernel on it.
+        matrix = matrix or not self.vector_tflops
         for p in (precision, *FALLBACK.get(precision, ("fp32",))):
             if matrix and p in self.matrix_tflops:
                 return self.matrix_tflops[p], p

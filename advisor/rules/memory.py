@@ -1,0 +1,39 @@
+"""Rule: the deployment must fit in the device's memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.recommend.types import RuleFinding
+from advisor.rules.base import EXCLUDE, WARNING, RuleContext, finding
+
+
+def memory_fit(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+    """Predicted memory (weights at the scheme's width + largest live activations + KV cache)
+    must fit in the usable part of the device memory.
+
+    Fact: capacity from the platform's datasheet (hardware_db/platforms). Not all of it is
+    usable: the OS, the CUDA context and the framework take a share, larger on shared-memory
+    SoCs; the usable fraction per device class is a threshold in configs/rules.yaml.
+    """
+    pred = ctx.prediction
+    if pred is None:
+        return []
+    pl = ctx.platform
+    capacity_gb = pl.memory.capacity_gb.value
+    fractions = settings.get("usable_fraction", {})
+    usable = float(fractions.get(pl.device_class, fractions.get("default", 0.9)))
+    need_gb = pred.memory_mb / 1e3
+    if need_gb > capacity_gb * usable:
+        return finding(
+            "memory_fit", EXCLUDE,
+            f"does not fit: needs {need_gb:.1f} GB at {ctx.scheme} but {pl.id} has {capacity_gb:g} GB "
+            f"({capacity_gb * usable:.1f} GB usable); try a lower-bit scheme or a smaller model",
+        )
+    warn_at = float(settings.get("warn_fraction", 0.8))
+    if need_gb > capacity_gb * usable * warn_at:
+        return finding(
+            "memory_fit", WARNING,
+            f"tight fit: needs {need_gb:.1f} GB of {capacity_gb * usable:.1f} GB usable on {pl.id}",
+        )
+    return []

@@ -1,0 +1,45 @@
+"""Rule: NPUs that partition a graph once fall back to the CPU after the first unsupported op."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.recommend.types import RuleFinding
+from advisor.rules.base import PENALTY, RuleContext, finding
+
+
+def _short(op: str) -> str:
+    parts = op.split(".")
+    return parts[1] if parts[0] in ("aten", "prims") and len(parts) > 1 else parts[0]
+
+
+def npu_fallback(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+    """On an Edge TPU, the compiler maps ops to the TPU only up to the first unsupported op;
+    that op and everything after it run on the host CPU.
+
+    Fact: coral.ai/docs/edgetpu/models-intro ("the compiler ... partitions the graph ... all
+    ops after the first unsupported op run on the CPU, even if the Edge TPU supports them")
+    and coral.ai/docs/edgetpu/compiler. The list of ops the Edge TPU runs is in
+    configs/rules.yaml (from the models-intro op table). The penalty multiplies latency by
+    1 + (share of MACs on the CPU) x (CPU/TPU slowdown, configs/rules.yaml).
+    """
+    frameworks = settings.get("frameworks", [])
+    if ctx.framework.id not in frameworks or ctx.profile is None:
+        return []
+    supported = set(settings.get("supported_ops", []))
+    ops = [o for o in ctx.profile.ops if o.category.value != "view"]
+    first = next((i for i, o in enumerate(ops) if _short(o.op) not in supported), None)
+    if first is None:
+        return []
+    total = sum(o.macs for o in ops) or 1
+    on_cpu = sum(o.macs for o in ops[first:]) / total
+    slowdown = float(settings.get("cpu_slowdown", 10.0))
+    op = ops[first]
+    return finding(
+        "npu_fallback", PENALTY,
+        f"{ctx.platform.id} runs ops only up to the first unsupported op ({_short(op.op)} in "
+        f"'{op.module_path or 'root'}'); it and the {len(ops) - first - 1} ops after it "
+        f"({on_cpu:.0%} of MACs) fall back to the host CPU (coral.ai/docs/edgetpu/models-intro) - "
+        "replace that op or cut the model there",
+        penalty=1.0 + on_cpu * slowdown,
+    )

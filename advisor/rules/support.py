@@ -1,0 +1,70 @@
+"""Rules about what runs where: framework x device class, framework x precision x device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.db.schemas import PrecisionSupport
+from advisor.recommend.types import RuleFinding
+from advisor.rules.base import EXCLUDE, RuleContext, finding
+
+
+def framework_device_class(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+    """The framework must run on the platform's device class.
+
+    Fact: the framework's ``device_classes`` in hardware_db/frameworks/*.yaml, taken from its
+    support matrix (e.g. TensorRT runs on NVIDIA GPUs only; ncnn and TFLite XNNPACK on CPUs).
+    """
+    fw, pl = ctx.framework, ctx.platform
+    if pl.device_class in fw.device_classes:
+        return []
+    return finding(
+        "framework_device_class", EXCLUDE,
+        f"{fw.id} does not run on {pl.device_class} devices like {pl.id} (it runs on {', '.join(fw.device_classes)})",
+    )
+
+
+def _cc(value: str) -> tuple[int, int]:
+    major, minor = value.split(".")
+    return int(major), int(minor)
+
+
+def unmet(entry: PrecisionSupport, ctx: RuleContext) -> str | None:
+    """Why a support entry does not apply to this platform (None when it does)."""
+    pl = ctx.platform
+    if pl.id in entry.excluded_platforms:
+        return f"{pl.id} is excluded" + (f": {entry.note}" if entry.note else "")
+    if entry.min_compute_capability:
+        if pl.compute_capability is None or _cc(pl.compute_capability) < _cc(entry.min_compute_capability):
+            have = pl.compute_capability or "none"
+            return f"needs compute capability >= {entry.min_compute_capability}, {pl.id} has {have}"
+    missing = [f for f in entry.requires_features if f not in pl.features]
+    if missing:
+        return f"needs CPU/GPU feature {', '.join(missing)}, which {pl.id} lacks"
+    return None
+
+
+def precision_support(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+    """The framework must support the scheme on this device (class, compute capability,
+    CPU features, excluded platforms).
+
+    Fact: the framework's ``support`` entries in hardware_db/frameworks/*.yaml, each citing the
+    vendor support matrix (e.g. TensorRT 8.2 support matrix: INT8 needs sm_61+ and not sm_62;
+    the Jetson Nano (sm_53) and TX2 (sm_62) have no INT8 path).
+    """
+    fw, pl = ctx.framework, ctx.platform
+    if pl.device_class not in fw.device_classes:
+        return []  # framework_device_class says it better
+    entries = [e for e in fw.support if e.precision == ctx.scheme and e.device_class == pl.device_class]
+    if not entries:
+        return finding(
+            "precision_support", EXCLUDE,
+            f"{fw.id} has no {ctx.scheme} support on {pl.device_class} devices like {pl.id}",
+        )
+    reasons = [unmet(e, ctx) for e in entries]
+    if any(r is None for r in reasons):
+        return []
+    return finding(
+        "precision_support", EXCLUDE,
+        f"no {ctx.scheme} support in {fw.id} on {pl.id}: {reasons[0]}",
+    )
