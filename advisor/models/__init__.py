@@ -1,0 +1,70 @@
+"""Models to profile: the built-in zoo, ``package.module:callable`` and ``torch.export`` files.
+
+Importing this package does not import torch; each loader imports it when called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor.errors import InputError
+from advisor.models.spec import ModelSpec
+
+__all__ = ["ModelSpec", "is_language_model", "load_model", "zoo_names"]
+
+
+def zoo_names() -> list[str]:
+    """Every built-in model name (YOLO, torchvision, BERT, Llama), sorted."""
+    from advisor.models.zoo import zoo_names as names
+
+    return names()
+
+
+def is_language_model(name: str) -> bool:
+    """True for the decoder LLMs that are profiled per phase (prefill / decode)."""
+    from advisor.models.zoo import is_language_model as check
+
+    return check(name)
+
+
+def load_model(
+    name: str,
+    *,
+    input_shape: str | list[int] | None = None,
+    batch: int | None = None,
+    phase: str | None = None,
+    seq_len: int | None = None,
+    context: int | None = None,
+    allow_code: bool = True,
+) -> ModelSpec:
+    """Build the model named ``name`` and its example inputs, without real weights.
+
+    ``name`` is a zoo name, a path to a ``.pt2`` file, or ``package.module:callable``
+    (only when ``allow_code``; the HTTP service passes False). Every bad input raises
+    InputError with one line naming the value.
+    """
+    from advisor.models import zoo
+
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("model name is empty")
+    if zoo.is_zoo_name(name):
+        return zoo.load_zoo_model(name, input_shape=input_shape, batch=batch, phase=phase,
+                                  seq_len=seq_len, context=context)
+    path = Path(name)
+    looks_like_file = name.endswith(".pt2") or path.is_file()
+    looks_like_code = ":" in name and not looks_like_file
+    if looks_like_code and not allow_code:
+        raise InputError(f"loading code ('{name}') is not allowed here; use a zoo model name")
+    if (looks_like_file or looks_like_code) and (phase is not None or seq_len is not None or context is not None):
+        raise InputError(f"--phase/--seq-len/--context apply only to the zoo's language models, not {name}")
+    if looks_like_file:
+        from advisor.models.loaders import load_exported
+
+        return load_exported(path, input_shape=input_shape, batch=batch)
+    if looks_like_code:
+        from advisor.models.loaders import load_callable
+
+        return load_callable(name, input_shape=input_shape, batch=batch)
+    from advisor.errors import unknown_name
+
+    raise unknown_name("model", name, zoo.zoo_names())
