@@ -1,0 +1,135 @@
+"""Reading and writing platform and framework YAML.
+
+One job: turn a file into validated specs (or one InputError line naming the file, the
+field and the value) and specs back into YAML that reads in again to the same bytes.
+Used by the seed loader, `advisor hardware add` and `advisor hardware export`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from advisor.db.schemas import FrameworkSpec, PlatformSpec
+from advisor.errors import InputError
+
+#: Larger files are refused before parsing: a platform file is a few kB.
+MAX_FILE_BYTES = 1_000_000
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file, refusing missing, oversized, empty and malformed files."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read file ({exc.strerror})") from None
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"{path}: file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read file ({exc.strerror})") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{path}: invalid YAML{where}: {problem}") from None
+    if data is None:
+        raise InputError(f"{path}: file is empty (expected a mapping with id, name, ...)")
+    return data
+
+
+def _one_line(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def validation_message(path: Path | str, error: ValidationError, prefix: str = "") -> str:
+    """The first pydantic error as one line: file, dotted field path, problem, value."""
+    first = error.errors(include_url=False)[0]
+    loc = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    msg = first["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    where = f"field {loc}: " if loc else ""
+    more = error.error_count() - 1
+    tail = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    kind = first["type"]
+    if kind == "missing":
+        return f"{path}: {where}required field is missing{tail}"
+    value = f" (got {_one_line(first['input'])})" if kind not in ("value_error",) or "got" not in msg else ""
+    return f"{path}: {where}{msg}{value}{tail}"
+
+
+def _validate(model: type[SpecT], data: Any, path: Path | str, prefix: str = "") -> SpecT:
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: {prefix + ': ' if prefix else ''}expected a mapping, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(validation_message(path, exc, prefix)) from None
+
+
+def _load_specs(model: type[SpecT], path: Path) -> list[SpecT]:
+    """A file holds one spec (a mapping) or several (a list of mappings)."""
+    data = read_yaml(path)
+    if isinstance(data, list):
+        if not data:
+            raise InputError(f"{path}: file holds an empty list")
+        return [_validate(model, item, path, prefix=f"[{i}]") for i, item in enumerate(data)]
+    return [_validate(model, data, path)]
+
+
+def load_platform_file(path: Path) -> list[PlatformSpec]:
+    return _load_specs(PlatformSpec, path)
+
+
+def load_framework_file(path: Path) -> list[FrameworkSpec]:
+    return _load_specs(FrameworkSpec, path)
+
+
+def spec_to_data(spec: BaseModel) -> dict[str, Any]:
+    """The plain-data form that YAML, JSON and the database store: defaults left out so a
+    file holds only what someone wrote, in the model's field order."""
+    return spec.model_dump(mode="json", exclude_defaults=True)
+
+
+def dump_yaml(data: Any) -> str:
+    """Deterministic YAML: model field order, block style, no aliases."""
+
+    class _NoAliasDumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002 - PyYAML's signature
+            return True
+
+    return yaml.dump(
+        data, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    )
