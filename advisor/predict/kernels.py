@@ -4,7 +4,8 @@ Why: a roofline per *op* overstates both launch costs and memory traffic for fra
 fuse. TensorRT, ONNX Runtime, TFLite and torch.compile fold batch norm into the preceding
 convolution at build time, run elementwise epilogues (bias, activation, residual add) inside
 the matmul-class kernel and fuse chains of pointwise ops, so the intermediate tensors are
-never written to memory. Eager PyTorch runs one kernel per op. Views are free everywhere.
+never written to memory. Eager PyTorch runs one kernel per op. Views are free everywhere;
+build-time compilers (the frameworks that fold batch norm) also fold constant-producing ops.
 
 The profile lists ops in execution order; fusion here is the greedy, order-based version of
 what those compilers do: an op joins the previous kernel when it is a pointwise consumer of
@@ -124,6 +125,8 @@ def fuse(ops: list[OpRecord], fusion: Fusion) -> list[Kernel]:
     for op in ops:
         if op.category == Category.view:
             continue
+        if fusion.bn_folding and op.category == Category.data_movement and op.input_elems == 0:
+            continue  # constants (arange, full, empty) are folded when the engine is built
         last = kernels[-1] if kernels else None
         if last is not None and _folds_into(op, last, fusion):
             last.absorb_folded(op)
