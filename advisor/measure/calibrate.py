@@ -1,0 +1,340 @@
+"""`advisor calibrate`: run the micro-benchmarks and turn them into database records.
+
+Produces one CalibrationSpec for the platform (the figures of the device as PyTorch
+reaches them; no per-op overhead, since that belongs to a framework), one for eager
+`pytorch` (the same figures plus its per-op cost), one for onnxruntime-cpu on CPUs (its
+own GEMM throughput at fp32 and int8 and its per-node cost),
+and the PlatformSpec for `local` (or the id given with --as) built from the detected CPU
+or GPU. Progress is shown with a rich progress bar on stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from advisor import __version__
+from advisor.db.schemas import CalibrationSpec, Figure, Memory, Parallelism, Peak, PlatformSpec
+from advisor.errors import InputError
+from advisor.measure import microbench as mb
+from advisor.measure.sysinfo import CpuInfo, derived_peaks, detect_cpu
+
+#: Square GEMM sizes for the achievable peak: big enough to amortise packing and threading.
+CPU_PEAK_GEMM = 2048
+CUDA_PEAK_GEMM = 8192
+
+
+@dataclass
+class CalibrationRun:
+    """Everything one calibration measured, and the records made from it."""
+
+    device: str
+    platform: PlatformSpec
+    records: list[CalibrationSpec]
+    threads: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "threads": self.threads,
+            "platform": self.platform.model_dump(mode="json"),
+            "records": [r.model_dump(mode="json") for r in self.records],
+            "details": self.details,
+        }
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def cpu_matmul_precisions(cpu: CpuInfo) -> list[str]:
+    """fp32 always; bf16 only with native bf16 arithmetic (AVX512-BF16 or AMX), since
+    without it PyTorch emulates bf16 through fp32 and is slower than fp32."""
+    return ["fp32", "bf16"] if cpu.native_bf16 else ["fp32"]
+
+
+def check_device(device: str) -> None:
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"--device '{device}' is not one of cpu, cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA GPU is visible to PyTorch on this machine")
+
+
+Step = tuple[str, Callable[[], None]]
+
+
+def _run_steps(steps: list[Step], show_progress: bool) -> None:
+    """Run the steps in order under one rich progress bar (on stderr)."""
+    if not show_progress:
+        for _, fn in steps:
+            fn()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]calibrate[/bold] {task.description:<38}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as progress:
+        task = progress.add_task("", total=len(steps))
+        for name, fn in steps:
+            progress.update(task, description=name)
+            fn()
+            progress.advance(task)
+        progress.update(task, description="done")
+
+
+def calibrate(
+    device: str = "cpu",
+    platform_id: str = "local",
+    *,
+    quick: bool = False,
+    show_progress: bool = True,
+    existing_platform: PlatformSpec | None = None,
+) -> CalibrationRun:
+    """Measure this machine and return the records to store (nothing is written here).
+
+    ``existing_platform``: when calibrating a platform that is already in the database
+    under an id given with --as, its curated figures are kept and only calibration
+    records are added."""
+    check_device(device)
+    budget = mb.Budget.quick() if quick else mb.Budget.full()
+    threads = torch.get_num_threads()
+    m: dict[str, Any] = {"matmul": {}, "ort": {}}
+    cpu = detect_cpu()
+    precisions = cpu_matmul_precisions(cpu) if device == "cpu" else mb.cuda_precisions()
+    peak_size = (CPU_PEAK_GEMM if device == "cpu" else CUDA_PEAK_GEMM) // (4 if quick else 1)
+
+    def matmul_step(p: str) -> Callable[[], None]:
+        def run() -> None:
+            size = peak_size if p != "fp32" or device == "cpu" else peak_size // 2
+            tflops, stats = mb.matmul_tflops(p, size, size, size, device, budget.big_point_s)
+            m["matmul"][p] = {"tflops": tflops, "size": size, "best_ms": stats.min_ms, "median_ms": stats.median_ms, "runs": stats.runs}
+        return run
+
+    steps: list[Step] = [(f"matmul {p} {peak_size}^3", matmul_step(p)) for p in precisions]
+    steps += [
+        ("eager per-op overhead", lambda: m.__setitem__("overheads", mb.eager_overheads(device, budget))),
+        ("vector throughput", lambda: m.__setitem__("vector_tflops", mb.vector_tflops(device, budget))),
+        ("memory bandwidth (copy, read)", lambda: m.__setitem__("bandwidth", mb.memory_bandwidth(device, budget))),
+    ]
+    sweep_precision = "fp32" if device == "cpu" else ("fp16" if "fp16" in precisions else "fp32")
+    steps.append((f"call floor ({sweep_precision})",
+                  lambda: m.__setitem__("floor_us", mb.call_floor_us(device, sweep_precision, budget))))
+    steps.append((f"utilisation sweep ({sweep_precision})",
+                  lambda: m.__setitem__("sweep", mb.utilisation_sweep(device, sweep_precision, budget))))
+    if device == "cuda":
+        steps.append(("CUDA-graph replay per kernel", lambda: m.__setitem__("graph_kernel_us", mb.cuda_graph_kernel_us(budget))))
+    else:
+        ort_size = 1024 // (4 if quick else 1)
+        for p in ("fp32", "int8"):
+            steps.append((f"onnxruntime {p} GEMM {ort_size}^3",
+                          lambda p=p: m["ort"].__setitem__(p, mb.ort_gemm_tops(p, ort_size, threads, budget))))
+        steps.append(("onnxruntime per-node overhead", lambda: m["ort"].__setitem__("node_us", mb.ort_node_overhead_us(threads, budget))))
+
+    _run_steps(steps, show_progress)
+    return _build_run(device, platform_id, cpu, threads, m, quick, existing_platform)
+
+
+def _build_run(
+    device: str, platform_id: str, cpu: CpuInfo, threads: int, m: dict[str, Any], quick: bool,
+    existing_platform: PlatformSpec | None,
+) -> CalibrationRun:
+    when = now_iso()
+    method_tail = f"{threads} threads, torch {torch.__version__}" + (", QUICK mode (test figures)" if quick else "")
+    overheads: mb.Overheads = m["overheads"]
+    bandwidth: mb.Bandwidth = m["bandwidth"]
+    matmul = {p: v["tflops"] for p, v in m["matmul"].items()}
+    sweep_peak = matmul.get("fp32") if device == "cpu" else matmul.get("fp16", matmul.get("fp32"))
+    curve = mb.utilisation_curve(m["sweep"], sweep_peak or 0.0, m["floor_us"])
+    sweep_rows = [
+        {"kind": p.kind, "shape": list(p.shape), "output_elems": p.output_elems, "flops": p.flops,
+         "best_ms": round(p.best_ms, 5), "tflops": round(p.tflops, 5)}
+        for p in m["sweep"]
+    ]
+    notes = (
+        f"matmul: square {next(iter(m['matmul'].values()))['size']}^3 GEMMs (torch.mm, output preallocated); "
+        f"vector: torch.addcmul on cache-resident fp32 arrays (2 FLOPs/element); "
+        f"bandwidth: dst.copy_(src) of {bandwidth.array_mib:.0f} MiB fp32 arrays, (read+written bytes)/time; "
+        f"read-only src.sum() gave {bandwidth.read_gbs:.1f} GB/s; "
+        f"per-op overhead (pytorch record only): tiny Conv2d/BatchNorm2d/ReLU module calls under inference_mode "
+        f"(bare torch.add: {overheads.aten_op_us:.2f} us); "
+        f"utilisation_curve: x = output elements of realistic conv/GEMM kernels "
+        f"(the profiler's parallel_work), y = achieved/achievable {('fp32' if device == 'cpu' else 'fp16')} "
+        f"matmul throughput after subtracting the call floor (tiny GEMM {m['floor_us']['gemm']:.1f} us, "
+        f"tiny conv {m['floor_us']['conv']:.1f} us), binned per half decade and made monotone (isotonic)."
+    )
+    device_record = CalibrationSpec(
+        platform_id=platform_id,
+        framework_id=None,
+        measured_at=when,
+        method=f"advisor calibrate --device {device} ({method_tail})",
+        tool_version=f"advisor {__version__}",
+        matmul_tflops={p: round(v, 5) for p, v in matmul.items()},
+        vector_tflops={"fp32": round(m["vector_tflops"], 5)},
+        bandwidth_gbs=round(bandwidth.copy_gbs, 3),
+        per_op_overhead_us=None,  # a framework's figure: see the pytorch record below
+        graph_kernel_us=round(m["graph_kernel_us"], 3) if "graph_kernel_us" in m else None,
+        utilisation_curve=curve,
+        notes=notes,
+    )
+    # Eager PyTorch: the same device figures plus its own per-op cost.
+    pytorch_record = device_record.model_copy(update={
+        "framework_id": "pytorch",
+        "per_op_overhead_us": round(overheads.module_op_us, 3),
+        "method": device_record.method + ": eager PyTorch",
+    })
+    records = [device_record, pytorch_record]
+    if device == "cpu" and m["ort"]:
+        records.append(CalibrationSpec(
+            platform_id=platform_id,
+            framework_id="onnxruntime-cpu",
+            measured_at=when,
+            method=f"advisor calibrate --device cpu: onnxruntime {_ort_version()} CPUExecutionProvider ({method_tail})",
+            tool_version=f"advisor {__version__}",
+            matmul_tflops={"fp32": round(m["ort"]["fp32"], 5), "int8": round(m["ort"]["int8"], 5)},
+            vector_tflops={"fp32": round(m["vector_tflops"], 5)},
+            bandwidth_gbs=round(bandwidth.copy_gbs, 3),
+            per_op_overhead_us=round(m["ort"]["node_us"], 3),
+            utilisation_curve=curve,
+            notes=(
+                "matmul: MatMul (fp32) and MatMulInteger u8 x s8 (int8) single-node graphs; "
+                "per_op_overhead_us: per node of an Add/Relu chain on 4x4x4 tensors, graph optimisation off; "
+                "bandwidth, vector and utilisation_curve as in the device record (measured through PyTorch)."
+            ),
+        ))
+    platform = existing_platform or (
+        cpu_platform(platform_id, cpu, threads, matmul, m["vector_tflops"], bandwidth, when)
+        if device == "cpu"
+        else cuda_platform(platform_id, matmul, bandwidth, when)
+    )
+    details = {
+        "cpu": {"model_name": cpu.model_name, "logical_cpus": cpu.logical_cpus, "clock_ghz": cpu.clock_ghz,
+                "features": cpu.features},
+        "matmul": m["matmul"],
+        "vector_tflops": m["vector_tflops"],
+        "bandwidth": asdict(bandwidth),
+        "overheads": asdict(overheads),
+        "sweep": sweep_rows,
+        "call_floor_us": m["floor_us"],
+        "onnxruntime": m["ort"],
+        "graph_kernel_us": m.get("graph_kernel_us"),
+        "quick": quick,
+    }
+    return CalibrationRun(device, platform, records, threads, details)
+
+
+def _ort_version() -> str:
+    try:
+        import onnxruntime
+
+        return onnxruntime.__version__
+    except ImportError:  # pragma: no cover - onnxruntime is a dependency
+        return "?"
+
+
+def _memory_capacity_gb() -> Figure:
+    import psutil
+
+    return Figure(value=round(psutil.virtual_memory().total / 1e9, 2), source="psutil.virtual_memory().total on this machine")
+
+
+def cpu_platform(
+    platform_id: str, cpu: CpuInfo, threads: int, matmul: dict[str, float], vector_tflops: float,
+    bandwidth: mb.Bandwidth, when: str,
+) -> PlatformSpec:
+    """The `local` CPU platform: derived peaks where the ISA and clock allow, else measured.
+
+    A derived peak below what was measured means the derivation's assumption (clock or
+    FMA pipes) is wrong here; then the measured figure stands in and says so."""
+    measured_src = f"measured by advisor calibrate {when}"
+    derived = derived_peaks(cpu, threads)
+    matrix: dict[str, Peak] = {}
+    vector: dict[str, Peak] = {}
+    for precision in sorted(set(derived) | set(matmul)):
+        d = derived.get(precision)
+        got = matmul.get(precision)
+        if d is not None and (got is None or d.tflops >= got):
+            peak = Peak(value=round(d.tflops, 4), engine=d.engine, source=f"derived from /proc/cpuinfo ({cpu.clock_source})",
+                        derivation=d.derivation)
+        elif got is not None:
+            engine = "tensor" if precision != "fp32" and cpu.has("amx") else "vector"
+            peak = Peak(value=round(got, 4), engine=engine, source=measured_src,
+                        derivation=f"achieved {precision} GEMM throughput (no ISA derivation possible or it was exceeded)")
+        else:
+            continue
+        (matrix if peak.engine == "tensor" else vector)[precision] = peak
+    if "fp32" not in vector:
+        vector["fp32"] = Peak(value=round(vector_tflops, 4), engine="vector", source=measured_src,
+                              derivation="achieved torch.addcmul throughput")
+    clock = cpu.clock_ghz or 1.0
+    return PlatformSpec(
+        id=platform_id,
+        name=f"{cpu.model_name} ({threads} threads, this machine)",
+        vendor=cpu.vendor,
+        device_class="cpu",
+        matrix_peaks=matrix,
+        vector_peaks=vector,
+        memory=Memory(
+            capacity_gb=_memory_capacity_gb(),
+            bandwidth_gbs=Figure(value=round(bandwidth.copy_gbs, 3), source=measured_src,
+                                 note=f"copy of {bandwidth.array_mib:.0f} MiB arrays, read+written bytes; read-only {bandwidth.read_gbs:.1f} GB/s"),
+        ),
+        features=cpu.features,
+        parallelism=Parallelism(units=threads, unit_kind="core", clock_ghz=clock,
+                                source=f"torch.get_num_threads() = {threads}; clock from {cpu.clock_source}"),
+        notes=f"Detected by advisor calibrate on {when} (os.cpu_count() = {os.cpu_count()}).",
+        sources=["/proc/cpuinfo", measured_src],
+    )
+
+
+def _gpu_class(name: str) -> str:
+    lowered = name.lower()
+    if any(k in lowered for k in ("orin", "jetson", "xavier", "tegra")):
+        return "edge_gpu_soc"
+    if any(k in lowered for k in ("geforce", "rtx 30", "rtx 40", "rtx 50", "titan")):
+        return "desktop_gpu"
+    return "datacenter_gpu"
+
+
+def cuda_platform(platform_id: str, matmul: dict[str, float], bandwidth: mb.Bandwidth, when: str) -> PlatformSpec:
+    """A GPU platform from torch.cuda device properties; peaks are the measured ones."""
+    props = torch.cuda.get_device_properties(0)
+    measured_src = f"measured by advisor calibrate --device cuda {when}"
+    matrix = {
+        p: Peak(value=round(v, 4), engine="tensor", source=measured_src, derivation=f"achieved {p} GEMM throughput")
+        for p, v in matmul.items() if p != "fp32"
+    }
+    vector = {"fp32": Peak(value=round(matmul["fp32"], 4), engine="vector", source=measured_src,
+                           derivation="achieved fp32 GEMM throughput (CUDA cores)")}
+    clock_khz = getattr(props, "clock_rate", 0) or 0
+    return PlatformSpec(
+        id=platform_id,
+        name=f"{props.name} (this machine)",
+        vendor="NVIDIA" if torch.version.cuda else "AMD",
+        device_class=_gpu_class(props.name),
+        matrix_peaks=matrix,
+        vector_peaks=vector,
+        memory=Memory(
+            capacity_gb=Figure(value=round(props.total_memory / 1e9, 2), source="torch.cuda.get_device_properties"),
+            bandwidth_gbs=Figure(value=round(bandwidth.copy_gbs, 1), source=measured_src,
+                                 note=f"device copy, read+written bytes; read-only {bandwidth.read_gbs:.0f} GB/s"),
+        ),
+        compute_capability=f"{props.major}.{props.minor}",
+        features=[f"sm_{props.major}{props.minor}"],
+        parallelism=Parallelism(units=props.multi_processor_count, unit_kind="sm",
+                                clock_ghz=clock_khz / 1e6 if clock_khz else 1.0,
+                                source="torch.cuda.get_device_properties" + ("" if clock_khz else " (clock unknown: 1.0 placeholder)")),
+        notes=f"Detected by advisor calibrate --device cuda on {when}.",
+        sources=["torch.cuda.get_device_properties", measured_src],
+    )

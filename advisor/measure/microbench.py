@@ -1,0 +1,407 @@
+"""Micro-benchmarks: each measures one figure the predictor needs, on cpu or cuda.
+
+- achievable matmul throughput per precision (large GEMMs, output preallocated);
+- how throughput grows with kernel size (GEMMs and convolutions of realistic CNN and
+  transformer shapes), as fraction of the achievable peak versus output elements;
+- vector (elementwise) throughput on cache-resident arrays;
+- memory bandwidth, copy and read, on arrays much larger than the last-level cache;
+- per-op cost of eager PyTorch (tiny modules, where dispatch is all there is);
+- on CUDA, the per-kernel cost of replaying a CUDA graph;
+- for ONNX Runtime on CPU: its per-node cost and its fp32 / int8 GEMM throughput (int8 on
+  CPU runs through onnxruntime's u8s8 kernels; torch has no fast int8 GEMM on CPU).
+
+Every function returns plain numbers; the orchestration and the record live in
+calibrate.py. Throughputs use the fastest sample after warm-up (as Python's timeit
+advises): on a shared machine other processes only ever add time, so the minimum is the
+best estimate of what the hardware achieves. Whole-model benchmarks (bench.py) report
+the median and spread instead. Imports torch: only `calibrate` and `bench` import this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from advisor.errors import InputError
+from advisor.measure.timing import TimingStats, time_callable
+
+#: torch dtypes of the precisions whose matmul we can time directly
+TORCH_DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long each micro-benchmark may run; the quick budget is for tests."""
+
+    per_point_s: float
+    big_point_s: float
+    bandwidth_elems: int  # elements per fp32 array in the bandwidth test
+    overhead_ops: int
+    sweep_stride: int  # measure every n-th shape of the utilisation sweep
+
+    @staticmethod
+    def full() -> "Budget":
+        # 2**28 fp32 = 1 GiB per array, far above any LLC we know of (300 MiB on Xeon 6).
+        return Budget(per_point_s=0.6, big_point_s=2.0, bandwidth_elems=2**28, overhead_ops=200, sweep_stride=1)
+
+    @staticmethod
+    def quick() -> "Budget":
+        return Budget(per_point_s=0.1, big_point_s=0.3, bandwidth_elems=2**23, overhead_ops=50, sweep_stride=4)
+
+
+def synchronizer(device: str) -> Callable[[], None] | None:
+    return torch.cuda.synchronize if device == "cuda" else None
+
+
+@contextlib.contextmanager
+def tf32_mode(enabled: bool) -> Iterator[None]:
+    """Turn TF32 matmuls on or off for the duration of one measurement, then restore."""
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
+
+
+def _time(fn: Callable[[], object], device: str, budget_s: float, inner: int = 1) -> TimingStats:
+    return time_callable(
+        fn, sync=synchronizer(device), min_runs=5, budget_s=budget_s, warmup_s=min(0.3, budget_s),
+        max_warmup_s=budget_s, rel_ci=0.03, inner=inner,
+    )
+
+
+def matmul_callable(precision: str, m: int, n: int, k: int, device: str) -> Callable[[], object]:
+    """A closure computing one (m x k) @ (k x n) product at ``precision`` into a fixed output."""
+    if precision in TORCH_DTYPES:
+        dtype = TORCH_DTYPES[precision]
+        a = torch.randn(m, k, device=device).to(dtype)
+        b = torch.randn(k, n, device=device).to(dtype)
+        out = torch.empty(m, n, device=device, dtype=dtype)
+        return lambda: torch.mm(a, b, out=out)
+    if precision == "int8":
+        a8 = torch.randint(-128, 127, (m, k), device=device, dtype=torch.int8)
+        b8 = torch.randint(-128, 127, (k, n), device=device, dtype=torch.int8)
+        return lambda: torch._int_mm(a8, b8)
+    if precision == "fp8":
+        a = torch.randn(m, k, device=device).to(torch.float8_e4m3fn)
+        b = torch.randn(n, k, device=device).to(torch.float8_e4m3fn).t()  # column-major, as cuBLASLt wants
+        one = torch.ones((), device=device, dtype=torch.float32)
+        return lambda: torch._scaled_mm(a, b, scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+    raise InputError(f"precision '{precision}' has no matmul micro-benchmark")
+
+
+def matmul_tflops(precision: str, m: int, n: int, k: int, device: str, budget_s: float) -> tuple[float, TimingStats]:
+    """Achieved TFLOPS (TOPS for int8) of one GEMM shape: 2*m*n*k / fastest time."""
+    fn = matmul_callable(precision, m, n, k, device)
+    with tf32_mode(precision == "tf32") if device == "cuda" else contextlib.nullcontext():
+        stats = _time(fn, device, budget_s)
+    return 2.0 * m * n * k / (stats.min_ms * 1e-3) / 1e12, stats
+
+
+def cuda_precisions() -> list[str]:
+    """Matmul precisions this GPU runs natively (by compute capability)."""
+    major, minor = torch.cuda.get_device_capability()
+    cc = major * 10 + minor
+    out = ["fp32"]
+    if cc >= 80:
+        out.append("tf32")
+    if cc >= 70:
+        out.append("fp16")
+    if cc >= 80 and torch.cuda.is_bf16_supported():
+        out.append("bf16")
+    if cc >= 75:  # torch._int_mm needs int8 tensor cores (Turing+)
+        out.append("int8")
+    if cc >= 89 and hasattr(torch, "float8_e4m3fn") and hasattr(torch, "_scaled_mm"):
+        out.append("fp8")
+    return out
+
+
+# ---------------------------------------------------------------- utilisation sweep
+#: Realistic matmul-class kernels: (kind, shape). conv: (batch, c_in, hw, c_out, kernel, stride);
+#: gemm: (m, n, k). The CNN rows are ResNet/YOLO layers at batch 1; the GEMMs span token
+#: counts and widths of ViT-B and small transformers, down to tiny heads.
+SWEEP_SHAPES: list[tuple[str, tuple[int, ...]]] = [
+    ("gemm", (1, 256, 256)),
+    ("gemm", (1, 1000, 2048)),
+    ("conv", (1, 16, 20, 16, 3, 1)),
+    ("gemm", (16, 256, 256)),
+    ("conv", (1, 64, 14, 64, 1, 1)),
+    ("conv", (1, 32, 40, 32, 3, 1)),
+    ("gemm", (64, 384, 384)),
+    ("conv", (1, 256, 14, 256, 3, 1)),
+    ("conv", (1, 512, 7, 512, 3, 1)),
+    ("conv", (1, 64, 56, 64, 1, 1)),
+    ("gemm", (197, 768, 768)),
+    ("conv", (1, 128, 28, 128, 3, 1)),
+    ("conv", (1, 64, 56, 64, 3, 1)),
+    ("gemm", (197, 3072, 768)),
+    ("conv", (1, 3, 224, 64, 7, 2)),
+    ("conv", (1, 32, 160, 64, 3, 2)),
+    ("conv", (1, 64, 112, 64, 3, 1)),
+    ("gemm", (1576, 768, 768)),
+    ("gemm", (1576, 3072, 768)),
+]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    kind: str
+    shape: tuple[int, ...]
+    output_elems: int
+    flops: float
+    best_ms: float
+    tflops: float
+
+
+def _conv_callable(shape: tuple[int, ...], dtype: torch.dtype, device: str) -> tuple[Callable[[], object], int, float]:
+    n, cin, hw, cout, k, stride = shape
+    x = torch.randn(n, cin, hw, hw, device=device, dtype=dtype)
+    w = torch.randn(cout, cin, k, k, device=device, dtype=dtype)
+    ho = (hw + 2 * (k // 2) - k) // stride + 1
+    out_elems = n * cout * ho * ho
+    flops = 2.0 * out_elems * cin * k * k
+    return (lambda: F.conv2d(x, w, padding=k // 2, stride=stride)), out_elems, flops
+
+
+def utilisation_sweep(device: str, precision: str, budget: Budget) -> list[SweepPoint]:
+    """Time each realistic kernel of SWEEP_SHAPES (every ``sweep_stride``-th in quick mode)."""
+    dtype = TORCH_DTYPES[precision]
+    points: list[SweepPoint] = []
+    for kind, shape in SWEEP_SHAPES[:: budget.sweep_stride]:
+        if kind == "gemm":
+            m, n, k = shape
+            fn = matmul_callable(precision, m, n, k, device)
+            out_elems, flops = m * n, 2.0 * m * n * k
+        else:
+            fn, out_elems, flops = _conv_callable(shape, dtype, device)
+        with torch.inference_mode():
+            stats = _time(fn, device, budget.per_point_s)
+        points.append(SweepPoint(kind, shape, out_elems, flops, stats.min_ms, flops / (stats.min_ms * 1e-3) / 1e12))
+    return points
+
+
+def call_floor_us(device: str, precision: str, budget: Budget) -> dict[str, float]:
+    """Time of the same calls on tiny operands (1x1 GEMM, 4-channel 1x1 conv on 4x4): the
+    fixed cost of the call path, which the utilisation curve must not count as slowness."""
+    dtype = TORCH_DTYPES[precision]
+    a = torch.ones(1, 1, device=device, dtype=dtype)
+    x = torch.ones(1, 4, 4, 4, device=device, dtype=dtype)
+    w = torch.ones(4, 4, 1, 1, device=device, dtype=dtype)
+    with torch.inference_mode():
+        gemm = _time(lambda: torch.mm(a, a), device, budget.per_point_s, inner=50)
+        conv = _time(lambda: F.conv2d(x, w), device, budget.per_point_s, inner=50)
+    return {"gemm": gemm.min_ms * 1e3, "conv": conv.min_ms * 1e3}
+
+
+def pool_adjacent_violators(values: list[float]) -> list[float]:
+    """Least-squares non-decreasing fit (isotonic regression) of a sequence."""
+    blocks: list[list[float]] = []  # [sum, count]
+    for v in values:
+        blocks.append([v, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            s, c = blocks.pop()
+            blocks[-1][0] += s
+            blocks[-1][1] += c
+    out: list[float] = []
+    for s, c in blocks:
+        out += [s / c] * int(c)
+    return out
+
+
+def utilisation_curve(
+    points: list[SweepPoint], peak_tflops: float, floor_us: dict[str, float], bins_per_decade: int = 2
+) -> list[tuple[float, float]]:
+    """(output elements, fraction of achievable peak) points, non-decreasing in work.
+
+    Each kernel's fixed call cost (``floor_us`` of its kind) is taken out of its time
+    first, since the predictor adds a per-op overhead separately; fractions are capped
+    at 1. Points are grouped into log-spaced bins (median per bin) and made monotone by
+    isotonic regression, because in the predictor's model a bigger kernel never fills
+    the device less.
+    """
+    import math
+    import statistics
+
+    if not points or peak_tflops <= 0:
+        return []
+    bins: dict[int, list[tuple[float, float]]] = {}
+    for p in points:
+        busy_ms = max(p.best_ms - floor_us.get(p.kind, 0.0) * 1e-3, p.best_ms * 0.05)
+        frac = min(1.0, p.flops / (busy_ms * 1e-3) / 1e12 / peak_tflops)
+        key = math.floor(math.log10(p.output_elems) * bins_per_decade)
+        bins.setdefault(key, []).append((p.output_elems, frac))
+    keys = sorted(bins)
+    works = [float(statistics.median(w for w, _ in bins[k])) for k in keys]
+    fracs = pool_adjacent_violators([statistics.median(f for _, f in bins[k]) for k in keys])
+    return [(w, round(f, 4)) for w, f in zip(works, fracs)]
+
+
+# ---------------------------------------------------------------- vector, bandwidth
+def vector_tflops(device: str, budget: Budget) -> float:
+    """fp32 elementwise FLOP/s on cache-resident arrays: addcmul (2 FLOPs per element)."""
+    n = 2**16 if device == "cpu" else 2**24  # 256 KiB per array on CPU: stays in L2
+    x, y, z = (torch.randn(n, device=device) for _ in range(3))
+    out = torch.empty_like(x)
+    stats = _time(lambda: torch.addcmul(x, y, z, out=out), device, budget.per_point_s, inner=20)
+    return 2.0 * n / (stats.min_ms * 1e-3) / 1e12
+
+
+@dataclass(frozen=True)
+class Bandwidth:
+    copy_gbs: float  # (bytes read + bytes written) / time of dst.copy_(src)
+    read_gbs: float  # bytes read / time of src.sum()
+    array_mib: float
+
+
+def memory_bandwidth(device: str, budget: Budget) -> Bandwidth:
+    """DRAM bandwidth from arrays far larger than the last-level cache."""
+    n = budget.bandwidth_elems
+    src = torch.empty(n, device=device, dtype=torch.float32).fill_(1.0)  # first touch, no RNG cost
+    dst = torch.empty_like(src).fill_(0.0)
+    nbytes = n * 4
+    copy = _time(lambda: dst.copy_(src), device, budget.big_point_s)
+    del dst
+    read = _time(lambda: src.sum(), device, budget.big_point_s)
+    return Bandwidth(
+        copy_gbs=2 * nbytes / (copy.min_ms * 1e-3) / 1e9,
+        read_gbs=nbytes / (read.min_ms * 1e-3) / 1e9,
+        array_mib=nbytes / 2**20,
+    )
+
+
+# ---------------------------------------------------------------- overheads
+@dataclass(frozen=True)
+class Overheads:
+    module_op_us: float  # per tiny nn.Module call (conv, bn, relu mix) under inference_mode
+    aten_op_us: float  # per tiny torch.add: dispatcher + kernel launch only
+
+
+def eager_overheads(device: str, budget: Budget) -> Overheads:
+    """Per-op cost of eager PyTorch where the work itself is negligible (4x4x4 tensors).
+
+    The module mix (1x1 conv, batch norm, ReLU) is what a CNN pays per layer in eager mode;
+    the bare torch.add is the floor of one dispatched aten op."""
+    layers: list[torch.nn.Module] = []
+    for _ in range(budget.overhead_ops // 3):
+        layers += [torch.nn.Conv2d(4, 4, 1), torch.nn.BatchNorm2d(4), torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers).to(device).eval()
+    x = torch.randn(1, 4, 4, 4, device=device)
+    with torch.inference_mode():
+        mod = _time(lambda: net(x), device, budget.per_point_s)
+        a = torch.randn(4, device=device)
+
+        def adds() -> None:
+            for _ in range(budget.overhead_ops):
+                torch.add(a, a)
+
+        add = _time(adds, device, budget.per_point_s)
+    return Overheads(
+        module_op_us=mod.min_ms * 1e3 / len(layers),
+        aten_op_us=add.min_ms * 1e3 / budget.overhead_ops,
+    )
+
+
+def cuda_graph_kernel_us(budget: Budget, kernels: int = 200) -> float:
+    """Per-kernel cost of replaying a captured CUDA graph of tiny elementwise kernels."""
+    a = torch.randn(256, device="cuda")
+    b = torch.randn(256, device="cuda")
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            torch.add(a, b, out=a)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(kernels):
+            torch.add(a, b, out=a)
+    stats = _time(graph.replay, "cuda", budget.per_point_s)
+    return stats.min_ms * 1e3 / kernels
+
+
+# ---------------------------------------------------------------- ONNX Runtime (CPU)
+def _ort_session(model_bytes: bytes, threads: int):  # -> onnxruntime.InferenceSession
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+
+
+def _onnx_model(nodes, inputs, outputs, initializers=()) -> bytes:
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, "advisor_microbench", inputs, outputs, initializer=list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def ort_gemm_tops(precision: str, size: int, threads: int, budget: Budget) -> float:
+    """onnxruntime CPU GEMM throughput: MatMul (fp32) or MatMulInteger u8 x s8 (int8)."""
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(0)
+    if precision == "fp32":
+        node = helper.make_node("MatMul", ["A", "B"], ["Y"])
+        types = (TensorProto.FLOAT, TensorProto.FLOAT, TensorProto.FLOAT)
+        feeds = {"A": rng.standard_normal((size, size), dtype=np.float32),
+                 "B": rng.standard_normal((size, size), dtype=np.float32)}
+    elif precision == "int8":
+        node = helper.make_node("MatMulInteger", ["A", "B"], ["Y"])
+        types = (TensorProto.UINT8, TensorProto.INT8, TensorProto.INT32)
+        feeds = {"A": rng.integers(0, 255, (size, size), dtype=np.uint8),
+                 "B": rng.integers(-128, 127, (size, size), dtype=np.int8)}
+    else:
+        raise InputError(f"precision '{precision}' has no onnxruntime GEMM micro-benchmark")
+    model = _onnx_model(
+        [node],
+        [helper.make_tensor_value_info("A", types[0], [size, size]),
+         helper.make_tensor_value_info("B", types[1], [size, size])],
+        [helper.make_tensor_value_info("Y", types[2], [size, size])],
+    )
+    sess = _ort_session(model, threads)
+    stats = _time(lambda: sess.run(None, feeds), "cpu", budget.big_point_s)
+    return 2.0 * size**3 / (stats.min_ms * 1e-3) / 1e12
+
+
+def ort_node_overhead_us(threads: int, budget: Budget) -> float:
+    """onnxruntime CPU per-node cost: a chain of Add/Relu nodes on a 4x4x4 tensor."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    n = budget.overhead_ops
+    nodes, prev = [], "X"
+    for i in range(n):
+        out = f"t{i}"
+        if i % 2 == 0:
+            nodes.append(helper.make_node("Add", [prev, "C"], [out]))
+        else:
+            nodes.append(helper.make_node("Relu", [prev], [out]))
+        prev = out
+    nodes.append(helper.make_node("Identity", [prev], ["Y"]))
+    shape = [1, 4, 4, 4]
+    const = numpy_helper.from_array(np.full(shape, 0.5, dtype=np.float32), "C")
+    model = _onnx_model(
+        nodes,
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, shape)],
+        [const],
+    )
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep every node
+    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    feeds = {"X": np.ones(shape, dtype=np.float32)}
+    stats = _time(lambda: sess.run(None, feeds), "cpu", budget.per_point_s)
+    return stats.min_ms * 1e3 / (n + 1)
