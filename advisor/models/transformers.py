@@ -165,8 +165,22 @@ class LlamaAttention(nn.Module):
             cache_k, cache_v = cache
             cache_k[:, :, -s:].copy_(k)
             cache_v[:, :, -s:].copy_(v)
-            out = F.scaled_dot_product_attention(q, cache_k, cache_v, enable_gqa=gqa)
+            out = self._attend_cache(q, cache_k, cache_v)
         return self.o_proj(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim))
+
+    def _attend_cache(self, q: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor) -> torch.Tensor:
+        """Decode attention that reads each cached K/V head once, as GQA decode kernels do.
+
+        The query heads sharing a K/V head are stacked as rows of one query matrix
+        ([b, kv_heads, groups * s, head_dim]), which for a single new token (s = 1, nothing
+        to mask) is the same arithmetic as ``enable_gqa`` but without materialising the
+        K/V heads repeated per group, which would add bytes no real kernel moves.
+        """
+        b, _, s, d = q.shape
+        if s != 1 or self.kv_heads == self.heads:
+            return F.scaled_dot_product_attention(q, cache_k, cache_v, enable_gqa=self.kv_heads != self.heads)
+        grouped = q.reshape(b, self.kv_heads, self.heads // self.kv_heads, d)
+        return F.scaled_dot_product_attention(grouped, cache_k, cache_v).reshape(b, self.heads, 1, d)
 
 
 class LlamaMLP(nn.Module):
