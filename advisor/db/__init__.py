@@ -1,0 +1,23 @@
+"""Hardware and framework database: `from advisor.db import Database`.
+
+The import is lazy so that `import advisor.db.schemas` (used by the service and the
+predictor) and the CLI's fast read path do not pull in SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from advisor.db.database import Database
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
+    if name == "Database":
+        from advisor.db.database import Database
+
+        return Database
+    raise AttributeError(f"module 'advisor.db' has no attribute {name!r}")
+
+
+__all__ = ["Database"]

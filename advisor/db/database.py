@@ -1,0 +1,359 @@
+"""The Database: one object every stage uses to read and write platforms, frameworks,
+calibrations, cached profiles and validation results.
+
+Database.open migrates an empty or older database to head and (re)loads the seed YAML
+from hardware_db/ when it changed, under a cross-process lock, so the first use of a
+fresh install "just works" and eight processes starting at once do not trip over each
+other. Every write is one transaction; a bad input raises InputError before anything is
+written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from advisor.db import migrate
+from advisor.db.engine import make_engine, schema_lock, writer
+from advisor.db.locations import HEAD_REVISION, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
+from advisor.db.records import framework_columns, framework_data, platform_columns, platform_data
+from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.db.tables import (
+    ORIGIN_SEED,
+    ORIGIN_USER,
+    CalibrationRow,
+    FrameworkRow,
+    PlatformRow,
+    ProfileCacheRow,
+    SeedStateRow,
+    ValidationResultRow,
+    utcnow,
+)
+from advisor.errors import InputError, unknown_name
+
+SEED_STATE_NAME = "hardware_db"
+VALIDATION_COLUMNS = ("model", "batch", "precision", "framework", "target", "predicted_ms", "measured_ms")
+
+
+class Database:
+    """Access to the advisor database at one URL. Create with Database.open()."""
+
+    def __init__(self, url: str, engine: Engine, seed_dir: Path = SEED_DIR) -> None:
+        self.url = url
+        self.engine = engine
+        self._writer = writer(engine)
+        self.seed_dir = seed_dir
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def open(cls, url: str | None = None, *, seed_dir: Path | None = None, migrate_schema: bool = True) -> "Database":
+        """Open the database at ``url`` (default: $ADVISOR_DB, else a SQLite file in the
+        user data dir), migrating it to head and refreshing the seed rows if needed."""
+        resolved = resolve_url(url)
+        db = cls(resolved, make_engine(resolved), seed_dir or SEED_DIR)
+        if migrate_schema:
+            db.ensure_ready()
+        return db
+
+    @property
+    def location(self) -> str:
+        """The file path for SQLite, the URL (password hidden) otherwise."""
+        return display_location(self.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_ready(self) -> None:
+        """Migrate to head and load the seed if either is out of date. Cheap when both
+        are current: one query for the revision, one for the seed fingerprint."""
+        fingerprint = seed_fingerprint(self.seed_dir)
+        if migrate.is_current(self.engine) and self._stored_fingerprint() == fingerprint:
+            return
+        with schema_lock(self.engine):
+            if not migrate.is_current(self.engine):
+                migrate.upgrade(self.engine)
+            if self._stored_fingerprint() != fingerprint:
+                self.refresh_seed(fingerprint)
+
+    def upgrade(self) -> None:
+        """`advisor db upgrade`: migrate to head and re-apply the seed (user rows kept)."""
+        with schema_lock(self.engine):
+            migrate.upgrade(self.engine)
+            self.refresh_seed(seed_fingerprint(self.seed_dir))
+
+    def revision(self) -> str | None:
+        return migrate.current_revision(self.engine)
+
+    def _stored_fingerprint(self) -> str | None:
+        if not migrate.is_current(self.engine):
+            return None
+        with Session(self.engine) as session:
+            row = session.get(SeedStateRow, SEED_STATE_NAME)
+            return row.fingerprint if row else None
+
+    # ------------------------------------------------------------------ seed
+    def load_seed(self) -> tuple[list[PlatformSpec], list[FrameworkSpec]]:
+        """Parse and validate every seed file (InputError naming the file otherwise)."""
+        from advisor.db.yaml_io import load_framework_file, load_platform_file
+
+        platforms: list[PlatformSpec] = []
+        frameworks: list[FrameworkSpec] = []
+        for file in seed_files(self.seed_dir):
+            if file.parent.name == "platforms":
+                platforms.extend(load_platform_file(file))
+            else:
+                frameworks.extend(load_framework_file(file))
+        _refuse_duplicates([p.id for p in platforms], "platform", self.seed_dir / "platforms")
+        _refuse_duplicates([f.id for f in frameworks], "framework", self.seed_dir / "frameworks")
+        return platforms, frameworks
+
+    def refresh_seed(self, fingerprint: str | None = None) -> None:
+        """Make the seed rows match hardware_db/: insert new ids, update seed rows, delete
+        seed rows whose file is gone. Rows with origin 'user' are never touched, even
+        when a seed file has the same id (the user's version wins)."""
+        platforms, frameworks = self.load_seed()
+        now = utcnow()
+        with Session(self._writer) as session:
+            _sync_seed(session, PlatformRow, {p.id: platform_columns(p.model_dump(mode="json")) for p in platforms}, now)
+            _sync_seed(session, FrameworkRow, {f.id: framework_columns(f.model_dump(mode="json")) for f in frameworks}, now)
+            state = session.get(SeedStateRow, SEED_STATE_NAME)
+            value = fingerprint or seed_fingerprint(self.seed_dir)
+            if state is None:
+                session.add(SeedStateRow(name=SEED_STATE_NAME, fingerprint=value, applied_at=now))
+            else:
+                state.fingerprint, state.applied_at = value, now
+            session.commit()
+
+    # ------------------------------------------------------------------ platforms
+    def platform_ids(self) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(PlatformRow.id).order_by(PlatformRow.id)).scalars())
+
+    def get_platform(self, platform_id: str) -> PlatformSpec:
+        with Session(self.engine) as session:
+            row = session.get(PlatformRow, platform_id)
+            if row is None:
+                raise unknown_name("platform", platform_id, self.platform_ids())
+            return PlatformSpec.model_validate(platform_data(row.model_dump()))
+
+    def list_platforms(self) -> list[PlatformSpec]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(PlatformRow).order_by(PlatformRow.id)).scalars().all()
+            return [PlatformSpec.model_validate(platform_data(r.model_dump())) for r in rows]
+
+    def platform_origin(self, platform_id: str) -> str | None:
+        """'seed' or 'user' (None when there is no such platform)."""
+        with Session(self.engine) as session:
+            row = session.get(PlatformRow, platform_id)
+            return row.origin if row else None
+
+    def add_platforms(self, specs: list[PlatformSpec], replace: bool = False) -> None:
+        """Add user platforms in one transaction: all of them or none. An id already in
+        the database is an InputError unless ``replace``; so is an id twice in ``specs``."""
+        _refuse_duplicates([s.id for s in specs], "platform", None)
+        now = utcnow()
+        try:
+            with Session(self._writer) as session:
+                for spec in specs:
+                    row = session.get(PlatformRow, spec.id)
+                    if row is not None and not replace:
+                        raise InputError(f"platform '{spec.id}' already exists (origin: {row.origin}); use --replace to overwrite it")
+                    _put(session, PlatformRow, row, platform_columns(spec.model_dump(mode="json")), ORIGIN_USER, now)
+                session.commit()
+        except IntegrityError:
+            # PostgreSQL: another process inserted the same id between our check and insert.
+            raise InputError(f"platform '{', '.join(s.id for s in specs)}' already exists; use --replace to overwrite it") from None
+
+    def upsert_platform(self, spec: PlatformSpec) -> None:
+        """Insert or replace one platform as a user row (used by `advisor calibrate`)."""
+        self.add_platforms([spec], replace=True)
+
+    def remove_platform(self, platform_id: str) -> None:
+        """Delete a platform. A removed seed platform comes back only when the seed data
+        changes (or with `advisor db upgrade`)."""
+        with Session(self._writer) as session:
+            row = session.get(PlatformRow, platform_id)
+            if row is None:
+                session.rollback()
+                raise unknown_name("platform", platform_id, self.platform_ids())
+            session.delete(row)
+            session.commit()
+
+    # ------------------------------------------------------------------ frameworks
+    def framework_ids(self) -> list[str]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(FrameworkRow.id).order_by(FrameworkRow.id)).scalars())
+
+    def get_framework(self, framework_id: str) -> FrameworkSpec:
+        with Session(self.engine) as session:
+            row = session.get(FrameworkRow, framework_id)
+            if row is None:
+                raise unknown_name("framework", framework_id, self.framework_ids())
+            return FrameworkSpec.model_validate(framework_data(row.model_dump()))
+
+    def list_frameworks(self) -> list[FrameworkSpec]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(FrameworkRow).order_by(FrameworkRow.id)).scalars().all()
+            return [FrameworkSpec.model_validate(framework_data(r.model_dump())) for r in rows]
+
+    def add_frameworks(self, specs: list[FrameworkSpec], replace: bool = False) -> None:
+        """Add user frameworks in one transaction (same rules as add_platforms)."""
+        _refuse_duplicates([s.id for s in specs], "framework", None)
+        now = utcnow()
+        with Session(self._writer) as session:
+            for spec in specs:
+                row = session.get(FrameworkRow, spec.id)
+                if row is not None and not replace:
+                    raise InputError(f"framework '{spec.id}' already exists (origin: {row.origin}); use --replace to overwrite it")
+                _put(session, FrameworkRow, row, framework_columns(spec.model_dump(mode="json")), ORIGIN_USER, now)
+            session.commit()
+
+    # ------------------------------------------------------------------ calibrations
+    def add_calibration(self, rec: CalibrationSpec) -> None:
+        with Session(self._writer) as session:
+            session.add(CalibrationRow(**rec.model_dump(mode="json")))
+            session.commit()
+
+    def latest_calibration(self, platform_id: str, framework_id: str | None = None) -> CalibrationSpec | None:
+        """The most recent calibration for a platform.
+
+        With ``framework_id``: the newest record for that framework, else the newest
+        framework-independent one (framework_id NULL). Without: the newest
+        framework-independent record, else the newest of any framework."""
+        order = (CalibrationRow.measured_at.desc(), CalibrationRow.id.desc())
+        base = select(CalibrationRow).where(CalibrationRow.platform_id == platform_id)
+        queries = []
+        if framework_id is not None:
+            queries.append(base.where(CalibrationRow.framework_id == framework_id))
+        queries.append(base.where(CalibrationRow.framework_id.is_(None)))
+        if framework_id is None:
+            queries.append(base)
+        with Session(self.engine) as session:
+            for query in queries:
+                row = session.exec(query.order_by(*order).limit(1)).scalars().first()
+                if row is not None:
+                    data = row.model_dump(exclude={"id", "created_at"})
+                    data["utilisation_curve"] = [tuple(point) for point in data["utilisation_curve"]]
+                    return CalibrationSpec.model_validate(data)
+        return None
+
+    # ------------------------------------------------------------------ profile cache
+    def get_cached_profile(self, key: str) -> str | None:
+        with Session(self.engine) as session:
+            row = session.get(ProfileCacheRow, _key_hash(key))
+            return row.payload if row is not None and row.key == key else None
+
+    def put_cached_profile(self, key: str, payload: str) -> None:
+        """Store (or overwrite) the JSON text of a Profile under the profiler's key."""
+        with Session(self._writer) as session:
+            row = session.get(ProfileCacheRow, _key_hash(key))
+            if row is None:
+                session.add(ProfileCacheRow(key_sha256=_key_hash(key), key=key, payload=payload))
+            else:
+                row.key, row.payload, row.created_at = key, payload, utcnow()
+            try:
+                session.commit()
+            except IntegrityError:  # another process cached the same key first: same content
+                session.rollback()
+
+    # ------------------------------------------------------------------ validation results
+    def add_validation_results(self, rows: list[dict]) -> None:
+        """Store rows of `advisor validate` in one transaction. Each row needs model,
+        batch, precision, framework, target, predicted_ms and measured_ms; ``error``
+        defaults to (predicted - measured) / measured and ``created_at`` to now; any other
+        keys are kept in ``details``."""
+        records = [_validation_record(i, row) for i, row in enumerate(rows)]
+        with Session(self._writer) as session:
+            session.add_all(records)
+            session.commit()
+
+    def validation_results(self, target: str | None = None) -> list[dict[str, Any]]:
+        query = select(ValidationResultRow).order_by(ValidationResultRow.id)
+        if target is not None:
+            query = query.where(ValidationResultRow.target == target)
+        with Session(self.engine) as session:
+            return [r.model_dump() for r in session.exec(query).scalars()]
+
+
+# ---------------------------------------------------------------------- helpers
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _refuse_duplicates(ids: Iterable[str], kind: str, where: Path | None) -> None:
+    seen: set[str] = set()
+    for spec_id in ids:
+        if spec_id in seen:
+            place = f"{where}: " if where else ""
+            raise InputError(f"{place}{kind} id '{spec_id}' is given twice")
+        seen.add(spec_id)
+
+
+def _put(session: Session, table: type, row: Any, columns: dict[str, Any], origin: str, now: datetime) -> None:
+    """Insert a new row or overwrite an existing one in place."""
+    if row is None:
+        session.add(table(**columns, origin=origin, created_at=now, updated_at=now))
+        return
+    for name, value in columns.items():
+        setattr(row, name, value)
+    row.origin, row.updated_at = origin, now
+
+
+def _sync_seed(session: Session, table: type, wanted: dict[str, dict[str, Any]], now: datetime) -> None:
+    existing = {row.id: row for row in session.exec(select(table)).scalars()}
+    for spec_id, columns in wanted.items():
+        row = existing.get(spec_id)
+        if row is not None and row.origin != ORIGIN_SEED:
+            continue  # a user row with this id: leave it alone
+        if row is not None and all(getattr(row, k) == v for k, v in columns.items()):
+            continue
+        _put(session, table, row, columns, ORIGIN_SEED, now)
+    gone = [spec_id for spec_id, row in existing.items() if row.origin == ORIGIN_SEED and spec_id not in wanted]
+    if gone:
+        session.execute(delete(table).where(table.id.in_(gone)))
+
+
+def _validation_record(index: int, row: dict) -> ValidationResultRow:
+    if not isinstance(row, dict):
+        raise InputError(f"validation row {index}: expected a mapping, got {type(row).__name__}")
+    missing = [name for name in VALIDATION_COLUMNS if row.get(name) is None]
+    if missing:
+        raise InputError(f"validation row {index}: missing {', '.join(missing)}")
+    try:
+        predicted = float(row["predicted_ms"])
+        measured = float(row["measured_ms"])
+        batch = int(row["batch"])
+    except (TypeError, ValueError):
+        raise InputError(f"validation row {index}: predicted_ms, measured_ms and batch must be numbers") from None
+    if measured <= 0:
+        raise InputError(f"validation row {index}: measured_ms must be > 0 (got {measured:g})")
+    error = row.get("error")
+    error = (predicted - measured) / measured if error is None else float(error)
+    created = row.get("created_at")
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created)
+    if created is not None and created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    known = {*VALIDATION_COLUMNS, "error", "created_at"}
+    details = {k: v for k, v in row.items() if k not in known} or None
+    return ValidationResultRow(
+        model=str(row["model"]), batch=batch, precision=str(row["precision"]), framework=str(row["framework"]),
+        target=str(row["target"]), predicted_ms=predicted, measured_ms=measured, error=error,
+        details=details, created_at=created or utcnow(),
+    )
+
+
+__all__ = ["Database", "HEAD_REVISION"]
