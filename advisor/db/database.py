@@ -209,6 +209,10 @@ class Database:
             rows = session.exec(select(FrameworkRow).order_by(FrameworkRow.id)).scalars().all()
             return [FrameworkSpec.model_validate(framework_data(r.model_dump())) for r in rows]
 
+    def framework_origins(self) -> dict[str, str]:
+        with Session(self.engine) as session:
+            return dict(session.exec(select(FrameworkRow.id, FrameworkRow.origin)).all())
+
     def add_frameworks(self, specs: list[FrameworkSpec], replace: bool = False) -> None:
         """Add user frameworks in one transaction (same rules as add_platforms)."""
         _refuse_duplicates([s.id for s in specs], "framework", None)

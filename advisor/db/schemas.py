@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from advisor.precision import PRECISIONS, SCHEMES
+from advisor.precision import PRECISIONS, SCHEMES, Precision
 
 DeviceClass = Literal["edge_gpu_soc", "datacenter_gpu", "desktop_gpu", "cpu", "npu", "mobile_soc"]
 DEVICE_CLASSES: tuple[str, ...] = ("edge_gpu_soc", "datacenter_gpu", "desktop_gpu", "cpu", "npu", "mobile_soc")
@@ -105,22 +105,21 @@ class Peak(Strict):
         return dense
 
 
+class PositiveFigure(Figure):
+    """A figure that must be > 0 (a bandwidth or capacity of zero is a typo, and would
+    divide by zero in the roofline)."""
+
+    value: float = Field(gt=0)
+
+
 class Memory(Strict):
-    capacity_gb: Figure
-    bandwidth_gbs: Figure
+    capacity_gb: PositiveFigure
+    bandwidth_gbs: PositiveFigure
     type: str | None = None
     #: on-chip memory for accelerators that keep weights and activations on chip (NPUs)
-    on_chip_mb: Figure | None = None
+    on_chip_mb: PositiveFigure | None = None
     #: host link for attached accelerators: bytes that leave the chip cross it
-    host_link_gbs: Figure | None = None
-
-    @model_validator(mode="after")
-    def _positive(self) -> "Memory":
-        for name in ("capacity_gb", "bandwidth_gbs", "on_chip_mb", "host_link_gbs"):
-            figure = getattr(self, name)
-            if figure is not None and figure.value <= 0:
-                raise ValueError(f"{name} must be > 0 (got {figure.value:g})")
-        return self
+    host_link_gbs: PositiveFigure | None = None
 
 
 class Parallelism(Strict):
@@ -138,14 +137,14 @@ class PlatformSpec(Strict):
     vendor: str
     device_class: DeviceClass
     #: matmul-class kernels: tensor/matrix engine peaks per precision (dense)
-    matrix_peaks: dict[str, Peak] = Field(default_factory=dict)
+    matrix_peaks: dict[Precision, Peak] = Field(default_factory=dict)
     #: other kernels: vector/SIMD peaks per precision (dense)
-    vector_peaks: dict[str, Peak] = Field(default_factory=dict)
+    vector_peaks: dict[Precision, Peak] = Field(default_factory=dict)
     #: a separate on-package accelerator (Jetson DLA, Apple Neural Engine) that only
     #: frameworks which target it use; the GPU/CPU figures above stay the default
-    npu_peaks: dict[str, Peak] = Field(default_factory=dict)
+    npu_peaks: dict[Precision, Peak] = Field(default_factory=dict)
     #: vendor 2:4-sparse headline figures, for reference only: never used for prediction
-    sparse_headline: dict[str, Figure] = Field(default_factory=dict)
+    sparse_headline: dict[Precision, Figure] = Field(default_factory=dict)
     memory: Memory
     power_w: Figure | None = None
     compute_capability: str | None = None  # e.g. "8.7" for NVIDIA GPUs
@@ -185,21 +184,22 @@ class PlatformSpec(Strict):
     def _engines_and_density(self) -> "PlatformSpec":
         for precision, peak in self.matrix_peaks.items():
             if peak.engine == "vector":
-                raise ValueError(f"matrix_peaks.{precision}: engine 'vector' belongs in vector_peaks")
+                raise ValueError(f"matrix_peaks.{precision}.engine: engine 'vector' belongs in vector_peaks (got 'vector')")
         for precision, peak in self.vector_peaks.items():
             if peak.engine != "vector":
-                raise ValueError(f"vector_peaks.{precision}: engine '{peak.engine}' belongs in matrix_peaks or npu_peaks")
+                raise ValueError(f"vector_peaks.{precision}.engine: engine '{peak.engine}' belongs in matrix_peaks or npu_peaks (got '{peak.engine}')")
         for precision, peak in self.npu_peaks.items():
             if peak.engine != "npu":
-                raise ValueError(f"npu_peaks.{precision}: engine must be 'npu' (got '{peak.engine}')")
+                raise ValueError(f"npu_peaks.{precision}.engine: engine must be 'npu' (got '{peak.engine}')")
         dense = set(self.matrix_peaks) | set(self.vector_peaks) | set(self.npu_peaks)
         for precision in self.sparse_headline:
             if precision not in dense:
                 raise ValueError(
-                    f"sparse_headline.{precision}: sparse-only figure; give the dense {precision} peak in matrix_peaks (half the sparse headline)"
+                    f"sparse_headline.{precision}: sparse-only figure (got {self.sparse_headline[precision].value:g}); "
+                    f"give the dense {precision} peak in matrix_peaks (half the sparse headline)"
                 )
         if not dense:
-            raise ValueError("no peak at any precision: give at least one dense figure in matrix_peaks or vector_peaks")
+            raise ValueError("matrix_peaks: no peak at any precision; give at least one dense figure in matrix_peaks or vector_peaks (got none)")
         return self
 
     def has_feature(self, feature: str) -> bool:
@@ -334,7 +334,7 @@ class FrameworkSpec(Strict):
     def _support_within_classes(self) -> "FrameworkSpec":
         for index, entry in enumerate(self.support):
             if entry.device_class not in self.device_classes:
-                raise ValueError(f"support[{index}]: device_class '{entry.device_class}' is not in device_classes")
+                raise ValueError(f"support.{index}.device_class: '{entry.device_class}' is not in device_classes (got '{entry.device_class}')")
         return self
 
     def support_for(self, platform: PlatformSpec, scheme: str) -> PrecisionSupport | None:
@@ -366,8 +366,8 @@ class CalibrationSpec(Strict):
     measured_at: str  # ISO 8601 date-time
     method: str
     tool_version: str
-    matmul_tflops: dict[str, float] = Field(default_factory=dict)  # achievable per precision
-    vector_tflops: dict[str, float] = Field(default_factory=dict)
+    matmul_tflops: dict[Precision, float] = Field(default_factory=dict)  # achievable per precision
+    vector_tflops: dict[Precision, float] = Field(default_factory=dict)
     bandwidth_gbs: float | None = None
     per_op_overhead_us: float | None = None  # eager dispatch cost per op
     graph_kernel_us: float | None = None  # per-kernel cost under CUDA-graph replay

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from advisor.db.schemas import FrameworkSpec, PlatformSpec
 from advisor.errors import InputError
+from advisor.precision import PRECISIONS
 
 #: Larger files are refused before parsing: a platform file is a few kB.
 MAX_FILE_BYTES = 1_000_000
@@ -76,17 +77,26 @@ def _one_line(value: Any, limit: int = 60) -> str:
 def validation_message(path: Path | str, error: ValidationError, prefix: str = "") -> str:
     """The first pydantic error as one line: file, dotted field path, problem, value."""
     first = error.errors(include_url=False)[0]
-    loc = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    parts = [str(part) for part in (prefix, *first["loc"]) if part != ""]
+    kind = first["type"]
     msg = first["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    where = f"field {loc}: " if loc else ""
+    if parts and parts[-1] == "[key]":  # a dict key failed: peak tables are keyed by precision
+        parts.pop()
+        msg = f"unknown precision name '{first['input']}' (valid: {', '.join(PRECISIONS)})"
+        kind = "value_error"
+    loc = ".".join(parts)
+    where = f"field {loc}: " if loc else ("field " if kind == "value_error" else "")
     more = error.error_count() - 1
     tail = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
-    kind = first["type"]
     if kind == "missing":
         return f"{path}: {where}required field is missing{tail}"
-    value = f" (got {_one_line(first['input'])})" if kind not in ("value_error",) or "got" not in msg else ""
+    if kind == "extra_forbidden":
+        return f"{path}: {where}unknown field, not part of the schema (got {_one_line(first['input'])}){tail}"
+    scalar = not isinstance(first["input"], (dict, list))
+    named = kind == "value_error" and ("got" in msg or f"'{first['input']}'" in msg)
+    value = f" (got {_one_line(first['input'])})" if scalar and not named else ""
     return f"{path}: {where}{msg}{value}{tail}"
 
 

@@ -1,0 +1,336 @@
+"""`advisor hardware ...`, `advisor frameworks ...` and `advisor db ...`.
+
+Read commands go through advisor.db.catalog (fast standard-library path for an
+up-to-date SQLite file); writes go through Database. Nothing here imports torch, and
+pydantic, PyYAML, SQLAlchemy are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import InputError, unknown_name
+
+PRECISION_COLUMNS = ("fp32", "fp16", "bf16", "fp8", "int8")
+DEVICE_CLASSES = ("edge_gpu_soc", "datacenter_gpu", "desktop_gpu", "cpu", "npu", "mobile_soc")
+TEXT_SORTS = {"id": "id", "name": "name", "vendor": "vendor", "class": "device_class"}
+NUMBER_SORTS = ("bandwidth", "memory", "power", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4")
+
+
+# ---------------------------------------------------------------------- output helpers
+def _console():  # noqa: ANN202 - rich imported lazily
+    from rich.console import Console
+
+    # Wide enough that piped output is not squeezed into 80 columns.
+    return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False, highlight=False)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _print_yaml(data: Any) -> None:
+    from advisor.db.yaml_io import dump_yaml
+
+    sys.stdout.write(dump_yaml(data))
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _best_peak(platform: dict[str, Any], precision: str) -> float | None:
+    """The largest dense peak the device has at a precision (matrix or vector engine)."""
+    values = [table[precision]["value"] for table in (platform["matrix_peaks"], platform["vector_peaks"]) if precision in table]
+    return max(values) if values else None
+
+
+def _strip_origin(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "origin"}
+
+
+def _export_data(item: dict[str, Any], model: str) -> dict[str, Any]:
+    """The exported (YAML/JSON) form: the spec with defaults left out, as `add` reads it."""
+    from advisor.db.schemas import FrameworkSpec, PlatformSpec
+    from advisor.db.yaml_io import spec_to_data
+
+    cls = PlatformSpec if model == "platform" else FrameworkSpec
+    return spec_to_data(cls.model_validate(_strip_origin(item)))
+
+
+def _catalog():  # noqa: ANN202
+    from advisor.db.catalog import open_catalog
+
+    return open_catalog()
+
+
+def _find(items: list[dict[str, Any]], item_id: str, kind: str) -> dict[str, Any]:
+    for item in items:
+        if item["id"] == item_id:
+            return item
+    raise unknown_name(kind, item_id, [i["id"] for i in items])
+
+
+# ---------------------------------------------------------------------- hardware
+def _sort_platforms(platforms: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    key = sort.strip().lower()
+    if key in TEXT_SORTS:
+        field = TEXT_SORTS[key]
+        return sorted(platforms, key=lambda p: (str(p[field]).lower(), p["id"]))
+    if key in NUMBER_SORTS:
+        def value(p: dict[str, Any]) -> float | None:
+            if key == "bandwidth":
+                return p["memory"]["bandwidth_gbs"]["value"]
+            if key == "memory":
+                return p["memory"]["capacity_gb"]["value"]
+            if key == "power":
+                return p["power_w"]["value"] if p.get("power_w") else None
+            return _best_peak(p, key)
+        # Largest first; devices without the figure last.
+        return sorted(platforms, key=lambda p: (value(p) is None, -(value(p) or 0.0), p["id"]))
+    raise unknown_name("sort key", sort, [*TEXT_SORTS, *NUMBER_SORTS])
+
+
+def hardware_list(device_class: str | None = None, vendor: str | None = None, sort: str = "id", fmt: str = "table") -> None:
+    """List platforms, filtered by class and vendor, sorted by a column."""
+    if device_class is not None:
+        wanted = device_class.strip().lower().replace("-", "_")
+        if wanted not in DEVICE_CLASSES:
+            raise unknown_name("device class", device_class, DEVICE_CLASSES)
+        device_class = wanted
+    platforms = _catalog().platforms()
+    if device_class is not None:
+        platforms = [p for p in platforms if p["device_class"] == device_class]
+    if vendor is not None:
+        platforms = [p for p in platforms if p["vendor"].lower() == vendor.strip().lower()]
+    platforms = _sort_platforms(platforms, sort)
+    if fmt == "json":
+        _print_json([_strip_origin(p) for p in platforms])
+        return
+    if fmt == "yaml":
+        _print_yaml([_strip_origin(p) for p in platforms])
+        return
+    from rich.table import Table
+
+    table = Table(title="Platforms (dense peaks: TFLOPS for float, TOPS for int8)", title_justify="left")
+    for header in ("id", "name", "vendor", "class", *PRECISION_COLUMNS, "GB/s", "GB", "origin"):
+        table.add_column(header, justify="right" if header in (*PRECISION_COLUMNS, "GB/s", "GB") else "left", no_wrap=True)
+    for p in platforms:
+        table.add_row(
+            p["id"], p["name"], p["vendor"], p["device_class"],
+            *(_num(_best_peak(p, prec)) for prec in PRECISION_COLUMNS),
+            _num(p["memory"]["bandwidth_gbs"]["value"]), _num(p["memory"]["capacity_gb"]["value"]), p["origin"],
+        )
+    _console().print(table)
+
+
+def _figure_row(table, label: str, figure: dict[str, Any] | None) -> None:  # noqa: ANN001
+    if figure is None:
+        return
+    source = figure["source"] + (f" ({figure['note']})" if figure.get("note") else "")
+    table.add_row(label, _num(figure["value"]), source)
+
+
+def _show_platform_table(p: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{p['id']}[/bold]: {p['name']} ({p['vendor']}, {p['device_class']}, origin: {p['origin']})")
+    peaks = Table(title="Dense peaks (TFLOPS float / TOPS int)", title_justify="left")
+    for header in ("table", "precision", "value", "engine", "source / derivation"):
+        peaks.add_column(header, overflow="fold")
+    for table_name in ("matrix_peaks", "vector_peaks", "npu_peaks"):
+        for precision, peak in p[table_name].items():
+            detail = "; ".join(x for x in (peak["source"], peak.get("derivation"), peak.get("note")) if x)
+            peaks.add_row(table_name.split("_")[0], precision, _num(peak["value"]), peak["engine"], detail)
+    console.print(peaks)
+    figures = Table(title="Memory, power, parallelism", title_justify="left")
+    for header in ("figure", "value", "source"):
+        figures.add_column(header, overflow="fold")
+    memory = p["memory"]
+    _figure_row(figures, "memory bandwidth (GB/s)", memory["bandwidth_gbs"])
+    _figure_row(figures, "memory capacity (GB)", memory["capacity_gb"])
+    _figure_row(figures, "on-chip memory (MB)", memory.get("on_chip_mb"))
+    _figure_row(figures, "host link (GB/s)", memory.get("host_link_gbs"))
+    _figure_row(figures, "power (W)", p.get("power_w"))
+    par = p["parallelism"]
+    figures.add_row(f"parallel units ({par['unit_kind']})", str(par["units"]), par["source"])
+    figures.add_row("clock (GHz)", _num(par["clock_ghz"]), par["source"])
+    console.print(figures)
+    if p["sparse_headline"]:
+        console.print("sparse headline (reference only, never used): " + ", ".join(f"{k} {_num(v['value'])}" for k, v in p["sparse_headline"].items()))
+    if p.get("compute_capability"):
+        console.print(f"compute capability: {p['compute_capability']}")
+    console.print("features: " + (", ".join(p["features"]) or "-"))
+    if memory.get("type"):
+        console.print(f"memory type: {memory['type']}")
+    if p.get("notes"):
+        console.print(f"notes: {p['notes']}")
+    for source in p["sources"]:
+        console.print(f"source: {source}", highlight=False)
+
+
+def hardware_show(platform_id: str, fmt: str = "table") -> None:
+    """One platform with the source of every figure."""
+    platform = _find(_catalog().platforms(), platform_id, "platform")
+    if fmt == "json":
+        _print_json(_strip_origin(platform))
+    elif fmt == "yaml":
+        _print_yaml(_export_data(platform, "platform"))
+    else:
+        _show_platform_table(platform)
+
+
+def hardware_export(platform_id: str | None = None, fmt: str = "yaml") -> None:
+    """YAML (or JSON) that `advisor hardware add` accepts: one mapping for an id, a list
+    for all platforms."""
+    platforms = _catalog().platforms()
+    if platform_id is not None:
+        platform = _find(platforms, platform_id, "platform")
+        if fmt == "table":
+            _show_platform_table(platform)
+            return
+        data: Any = _export_data(platform, "platform")
+    else:
+        if fmt == "table":
+            hardware_list(fmt="table")
+            return
+        data = [_export_data(p, "platform") for p in platforms]
+    if fmt == "json":
+        _print_json(data)
+    else:
+        _print_yaml(data)
+
+
+def hardware_add(files: list[Path], replace: bool = False) -> None:
+    """Validate every file, then add all their platforms in one transaction."""
+    from advisor.db.database import Database
+    from advisor.db.yaml_io import load_platform_file
+
+    specs = []
+    origin_file: dict[str, Path] = {}
+    for file in files:
+        for spec in load_platform_file(Path(file)):
+            if spec.id in origin_file:
+                raise InputError(f"{file}: field id: platform id '{spec.id}' is also given in {origin_file[spec.id]}")
+            origin_file[spec.id] = Path(file)
+            specs.append(spec)
+    db = Database.open()
+    try:
+        db.add_platforms(specs, replace=replace)
+    except InputError as exc:
+        first = next((f for i, f in origin_file.items() if f"'{i}'" in str(exc)), None)
+        raise InputError(f"{first}: field id: {exc}" if first else str(exc)) from None
+    finally:
+        db.close()
+    verb = "added or replaced" if replace else "added"
+    print(f"{verb} {len(specs)} platform(s): {', '.join(s.id for s in specs)}")
+
+
+def hardware_remove(platform_id: str) -> None:
+    from advisor.db.database import Database
+
+    db = Database.open()
+    try:
+        db.remove_platform(platform_id)
+    finally:
+        db.close()
+    print(f"removed platform {platform_id}")
+
+
+# ---------------------------------------------------------------------- frameworks
+def _precisions(framework: dict[str, Any]) -> list[str]:
+    from advisor.precision import SCHEMES
+
+    have = {entry["precision"] for entry in framework["support"]}
+    return [s for s in SCHEMES if s in have]
+
+
+def frameworks_list(fmt: str = "table") -> None:
+    frameworks = _catalog().frameworks()
+    if fmt == "json":
+        _print_json([_strip_origin(f) for f in frameworks])
+        return
+    if fmt == "yaml":
+        _print_yaml([_strip_origin(f) for f in frameworks])
+        return
+    from rich.table import Table
+
+    table = Table(title="Inference frameworks", title_justify="left")
+    for header in ("id", "name", "device classes", "precisions", "int8 calib.", "fusion", "us/kernel", "us/call", "eff. compute", "eff. bw"):
+        table.add_column(header, no_wrap=header not in ("name", "device classes"))
+    for f in frameworks:
+        fusion = f["fusion"]
+        traits = [name for name, flag in (("bn", fusion["bn_folding"]), ("epilogue", fusion["epilogue_fusion"]),
+                                          ("eltwise", fusion.get("elementwise_fusion")), ("attn", fusion["attention_fusion"])) if flag]
+        table.add_row(
+            f["id"], f["name"], ", ".join(f["device_classes"]), " ".join(_precisions(f)), f["int8_calibration"],
+            ",".join(traits) or "-", _num(f["overhead"]["per_kernel_us"]["value"]), _num(f["overhead"]["per_call_us"]["value"]),
+            _num(f["efficiency"]["compute"]["value"]), _num(f["efficiency"]["bandwidth"]["value"]),
+        )
+    _console().print(table)
+
+
+def frameworks_show(framework_id: str, fmt: str = "table") -> None:
+    framework = _find(_catalog().frameworks(), framework_id, "framework")
+    if fmt == "json":
+        _print_json(_strip_origin(framework))
+        return
+    if fmt == "yaml":
+        _print_yaml(_export_data(framework, "framework"))
+        return
+    from rich.table import Table
+
+    f = framework
+    console = _console()
+    console.print(f"[bold]{f['id']}[/bold]: {f['name']} (runs on {', '.join(f['device_classes'])}; int8 calibration: {f['int8_calibration']}; origin: {f['origin']})")
+    support = Table(title="Precision support (alternatives listed separately; conditions are all-of)", title_justify="left")
+    for header in ("class", "precision", "min CC", "requires", "excluded", "note", "source"):
+        support.add_column(header, overflow="fold")
+    for e in f["support"]:
+        support.add_row(e["device_class"], e["precision"], e.get("min_compute_capability") or "-",
+                        ", ".join(e.get("requires_features", [])) or "-", ", ".join(e.get("excluded_platforms", [])) or "-",
+                        e.get("note") or "", e["source"])
+    console.print(support)
+    figures = Table(title="Overheads and efficiency", title_justify="left")
+    for header in ("figure", "value", "source"):
+        figures.add_column(header, overflow="fold")
+    _figure_row(figures, "per-kernel overhead (us)", f["overhead"]["per_kernel_us"])
+    _figure_row(figures, "per-call overhead (us)", f["overhead"]["per_call_us"])
+    _figure_row(figures, "compute efficiency", f["efficiency"]["compute"])
+    _figure_row(figures, "bandwidth efficiency", f["efficiency"]["bandwidth"])
+    console.print(figures)
+    fusion = f["fusion"]
+    console.print(f"fusion: bn_folding={fusion['bn_folding']} epilogue={fusion['epilogue_fusion']} "
+                  f"elementwise={fusion.get('elementwise_fusion', False)} attention={fusion['attention_fusion']} ({fusion['source']})")
+    if fusion.get("note"):
+        console.print(f"fusion note: {fusion['note']}")
+    if f.get("notes"):
+        console.print(f"notes: {f['notes']}")
+    for source in f["sources"]:
+        console.print(f"source: {source}", highlight=False)
+
+
+# ---------------------------------------------------------------------- db
+def db_upgrade() -> None:
+    """Migrate to head and re-apply the seed; user rows are kept."""
+    from advisor.db.database import Database
+
+    db = Database.open(migrate_schema=False)
+    try:
+        before = db.revision()
+        db.upgrade()
+        print(f"{db.location}: revision {before or '(empty)'} -> {db.revision()}; "
+              f"seed refreshed ({len(db.platform_ids())} platforms, {len(db.framework_ids())} frameworks)")
+    finally:
+        db.close()
+
+
+def db_path() -> None:
+    """Where the database is (the file for SQLite, else the URL with the password hidden)."""
+    from advisor.db.locations import display_location, resolve_url
+
+    print(display_location(resolve_url()))
