@@ -1,0 +1,1 @@
+"""The advisor HTTP service: profile, predict, recommend and gate over HTTP (FastAPI)."""

@@ -1,0 +1,96 @@
+"""The FastAPI application factory. No module-level state: every app built by
+``create_app`` carries its own settings, database handle and caches in ``app.state``,
+so tests can run several apps side by side and uvicorn workers each build their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from advisor import __version__
+from advisor.errors import InputError
+from advisor.service.middleware import AccessLog, BodySizeLimit
+
+#: Request bodies over this are refused with 413 (a platform file is a few kB).
+DEFAULT_MAX_BODY_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str | None  # None: $ADVISOR_DB, else the per-user SQLite file
+    token: str | None  # None or "": writes are refused
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    recommend_cache_size: int = 512
+
+
+def create_app(
+    db_url: str | None = None,
+    token: str | None = None,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    recommend_cache_size: int | None = None,
+) -> FastAPI:
+    """Build the app. Arguments left out come from the environment (ADVISOR_DB,
+    ADVISOR_API_TOKEN, ADVISOR_RECOMMEND_CACHE_SIZE), which is how ``uvicorn --factory``
+    workers get them."""
+    from advisor.service.cache import RecommendCache
+    from advisor.service.routes import router
+
+    settings = Settings(
+        db_url=db_url if db_url is not None else os.environ.get("ADVISOR_DB") or None,
+        token=token if token is not None else os.environ.get("ADVISOR_API_TOKEN") or None,
+        max_body_bytes=max_body_bytes,
+        recommend_cache_size=(
+            recommend_cache_size if recommend_cache_size is not None
+            else int(os.environ.get("ADVISOR_RECOMMEND_CACHE_SIZE", "512"))
+        ),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from starlette.concurrency import run_in_threadpool
+
+        from advisor.db import Database
+
+        # Opening migrates and seeds on first use: keep it off the event loop.
+        app.state.db = await run_in_threadpool(Database.open, settings.db_url)
+        try:
+            yield
+        finally:
+            close = getattr(app.state.db, "close", None)
+            if callable(close):
+                close()
+
+    app = FastAPI(
+        title="advisor",
+        version=__version__,
+        summary="Which model, precision and inference framework to deploy on a device.",
+        description=(
+            "Profile zoo models, predict latency/throughput/memory on a platform, rank candidates "
+            "and run deployment gates. Reads are open; writes to `/v1/platforms` need "
+            "`Authorization: Bearer <ADVISOR_API_TOKEN>`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.recommend_cache = RecommendCache(settings.recommend_cache_size)
+    app.include_router(router)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> JSONResponse:  # noqa: ARG001
+        """Bad values in a body: 422 in FastAPI's own error shape, with the one-line message."""
+        return JSONResponse(
+            status_code=422,
+            content={"detail": [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]},
+        )
+
+    # Outermost first: the access log times everything, including a 413.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)
+    return app

@@ -1,0 +1,221 @@
+"""Request bodies of the service, and the YAML/JSON reader for platform uploads.
+
+The fields are named like the CLI options. Bounds here are tighter than the CLI's: a
+shared service must not let one request ask for a billion-element input or a hundred
+models at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any, Literal
+
+import yaml
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from advisor.db.schemas import PlatformSpec
+from advisor.precision import SCHEMES
+from advisor.recommend.types import RecommendRequest
+
+#: Largest input an HTTP request may ask to profile (elements). Profiling runs on meta
+#: tensors, but a few zoo models (detection) run their forward on CPU tensors.
+MAX_INPUT_ELEMENTS = 64 * 1024 * 1024
+MAX_BATCH = 4096
+MAX_TOKENS = 1 << 20
+
+FILE_SUFFIXES = (".pt2", ".pt", ".pth", ".onnx", ".pkl", ".pickle", ".bin", ".safetensors")
+
+
+def _zoo_name_only(value: str) -> str:
+    """The service never loads files or imports code: only names shaped like a zoo name
+    (no path separator, no ``module:callable``, no file suffix) get to the loader."""
+    if value.lower().endswith(FILE_SUFFIXES) or os.path.lexists(value):
+        raise ValueError(f"'{value}' looks like a file; the service profiles zoo models by name only")
+    return value
+
+
+#: A zoo model name; the pattern already rules out paths and ``package.module:callable``.
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"),
+    AfterValidator(_zoo_name_only),
+]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Shape = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,7}(x[0-9]{1,7}){0,7}$")]
+Phase = Literal["prefill", "decode"]
+SchemeName = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "w8a16", "w4a16"]
+assert set(SchemeName.__args__) == set(SCHEMES)  # type: ignore[attr-defined]  # keep in step with precision.py
+
+
+def _check_shape(value: str | None) -> str | None:
+    if value is None:
+        return value
+    total = 1
+    for dim in value.split("x"):
+        if int(dim) < 1:
+            raise ValueError(f"dimension {dim} in '{value}' must be at least 1")
+        total *= int(dim)
+    if total > MAX_INPUT_ELEMENTS:
+        raise ValueError(f"input of {total} elements is over the service's limit of {MAX_INPUT_ELEMENTS}")
+    return value
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ShapeOptions(_Body):
+    """Options every model-taking endpoint shares, as on the command line."""
+
+    batch: int | None = Field(default=None, ge=1, le=MAX_BATCH)
+    input_shape: Shape | None = Field(default=None, description="e.g. 1x3x640x640")
+    phase: Phase | None = None
+    seq_len: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    context: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+
+    @field_validator("input_shape")
+    @classmethod
+    def _bounded_shape(cls, value: str | None) -> str | None:
+        return _check_shape(value)
+
+
+class ProfileBody(ShapeOptions):
+    """POST /v1/profile. Zoo names only: the service never imports user code."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"model": "resnet18"}]})
+
+    model: Name
+    precision: SchemeName = "fp32"
+    depth: int | None = Field(default=None, ge=0, le=64, description="Roll layers up to this module depth.")
+
+
+class PredictBody(ShapeOptions):
+    """POST /v1/predict: one model x precision x framework on a target."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"model": "yolov5s", "target": "jetson-nano", "precision": "fp16", "framework": "tensorrt"}]})
+
+    model: Name
+    target: Id
+    precision: SchemeName
+    framework: Id
+    per_layer: bool = Field(default=False, description="Fill `layers` with the kernels, as --per-layer.")
+
+
+class RecommendBody(RecommendRequest):
+    """POST /v1/recommend: RecommendRequest with the service's bounds."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"models": ["yolov5s"], "target": "jetson-nano", "max_latency_ms": 100, "top": 3}]})
+
+    models: list[Name] = Field(min_length=1, max_length=8)
+    target: Id
+    batch: int | None = Field(default=None, ge=1, le=MAX_BATCH)
+    input_shape: Shape | None = None
+    phase: Phase | None = None
+    seq_len: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    context: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    frameworks: list[Id] | None = Field(default=None, max_length=64)
+    precisions: list[SchemeName] | None = Field(default=None, max_length=16)
+    top: int | None = Field(default=None, ge=1, le=1000)
+
+    @field_validator("input_shape")
+    @classmethod
+    def _bounded_shape(cls, value: str | None) -> str | None:
+        return _check_shape(value)
+
+    def as_request(self) -> RecommendRequest:
+        return RecommendRequest.model_validate(self.model_dump())
+
+
+class Added(BaseModel):
+    added: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    database: str
+    platforms: int
+    frameworks: int
+
+
+class Problem(BaseModel):
+    """Error body of 401, 403, 404, 409, 413 and 415 answers."""
+
+    detail: str
+
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+JSON_TYPES = ("application/json",)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors/aliases: a few hundred bytes of nested aliases
+    expand into billions of nodes for the validator (the "billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: ANN401 - PyYAML's API
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _invalid(loc: list[str | int], msg: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ["body", *loc], "msg": msg, "type": "value_error"}])
+
+
+def parse_body(raw: bytes, content_type: str) -> Any:
+    """Bytes of a platform upload -> plain data, by content type (JSON or YAML).
+
+    Raises RequestValidationError (422) for bodies that do not parse; the caller answers
+    415 for other content types before calling this.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid([], f"body is not UTF-8 (byte {exc.start})") from None
+    if content_type in JSON_TYPES:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _invalid([], f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _invalid([], f"invalid YAML{where}: {problem}") from None
+
+
+def platforms_from(data: Any, *, single: bool) -> list[PlatformSpec]:
+    """Validate uploaded data as one PlatformSpec (``single``) or one-or-a-list of them;
+    a failure is a 422 whose ``loc`` names the field, e.g. body.memory.bandwidth_gbs."""
+    items: list[Any]
+    if isinstance(data, list) and not single:
+        if not data:
+            raise _invalid([], "expected a platform or a non-empty list of platforms")
+        items, prefix = data, True
+    else:
+        items, prefix = [data], False
+    specs: list[PlatformSpec] = []
+    for i, item in enumerate(items):
+        loc_prefix: list[str | int] = [i] if prefix else []
+        if not isinstance(item, dict):
+            raise _invalid(loc_prefix, f"expected a mapping of platform fields, got {type(item).__name__}")
+        try:
+            specs.append(PlatformSpec.model_validate(item))
+        except ValidationError as exc:
+            errors = [
+                {"loc": ["body", *loc_prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False)
+            ]
+            raise RequestValidationError(errors) from None
+    ids = [s.id for s in specs]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise _invalid([], f"platform id '{dupes[0]}' appears more than once in the body")
+    return specs

@@ -1,0 +1,245 @@
+"""The /v1 endpoints.
+
+Model work (profiling, prediction, ranking, gates) runs in plain ``def`` endpoints, which
+FastAPI runs in its threadpool, so the event loop keeps answering health checks and
+cached requests while a cold profile is being counted. Every model call passes
+``allow_code=False``: the service never imports user code or loads files, and never
+unpickles anything from a request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from pydantic import Field
+
+from advisor.db.schemas import FrameworkSpec, PlatformSpec
+from advisor.errors import InputError
+from advisor.gate.config import GateConfig
+from advisor.gate.types import GateResult
+from advisor.predict.types import Prediction
+from advisor.recommend.types import Recommendation
+from advisor.service.auth import require_writer
+from advisor.service.bodies import (
+    JSON_TYPES,
+    YAML_TYPES,
+    Added,
+    Health,
+    Name,
+    PredictBody,
+    Problem,
+    ProfileBody,
+    RecommendBody,
+    parse_body,
+    platforms_from,
+)
+
+router = APIRouter(prefix="/v1")
+
+def _id_path() -> Any:
+    """A fresh Path() per parameter: FastAPI binds a Path object to the first name it serves."""
+    return Path(min_length=1, max_length=100, description="Kebab-case id, e.g. jetson-nano.")
+
+_NOT_FOUND = {404: {"model": Problem, "description": "No such id."}}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No bearer token."},
+    403: {"model": Problem, "description": "Wrong token, or the server has no ADVISOR_API_TOKEN."},
+    413: {"model": Problem, "description": "Body over the size limit."},
+    415: {"model": Problem, "description": "Body is neither JSON nor YAML."},
+}
+
+
+def _platform_body(single: bool) -> dict[str, Any]:
+    """OpenAPI for a body read by hand (JSON or YAML by Content-Type)."""
+    ref = {"$ref": "#/components/schemas/PlatformSpec"}
+    schema = ref if single else {"anyOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}
+    content = {t: {"schema": schema} for t in ("application/json", "application/yaml")}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def _db(request: Request) -> Any:
+    return request.app.state.db
+
+
+class GateBody(GateConfig):
+    """POST /v1/gate: a gate config as JSON; zoo model names only."""
+
+    models: list[Name] = Field(min_length=1, max_length=8)
+
+
+# ---- health and reference data -------------------------------------------------------
+
+@router.get("/health", response_model=Health, tags=["service"])
+def health(request: Request) -> Health:
+    """Liveness and readiness: answers only when the database answers."""
+    from advisor import __version__
+
+    db = _db(request)
+    url = getattr(db, "url", None)
+    dialect = str(url).split(":", 1)[0].split("+", 1)[0] if url is not None else "unknown"
+    return Health(
+        status="ok", version=__version__, database=dialect,
+        platforms=len(db.list_platforms()), frameworks=len(db.list_frameworks()),
+    )
+
+
+@router.get("/platforms", response_model=list[PlatformSpec], tags=["platforms"])
+def list_platforms(request: Request) -> list[PlatformSpec]:
+    return _db(request).list_platforms()
+
+
+@router.get("/platforms/{platform_id}", response_model=PlatformSpec, responses=_NOT_FOUND, tags=["platforms"])
+def get_platform(request: Request, platform_id: str = _id_path()) -> PlatformSpec:
+    try:
+        return _db(request).get_platform(platform_id)
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/frameworks", response_model=list[FrameworkSpec], tags=["frameworks"])
+def list_frameworks(request: Request) -> list[FrameworkSpec]:
+    return _db(request).list_frameworks()
+
+
+@router.get("/frameworks/{framework_id}", response_model=FrameworkSpec, responses=_NOT_FOUND, tags=["frameworks"])
+def get_framework(request: Request, framework_id: str = _id_path()) -> FrameworkSpec:
+    try:
+        return _db(request).get_framework(framework_id)
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+# ---- platform writes (token required) ------------------------------------------------
+
+async def _read_specs(request: Request, *, single: bool) -> list[PlatformSpec]:
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type not in JSON_TYPES + YAML_TYPES:
+        raise HTTPException(415, f"send the platform as application/json or application/yaml, not '{content_type or 'nothing'}'")
+    return platforms_from(parse_body(await request.body(), content_type), single=single)
+
+
+@router.post(
+    "/platforms", status_code=201, response_model=Added, tags=["platforms"],
+    dependencies=[Depends(require_writer)],
+    responses={**_WRITE_ERRORS, 409: {"model": Problem, "description": "An id exists already."}},
+    openapi_extra=_platform_body(single=False),
+)
+async def add_platforms(request: Request) -> Added:
+    """Add one platform or a list, all or none, in one transaction. JSON or YAML (by
+    Content-Type), validated like `advisor hardware add`; an existing id is a 409."""
+    from starlette.concurrency import run_in_threadpool
+
+    specs = await _read_specs(request, single=False)
+    db = _db(request)
+
+    def add() -> None:
+        existing = {p.id for p in db.list_platforms()}
+        taken = [s.id for s in specs if s.id in existing]
+        if taken:
+            raise HTTPException(409, f"platform '{taken[0]}' exists already; PUT /v1/platforms/{taken[0]} replaces it")
+        db.add_platforms(specs, replace=False)
+
+    await run_in_threadpool(add)
+    return Added(added=[s.id for s in specs])
+
+
+@router.put(
+    "/platforms/{platform_id}", response_model=PlatformSpec, tags=["platforms"],
+    dependencies=[Depends(require_writer)],
+    responses={**_WRITE_ERRORS, 201: {"model": PlatformSpec, "description": "Created."}},
+    openapi_extra=_platform_body(single=True),
+)
+async def put_platform(request: Request, response: Response, platform_id: str = _id_path()) -> PlatformSpec:
+    """Create or replace one platform; the body's id must equal the path's."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.concurrency import run_in_threadpool
+
+    (spec,) = await _read_specs(request, single=True)
+    if spec.id != platform_id:
+        raise RequestValidationError([{
+            "loc": ["body", "id"], "type": "value_error",
+            "msg": f"id '{spec.id}' in the body differs from '{platform_id}' in the path",
+        }])
+    db = _db(request)
+
+    def upsert() -> bool:
+        existed = any(p.id == platform_id for p in db.list_platforms())
+        db.upsert_platform(spec)
+        return existed
+
+    if not await run_in_threadpool(upsert):
+        response.status_code = status.HTTP_201_CREATED
+    return spec
+
+
+@router.delete(
+    "/platforms/{platform_id}", status_code=204, tags=["platforms"],
+    dependencies=[Depends(require_writer)],
+    responses={**_WRITE_ERRORS, **_NOT_FOUND},
+)
+def delete_platform(request: Request, platform_id: str = _id_path()) -> Response:
+    try:
+        _db(request).remove_platform(platform_id)
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(status_code=204)
+
+
+# ---- model work (threadpool) ---------------------------------------------------------
+
+@router.post("/profile", tags=["models"])
+def profile(request: Request, body: ProfileBody) -> dict[str, Any]:
+    """Count a zoo model (cached in the database): the JSON of `advisor profile --format json`."""
+    from advisor.profiling.aggregate import by_module
+    from advisor.profiling.api import get_profile
+    from advisor.profiling.render import profile_dict
+
+    prof = get_profile(
+        body.model, input_shape=body.input_shape, batch=body.batch, phase=body.phase,
+        seq_len=body.seq_len, context=body.context, db=_db(request), allow_code=False,
+    )
+    return profile_dict(prof, by_module(prof, body.depth), body.precision)
+
+
+@router.post("/predict", response_model=Prediction, tags=["models"])
+def predict(request: Request, body: PredictBody) -> Response:
+    """One model x precision x framework on a target: the JSON of `advisor predict --format json`
+    (``layers`` filled only with ``per_layer``, as with --per-layer)."""
+    from advisor.predict.api import predict_model
+    from advisor.predict.command import to_json
+
+    pred = predict_model(
+        _db(request), model=body.model, target=body.target, precision=body.precision,
+        framework=body.framework, batch=body.batch, input_shape=body.input_shape,
+        phase=body.phase, seq_len=body.seq_len, context=body.context, allow_code=False,
+    )
+    return Response(to_json(pred, body.per_layer), media_type="application/json")
+
+
+@router.post("/recommend", response_model=Recommendation, tags=["models"])
+def recommend(request: Request, body: RecommendBody) -> Response:
+    """Rank every candidate under the constraints: the JSON of `advisor recommend --format json`.
+
+    Answers are cached per request and per database state (see advisor.service.cache)."""
+    from advisor.service.cache import recommend_key
+
+    db = _db(request)
+    req = body.as_request()
+    cache = request.app.state.recommend_cache
+    key = recommend_key(db, req)
+    payload = cache.get(key)
+    if payload is None:
+        from advisor.recommend.engine import recommend as rank
+
+        payload = rank(db, req, allow_code=False).model_dump_json().encode()
+        cache.put(key, payload)
+    return Response(payload, media_type="application/json")
+
+
+@router.post("/gate", response_model=GateResult, tags=["models"])
+def gate(request: Request, body: GateBody) -> GateResult:
+    """Run a gate config (JSON); 200 with ``passed`` true or false, like `advisor gate --format json`."""
+    from advisor.gate.evaluate import evaluate_gate
+
+    return evaluate_gate(body, _db(request), allow_code=False, source="body")
