@@ -5,18 +5,7 @@ Numbers are round so expected times can be worked out by hand in the tests.
 
 from __future__ import annotations
 
-from advisor.db.schemas import (
-    Efficiency,
-    Figure,
-    FrameworkSpec,
-    Fusion,
-    Memory,
-    Overhead,
-    Parallelism,
-    Peak,
-    PlatformSpec,
-    PrecisionSupport,
-)
+from advisor.db.schemas import FrameworkSpec, Fusion, Parallelism, Peak, PlatformSpec, PrecisionSupport
 from advisor.profiling.types import Category, OpRecord, Profile
 
 SRC = "test fixture"
@@ -45,7 +34,7 @@ def gpu(
         id=id, name=id, vendor="toy", device_class=device_class,
         matrix_peaks=matrix,
         vector_peaks={"fp32": peak(fp32, "vector"), "fp16": peak(2 * fp32, "vector")},
-        memory=Memory(capacity_gb=Figure(value=capacity_gb, source=SRC), bandwidth_gbs=Figure(value=bandwidth, source=SRC)),
+        memory={"capacity_gb": {"value": capacity_gb, "source": SRC}, "bandwidth_gbs": {"value": bandwidth, "source": SRC}},
         compute_capability=cc,
         parallelism=Parallelism(units=sms, unit_kind="sm", clock_ghz=1.0, source=SRC),
     )
@@ -56,7 +45,7 @@ def cpu(id: str = "toy-cpu", *, cores: int = 4, fp32: float = 0.1, bandwidth: fl
     return PlatformSpec(
         id=id, name=id, vendor="toy", device_class="cpu",
         vector_peaks={"fp32": peak(fp32, "vector"), "fp16": peak(fp32, "vector")},
-        memory=Memory(capacity_gb=Figure(value=4, source=SRC), bandwidth_gbs=Figure(value=bandwidth, source=SRC)),
+        memory={"capacity_gb": {"value": 4, "source": SRC}, "bandwidth_gbs": {"value": bandwidth, "source": SRC}},
         features=features or [],
         parallelism=Parallelism(units=cores, unit_kind="core", clock_ghz=1.5, source=SRC),
     )
@@ -78,9 +67,9 @@ def framework(
     return FrameworkSpec(
         id=id, name=id, device_classes=list(classes), support=support,
         int8_calibration=int8_calibration,
-        fusion=Fusion(bn_folding=fused, epilogue_fusion=fused, attention_fusion=fused, source=SRC),
-        overhead=Overhead(per_kernel_us=Figure(value=per_kernel_us, source=SRC), per_call_us=Figure(value=per_call_us, source=SRC)),
-        efficiency=Efficiency(compute=Figure(value=compute_eff, source=SRC), bandwidth=Figure(value=bandwidth_eff, source=SRC)),
+        fusion=Fusion(bn_folding=fused, epilogue_fusion=fused, attention_fusion=fused, elementwise_fusion=fused, source=SRC),
+        overhead={"per_kernel_us": {"value": per_kernel_us, "source": SRC}, "per_call_us": {"value": per_call_us, "source": SRC}},
+        efficiency={"compute": {"value": compute_eff, "source": SRC}, "bandwidth": {"value": bandwidth_eff, "source": SRC}},
     )
 
 

@@ -28,6 +28,7 @@ class GpuConstants(_Strict):
     k_half: float
     min_split_depth: int
     threads_per_sm: int
+    min_kernel_cycles: float
     eager_kernel_floor_us: float
     host_dispatch_threshold_us: float
 

@@ -80,6 +80,22 @@ def overheads(
     return Overheads(mode, kernel_us, 0.0, call, prov)
 
 
+def host_link_us(kernels: list[Kernel], profile: Profile, platform: PlatformSpec, scheme: str) -> float:
+    """Per-call transfer over an attached accelerator's host link: the input, the output and
+    the weights that do not fit on chip (streamed every inference, coral.ai/docs/edgetpu)."""
+    if not kernels:
+        return 0.0
+    s = scheme_spec(scheme)
+    mem = platform.memory
+    link = getattr(mem, "host_link_gbs", None)
+    link_gbs = link.value if link is not None else mem.bandwidth_gbs.value
+    on_chip = getattr(mem, "on_chip_mb", None)
+    weights = profile.params * s.weight_bytes
+    spill = max(0.0, weights - on_chip.value * 1e6) if on_chip is not None else 0.0
+    io = (kernels[0].input_elems + kernels[-1].output_elems) * s.activation_bytes
+    return (io + spill) / (link_gbs * 1e9) / US
+
+
 def kernel_precisions(scheme: str) -> tuple[str, str]:
     """(precision of matmul-class kernels, precision of the other kernels)."""
     s = scheme_spec(scheme)
@@ -129,17 +145,23 @@ def predict(
     matmul_prec, vector_prec = kernel_precisions(scheme)
     warnings: list[str] = []
 
+    kernels = fuse(profile.ops, framework.fusion)
+    on_chip = platform.device_class == "npu"
+    call_us = ovh.call_us + (host_link_us(kernels, profile, platform, scheme) if on_chip else 0.0)
+    # shortest time any kernel occupies a GPU (ramp-up, tail, drain), in clock cycles
+    floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.clock_ghz * 1e9) if is_gpu(platform) else 0.0
     layers: list[KernelPrediction] = []
     host_clock = gpu_clock = 0.0  # seconds, for the host-dispatch timeline
     used_fallback: set[tuple[str, str]] = set()
-    for kernel in fuse(profile.ops, framework.fusion):
+    for kernel in kernels:
         prec = matmul_prec if kernel.matmul else vector_prec
         rate, used, util = compute_rate(kernel, prec, platform, peaks, c, curve)
         if used != prec:
             used_fallback.add((prec, used))
         compute_s = kernel.flops / (rate * 1e12) if kernel.flops else 0.0
-        memory_s = kernel.bytes(scheme) / (peaks.bandwidth_gbs * 1e9)
-        busy_s = max(compute_s, memory_s)
+        # NPUs keep weights and activations on chip; only the host link is charged (per call)
+        memory_s = 0.0 if on_chip else kernel.bytes(scheme) / (peaks.bandwidth_gbs * 1e9)
+        busy_s = max(compute_s, memory_s, floor_s)
         if ovh.mode == "host":
             host_clock += ovh.host_us * US
             start = max(gpu_clock, host_clock)
@@ -147,7 +169,7 @@ def predict(
             gpu_clock = start + ovh.kernel_us * US + busy_s
         else:
             overhead_s = ovh.kernel_us * US
-        layers.append(_kernel_prediction(kernel, scheme, compute_s, memory_s, overhead_s, util))
+        layers.append(_kernel_prediction(kernel, scheme, compute_s, memory_s, overhead_s, util, floor_s))
 
     for prec, used in sorted(used_fallback):
         warnings.append(f"{platform.id} has no {prec} peak; kernels at {prec} predicted at the {used} rate")
@@ -155,7 +177,7 @@ def predict(
         names = ", ".join(sorted(u.op for u in profile.unsupported_ops))
         warnings.append(f"ops without a cost formula are not counted: {names}")
 
-    latency_ms = sum(k.time_ms for k in layers) + ovh.call_us * US / MS
+    latency_ms = sum(k.time_ms for k in layers) + call_us * US / MS
     memory = estimate_memory(profile, scheme, c.memory.runtime_mb)
     return Prediction(
         model=profile.model,
@@ -166,7 +188,7 @@ def predict(
         phase=profile.phase,
         latency_ms=latency_ms,
         throughput_per_s=throughput(profile, latency_ms),
-        bound=overall_bound(layers, ovh.call_us * US / MS),
+        bound=overall_bound(layers, call_us * US / MS),
         memory_mb=memory.total_mb,
         flops=profile.flops,
         macs=profile.macs,
@@ -178,11 +200,12 @@ def predict(
 
 
 def _kernel_prediction(
-    kernel: Kernel, scheme: str, compute_s: float, memory_s: float, overhead_s: float, util: float
+    kernel: Kernel, scheme: str, compute_s: float, memory_s: float, overhead_s: float, util: float,
+    floor_s: float = 0.0,
 ) -> KernelPrediction:
     nbytes = kernel.bytes(scheme)
-    time_s = max(compute_s, memory_s) + overhead_s
-    if overhead_s >= max(compute_s, memory_s):
+    time_s = max(compute_s, memory_s, floor_s) + overhead_s
+    if overhead_s + floor_s >= max(compute_s, memory_s):
         bound = "overhead"
     else:
         bound = "compute" if compute_s >= memory_s else "memory"

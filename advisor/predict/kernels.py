@@ -150,14 +150,16 @@ def _folds_into(op: OpRecord, last: Kernel, fusion: Fusion) -> bool:
 
 
 def _fuses_pointwise(op: OpRecord, last: Kernel, fusion: Fusion) -> bool:
-    """Epilogue fusion into matmul-class kernels; frameworks that fuse epilogues also fuse
-    pointwise chains (TensorRT "pointwise" fusion, ORT/inductor elementwise fusion), so an
-    elementwise op also joins a preceding elementwise or normalisation kernel."""
-    if not fusion.epilogue_fusion or op.category != Category.elementwise:
+    """An elementwise consumer of the previous kernel's output joins it: as an epilogue of a
+    matmul-class kernel (``epilogue_fusion``), or into a preceding elementwise/normalisation
+    kernel when the framework fuses pointwise chains (``elementwise_fusion``: TensorRT
+    pointwise fusion, ORT elementwise fusions, inductor)."""
+    if op.category != Category.elementwise or op.output_elems != last.output_elems:
         return False
-    if op.output_elems != last.output_elems:
-        return False
-    return last.category in (Category.matmul, Category.elementwise, Category.norm_reduction)
+    if last.category == Category.matmul:
+        return fusion.epilogue_fusion
+    chains = getattr(fusion, "elementwise_fusion", False)
+    return chains and last.category in (Category.elementwise, Category.norm_reduction)
 
 
 def _fuse_attention(kernels: list[Kernel]) -> list[Kernel]:

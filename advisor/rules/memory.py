@@ -24,6 +24,14 @@ def memory_fit(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
     fractions = settings.get("usable_fraction", {})
     usable = float(fractions.get(pl.device_class, fractions.get("default", 0.9)))
     need_gb = pred.memory_mb / 1e3
+    on_chip = getattr(pl.memory, "on_chip_mb", None)
+    if on_chip is not None and need_gb > capacity_gb * usable:
+        # attached accelerators stream what does not fit over the host link (slower, not fatal)
+        return finding(
+            "memory_fit", WARNING,
+            f"needs {need_gb * 1e3:.1f} MB but {pl.id} holds {on_chip.value:g} MB on chip: the rest is streamed "
+            "over the host link on every inference (coral.ai/docs/edgetpu/pipeline); consider a smaller model",
+        )
     if need_gb > capacity_gb * usable:
         return finding(
             "memory_fit", EXCLUDE,
