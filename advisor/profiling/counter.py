@@ -26,6 +26,7 @@ from advisor import __version__
 from advisor.errors import InputError
 from advisor.models.spec import ModelSpec
 from advisor.profiling.formulas import FORMULAS, VIEW, Cost, Formula
+from advisor.profiling.meta_results import META_RESULTS
 from advisor.profiling.types import Category, ModuleInfo, OpRecord, Profile, UnsupportedOp
 
 _Tensor = torch.Tensor
@@ -98,8 +99,18 @@ class _Unsupported:
 class CountingMode(TorchDispatchMode):
     """Runs every aten op unchanged and records its cost (the hot path of profiling)."""
 
-    def __init__(self, modules: ModuleStack, weight_storages: set[int]) -> None:
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        """Opt out of TorchDispatchMode's default dynamo-disable wrapper around __torch_dispatch__.
+
+        That wrapper imports torch._dynamo on the first op (about 2 s) and adds a call per op;
+        it only matters under torch.compile, which counting never runs in.
+        """
+        return False
+
+    def __init__(self, modules: ModuleStack, weight_storages: set[int], meta_shortcuts: bool = True) -> None:
         super().__init__()
+        self._shortcuts = META_RESULTS if meta_shortcuts else {}
         self._modules = modules
         self._weights = weight_storages
         self._formulas: dict[Any, tuple[str, Formula | None]] = {}
@@ -108,7 +119,10 @@ class CountingMode(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        build = self._shortcuts.get(func)
+        out = build(args, kwargs) if build is not None else None
+        if out is None:
+            out = func(*args, **kwargs)
         entry = self._formulas.get(func)
         if entry is None:
             name = str(func.overloadpacket)
@@ -213,11 +227,12 @@ def _module_infos(root: torch.nn.Module, stack: ModuleStack) -> tuple[int, list[
     return total, infos
 
 
-def count(spec: ModelSpec) -> Profile:
+def count(spec: ModelSpec, *, meta_shortcuts: bool = True) -> Profile:
     """Run the spec's model once under the counting mode and return its Profile.
 
     Runs under ``torch.no_grad()`` (inference), so torch may take its fused inference fast
     paths on CPU tensors; they have formulas that give the same counts as the unfused path.
+    ``meta_shortcuts=False`` runs torch's own meta kernels for every op (the tests compare).
     Raises InputError if the model cannot run on its example inputs.
     """
     module = spec.module
@@ -228,7 +243,7 @@ def count(spec: ModelSpec) -> Profile:
         sid = _storage_id(t)
         if sid is not None:
             weights.add(sid)
-    with torch.no_grad(), ModuleStack(module) as stack, CountingMode(stack, weights) as mode:
+    with torch.no_grad(), ModuleStack(module) as stack, CountingMode(stack, weights, meta_shortcuts) as mode:
         try:
             module(*spec.args, **spec.kwargs)
         except InputError:

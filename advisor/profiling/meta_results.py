@@ -1,0 +1,384 @@
+"""Results of the most common aten ops on meta tensors, built from shapes alone.
+
+Why: in torch 2.14 most meta kernels are Python reference implementations; the first one
+to run imports torch._dynamo (about 2 s, more than counting a whole CNN) and each call
+is slow. On meta tensors an op's result is only a shape, dtype and layout, so for the ops
+that make up almost every model (convolution, matmul, batch/layer norm, activations,
+broadcasting arithmetic, cat, pooling, nearest upsampling) the counter builds the result
+with C++ factory functions instead.
+
+Each builder returns None whenever its inputs are outside the simple case it handles
+(non-meta tensors, integer dtypes, shapes that do not match...): the counter then runs
+torch's own kernel, which also raises torch's own error for invalid inputs. The test suite
+checks that every zoo model profiles identically with and without these builders.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+aten = torch.ops.aten
+Tensor = torch.Tensor
+Builder = Callable[[tuple, dict], Any]
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _is_meta_float(t: Any) -> bool:
+    return isinstance(t, Tensor) and t.device.type == "meta" and t.is_floating_point()
+
+
+def _channels_last(t: Tensor) -> bool:
+    return t.dim() == 4 and not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last)
+
+
+def _empty(shape: Sequence[int], dtype: torch.dtype, channels_last: bool = False) -> Tensor:
+    fmt = torch.channels_last if channels_last and len(shape) == 4 else torch.contiguous_format
+    return torch.empty(tuple(shape), dtype=dtype, device="meta", memory_format=fmt)
+
+
+def _broadcast(a: Sequence[int], b: Sequence[int]) -> list[int] | None:
+    """The broadcast shape of a and b, or None if they do not broadcast."""
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + tuple(a)
+    b = (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return out
+
+
+def _unary(args: tuple, kwargs: dict) -> Tensor | None:
+    x = args[0]
+    return torch.empty_like(x) if _is_meta_float(x) else None
+
+
+def _unary_inplace(args: tuple, kwargs: dict) -> Tensor | None:
+    x = args[0]
+    return x if _is_meta_float(x) else None
+
+
+def _binary_result(args: tuple) -> tuple[Tensor, list[int], torch.dtype] | None:
+    a, b = args[0], args[1]
+    if not _is_meta_float(a):
+        return None
+    if isinstance(b, Tensor):
+        if b.device.type != "meta" and b.dim() != 0:
+            return None
+        shape = list(a.shape) if b.shape == a.shape else _broadcast(a.shape, b.shape)
+        if shape is None:
+            return None
+        return a, shape, torch.result_type(a, b)
+    if isinstance(b, (int, float, bool)):
+        return a, list(a.shape), a.dtype  # a float tensor with a Python scalar keeps its dtype
+    return None
+
+
+def _binary(args: tuple, kwargs: dict) -> Tensor | None:
+    found = _binary_result(args)
+    if found is None:
+        return None
+    a, shape, dtype = found
+    if shape == list(a.shape):
+        return torch.empty_like(a, dtype=dtype)
+    b = args[1]
+    if isinstance(b, Tensor) and shape == list(b.shape):
+        return torch.empty_like(b, dtype=dtype)
+    return _empty(shape, dtype)
+
+
+def _binary_inplace(args: tuple, kwargs: dict) -> Tensor | None:
+    found = _binary_result(args)
+    if found is None:
+        return None
+    a, shape, dtype = found
+    return a if shape == list(a.shape) and dtype == a.dtype else None
+
+
+def _expand(values: Sequence[int], n: int) -> list[int]:
+    values = list(values)
+    return values * n if len(values) == 1 else values
+
+
+def _convolution(args: tuple, kwargs: dict) -> Tensor | None:
+    if len(args) < 9 or kwargs:
+        return None
+    x, w = args[0], args[1]
+    stride, padding, dilation, transposed, output_padding, groups = args[3:9]
+    if not (_is_meta_float(x) and isinstance(w, Tensor) and w.device.type == "meta") or x.dim() != w.dim() or x.dim() < 3:
+        return None
+    n = x.dim() - 2
+    stride, padding, dilation = _expand(stride, n), _expand(padding, n), _expand(dilation, n)
+    kernel, spatial = w.shape[2:], x.shape[2:]
+    if not transposed:
+        if x.shape[1] != w.shape[1] * groups:
+            return None
+        cout = w.shape[0]
+        out = [(i + 2 * p - d * (k - 1) - 1) // s + 1 for i, p, d, k, s in zip(spatial, padding, dilation, kernel, stride)]
+    else:
+        if x.shape[1] != w.shape[0]:
+            return None
+        cout = w.shape[1] * groups
+        output_padding = _expand(output_padding, n)
+        out = [
+            (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+            for i, p, d, k, s, op in zip(spatial, padding, dilation, kernel, stride, output_padding)
+        ]
+    if any(o <= 0 for o in out):
+        return None
+    return _empty((x.shape[0], cout, *out), x.dtype, _channels_last(x) or _channels_last(w))
+
+
+def _mm(args: tuple, kwargs: dict, offset: int = 0) -> Tensor | None:
+    a, b = args[offset], args[offset + 1]
+    if not (_is_meta_float(a) and _is_meta_float(b)) or a.dtype != b.dtype or a.dim() != 2 or b.dim() != 2:
+        return None
+    if a.shape[1] != b.shape[0]:
+        return None
+    return _empty((a.shape[0], b.shape[1]), a.dtype)
+
+
+def _addmm(args: tuple, kwargs: dict) -> Tensor | None:
+    bias = args[0]
+    if not (isinstance(bias, Tensor) and bias.device.type == "meta" and bias.dtype == args[1].dtype):
+        return None
+    return _mm(args, kwargs, offset=1)
+
+
+def _bmm(args: tuple, kwargs: dict) -> Tensor | None:
+    a, b = args[0], args[1]
+    if not (_is_meta_float(a) and _is_meta_float(b)) or a.dtype != b.dtype or a.dim() != 3 or b.dim() != 3:
+        return None
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        return None
+    return _empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
+
+
+def _cat(args: tuple, kwargs: dict) -> Tensor | None:
+    tensors = list(args[0])
+    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    tensors = [t for t in tensors if not (t.dim() == 1 and t.numel() == 0)]  # legacy: empty 1-D skipped
+    if not tensors or not all(_is_meta_float(t) for t in tensors):
+        return None
+    ref = tensors[0]
+    rank = ref.dim()
+    if rank == 0 or any(t.dim() != rank for t in tensors):
+        return None
+    d = dim % rank
+    for t in tensors[1:]:
+        if any(t.shape[i] != ref.shape[i] for i in range(rank) if i != d):
+            return None
+    shape = list(ref.shape)
+    shape[d] = sum(t.shape[d] for t in tensors)
+    dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
+    return _empty(shape, dtype, all(_channels_last(t) for t in tensors))
+
+
+def _stack(args: tuple, kwargs: dict) -> Tensor | None:
+    tensors = list(args[0])
+    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    if not tensors or not all(_is_meta_float(t) for t in tensors) or any(t.shape != tensors[0].shape for t in tensors):
+        return None
+    shape = list(tensors[0].shape)
+    shape.insert(dim % (len(shape) + 1), len(tensors))
+    return _empty(shape, functools.reduce(torch.promote_types, (t.dtype for t in tensors)))
+
+
+def _batch_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | None:
+    x = args[0]
+    if not _is_meta_float(x) or x.dim() < 2:
+        return None
+    stats = torch.float32 if x.dtype in _LOW_PRECISION else x.dtype
+    c = x.shape[1]
+    return torch.empty_like(x), _empty((c,), stats), _empty((c,), stats)
+
+
+def _layer_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | None:
+    x, normalized = args[0], list(args[1])
+    axis = x.dim() - len(normalized) if isinstance(x, Tensor) else -1
+    if not _is_meta_float(x) or axis < 0 or list(x.shape[axis:]) != normalized:
+        return None
+    stats = torch.float32 if x.dtype in _LOW_PRECISION else x.dtype
+    stat_shape = list(x.shape[:axis]) + [1] * len(normalized)
+    return _empty(x.shape, x.dtype), _empty(stat_shape, stats), _empty(stat_shape, stats)
+
+
+def _softmax(args: tuple, kwargs: dict) -> Tensor | None:
+    x = args[0]
+    if not _is_meta_float(x) or (len(args) > 2 and args[2] not in (False, None)) or kwargs.get("dtype") is not None:
+        return None
+    return _empty(x.shape, x.dtype)
+
+
+def _reduce_dims(x: Tensor, dims: Any, keepdim: bool) -> list[int]:
+    rank = x.dim()
+    if dims is None or (isinstance(dims, (list, tuple)) and len(dims) == 0):
+        reduced = set(range(rank))
+    else:
+        reduced = {d % rank for d in (dims if isinstance(dims, (list, tuple)) else [dims])}
+    if keepdim:
+        return [1 if i in reduced else s for i, s in enumerate(x.shape)]
+    return [s for i, s in enumerate(x.shape) if i not in reduced]
+
+
+def _mean_sum(args: tuple, kwargs: dict) -> Tensor | None:
+    x = args[0]
+    keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
+    if not _is_meta_float(x) or x.dim() == 0 or kwargs.get("dtype") is not None or len(args) > 3:
+        return None
+    return _empty(_reduce_dims(x, args[1] if len(args) > 1 else None, keepdim), x.dtype)
+
+
+def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    span = i + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= i + p:
+        out -= 1
+    return out
+
+
+def _max_pool2d(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor] | None:
+    x = args[0]
+    if kwargs or not _is_meta_float(x) or x.dim() not in (3, 4):
+        return None
+    kernel = _expand(args[1], 2)
+    stride = _expand(args[2], 2) if len(args) > 2 and len(args[2]) else kernel
+    padding = _expand(args[3], 2) if len(args) > 3 else [0, 0]
+    dilation = _expand(args[4], 2) if len(args) > 4 else [1, 1]
+    ceil_mode = bool(args[5]) if len(args) > 5 else False
+    out = [_pool_size(i, k, s, p, d, ceil_mode) for i, k, s, p, d in zip(x.shape[-2:], kernel, stride, padding, dilation)]
+    if any(o <= 0 for o in out):
+        return None
+    shape = [*x.shape[:-2], *out]
+    cl = _channels_last(x)
+    return _empty(shape, x.dtype, cl), _empty(shape, torch.int64, cl)
+
+
+def _upsample_nearest2d(args: tuple, kwargs: dict) -> Tensor | None:
+    x, size = args[0], args[1] if len(args) > 1 else kwargs.get("output_size")
+    if not _is_meta_float(x) or x.dim() != 4:
+        return None
+    if size is None:  # .vec overload with scale factors
+        scales = args[2] if len(args) > 2 else kwargs.get("scale_factors")
+        if scales is None:
+            return None
+        size = [int(math.floor(i * s)) for i, s in zip(x.shape[2:], _expand(scales, 2))]
+    return _empty((*x.shape[:2], *size), x.dtype, _channels_last(x))
+
+
+def _embedding(args: tuple, kwargs: dict) -> Tensor | None:
+    weight, indices = args[0], args[1]
+    if not (_is_meta_float(weight) and isinstance(indices, Tensor) and indices.device.type == "meta") or weight.dim() != 2:
+        return None
+    return _empty((*indices.shape, weight.shape[1]), weight.dtype)
+
+
+def _unsafe_view(args: tuple, kwargs: dict) -> Tensor | None:
+    x = args[0]
+    if not (isinstance(x, Tensor) and x.device.type == "meta" and x.is_contiguous()):
+        return None
+    return x.view(args[1])
+
+
+def _factory_dtype(kwargs: dict, values: Sequence[Any]) -> torch.dtype | None:
+    """dtype of a factory op on meta, or None when it is not a plain meta factory call."""
+    device = kwargs.get("device")
+    if device is None or torch.device(device).type != "meta" or kwargs.get("layout") not in (None, torch.strided):
+        return None
+    dtype = kwargs.get("dtype")
+    if dtype is not None:
+        return dtype
+    if any(isinstance(v, bool) for v in values):
+        return None
+    if all(isinstance(v, int) for v in values):
+        return torch.int64
+    if all(isinstance(v, (int, float)) for v in values):
+        return torch.get_default_dtype()
+    return None
+
+
+def _arange(args: tuple, kwargs: dict) -> Tensor | None:
+    """arange(end) / arange(start, end) / arange(start, end, step)."""
+    if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
+        return None
+    start, end, step = (0, args[0], 1) if len(args) == 1 else (args[0], args[1], args[2] if len(args) > 2 else 1)
+    dtype = _factory_dtype(kwargs, (start, end, step))
+    if dtype is None or step == 0:
+        return None
+    length = math.ceil((end - start) / step)
+    return _empty((max(length, 0),), dtype)
+
+
+def _full(args: tuple, kwargs: dict) -> Tensor | None:
+    """full(size, value) / ones(size) / zeros(size)."""
+    size = args[0]
+    if not all(isinstance(d, int) for d in size):
+        return None
+    dtype = _factory_dtype(kwargs, args[1:2]) if len(args) > 1 else _factory_dtype({**kwargs, "dtype": kwargs.get("dtype") or torch.get_default_dtype()}, ())
+    if dtype is None:
+        return None
+    return _empty(size, dtype)
+
+
+UNARY = (
+    "relu", "silu", "sigmoid", "gelu", "tanh", "hardswish", "hardsigmoid", "hardtanh", "leaky_relu",
+    "elu", "mish", "softplus", "neg", "rsqrt", "sqrt", "exp", "erf", "log", "abs", "reciprocal",
+    "sin", "cos",
+)
+BINARY = ("add", "sub", "mul", "div")
+
+
+def _table() -> dict[Any, Builder]:
+    table: dict[Any, Builder] = {}
+    for name in UNARY:
+        table[getattr(aten, name).default] = _unary
+        inplace = getattr(aten, f"{name}_", None)
+        if inplace is not None:
+            table[inplace.default] = _unary_inplace
+    table[aten.pow.Tensor_Scalar] = _unary
+    for name in BINARY:
+        table[getattr(aten, name).Tensor] = _binary
+        table[getattr(aten, name).Scalar] = _binary
+        table[getattr(aten, f"{name}_").Tensor] = _binary_inplace
+        table[getattr(aten, f"{name}_").Scalar] = _binary_inplace
+    table.update({
+        aten.convolution.default: _convolution,
+        aten.mm.default: _mm,
+        aten.addmm.default: _addmm,
+        aten.bmm.default: _bmm,
+        aten.cat.default: _cat,
+        aten.stack.default: _stack,
+        aten.native_batch_norm.default: _batch_norm,
+        aten._native_batch_norm_legit_no_training.default: _batch_norm,
+        aten.native_layer_norm.default: _layer_norm,
+        aten._softmax.default: _softmax,
+        aten._safe_softmax.default: _softmax,
+        aten.mean.dim: _mean_sum,
+        aten.sum.dim_IntList: _mean_sum,
+        aten.max_pool2d_with_indices.default: _max_pool2d,
+        aten.upsample_nearest2d.default: _upsample_nearest2d,
+        aten.upsample_nearest2d.vec: _upsample_nearest2d,
+        aten.embedding.default: _embedding,
+        aten._unsafe_view.default: _unsafe_view,
+        aten.arange.default: _arange,
+        aten.arange.start: _arange,
+        aten.arange.start_step: _arange,
+        aten.full.default: _full,
+        aten.ones.default: _full,
+        aten.zeros.default: _full,
+    })
+    return table
+
+
+#: OpOverload -> builder. Built once at import; read-only by convention.
+META_RESULTS: dict[Any, Builder] = _table()
