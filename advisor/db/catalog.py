@@ -76,16 +76,22 @@ class DatabaseCatalog:
     """The general path: any backend, through Database (migrates and seeds on open)."""
 
     def __init__(self, url: str) -> None:
+        self._url = url
+
+    def _open(self):  # noqa: ANN202 - Database imported lazily
         from advisor.db.database import Database
 
-        self._db = Database.open(url)
+        return Database.open(self._url)
 
     def platforms(self) -> list[dict[str, Any]]:
-        return [p.model_dump(mode="json") | {"origin": self._db.platform_origin(p.id)} for p in self._db.list_platforms()]
+        with self._open() as db:
+            origins = db.platform_origins()
+            return [p.model_dump(mode="json") | {"origin": origins[p.id]} for p in db.list_platforms()]
 
     def frameworks(self) -> list[dict[str, Any]]:
-        origins = self._db.framework_origins()
-        return [f.model_dump(mode="json") | {"origin": origins[f.id]} for f in self._db.list_frameworks()]
+        with self._open() as db:
+            origins = db.framework_origins()
+            return [f.model_dump(mode="json") | {"origin": origins[f.id]} for f in db.list_frameworks()]
 
 
 def _with_defaults_platform(data: dict[str, Any]) -> dict[str, Any]:

@@ -209,6 +209,11 @@ class Database:
             rows = session.exec(select(FrameworkRow).order_by(FrameworkRow.id)).scalars().all()
             return [FrameworkSpec.model_validate(framework_data(r.model_dump())) for r in rows]
 
+    def platform_origins(self) -> dict[str, str]:
+        """id -> 'seed' or 'user' for every platform."""
+        with Session(self.engine) as session:
+            return dict(session.exec(select(PlatformRow.id, PlatformRow.origin)).all())
+
     def framework_origins(self) -> dict[str, str]:
         with Session(self.engine) as session:
             return dict(session.exec(select(FrameworkRow.id, FrameworkRow.origin)).all())
