@@ -24,9 +24,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib.util
+import io
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,24 +51,21 @@ RUNNABLE: dict[str, tuple[str, ...]] = {
 #: python module tells the user what is missing.
 NOT_RUNNABLE: dict[str, str] = {
     "tensorrt": "tensorrt",
-    "torch-tensorrt": "torch_tensorrt",
-    "onnxruntime-cuda": "onnxruntime (GPU build)",
-    "onnxruntime-tensorrt": "onnxruntime (GPU build with TensorRT)",
+    "tensorrt-llm": "tensorrt_llm",
+    "onnxruntime-cuda": "onnxruntime-gpu",
+    "onnxruntime-tensorrt": "onnxruntime-gpu with TensorRT",
     "openvino": "openvino",
-    "tflite": "tflite_runtime",
-    "tensorflow-lite": "tflite_runtime",
+    "tflite-xnnpack": "tflite_runtime",
+    "tflite-gpu": "tflite_runtime with a GPU delegate",
+    "tflite-edgetpu": "pycoral",
     "ncnn": "ncnn",
     "mnn": "MNN",
     "llama-cpp": "llama_cpp",
     "tvm": "tvm",
     "coreml": "coremltools",
-    "edgetpu": "pycoral",
-    "hailo": "hailo_platform",
+    "hailort": "hailo_platform",
     "vllm": "vllm",
-    "tensorrt-llm": "tensorrt_llm",
-    "deepstream": "pyds",
     "executorch": "executorch",
-    "qnn": "qnn",
 }
 
 #: Largest parameter count bench materialises (fp32 weights must fit comfortably in RAM).
@@ -95,6 +94,8 @@ class BenchResult(BaseModel):
     throughput_per_s: float
     threads: int
     setup_s: float  # materialise + export/quantise/compile, not part of the latency
+    #: share of all CPUs that other processes used during the measurement (0 = quiet machine)
+    contention: float = 0.0
     measured_at: str
     versions: dict[str, str] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
@@ -353,10 +354,13 @@ def _export_onnx(m: Materialised, model: str, path: Path) -> list[str]:
     _map_tensors((m.args, m.kwargs), lambda t: flat.append(t))
     names = [f"input_{i}" for i in range(len(flat))]
     try:
-        torch.onnx.export(
-            m.module, m.args, str(path), kwargs=m.kwargs or None, input_names=names,
-            opset_version=17, do_constant_folding=True, dynamo=False,
-        )
+        # The exporter warns (deprecation, tracer) on stderr: keep the CLI's stderr to one line.
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                m.module, m.args, str(path), kwargs=m.kwargs or None, input_names=names,
+                opset_version=17, do_constant_folding=True, dynamo=False,
+            )
     except Exception as exc:  # noqa: BLE001 - any exporter failure is the model's, reported as such
         text = str(exc).strip().splitlines()
         raise InputError(f"model '{model}' failed to export to ONNX: {text[0] if text else type(exc).__name__}") from None
@@ -388,6 +392,9 @@ def quantize_int8(fp32_path: Path, int8_path: Path, m: Materialised, names: list
     import numpy as np
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
+    import onnxruntime
+
+    onnxruntime.set_default_logger_severity(3)  # the quantizer's inference sessions: errors only
     base = _ort_feeds(m, names)
     rng = np.random.default_rng(0)
     feeds = [
@@ -413,6 +420,7 @@ def ort_session(path: Path, threads: int):  # -> onnxruntime.InferenceSession
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3  # errors only: the exporter's unused-initializer warnings are noise
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
@@ -474,15 +482,17 @@ def time_runner(
     runner: Runner, *, model: str, framework: str, precision: str, device: str, m: Materialised,
     budget: BenchBudget, setup_s: float, threads: int,
 ) -> BenchResult:
-    from advisor.measure.timing import time_callable
+    from advisor.measure.timing import ContentionMeter, time_callable
 
-    with runner.context():
+    with runner.context(), ContentionMeter() as contention:
         stats = time_callable(
             runner.run, sync=runner.sync, min_runs=budget.min_runs, max_runs=budget.max_runs,
             budget_s=budget.budget_s, rel_ci=budget.rel_ci, warmup_s=budget.warmup_s,
             max_warmup_s=budget.max_warmup_s,
         )
     notes = list(runner.notes)
+    if contention.others > 0.1:
+        notes.append(f"other processes used {contention.others:.0%} of the CPUs while this was measured")
     if not stats.stable:
         notes.append(f"median not stable within {budget.rel_ci:.0%} after {stats.runs} runs (95% CI +/-{stats.ci_rel:.1%})")
     return BenchResult(
@@ -491,6 +501,7 @@ def time_runner(
         q1_ms=stats.q1_ms, q3_ms=stats.q3_ms, min_ms=stats.min_ms, runs=stats.runs,
         warmup_runs=stats.warmup_runs, ci_rel=stats.ci_rel, stable=stats.stable,
         throughput_per_s=m.batch / (stats.median_ms * 1e-3), threads=threads, setup_s=round(setup_s, 3),
+        contention=round(contention.others, 4),
         measured_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         versions=versions(), notes=notes,
     )

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from advisor import __version__
-from advisor.db.schemas import CalibrationSpec, Figure, Memory, Parallelism, Peak, PlatformSpec
+from advisor.db.schemas import CalibrationSpec, Peak, PlatformSpec
 from advisor.errors import InputError
 from advisor.measure import microbench as mb
 from advisor.measure.sysinfo import CpuInfo, derived_peaks, detect_cpu
@@ -142,7 +142,11 @@ def calibrate(
                           lambda p=p: m["ort"].__setitem__(p, mb.ort_gemm_tops(p, ort_size, threads, budget))))
         steps.append(("onnxruntime per-node overhead", lambda: m["ort"].__setitem__("node_us", mb.ort_node_overhead_us(threads, budget))))
 
-    _run_steps(steps, show_progress)
+    from advisor.measure.timing import ContentionMeter
+
+    with ContentionMeter() as contention:
+        _run_steps(steps, show_progress)
+    m["contention"] = contention.others
     return _build_run(device, platform_id, cpu, threads, m, quick, existing_platform)
 
 
@@ -151,7 +155,8 @@ def _build_run(
     existing_platform: PlatformSpec | None,
 ) -> CalibrationRun:
     when = now_iso()
-    method_tail = f"{threads} threads, torch {torch.__version__}" + (", QUICK mode (test figures)" if quick else "")
+    method_tail = (f"{threads} threads, torch {torch.__version__}, other processes used {m['contention']:.0%} of the CPUs"
+                   + (", QUICK mode (test figures)" if quick else ""))
     overheads: mb.Overheads = m["overheads"]
     bandwidth: mb.Bandwidth = m["bandwidth"]
     matmul = {p: v["tflops"] for p, v in m["matmul"].items()}
@@ -230,6 +235,7 @@ def _build_run(
         "onnxruntime": m["ort"],
         "graph_kernel_us": m.get("graph_kernel_us"),
         "quick": quick,
+        "contention": round(m["contention"], 4),
     }
     return CalibrationRun(device, platform, records, threads, details)
 
@@ -243,10 +249,10 @@ def _ort_version() -> str:
         return "?"
 
 
-def _memory_capacity_gb() -> Figure:
+def _memory_capacity_gb() -> dict[str, Any]:
     import psutil
 
-    return Figure(value=round(psutil.virtual_memory().total / 1e9, 2), source="psutil.virtual_memory().total on this machine")
+    return {"value": round(psutil.virtual_memory().total / 1e9, 2), "source": "psutil.virtual_memory().total on this machine"}
 
 
 def cpu_platform(
@@ -278,24 +284,26 @@ def cpu_platform(
         vector["fp32"] = Peak(value=round(vector_tflops, 4), engine="vector", source=measured_src,
                               derivation="achieved torch.addcmul throughput")
     clock = cpu.clock_ghz or 1.0
-    return PlatformSpec(
-        id=platform_id,
-        name=f"{cpu.model_name} ({threads} threads, this machine)",
-        vendor=cpu.vendor,
-        device_class="cpu",
-        matrix_peaks=matrix,
-        vector_peaks=vector,
-        memory=Memory(
-            capacity_gb=_memory_capacity_gb(),
-            bandwidth_gbs=Figure(value=round(bandwidth.copy_gbs, 3), source=measured_src,
-                                 note=f"copy of {bandwidth.array_mib:.0f} MiB arrays, read+written bytes; read-only {bandwidth.read_gbs:.1f} GB/s"),
-        ),
-        features=cpu.features,
-        parallelism=Parallelism(units=threads, unit_kind="core", clock_ghz=clock,
-                                source=f"torch.get_num_threads() = {threads}; clock from {cpu.clock_source}"),
-        notes=f"Detected by advisor calibrate on {when} (os.cpu_count() = {os.cpu_count()}).",
-        sources=["/proc/cpuinfo", measured_src],
-    )
+    return PlatformSpec.model_validate({
+        "id": platform_id,
+        "name": f"{cpu.model_name} ({threads} threads, this machine)",
+        "vendor": cpu.vendor,
+        "device_class": "cpu",
+        "matrix_peaks": {p: v.model_dump() for p, v in matrix.items()},
+        "vector_peaks": {p: v.model_dump() for p, v in vector.items()},
+        "memory": {
+            "capacity_gb": _memory_capacity_gb(),
+            "bandwidth_gbs": {
+                "value": round(bandwidth.copy_gbs, 3), "source": measured_src,
+                "note": f"copy of {bandwidth.array_mib:.0f} MiB arrays, read+written bytes; read-only {bandwidth.read_gbs:.1f} GB/s",
+            },
+        },
+        "features": cpu.features,
+        "parallelism": {"units": threads, "unit_kind": "core", "clock_ghz": clock,
+                        "source": f"torch.get_num_threads() = {threads}; clock from {cpu.clock_source}"},
+        "notes": f"Detected by advisor calibrate on {when} (os.cpu_count() = {os.cpu_count()}).",
+        "sources": ["/proc/cpuinfo", measured_src],
+    })
 
 
 def _gpu_class(name: str) -> str:
@@ -318,23 +326,23 @@ def cuda_platform(platform_id: str, matmul: dict[str, float], bandwidth: mb.Band
     vector = {"fp32": Peak(value=round(matmul["fp32"], 4), engine="vector", source=measured_src,
                            derivation="achieved fp32 GEMM throughput (CUDA cores)")}
     clock_khz = getattr(props, "clock_rate", 0) or 0
-    return PlatformSpec(
-        id=platform_id,
-        name=f"{props.name} (this machine)",
-        vendor="NVIDIA" if torch.version.cuda else "AMD",
-        device_class=_gpu_class(props.name),
-        matrix_peaks=matrix,
-        vector_peaks=vector,
-        memory=Memory(
-            capacity_gb=Figure(value=round(props.total_memory / 1e9, 2), source="torch.cuda.get_device_properties"),
-            bandwidth_gbs=Figure(value=round(bandwidth.copy_gbs, 1), source=measured_src,
-                                 note=f"device copy, read+written bytes; read-only {bandwidth.read_gbs:.0f} GB/s"),
-        ),
-        compute_capability=f"{props.major}.{props.minor}",
-        features=[f"sm_{props.major}{props.minor}"],
-        parallelism=Parallelism(units=props.multi_processor_count, unit_kind="sm",
-                                clock_ghz=clock_khz / 1e6 if clock_khz else 1.0,
-                                source="torch.cuda.get_device_properties" + ("" if clock_khz else " (clock unknown: 1.0 placeholder)")),
-        notes=f"Detected by advisor calibrate --device cuda on {when}.",
-        sources=["torch.cuda.get_device_properties", measured_src],
-    )
+    return PlatformSpec.model_validate({
+        "id": platform_id,
+        "name": f"{props.name} (this machine)",
+        "vendor": "NVIDIA" if torch.version.cuda else "AMD",
+        "device_class": _gpu_class(props.name),
+        "matrix_peaks": {p: v.model_dump() for p, v in matrix.items()},
+        "vector_peaks": {p: v.model_dump() for p, v in vector.items()},
+        "memory": {
+            "capacity_gb": {"value": round(props.total_memory / 1e9, 2), "source": "torch.cuda.get_device_properties"},
+            "bandwidth_gbs": {"value": round(bandwidth.copy_gbs, 1), "source": measured_src,
+                              "note": f"device copy, read+written bytes; read-only {bandwidth.read_gbs:.0f} GB/s"},
+        },
+        "compute_capability": f"{props.major}.{props.minor}",
+        "features": [f"sm_{props.major}{props.minor}"],
+        "parallelism": {"units": props.multi_processor_count, "unit_kind": "sm",
+                        "clock_ghz": clock_khz / 1e6 if clock_khz else 1.0,
+                        "source": "torch.cuda.get_device_properties" + ("" if clock_khz else " (clock unknown: 1.0 placeholder)")},
+        "notes": f"Detected by advisor calibrate --device cuda on {when}.",
+        "sources": ["torch.cuda.get_device_properties", measured_src],
+    })

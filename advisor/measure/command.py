@@ -34,12 +34,14 @@ def _console(stderr: bool = False):
 
 # ---------------------------------------------------------------- calibrate
 def run_calibrate(*, device: str = "cpu", as_id: str | None = None) -> None:
-    from advisor.db import Database
-    from advisor.measure.calibrate import calibrate, check_device
-
     platform_id = as_id or "local"
     if not ID_RE.match(platform_id):
         raise InputError(f"--as '{platform_id}': platform ids are lower-case kebab-case, e.g. my-laptop")
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"--device '{device}' is not one of cpu, cuda")
+    from advisor.db import Database
+    from advisor.measure.calibrate import calibrate, check_device
+
     check_device(device)
     db = Database.open()
     existing = None
@@ -87,6 +89,10 @@ def print_calibration(run: Any, created: bool) -> None:
     table.add_row("utilisation curve", f"{len(rec.utilisation_curve)} points", curve)
     console = _console()
     console.print(table)
+    busy = run.details.get("contention", 0.0)
+    if busy > 0.1:
+        console.print(f"warning: other processes used {busy:.0%} of the CPUs during calibration; "
+                      "the figures may be low, rerun on a quiet machine")
     what = "created/updated platform" if created else "kept the curated figures of platform"
     console.print(f"{what} '{rec.platform_id}'; stored {len(run.records)} calibration records "
                   f"({', '.join(r.framework_id or 'device' for r in run.records)}).")

@@ -332,6 +332,7 @@ def _ort_session(model_bytes: bytes, threads: int):  # -> onnxruntime.InferenceS
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3
     return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
 
 

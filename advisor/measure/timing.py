@@ -146,3 +146,41 @@ def time_callable(
         if n >= min_runs and median_ci_rel(sorted(samples)) <= rel_ci:
             break
     return summarize(samples, len(warm), rel_ci)
+
+
+class ContentionMeter:
+    """How much of the machine other processes used while we measured.
+
+    On a shared machine a benchmark's threads lose their cores to other processes and the
+    timings stretch (with OpenMP, one descheduled thread stalls the others at every
+    barrier). This reads system-wide busy CPU time and this process's own CPU time
+    (psutil) before and after, and reports the others' share of all CPUs over the wall
+    time: 0.0 means the machine was ours, 0.5 means half of it was busy elsewhere.
+    """
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._proc = psutil.Process()
+        self._ncpu = psutil.cpu_count() or 1
+
+    def _busy_s(self) -> float:
+        t = self._psutil.cpu_times()
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+    def _own_s(self) -> float:
+        t = self._proc.cpu_times()
+        return t.user + t.system
+
+    def __enter__(self) -> "ContentionMeter":
+        self._wall0 = time.perf_counter()
+        self._busy0 = self._busy_s()
+        self._own0 = self._own_s()
+        self.others = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self._wall0
+        others = (self._busy_s() - self._busy0) - (self._own_s() - self._own0)
+        self.others = max(0.0, min(1.0, others / (wall * self._ncpu))) if wall > 0 else 0.0
