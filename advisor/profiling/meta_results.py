@@ -42,6 +42,29 @@ def _empty(shape: Sequence[int], dtype: torch.dtype, channels_last: bool = False
     return torch.empty(tuple(shape), dtype=dtype, device="meta", memory_format=fmt)
 
 
+def _dense(t: Tensor) -> bool:
+    """True if t's elements fill its storage span exactly once in some dimension order."""
+    expected = 1
+    for size, stride in sorted(zip(t.shape, t.stride()), key=lambda p: p[1]):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _like(t: Tensor, dtype: torch.dtype | None = None) -> Tensor | None:
+    """What torch's elementwise kernels allocate for a result shaped like t: the same strides
+    when t is dense (contiguous, channels-last or any permutation), else None (ask torch)."""
+    dtype = dtype or t.dtype
+    if t.is_contiguous():
+        return torch.empty(tuple(t.shape), dtype=dtype, device="meta")
+    if _dense(t):
+        return torch.empty_strided(tuple(t.shape), t.stride(), dtype=dtype, device="meta")
+    return None
+
+
 def _broadcast(a: Sequence[int], b: Sequence[int]) -> list[int] | None:
     """The broadcast shape of a and b, or None if they do not broadcast."""
     n = max(len(a), len(b))
@@ -60,7 +83,7 @@ def _broadcast(a: Sequence[int], b: Sequence[int]) -> list[int] | None:
 
 def _unary(args: tuple, kwargs: dict) -> Tensor | None:
     x = args[0]
-    return torch.empty_like(x) if _is_meta_float(x) else None
+    return _like(x) if _is_meta_float(x) else None
 
 
 def _unary_inplace(args: tuple, kwargs: dict) -> Tensor | None:
@@ -89,12 +112,12 @@ def _binary(args: tuple, kwargs: dict) -> Tensor | None:
     if found is None:
         return None
     a, shape, dtype = found
-    if shape == list(a.shape):
-        return torch.empty_like(a, dtype=dtype)
     b = args[1]
-    if isinstance(b, Tensor) and shape == list(b.shape):
-        return torch.empty_like(b, dtype=dtype)
-    return _empty(shape, dtype)
+    if not isinstance(b, Tensor) or b.dim() == 0:
+        return _like(a, dtype) if shape == list(a.shape) else None
+    if a.is_contiguous() and b.is_contiguous():  # torch's result is contiguous then too
+        return _empty(shape, dtype)
+    return None  # mixed layouts: torch's stride choice is subtle, let it decide
 
 
 def _binary_inplace(args: tuple, kwargs: dict) -> Tensor | None:
@@ -170,6 +193,9 @@ def _cat(args: tuple, kwargs: dict) -> Tensor | None:
     tensors = [t for t in tensors if not (t.dim() == 1 and t.numel() == 0)]  # legacy: empty 1-D skipped
     if not tensors or not all(_is_meta_float(t) for t in tensors):
         return None
+    channels_last = all(_channels_last(t) for t in tensors)
+    if not channels_last and not all(t.is_contiguous() for t in tensors):
+        return None
     ref = tensors[0]
     rank = ref.dim()
     if rank == 0 or any(t.dim() != rank for t in tensors):
@@ -181,13 +207,15 @@ def _cat(args: tuple, kwargs: dict) -> Tensor | None:
     shape = list(ref.shape)
     shape[d] = sum(t.shape[d] for t in tensors)
     dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors))
-    return _empty(shape, dtype, all(_channels_last(t) for t in tensors))
+    return _empty(shape, dtype, channels_last)
 
 
 def _stack(args: tuple, kwargs: dict) -> Tensor | None:
     tensors = list(args[0])
     dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
-    if not tensors or not all(_is_meta_float(t) for t in tensors) or any(t.shape != tensors[0].shape for t in tensors):
+    if not tensors or not all(_is_meta_float(t) and t.is_contiguous() for t in tensors):
+        return None
+    if any(t.shape != tensors[0].shape for t in tensors):
         return None
     shape = list(tensors[0].shape)
     shape.insert(dim % (len(shape) + 1), len(tensors))
@@ -200,14 +228,15 @@ def _batch_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | No
         return None
     stats = torch.float32 if x.dtype in _LOW_PRECISION else x.dtype
     c = x.shape[1]
-    return torch.empty_like(x), _empty((c,), stats), _empty((c,), stats)
+    out = _like(x)
+    return None if out is None else (out, _empty((c,), stats), _empty((c,), stats))
 
 
 def _layer_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | None:
     x, normalized = args[0], list(args[1])
     axis = x.dim() - len(normalized) if isinstance(x, Tensor) else -1
     if not _is_meta_float(x) or axis < 0 or list(x.shape[axis:]) != normalized:
-        return None
+        return None  # (torch's layer norm result is contiguous whatever the input layout)
     stats = torch.float32 if x.dtype in _LOW_PRECISION else x.dtype
     stat_shape = list(x.shape[:axis]) + [1] * len(normalized)
     return _empty(x.shape, x.dtype), _empty(stat_shape, stats), _empty(stat_shape, stats)
@@ -215,7 +244,9 @@ def _layer_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | No
 
 def _softmax(args: tuple, kwargs: dict) -> Tensor | None:
     x = args[0]
-    if not _is_meta_float(x) or (len(args) > 2 and args[2] not in (False, None)) or kwargs.get("dtype") is not None:
+    if not _is_meta_float(x) or not x.is_contiguous():
+        return None
+    if (len(args) > 2 and args[2] not in (False, None)) or kwargs.get("dtype") is not None:
         return None
     return _empty(x.shape, x.dtype)
 
@@ -234,7 +265,7 @@ def _reduce_dims(x: Tensor, dims: Any, keepdim: bool) -> list[int]:
 def _mean_sum(args: tuple, kwargs: dict) -> Tensor | None:
     x = args[0]
     keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
-    if not _is_meta_float(x) or x.dim() == 0 or kwargs.get("dtype") is not None or len(args) > 3:
+    if not _is_meta_float(x) or x.dim() == 0 or not x.is_contiguous() or kwargs.get("dtype") is not None or len(args) > 3:
         return None
     return _empty(_reduce_dims(x, args[1] if len(args) > 1 else None, keepdim), x.dtype)
 
