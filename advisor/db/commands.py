@@ -114,16 +114,18 @@ def hardware_list(device_class: str | None = None, vendor: str | None = None, so
         _print_yaml([_strip_origin(p) for p in platforms])
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Platforms (dense peaks: TFLOPS for float, TOPS for int8)", title_justify="left")
     for header in ("id", "name", "vendor", "class", *PRECISION_COLUMNS, "GB/s", "GB", "origin"):
         table.add_column(header, justify="right" if header in (*PRECISION_COLUMNS, "GB/s", "GB") else "left", no_wrap=True)
     for p in platforms:
-        table.add_row(
+        cells = (
             p["id"], p["name"], p["vendor"], p["device_class"],
             *(_num(_best_peak(p, prec)) for prec in PRECISION_COLUMNS),
             _num(p["memory"]["bandwidth_gbs"]["value"]), _num(p["memory"]["capacity_gb"]["value"]), p["origin"],
         )
+        table.add_row(*(Text(cell) for cell in cells))  # plain text: no markup parsing of user strings
     _console().print(table)
 
 
