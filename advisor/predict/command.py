@@ -23,7 +23,7 @@ def run_predict(
     plot: Path | None = None,
     fmt: str = "table",
 ) -> None:
-    from advisor.db import Database
+    from advisor.recommend.fastpath import open_database
     from advisor.predict.api import calibration_for, predict_model
 
     if plot is not None:
@@ -33,7 +33,7 @@ def run_predict(
             from advisor.errors import InputError
 
             raise InputError(f"--plot {plot}: use a .png or .svg file name")
-    db = Database.open()
+    db = open_database()
     pred = predict_model(
         db, model=model, target=target, precision=precision, framework=framework, batch=batch,
         input_shape=input_shape, phase=phase, seq_len=seq_len, context=context,

@@ -23,7 +23,7 @@ class _Strict(BaseModel):
 
 
 class GpuConstants(_Strict):
-    tiles: list[tuple[int, int]]
+    tiles: tuple[tuple[int, int], ...]
     full_rate_tile: tuple[int, int]
     k_half: float
     min_split_depth: int

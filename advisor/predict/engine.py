@@ -136,8 +136,12 @@ def predict(
     scheme: str,
     calibration: CalibrationSpec | None = None,
     constants: PredictorConstants | None = None,
+    kernels: list[Kernel] | None = None,
 ) -> Prediction:
-    """Predict latency, throughput and memory of one profile on one platform/framework."""
+    """Predict latency, throughput and memory of one profile on one platform/framework.
+
+    ``kernels`` may pass ``fuse(profile.ops, framework.fusion)`` already computed (the
+    recommender shares it between frameworks with the same fusion traits)."""
     c = constants or predictor_constants()
     peaks = achievable(platform, framework, calibration)
     ovh = overheads(platform, framework, calibration, c)
@@ -145,19 +149,17 @@ def predict(
     matmul_prec, vector_prec = kernel_precisions(scheme)
     warnings: list[str] = []
 
-    kernels = fuse(profile.ops, framework.fusion)
+    if kernels is None:
+        kernels = fuse(profile.ops, framework.fusion)
     on_chip = platform.device_class == "npu"
     call_us = ovh.call_us + (host_link_us(kernels, profile, platform, scheme) if on_chip else 0.0)
     # shortest time any kernel occupies a GPU (ramp-up, tail, drain), in clock cycles
     floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.clock_ghz * 1e9) if is_gpu(platform) else 0.0
     layers: list[KernelPrediction] = []
     host_clock = gpu_clock = 0.0  # seconds, for the host-dispatch timeline
-    used_fallback: set[tuple[str, str]] = set()
     for kernel in kernels:
         prec = matmul_prec if kernel.matmul else vector_prec
-        rate, used, util = compute_rate(kernel, prec, platform, peaks, c, curve)
-        if used != prec:
-            used_fallback.add((prec, used))
+        rate, _, util = compute_rate(kernel, prec, platform, peaks, c, curve)
         compute_s = kernel.flops / (rate * 1e12) if kernel.flops else 0.0
         # NPUs keep weights and activations on chip; only the host link is charged (per call)
         memory_s = 0.0 if on_chip else kernel.bytes(scheme) / (peaks.bandwidth_gbs * 1e9)
@@ -171,8 +173,9 @@ def predict(
             overhead_s = ovh.kernel_us * US
         layers.append(_kernel_prediction(kernel, scheme, compute_s, memory_s, overhead_s, util, floor_s))
 
-    for prec, used in sorted(used_fallback):
-        warnings.append(f"{platform.id} has no {prec} peak; kernels at {prec} predicted at the {used} rate")
+    if profile.flops and not peaks.has(matmul_prec):
+        _, used = peaks.peak(matmul_prec, matrix=True)
+        warnings.append(f"{platform.id} has no {matmul_prec} peak; matmul-class kernels predicted at the {used} rate")
     if profile.unsupported_ops:
         names = ", ".join(sorted(u.op for u in profile.unsupported_ops))
         warnings.append(f"ops without a cost formula are not counted: {names}")
@@ -209,7 +212,7 @@ def _kernel_prediction(
         bound = "overhead"
     else:
         bound = "compute" if compute_s >= memory_s else "memory"
-    return KernelPrediction(
+    return KernelPrediction.model_construct(  # fields computed here, no need to validate
         name=kernel.name,
         kind=kernel.kind,
         ops=[o.op for o in kernel.all_ops],

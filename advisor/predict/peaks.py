@@ -34,6 +34,10 @@ class Achievable:
     bandwidth_gbs: float
     provenance: dict[str, str] = field(default_factory=dict)
 
+    def has(self, precision: str) -> bool:
+        """Whether the device has any engine at this precision (no fallback needed)."""
+        return precision in self.matrix_tflops or precision in self.vector_tflops
+
     def peak(self, precision: str, matrix: bool) -> tuple[float, str]:
         """(TFLOPS, precision actually used). Matrix engine first for matmul-class kernels."""
         # A device whose only engine is an NPU (Coral, Hailo) runs every kernel on it.

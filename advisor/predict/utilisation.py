@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from functools import lru_cache
 
 from advisor.db.schemas import PlatformSpec
 from advisor.predict.constants import CpuConstants, GpuConstants, PredictorConstants
@@ -57,14 +58,14 @@ def utilisation(
     mnk = kernel.gemm_mnk if kernel.matmul else None
     if is_gpu(platform):
         if matrix_engine and mnk:
-            value = gpu_matmul_utilisation(mnk, units, constants.gpu)
+            value = gpu_matmul_utilisation(tuple(mnk), units, constants.gpu)
         else:
             work = split_k_work(mnk) if mnk and not kernel.depthwise else kernel.parallel_work
             value = gpu_vector_utilisation(work, units, constants.gpu)
     elif is_cpu(platform):
         lanes = simd_lanes(platform)
         value = (
-            cpu_matmul_utilisation(mnk, units, constants.cpu)
+            cpu_matmul_utilisation(tuple(mnk), units, constants.cpu)
             if mnk and not kernel.depthwise
             else cpu_vector_utilisation(kernel.parallel_work, units, lanes, constants.cpu)
         )
@@ -87,6 +88,7 @@ def _tile_reuse(tm: int, tn: int) -> float:
     return tm * tn / (tm + tn)
 
 
+@lru_cache(maxsize=65536)  # pure function of its arguments; recommend asks the same shapes often
 def gpu_matmul_utilisation(mnk: tuple[int, int, int], units: int, c: GpuConstants) -> float:
     """Best tile choice of wave efficiency x padding x tile rate x reduction depth.
 
@@ -119,6 +121,7 @@ def gpu_vector_utilisation(work: int, units: int, c: GpuConstants) -> float:
     return min(1.0, max(1, work) / (units * c.threads_per_sm))
 
 
+@lru_cache(maxsize=65536)
 def cpu_matmul_utilisation(mnk: tuple[int, int, int], units: int, c: CpuConstants) -> float:
     m, n, k = (max(1, int(v)) for v in mnk)
     tiles = math.ceil(m / c.tile_m) * math.ceil(n / c.tile_n)

@@ -18,6 +18,7 @@ from advisor.rules.base import EXCLUDE, PENALTY, WARNING, Rule, RuleContext
 
 RULES: tuple[Rule, ...] = (
     Rule("framework_device_class", support.framework_device_class),
+    Rule("model_family", support.model_family, frozenset({"profile"})),
     Rule("precision_support", support.precision_support),
     Rule("hardware_precision", hardware.hardware_precision),
     Rule("int8_calibration", quantization.int8_calibration),
@@ -69,25 +70,35 @@ def evaluate(
 ) -> list[RuleFinding]:
     """Findings of every enabled rule whose inputs the context has.
 
-    ``stage="support"`` runs only rules that need neither profile nor prediction (cheap
-    pre-filter); ``"model"`` only the others; ``"all"`` everything available.
+    Stages let the recommender filter cheaply before it predicts: ``"support"`` runs the rules
+    that need neither profile nor prediction, ``"profile"`` those that need the profile only,
+    ``"prediction"`` those that need the prediction, ``"all"`` every rule whose inputs are there.
     """
     config = rules_config() if config is None else config
     found: list[RuleFinding] = []
     for rule in RULES:
         settings = config.get(rule.name, {})
-        if not settings.get("enabled", True):
-            continue
-        if stage == "support" and rule.needs:
-            continue
-        if stage == "model" and not rule.needs:
+        if not settings.get("enabled", True) or not _in_stage(rule, stage):
             continue
         if "profile" in rule.needs and ctx.profile is None:
             continue
         if "prediction" in rule.needs and ctx.prediction is None:
             continue
-        found.extend(rule.func(ctx, settings))
+        new = rule.func(ctx, settings)
+        found.extend(new)
+        if rule.name == "framework_device_class" and excluded(new):
+            break  # nothing else matters for a framework that does not run on the device
     return found
+
+
+def _in_stage(rule: Rule, stage: str) -> bool:
+    if stage == "support":
+        return not rule.needs
+    if stage == "profile":
+        return rule.needs == frozenset({"profile"})
+    if stage == "prediction":
+        return "prediction" in rule.needs
+    return True
 
 
 def excluded(findings: list[RuleFinding]) -> bool:

@@ -68,3 +68,26 @@ def precision_support(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFi
         "precision_support", EXCLUDE,
         f"no {ctx.scheme} support in {fw.id} on {pl.id}: {reasons[0]}",
     )
+
+
+def model_family(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+    """LLM serving runtimes and weight-only schemes are for decoder language models only.
+
+    Fact: vLLM, TensorRT-LLM and llama.cpp load decoder-only transformer checkpoints
+    (HF/GGUF) and schedule prefill/decode steps (their docs' supported-model lists); a model
+    advisor profiles without an LLM phase is not one of them. Weight-only w8a16/w4a16 kernels
+    (GPTQ arXiv:2210.17323, AWQ arXiv:2306.00978, ONNX Runtime MatMulNBits, TensorRT-LLM
+    weight-only GEMM) exist for the matmuls of LLM decoding. Both lists are in configs/rules.yaml.
+    """
+    if ctx.profile is None or ctx.profile.phase is not None:
+        return []
+    name = ctx.model or ctx.profile.model
+    if ctx.framework.id in settings.get("llm_only_frameworks", []):
+        return finding("model_family", EXCLUDE, f"{ctx.framework.id} runs decoder language models only; {name} is not one")
+    if ctx.scheme in settings.get("llm_only_schemes", []):
+        return finding(
+            "model_family", EXCLUDE,
+            f"{ctx.scheme} weight-only kernels (GPTQ/AWQ, ORT MatMulNBits, TensorRT weight-only GEMM) quantize the "
+            f"linear layers of decoder LLMs; {name} is not one - use fp16 or int8",
+        )
+    return []

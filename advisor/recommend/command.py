@@ -1,0 +1,61 @@
+"""`advisor recommend`: build the request, rank, render; exit 1 when constraints leave nothing."""
+
+from __future__ import annotations
+
+from advisor.errors import ConstraintNotMet, InputError
+from advisor.recommend.types import RecommendRequest
+
+
+def _split(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise InputError(f"empty list '{value}': give comma-separated names")
+    return items
+
+
+def run_recommend(
+    *,
+    models: list[str],
+    target: str,
+    batch: int | None = None,
+    input_shape: str | None = None,
+    phase: str | None = None,
+    seq_len: int | None = None,
+    context: int | None = None,
+    max_latency_ms: float | None = None,
+    min_throughput: float | None = None,
+    max_memory_mb: float | None = None,
+    frameworks: str | None = None,
+    precisions: str | None = None,
+    top: int | None = None,
+    explain: bool = False,
+    fmt: str = "table",
+) -> None:
+    from pydantic import ValidationError
+
+    from advisor.recommend.fastpath import open_database
+    from advisor.recommend import render
+    from advisor.recommend.engine import recommend
+
+    try:
+        request = RecommendRequest(
+            models=models, target=target, batch=batch, input_shape=input_shape, phase=phase,
+            seq_len=seq_len, context=context, max_latency_ms=max_latency_ms or None,
+            min_throughput=min_throughput or None, max_memory_mb=max_memory_mb or None,
+            frameworks=_split(frameworks), precisions=_split(precisions), top=top,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}") from None
+    db = open_database()
+    rec = recommend(db, request)
+    if fmt == "json":
+        print(render.to_json(rec, explain))
+    elif fmt == "markdown":
+        print(render.to_markdown(rec, explain), end="")
+    else:
+        render.print_table(rec, explain)
+    if not rec.candidates:
+        raise ConstraintNotMet(f"no candidate for {target} meets the constraints ({len(rec.excluded)} excluded)")

@@ -1,0 +1,119 @@
+"""Rank every model x scheme x framework for a target under constraints.
+
+Order of work, cheapest first: names are checked (unknown ones are InputErrors naming the
+nearest), support rules drop what cannot run at all, profile rules drop what cannot run this
+model, the survivors are predicted, the memory rule and the user's constraints drop what does
+not fit, and penalties multiply the predicted latency. The rest is sorted fastest first.
+Nothing here imports torch: a profile already in the database cache needs none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.errors import unknown_name
+from advisor.precision import SCHEMES
+from advisor.predict.api import calibration_for, load_profile
+from advisor.predict.engine import predict
+from advisor.predict.kernels import fuse
+from advisor.predict.types import Prediction
+from advisor.recommend.types import Candidate, Excluded, Recommendation, RecommendRequest, RuleFinding
+from advisor.rules.base import RuleContext
+from advisor.rules.registry import evaluate, excluded, penalty_factor, rules_config
+
+
+def _frameworks(db: Any, wanted: list[str] | None) -> list[Any]:
+    if not wanted:
+        return sorted(db.list_frameworks(), key=lambda f: f.id)
+    return [db.get_framework(name.strip()) for name in wanted if name.strip()]
+
+
+def _schemes(wanted: list[str] | None) -> list[str]:
+    if not wanted:
+        return list(SCHEMES)
+    out = []
+    for name in (w.strip() for w in wanted):
+        if name not in SCHEMES:
+            raise unknown_name("precision", name, SCHEMES)
+        out.append(name)
+    return out
+
+
+def constraint_violations(pred: Prediction, latency_ms: float, throughput: float, req: RecommendRequest) -> list[str]:
+    """Why a runnable candidate misses the user's budget, one sentence per constraint."""
+    out = []
+    if req.max_latency_ms is not None and latency_ms > req.max_latency_ms:
+        out.append(f"predicted latency {latency_ms:.3g} ms > --max-latency-ms {req.max_latency_ms:g}")
+    if req.min_throughput is not None and throughput < req.min_throughput:
+        out.append(f"predicted throughput {throughput:.4g}/s < --min-throughput {req.min_throughput:g}")
+    if req.max_memory_mb is not None and pred.memory_mb > req.max_memory_mb:
+        out.append(f"predicted memory {pred.memory_mb:.4g} MB > --max-memory-mb {req.max_memory_mb:g}")
+    return out
+
+
+def recommend(db: Any, request: RecommendRequest, allow_code: bool = True) -> Recommendation:
+    platform = db.get_platform(request.target)
+    frameworks = _frameworks(db, request.frameworks)
+    schemes = _schemes(request.precisions)
+    config = rules_config()
+
+    ranked: list[tuple[float, Candidate]] = []
+    dropped: list[Excluded] = []
+    for model in request.models:
+        support = {
+            (fw.id, s): evaluate(RuleContext(platform, fw, s, model), config, stage="support")
+            for fw in frameworks
+            for s in schemes
+        }
+        runnable = [(fw, s) for fw in frameworks for s in schemes if not excluded(support[(fw.id, s)])]
+        for fw in frameworks:
+            for s in schemes:
+                if excluded(support[(fw.id, s)]):
+                    dropped.append(_excluded(model, s, fw.id, support[(fw.id, s)]))
+        if not runnable:
+            continue
+        profile = load_profile(
+            db, model, input_shape=request.input_shape, batch=request.batch, phase=request.phase,
+            seq_len=request.seq_len, context=request.context, allow_code=allow_code,
+        )
+        calibrations = {fw.id: calibration_for(db, platform.id, fw.id) for fw, _ in runnable}
+        fused: dict[tuple, list] = {}  # same fusion traits -> same kernels
+        for fw, s in runnable:
+            ctx = RuleContext(platform, fw, s, model, profile=profile)
+            findings = support[(fw.id, s)] + evaluate(ctx, config, stage="profile")
+            if excluded(findings):
+                dropped.append(_excluded(model, s, fw.id, findings))
+                continue
+            traits = tuple(sorted(fw.fusion.model_dump(exclude={"source", "note"}).items()))
+            if traits not in fused:
+                fused[traits] = fuse(profile.ops, fw.fusion)
+            pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits])
+            ctx = RuleContext(platform, fw, s, model, profile=profile, prediction=pred)
+            findings += evaluate(ctx, config, stage="prediction")
+            if excluded(findings):
+                dropped.append(_excluded(model, s, fw.id, findings))
+                continue
+            factor = penalty_factor(findings)
+            latency = pred.latency_ms * factor
+            throughput = pred.throughput_per_s / factor
+            missed = constraint_violations(pred, latency, throughput, request)
+            if missed:
+                dropped.append(Excluded(model=model, precision=s, framework=fw.id, reasons=missed))
+                continue
+            notes = [f.reason for f in findings if f.action in ("warning", "penalty")] + pred.warnings
+            ranked.append((latency, Candidate(
+                rank=0, model=model, precision=s, framework=fw.id, latency_ms=latency,
+                throughput_per_s=throughput, bound=pred.bound, memory_mb=pred.memory_mb,
+                warnings=notes, rules=findings,
+            )))
+
+    ranked.sort(key=lambda item: (item[0], item[1].model, item[1].framework, item[1].precision))
+    candidates = [c.model_copy(update={"rank": i + 1}) for i, (_, c) in enumerate(ranked)]
+    if request.top is not None:
+        candidates = candidates[: request.top]
+    return Recommendation(target=platform.id, candidates=candidates, excluded=dropped)
+
+
+def _excluded(model: str, scheme: str, framework: str, findings: list[RuleFinding]) -> Excluded:
+    reasons = [f"{f.reason} [{f.rule}]" for f in findings if f.action == "exclude"]
+    return Excluded(model=model, precision=scheme, framework=framework, reasons=reasons)

@@ -1,0 +1,94 @@
+"""Recommendation -> table (rich), JSON or Markdown. Rendering only: no ranking here."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from advisor.recommend.types import Excluded, Recommendation
+
+
+def to_json(rec: Recommendation, explain: bool = False) -> str:
+    """model_dump of the Recommendation; the per-candidate ``rules`` only with --explain."""
+    data = rec.model_dump(mode="json")
+    if not explain:
+        for c in data["candidates"]:
+            c.pop("rules", None)
+    return json.dumps(data, indent=2)
+
+
+#: exclusions that only say a framework does not apply at all (shown in full with --explain)
+NOT_APPLICABLE_RULES = ("[framework_device_class]", "[model_family]")
+
+
+def not_applicable(e: Excluded) -> bool:
+    return bool(e.reasons) and all(r.endswith(NOT_APPLICABLE_RULES) for r in e.reasons)
+
+
+def grouped_excluded(excluded: list[Excluded]) -> list[tuple[str, str, str, list[str]]]:
+    """(model, framework, precisions, reasons): one row per model x framework x same reasons."""
+    groups: OrderedDict[tuple[str, str, tuple[str, ...]], list[str]] = OrderedDict()
+    for e in excluded:
+        groups.setdefault((e.model, e.framework, tuple(e.reasons)), []).append(e.precision)
+    return [(m, f, ",".join(p), list(r)) for (m, f, r), p in groups.items()]
+
+
+
+def to_markdown(rec: Recommendation, explain: bool = False) -> str:
+    lines = [f"# Recommendation for {rec.target}", ""]
+    if rec.candidates:
+        lines += ["| rank | model | framework | precision | latency ms | throughput/s | bound | memory MB | warnings |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for c in rec.candidates:
+            warn = "<br>".join(c.warnings) if c.warnings else ""
+            lines.append(f"| {c.rank} | {c.model} | {c.framework} | {c.precision} | {c.latency_ms:.3f} | "
+                         f"{c.throughput_per_s:,.1f} | {c.bound} | {c.memory_mb:,.1f} | {warn} |")
+    else:
+        lines.append("No candidate meets the constraints.")
+    if explain and rec.candidates:
+        lines += ["", "## Rules fired per candidate", ""]
+        for c in rec.candidates:
+            fired = "; ".join(f"{f.rule} ({f.action}): {f.reason}" for f in c.rules) or "none"
+            lines.append(f"- #{c.rank} {c.model} {c.framework} {c.precision}, {c.bound}-bound: {fired}")
+    if rec.excluded:
+        lines += ["", "## Excluded", "", "| model | framework | precisions | reasons |", "|---|---|---|---|"]
+        for model, fw, precs, reasons in grouped_excluded(rec.excluded):
+            lines.append(f"| {model} | {fw} | {precs} | {'<br>'.join(reasons)} |")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(rec: Recommendation, explain: bool = False) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if rec.candidates:
+        table = Table(title=f"Recommendation for {rec.target} (fastest first)")
+        for col in ("#", "model", "framework", "precision", "latency ms", "throughput/s", "bound", "memory MB", "warnings"):
+            table.add_column(col, justify="right" if col in ("#", "latency ms", "throughput/s", "memory MB") else "left",
+                             overflow="fold")
+        for c in rec.candidates:
+            notes = "\n".join(c.warnings) if explain else ", ".join(
+                dict.fromkeys(f.rule for f in c.rules if f.action != "exclude")) or ("see --explain" if c.warnings else "")
+            table.add_row(str(c.rank), c.model, c.framework, c.precision, f"{c.latency_ms:.3f}",
+                          f"{c.throughput_per_s:,.1f}", c.bound, f"{c.memory_mb:,.1f}", notes)
+        console.print(table)
+    else:
+        console.print("[bold red]No candidate meets the constraints.[/bold red]")
+    if explain:
+        for c in rec.candidates:
+            console.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound", highlight=False)
+            for f in c.rules:
+                console.print(f"    {f.rule} ({f.action}): {f.reason}", highlight=False)
+    shown = rec.excluded if explain else [e for e in rec.excluded if not not_applicable(e)]
+    if shown:
+        table = Table(title="Excluded")
+        for col in ("model", "framework", "precisions", "reasons"):
+            table.add_column(col, overflow="fold")
+        for model, fw, precs, reasons in grouped_excluded(shown):
+            table.add_row(model, fw, precs, "\n".join(reasons))
+        console.print(table)
+    hidden = sorted({e.framework for e in rec.excluded} - {e.framework for e in shown})
+    if hidden:
+        console.print(f"Not applicable here (device class or model family; --explain lists them): {', '.join(hidden)}",
+                      highlight=False)
