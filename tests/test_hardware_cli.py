@@ -121,6 +121,15 @@ def test_db_path_and_upgrade(isolated_db: str, capsys: pytest.CaptureFixture[str
     assert code == 0 and "0002_validation_seed_state" in out and "26 platforms" in out
 
 
+def test_bad_database_url_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for url, needle in (("mysqlxx://host/db", "invalid database URL 'mysqlxx://host/db'"),
+                        ("postgresql+psycopg://nobody:secret@127.0.0.1:1/x", "cannot open the database at postgresql+psycopg://nobody:***@127.0.0.1:1/x")):
+        monkeypatch.setenv("ADVISOR_DB", url)
+        code, out, err = run_cli(capsys, "hardware", "list")
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+        assert "secret" not in err
+
+
 # ---------------------------------------------------------------------- writing
 def test_export_remove_add_export_is_byte_identical(isolated_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for platform_id in ("h200", "coral-edge-tpu", "xeon-8480"):

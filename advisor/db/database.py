@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 from advisor.db import migrate
 from advisor.db.engine import make_engine, schema_lock, writer
-from advisor.db.locations import HEAD_REVISION, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
+from advisor.db.locations import ENV_URL, HEAD_REVISION, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
 from advisor.db.records import framework_columns, framework_data, platform_columns, platform_data
 from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.db.tables import (
@@ -57,9 +57,17 @@ class Database:
         """Open the database at ``url`` (default: $ADVISOR_DB, else a SQLite file in the
         user data dir), migrating it to head and refreshing the seed rows if needed."""
         resolved = resolve_url(url)
-        db = cls(resolved, make_engine(resolved), seed_dir or SEED_DIR)
+        try:
+            engine = make_engine(resolved)
+        except (ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
+            raise InputError(f"{ENV_URL}: invalid database URL '{display_location(resolved)}' ({_first_line(exc)})") from None
+        db = cls(resolved, engine, seed_dir or SEED_DIR)
         if migrate_schema:
-            db.ensure_ready()
+            try:
+                db.ensure_ready()
+            except OperationalError as exc:
+                engine.dispose()
+                raise InputError(f"cannot open the database at {db.location}: {_first_line(exc.orig or exc)}") from None
         return db
 
     @property
@@ -298,6 +306,11 @@ class Database:
 
 
 # ---------------------------------------------------------------------- helpers
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
