@@ -387,12 +387,26 @@ def _ort_feeds(m: Materialised, names: list[str]) -> dict[str, Any]:
     return {n: by_name[n] for n in names if n in by_name}
 
 
+@contextlib.contextmanager
+def _quiet_logging() -> Iterator[None]:
+    """onnxruntime.quantization logs advice through the root logger; keep it off the CLI's
+    stderr while it runs, then restore the level."""
+    import logging
+
+    root = logging.getLogger()
+    old = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(old)
+
+
 def quantize_int8(fp32_path: Path, int8_path: Path, m: Materialised, names: list[str], samples: int = 4) -> None:
     """Static int8 (QDQ, u8 activations, s8 per-channel weights, MinMax on random inputs)."""
     import numpy as np
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-
     import onnxruntime
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     onnxruntime.set_default_logger_severity(3)  # the quantizer's inference sessions: errors only
     base = _ort_feeds(m, names)
@@ -401,12 +415,25 @@ def quantize_int8(fp32_path: Path, int8_path: Path, m: Materialised, names: list
         {k: (rng.standard_normal(v.shape).astype(v.dtype) if v.dtype.kind == "f" else v) for k, v in base.items()}
         for _ in range(samples)
     ]
+    source = fp32_path
     try:
-        quantize_static(
-            str(fp32_path), str(int8_path), _RandomCalibration(feeds),
-            quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            per_channel=True, calibrate_method=CalibrationMethod.MinMax,
-        )
+        # onnxruntime's recommended pre-processing (shape inference, constant folding into
+        # initializers) so that every conv's weight and bias can be quantized.
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        pre = int8_path.with_suffix(".pre.onnx")
+        with _quiet_logging():
+            quant_pre_process(str(fp32_path), str(pre))
+        source = pre
+    except Exception:  # noqa: BLE001 - pre-processing is an optimisation; quantize the raw export
+        source = fp32_path
+    try:
+        with _quiet_logging():
+            quantize_static(
+                str(source), str(int8_path), _RandomCalibration(feeds),
+                quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                per_channel=True, calibrate_method=CalibrationMethod.MinMax,
+            )
     except Exception as exc:  # noqa: BLE001
         text = str(exc).strip().splitlines()
         raise InputError(f"onnxruntime could not quantize the exported model to int8: {text[0] if text else type(exc).__name__}") from None
@@ -454,7 +481,7 @@ def ort_runner(m: Materialised, model: str, precision: str, threads: int, artifa
     notes = ["ONNX via torch.onnx.export (TorchScript exporter, opset 17); ORT_ENABLE_ALL graph optimisations"]
     if precision == "int8":
         notes.append(
-            "int8: onnxruntime.quantization.quantize_static, QDQ, u8 activations / s8 per-channel weights, "
+            "int8: onnxruntime.quantization quant_pre_process + quantize_static, QDQ, u8 activations / s8 per-channel weights, "
             "MinMax calibration on 4 random batches (timing only, not accuracy)"
         )
     return Runner(lambda: sess.run(None, feeds), None, notes, keepalive=[sess, artifacts])

@@ -1,0 +1,279 @@
+"""Predicted vs measured latency on this machine: the data behind docs/validation.md.
+
+Two steps, so the (slow, machine-bound) measurements and the (fast, code-bound)
+predictions can be redone separately:
+
+    # 1. calibrate this machine and bench the matrix; writes benchmarks/data/validation-<dev>.json
+    python benchmarks/validation.py measure --calibrate [--device cpu|cuda]
+    # 2. predict every measured configuration with the calibration stored in that file,
+    #    in a throw-away database, and write docs/validation[-gpu].md and the plot
+    python benchmarks/validation.py report [--device cpu|cuda]
+
+Matrix (defaults of `advisor validate`): CPU: resnet18, resnet50, mobilenet_v2,
+efficientnet_b0, vit_b_16, yolov5n, yolov5s at batch 1 and 8 x {pytorch fp32,
+onnxruntime-cpu fp32, onnxruntime-cpu int8}. CUDA: the same models at batch 1, 8, 64 x
+{pytorch, pytorch-cudagraphs} x {fp32, tf32, fp16, bf16}.
+
+On a shared machine other processes stretch timings. `measure` records, per
+configuration, the share of the CPUs other processes used while it ran, waits for a quiet
+machine before starting (--wait-quiet), and re-measures configurations measured under
+contention (up to --retries times), keeping the least contended measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT / "benchmarks" / "data"
+DOCS = ROOT / "docs"
+CONTENDED = 0.15  # re-measure when other processes used more than this share of the CPUs
+
+
+def data_path(device: str) -> Path:
+    return DATA / f"validation-{'cpu' if device == 'cpu' else 'gpu'}.json"
+
+
+def wait_for_quiet(max_wait_s: float, threshold: float = 0.5) -> float:
+    """Wait (up to max_wait_s) until the 1-minute load average drops below threshold."""
+    t0 = time.time()
+    while time.time() - t0 < max_wait_s:
+        load = os.getloadavg()[0]
+        if load < threshold:
+            return load
+        print(f"waiting for a quiet machine: load average {load:.2f}", file=sys.stderr)
+        time.sleep(15)
+    return os.getloadavg()[0]
+
+
+def measure(args: argparse.Namespace) -> None:
+    from advisor.measure import validate as v
+    from advisor.measure.bench import BenchBudget, ModelBench, bench_threads
+
+    device = args.device
+    models = args.model or v.DEFAULT_MODELS[device]
+    batches = args.batch or v.DEFAULT_BATCHES[device]
+    configs, skipped = v.runnable_configs(v.configs_for(args.framework, args.precision, device), device)
+    wait_for_quiet(args.wait_quiet)
+
+    calibration = None
+    if args.calibrate:
+        from advisor.measure.calibrate import calibrate
+
+        run = calibrate(device, "local", quick=args.quick)
+        calibration = run.to_dict()
+        print(f"calibrated: other processes used {run.details['contention']:.0%} of the CPUs", file=sys.stderr)
+    else:
+        previous = data_path(device)
+        if not previous.exists():
+            sys.exit(f"{previous} has no calibration: run with --calibrate")
+        calibration = json.loads(previous.read_text())["calibration"]
+
+    budget = BenchBudget.quick() if args.quick else BenchBudget()
+    conditions = v.machine_conditions(device, bench_threads())
+    results = {}
+    t0 = time.time()
+    for attempt in range(args.retries + 1):
+        todo = [(m, b) for m in models for b in batches
+                if attempt == 0 or any(results[(m, b, fw, p)].contention > CONTENDED for fw, p in configs)]
+        if not todo:
+            break
+        if attempt:
+            print(f"re-measuring {len(todo)} contended model x batch groups (attempt {attempt})", file=sys.stderr)
+            wait_for_quiet(args.wait_quiet)
+        for model, batch in todo:
+            mb = ModelBench(model, batch, device, budget=budget)
+            try:
+                for fw, p in configs:
+                    r = mb.run(fw, p)
+                    key = (model, batch, fw, p)
+                    if key not in results or r.contention < results[key].contention:
+                        results[key] = r
+                    print(f"{model:>16} b{batch:<3} {fw:>18} {p:<5} {r.latency_ms:9.2f} ms "
+                          f"(p10 {r.p10_ms:.2f}, p90 {r.p90_ms:.2f}, {r.runs} runs, others {r.contention:.0%})",
+                          file=sys.stderr)
+            finally:
+                mb.close()
+    conditions["measure_wall_s"] = round(time.time() - t0)
+    conditions["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    payload = {
+        "what": "advisor validation measurements (benchmarks/validation.py measure)",
+        "conditions": conditions,
+        "budget": budget.__dict__,
+        "skipped": skipped,
+        "calibration": calibration,
+        "measurements": [r.model_dump(mode="json") for r in results.values()],
+    }
+    DATA.mkdir(parents=True, exist_ok=True)
+    data_path(device).write_text(json.dumps(payload, indent=1) + "\n")
+    print(f"wrote {data_path(device)}", file=sys.stderr)
+
+
+def predict_from_data(payload: dict, db_url: str):
+    """Load the saved calibration into a fresh database and predict every measured row."""
+    from advisor.db import Database
+    from advisor.db.schemas import CalibrationSpec, PlatformSpec
+    from advisor.measure import validate as v
+    from advisor.measure.bench import BenchResult
+
+    db = Database.open(db_url)
+    cal = payload["calibration"]
+    db.upsert_platform(PlatformSpec.model_validate(cal["platform"]))
+    for rec in cal["records"]:
+        db.add_calibration(CalibrationSpec.model_validate(rec))
+    measurements = [BenchResult.model_validate(m) for m in payload["measurements"]]
+    rows = v.predict_rows(db, measurements, "local")
+    summary = v.summarize(rows, payload.get("skipped"), payload["conditions"])
+    return summary, measurements, db
+
+
+def report(args: argparse.Namespace) -> None:
+    from advisor.measure import validate as v
+
+    device = args.device
+    payload = json.loads(data_path(device).read_text())
+    suffix = "" if device == "cpu" else "-gpu"
+    with tempfile.TemporaryDirectory() as tmp:
+        summary, measurements, db = predict_from_data(payload, f"sqlite:///{tmp}/validation.db")
+        db.close()
+    plot = DOCS / f"validation{suffix or '-cpu'}.png"
+    v.plot_validation(summary.rows, plot, title=f"advisor predict --target local vs advisor bench ({device})")
+    md = render_markdown(payload, summary, measurements, plot.name, device)
+    out = DOCS / f"validation{suffix}.md"
+    out.write_text(md)
+    print(f"wrote {out} and {plot}; median |error| {summary.median_abs_error:.1%}, "
+          f"pairwise order {summary.pairwise_agreement:.1%} of {summary.pairs} pairs", file=sys.stderr)
+
+
+def render_markdown(payload: dict, summary, measurements, plot_name: str, device: str) -> str:
+    cond = payload["conditions"]
+    cal = payload["calibration"]
+    details = cal["details"]
+    records = {r["framework_id"] or "device": r for r in cal["records"]}
+    dev = records["device"]
+    by_key = {(m.model, m.batch, m.framework, m.precision): m for m in measurements}
+    lines = [
+        f"# Validation on {'this CPU' if device == 'cpu' else 'a CUDA GPU'}: predicted vs measured latency",
+        "",
+        "Generated by `python benchmarks/validation.py report"
+        + ("" if device == "cpu" else " --device cuda") + "` from the measurements in "
+        f"`benchmarks/data/{data_path(device).name}` (taken by `python benchmarks/validation.py measure --calibrate"
+        + ("" if device == "cpu" else " --device cuda") + "`). Do not edit by hand.",
+        "",
+        "Predictions are `advisor predict --target local` (advisor.predict.api.predict_model) with the",
+        "calibration records stored in the same data file, loaded into a throw-away database;",
+        "measurements are `advisor bench` (random weights, real inputs, median of repeated runs after warm-up).",
+        "",
+        "## Summary",
+        "",
+        "| figure | value | target |",
+        "|---|---|---|",
+        f"| median absolute error | {summary.median_abs_error:.1%} | <= 25% |",
+        f"| mean absolute error | {summary.mean_abs_error:.1%} | |",
+        f"| rows within +/-25% | {summary.within_25pct:.0%} of {len(summary.rows)} | |",
+        f"| pairwise order agreement (all pairs) | {summary.pairwise_agreement:.1%} of {summary.pairs} pairs | >= 85% |",
+    ]
+    if summary.within_config_agreement is not None:
+        lines.append(f"| order agreement within a model and batch (framework/precision choice) | "
+                     f"{summary.within_config_agreement:.1%} of {summary.within_config_pairs} pairs | |")
+    lines += [
+        "",
+        f"![predicted vs measured]({plot_name})",
+        "",
+        "## Conditions",
+        "",
+        f"- machine: {cond.get('cpu')} ({cond.get('logical_cpus')} logical CPUs), "
+        f"{cond.get('threads')} threads for every framework (torch.set_num_threads; ORT intra-op threads, 1 inter-op thread)"
+        + (f"; GPU {cond['gpu']}" if cond.get("gpu") else ""),
+        f"- software: Python {cond.get('python')}, torch {cond.get('torch')}, onnxruntime {cond.get('onnxruntime')}",
+        f"- measured {cond.get('date')}, {cond.get('measure_wall_s')} s of benchmarking; load average before "
+        f"{cond.get('load_average_1_5_15')}, after {cond.get('load_average_after')}",
+        "- the machine is shared (2 cores, several people's builds and tests): each row shows the share of the CPUs",
+        f"  other processes used while it was measured; rows above {CONTENDED:.0%} were re-measured, keeping the",
+        "  least contended run. Timings under contention are slower than the hardware allows.",
+        f"- calibration: `advisor calibrate` at {dev['measured_at']} (other processes used "
+        f"{details.get('contention', 0):.0%} of the CPUs during it)",
+        "",
+        "## Calibration used by the predictions",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    for p, val in dev["matmul_tflops"].items():
+        lines.append(f"| matmul {p} (torch, {details['matmul'][p]['size']}^3 GEMM) | {val:.3f} TFLOPS |")
+    lines.append(f"| vector fp32 (elementwise) | {dev['vector_tflops'].get('fp32', 0) * 1e3:.2f} GFLOP/s |")
+    bw = details["bandwidth"]
+    lines.append(f"| memory bandwidth, copy / read ({bw['array_mib']:.0f} MiB arrays) | {bw['copy_gbs']:.1f} / {bw['read_gbs']:.1f} GB/s |")
+    if "pytorch" in records:
+        lines.append(f"| eager PyTorch per-op cost | {records['pytorch']['per_op_overhead_us']:.1f} us |")
+    if "onnxruntime-cpu" in records:
+        o = records["onnxruntime-cpu"]
+        lines.append(f"| onnxruntime GEMM fp32 / int8 (1024^3) | {o['matmul_tflops']['fp32']:.3f} TFLOPS / {o['matmul_tflops']['int8']:.3f} TOPS |")
+        lines.append(f"| onnxruntime per-node cost | {o['per_op_overhead_us']:.2f} us |")
+    if dev.get("graph_kernel_us") is not None:
+        lines.append(f"| CUDA-graph replay per kernel | {dev['graph_kernel_us']:.2f} us |")
+    curve = ", ".join(f"({w:.0f}, {f:.2f})" for w, f in dev["utilisation_curve"])
+    lines += [f"| utilisation curve (output elements, fraction of peak) | {curve} |", ""]
+    lines += [
+        "## Every row",
+        "",
+        "| model | batch | framework | precision | predicted ms | measured ms (median) | p10-p90 ms | runs | error | bound | others' CPU |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in summary.rows:
+        m = by_key[(r.model, r.batch, r.framework, r.precision)]
+        lines.append(f"| {r.model} | {r.batch} | {r.framework} | {r.precision} | {r.predicted_ms:.2f} | "
+                     f"{r.measured_ms:.2f} | {r.p10_ms:.2f}-{r.p90_ms:.2f} | {r.runs} | {r.error:+.0%} | {r.bound} | "
+                     f"{m.contention:.0%} |")
+    if summary.skipped:
+        lines += ["", "Skipped (cannot run on this machine):", ""] + [f"- {s}" for s in summary.skipped]
+    notes = sorted({n for m in measurements for n in m.notes if "other processes" not in n and "stable" not in n})
+    lines += ["", "## How the measurements were taken", ""] + [f"- {n}" for n in notes] + [
+        "- weights: random, seeded, variance-preserving (Kaiming-normal) so activations stay O(1); inputs N(0,1).",
+        "- warm-up until the latest call is within 15% of the best (at least 1 s), then repeat until the",
+        "  95% CI of the median is within 2% or 8 s have passed (at least 10 runs).",
+        "- error = predicted / measured - 1; pairwise order agreement counts every pair of rows whose",
+        "  measured latencies differ and asks whether the prediction orders them the same way.",
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        "python benchmarks/validation.py measure --calibrate" + ("" if device == "cpu" else " --device cuda") + "   # minutes; rewrites the data file",
+        "python benchmarks/validation.py report" + ("" if device == "cpu" else " --device cuda") + "                # seconds; rewrites this page",
+        "# or interactively, against your own database:",
+        "advisor calibrate" + ("" if device == "cpu" else " --device cuda") + " && advisor validate --plot validation.png",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="step", required=True)
+    m = sub.add_parser("measure", help="calibrate (optional) and bench the matrix")
+    m.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    m.add_argument("--calibrate", action="store_true", help="run advisor calibrate first (else reuse the data file's)")
+    m.add_argument("--model", action="append")
+    m.add_argument("--batch", action="append", type=int)
+    m.add_argument("--framework", action="append")
+    m.add_argument("--precision", action="append")
+    m.add_argument("--retries", type=int, default=2, help="re-measure contended groups this many times")
+    m.add_argument("--wait-quiet", type=float, default=120.0, help="seconds to wait for load average < 0.5")
+    m.add_argument("--quick", action="store_true", help="short budgets (smoke test only)")
+    r = sub.add_parser("report", help="predict the measured rows and write the docs page")
+    r.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    args = parser.parse_args()
+    measure(args) if args.step == "measure" else report(args)
+
+
+if __name__ == "__main__":
+    main()
