@@ -78,6 +78,10 @@ def measure(args: argparse.Namespace) -> None:
         calibration = json.loads(previous.read_text())["calibration"]
 
     budget = BenchBudget.quick() if args.quick else BenchBudget()
+    if args.budget_s is not None:
+        budget = BenchBudget(budget_s=args.budget_s, min_runs=budget.min_runs, max_runs=budget.max_runs,
+                             rel_ci=budget.rel_ci, warmup_s=min(budget.warmup_s, args.budget_s),
+                             max_warmup_s=budget.max_warmup_s)
     conditions = v.machine_conditions(device, bench_threads())
     results = {}
     t0 = time.time()
@@ -269,6 +273,7 @@ def main() -> None:
     m.add_argument("--retries", type=int, default=2, help="re-measure contended groups this many times")
     m.add_argument("--wait-quiet", type=float, default=120.0, help="seconds to wait for load average < 0.5")
     m.add_argument("--quick", action="store_true", help="short budgets (smoke test only)")
+    m.add_argument("--budget-s", type=float, help="measurement budget per configuration (default 8 s)")
     r = sub.add_parser("report", help="predict the measured rows and write the docs page")
     r.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()

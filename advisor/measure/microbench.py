@@ -148,6 +148,16 @@ SWEEP_SHAPES: list[tuple[str, tuple[int, ...]]] = [
 ]
 
 
+#: GPUs fill only with much bigger kernels: batch-64 CNN layers and large GEMMs.
+CUDA_EXTRA_SHAPES: list[tuple[str, tuple[int, ...]]] = [
+    ("conv", (64, 64, 56, 64, 3, 1)),
+    ("conv", (64, 256, 14, 256, 3, 1)),
+    ("gemm", (12608, 3072, 768)),
+    ("gemm", (4096, 4096, 4096)),
+    ("gemm", (8192, 8192, 8192)),
+]
+
+
 @dataclass(frozen=True)
 class SweepPoint:
     kind: str
@@ -172,7 +182,8 @@ def utilisation_sweep(device: str, precision: str, budget: Budget) -> list[Sweep
     """Time each realistic kernel of SWEEP_SHAPES (every ``sweep_stride``-th in quick mode)."""
     dtype = TORCH_DTYPES[precision]
     points: list[SweepPoint] = []
-    for kind, shape in SWEEP_SHAPES[:: budget.sweep_stride]:
+    shapes = SWEEP_SHAPES + (CUDA_EXTRA_SHAPES if device == "cuda" else [])
+    for kind, shape in shapes[:: budget.sweep_stride]:
         if kind == "gemm":
             m, n, k = shape
             fn = matmul_callable(precision, m, n, k, device)
