@@ -1,0 +1,111 @@
+"""predict_model and `advisor predict` on the seeded database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from functools import lru_cache
+
+import matplotlib.image
+import pytest
+
+from advisor.errors import InputError
+from advisor.predict.api import predict_model
+from advisor.profiling.api import cache_key
+
+
+@lru_cache(maxsize=None)
+def _profile_json(model: str, phase: str | None = None, context: int | None = None) -> str:
+    from advisor.profiling.api import get_profile
+
+    return get_profile(model, phase=phase, context=context).model_dump_json()
+
+
+def _cache(db, model: str, phase: str | None = None, context: int | None = None) -> None:
+    db.put_cached_profile(cache_key(model, None, None, phase, None, context), _profile_json(model, phase, context))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "advisor.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=300)
+
+
+def test_llama_7b_decode_on_h200_is_near_the_bandwidth_bound(db) -> None:
+    _cache(db, "llama-7b", "decode", 512)
+    pred = predict_model(db, model="llama-7b", target="h200", precision="fp16", framework="vllm",
+                         phase="decode", context=512)
+    weights_ms = pred.params * 2 / (4800e9) * 1e3  # fp16 weights / datasheet bandwidth
+    assert weights_ms < pred.latency_ms < 2 * weights_ms
+    assert pred.bound == "memory"
+    assert pred.throughput_per_s == pytest.approx(1e3 / pred.latency_ms)
+
+
+def test_decode_quantized_weights_are_faster(db) -> None:
+    _cache(db, "llama-7b", "decode", 512)
+    kw = dict(model="llama-7b", target="a100-sxm", framework="vllm", phase="decode", context=512)
+    fp16 = predict_model(db, precision="fp16", **kw)
+    w4 = predict_model(db, precision="w4a16", **kw)
+    assert w4.latency_ms < 0.6 * fp16.latency_ms
+    assert w4.memory_mb < 0.35 * fp16.memory_mb
+
+
+def test_excluded_combination_is_predicted_with_the_reason(db) -> None:
+    _cache(db, "yolov5n")
+    pred = predict_model(db, model="yolov5n", target="jetson-nano", precision="int8", framework="tensorrt")
+    assert any(w.startswith("exclude:") and "no int8 support" in w for w in pred.warnings)
+
+
+@pytest.mark.parametrize(
+    ("kw", "nearest"),
+    [
+        (dict(target="jetsonnano"), "jetson-nano"),
+        (dict(framework="tensorrtt"), "tensorrt"),
+        (dict(precision="fp61"), "fp16"),
+    ],
+)
+def test_unknown_names(db, kw, nearest) -> None:
+    _cache(db, "yolov5n")
+    args = dict(model="yolov5n", target="jetson-nano", precision="fp16", framework="tensorrt") | kw
+    with pytest.raises(InputError, match=nearest):
+        predict_model(db, **args)
+
+
+def test_cli_json_keys_and_per_layer(db, isolated_db) -> None:
+    _cache(db, "yolov5n")
+    out = _cli("predict", "--model", "yolov5n", "--target", "jetson-orin-nano", "--precision", "fp16",
+               "--framework", "tensorrt", "--format", "json", "--per-layer")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert {"model", "target", "framework", "precision", "batch", "latency_ms", "throughput_per_s", "bound",
+            "memory_mb", "layers"} <= set(data)
+    layers = data["layers"]
+    assert layers and {"name", "kind", "bound", "time_ms"} <= set(layers[0])
+    # kernels plus the per-call overhead make up the latency
+    assert sum(k["time_ms"] for k in layers) < data["latency_ms"]
+    assert sum(k["time_ms"] for k in layers) == pytest.approx(data["latency_ms"], abs=0.1)
+    # BN folded and SiLU fused: fewer kernels than convolutions + norms + activations
+    assert any("+" in k["kind"] for k in layers)
+
+
+def test_cli_plot_png_and_svg(db, isolated_db, tmp_path) -> None:
+    _cache(db, "yolov5n")
+    base = ["predict", "--model", "yolov5n", "--target", "jetson-orin-nano", "--precision", "fp16",
+            "--framework", "tensorrt", "--format", "json", "--per-layer"]
+    png, svg = tmp_path / "r.png", tmp_path / "r.svg"
+    out = _cli(*base, "--plot", str(png))
+    assert out.returncode == 0, out.stderr
+    n = len(json.loads(out.stdout)["layers"])
+    assert matplotlib.image.imread(png).ndim == 3
+    assert _cli(*base, "--plot", str(svg)).returncode == 0
+    ns = "{http://www.w3.org/2000/svg}"
+    (group,) = [g for g in ET.parse(svg).getroot().iter(f"{ns}g") if g.get("id") == "layers"]
+    assert len([e for e in group if e.tag in (f"{ns}path", f"{ns}use")]) == n
+
+
+def test_cli_bad_plot_suffix_exit_2(isolated_db, tmp_path) -> None:
+    out = _cli("predict", "--model", "yolov5n", "--target", "jetson-nano", "--precision", "fp16",
+               "--framework", "tensorrt", "--plot", str(tmp_path / "x.gif"))
+    assert out.returncode == 2 and "x.gif" in out.stderr and len(out.stderr.strip().splitlines()) == 1
