@@ -197,3 +197,15 @@ def test_depthwise_conv_runs_on_the_vector_units() -> None:
     # fp16 vector peak is 20 TFLOPS, far below the 100 TFLOPS tensor peak
     k = pred.layers[0]
     assert k.compute_ms >= dw.flops / 20e12 * 1e3 * 0.999
+
+
+def test_implausible_calibration_is_ignored_with_a_warning() -> None:
+    # a vector figure 1e-5 of the datasheet's is a failed micro-benchmark, not the hardware
+    p = profile([pointwise(1_000_000, op="aten.add", inputs=2)])
+    cal = CalibrationSpec(platform_id="toy-gpu", measured_at="t", method="test", tool_version="0",
+                          vector_tflops={"fp32": 1e-4}, bandwidth_gbs=900.0)
+    pred = predict(p, gpu(), framework(), "fp32", calibration=cal)
+    plain = predict(p, gpu(), framework(), "fp32")
+    assert any("ignored as a failed measurement" in w and "fp32 TFLOPS" in w for w in pred.warnings)
+    assert pred.layers[0].compute_ms == pytest.approx(plain.layers[0].compute_ms)
+    assert pred.layers[0].memory_ms == pytest.approx(plain.layers[0].memory_ms * 1000 / 900)

@@ -147,7 +147,7 @@ def predict(
     ovh = overheads(platform, framework, calibration, c)
     curve = calibration.utilisation_curve if calibration is not None else None
     matmul_prec, vector_prec = kernel_precisions(scheme)
-    warnings: list[str] = []
+    warnings: list[str] = list(peaks.warnings)
 
     if kernels is None:
         kernels = fuse(profile.ops, framework.fusion)

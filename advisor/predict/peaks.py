@@ -25,6 +25,11 @@ FALLBACK: dict[str, tuple[str, ...]] = {
 }
 
 
+#: A calibrated figure below this share of the datasheet figure is taken for a failed
+#: measurement (a contended or broken micro-benchmark), not for the hardware, and ignored.
+IMPLAUSIBLE_SHARE = 0.01
+
+
 @dataclass
 class Achievable:
     """Achievable TFLOPS per precision on the matrix and vector engines, and bandwidth."""
@@ -33,6 +38,7 @@ class Achievable:
     vector_tflops: dict[str, float]
     bandwidth_gbs: float
     provenance: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def has(self, precision: str) -> bool:
         """Whether the device has any engine at this precision (no fallback needed)."""
@@ -60,17 +66,33 @@ def achievable(
     matrix = {p: pk.value * eff_c for p, pk in platform.matrix_peaks.items()}
     vector = {p: pk.value * eff_c for p, pk in platform.vector_peaks.items()}
     bandwidth = platform.memory.bandwidth_gbs.value * eff_b
-    sheet = f"datasheet x {framework.id} efficiency (compute {eff_c:g}, bandwidth {eff_b:g})"
-    prov = {"compute": sheet, "bandwidth": sheet}
+    sheet_text = f"datasheet x {framework.id} efficiency (compute {eff_c:g}, bandwidth {eff_b:g})"
+    prov = {"compute": sheet_text, "bandwidth": sheet_text}
+    warnings: list[str] = []
     if calibration is not None:
         when = f"calibration {calibration.measured_at} ({calibration.method})"
-        if calibration.matmul_tflops:
-            matrix.update(calibration.matmul_tflops)
-            prov["compute"] = when + f"; other precisions: {sheet}"
-        if calibration.vector_tflops:
-            vector.update(calibration.vector_tflops)
-            prov["compute"] = when + f"; other precisions: {sheet}"
-        if calibration.bandwidth_gbs:
+
+        def plausible(what: str, measured: float, sheet: float | None) -> bool:
+            if sheet and measured < IMPLAUSIBLE_SHARE * sheet:
+                warnings.append(
+                    f"calibrated {what} ({measured:.3g}) is under {IMPLAUSIBLE_SHARE:.0%} of the datasheet figure "
+                    f"({sheet:.3g}); ignored as a failed measurement - rerun `advisor calibrate`"
+                )
+                return False
+            return True
+
+        for table, measured, sheet_peaks in (
+            (matrix, calibration.matmul_tflops, platform.matrix_peaks),
+            (vector, calibration.vector_tflops, platform.vector_peaks),
+        ):
+            for prec, value in measured.items():
+                sheet = sheet_peaks.get(prec) or platform.vector_peaks.get(prec)
+                if plausible(f"{prec} TFLOPS", value, sheet.value if sheet else None):
+                    table[prec] = value
+                    prov["compute"] = when + f"; other precisions: {sheet_text}"
+        if calibration.bandwidth_gbs and plausible(
+            "bandwidth GB/s", calibration.bandwidth_gbs, platform.memory.bandwidth_gbs.value
+        ):
             bandwidth = calibration.bandwidth_gbs
             prov["bandwidth"] = when
-    return Achievable(matrix, vector, bandwidth, prov)
+    return Achievable(matrix, vector, bandwidth, prov, warnings)

@@ -12,7 +12,7 @@ quantisation), with tile padding and a reduction-depth term. Other kernels need 
 per resident thread on every SM. CPUs: the same tile argument over cores, and vector kernels
 need enough elements per SIMD lane to be worth splitting across cores. A calibration record's
 measured curve, when present, replaces the model (x = the kernel's parallel work in output
-elements, y = fraction of the achievable peak).
+elements, y = fraction of the achievable matmul peak) for matmul-class kernels.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def utilisation(
 ) -> float:
     """Fraction of the achievable compute peak this kernel reaches on this platform, on
     the matrix engine (tiles) or on the vector units (``matrix_engine=False``)."""
-    if curve:
+    if curve and kernel.matmul:
+        # measured on conv/GEMM kernels (advisor calibrate): applies to matmul-class kernels
         return max(MIN_UTILISATION, min(1.0, interpolate_curve(curve, kernel.parallel_work)))
     if matrix_engine is None:
         matrix_engine = kernel.uses_matrix_engine
