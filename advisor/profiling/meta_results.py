@@ -37,6 +37,22 @@ def _channels_last(t: Tensor) -> bool:
     return t.dim() == 4 and not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last)
 
 
+def _strides_like_channels_last(t: Tensor) -> bool:
+    """torch's stride-order test behind suggest_memory_format (NHWC / NDHWC-like strides)."""
+    order = {4: (1, 3, 2, 0), 5: (1, 4, 3, 2, 0)}.get(t.dim())
+    sizes, strides = t.shape, t.stride()
+    if order is None or strides[1] == 0:
+        return False
+    smallest = 0
+    for d in order:
+        if sizes[d] == 0 or strides[d] < smallest:
+            return False
+        if d == 0 and smallest == strides[1]:
+            return False
+        smallest = strides[d] * (sizes[d] if sizes[d] > 1 else 1)
+    return True
+
+
 def _empty(shape: Sequence[int], dtype: torch.dtype, channels_last: bool = False) -> Tensor:
     fmt = torch.channels_last if channels_last and len(shape) == 4 else torch.contiguous_format
     return torch.empty(tuple(shape), dtype=dtype, device="meta", memory_format=fmt)
@@ -54,15 +70,63 @@ def _dense(t: Tensor) -> bool:
     return True
 
 
-def _like(t: Tensor, dtype: torch.dtype | None = None) -> Tensor | None:
-    """What torch's elementwise kernels allocate for a result shaped like t: the same strides
-    when t is dense (contiguous, channels-last or any permutation), else None (ask torch)."""
+def _infer_dense_strides(sizes: Sequence[int], *operand_strides: Sequence[int]) -> tuple[int, ...]:
+    """Dense strides in the dimension order of the operands, as torch's TensorIterator and
+    empty_like choose them.
+
+    Dimensions are insertion-sorted from innermost outwards: the first operand whose strides
+    differ for two dimensions decides (a zero, i.e. broadcast, stride abstains); on equal
+    strides the smaller size goes inside; if no operand decides, the natural order stays.
+    """
+    ndim = len(sizes)
+    perm = list(range(ndim - 1, -1, -1))  # innermost first
+
+    def should_swap(d0: int, d1: int) -> int:
+        for strides in operand_strides:
+            s0, s1 = strides[d0], strides[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return 1 if s0 > s1 else -1
+            if sizes[d0] > sizes[d1]:
+                return 1
+        return 0
+
+    for i in range(1, ndim):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            comparison = should_swap(perm[d0], perm[d1])
+            if comparison > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif comparison < 0:
+                break
+    out = [0] * ndim
+    current = 1
+    for d in perm:
+        out[d] = current
+        current *= max(sizes[d], 1)
+    return tuple(out)
+
+
+def _broadcast_strides(t: Tensor, shape: Sequence[int]) -> list[int]:
+    """t's strides as an operand broadcast to ``shape`` (0 where t is broadcast)."""
+    lead = len(shape) - t.dim()
+    out = [0] * lead
+    for size, stride, target in zip(t.shape, t.stride(), shape[lead:]):
+        out.append(0 if size == 1 and target != 1 else stride)
+    return out
+
+
+def _like(t: Tensor, dtype: torch.dtype | None = None) -> Tensor:
+    """What torch allocates for a result shaped like t (empty_like with preserve_format, and
+    elementwise ops with one tensor operand): t's strides if t is dense, else dense strides in
+    t's dimension order."""
     dtype = dtype or t.dtype
     if t.is_contiguous():
         return torch.empty(tuple(t.shape), dtype=dtype, device="meta")
-    if _dense(t):
-        return torch.empty_strided(tuple(t.shape), t.stride(), dtype=dtype, device="meta")
-    return None
+    strides = t.stride() if _dense(t) else _infer_dense_strides(t.shape, t.stride())
+    return torch.empty_strided(tuple(t.shape), strides, dtype=dtype, device="meta")
 
 
 def _broadcast(a: Sequence[int], b: Sequence[int]) -> list[int] | None:
@@ -115,9 +179,10 @@ def _binary(args: tuple, kwargs: dict) -> Tensor | None:
     b = args[1]
     if not isinstance(b, Tensor) or b.dim() == 0:
         return _like(a, dtype) if shape == list(a.shape) else None
-    if a.is_contiguous() and b.is_contiguous():  # torch's result is contiguous then too
+    if a.is_contiguous() and b.is_contiguous():
         return _empty(shape, dtype)
-    return None  # mixed layouts: torch's stride choice is subtle, let it decide
+    strides = _infer_dense_strides(shape, _broadcast_strides(a, shape), _broadcast_strides(b, shape))
+    return torch.empty_strided(tuple(shape), strides, dtype=dtype, device="meta")
 
 
 def _binary_inplace(args: tuple, kwargs: dict) -> Tensor | None:
@@ -193,12 +258,15 @@ def _cat(args: tuple, kwargs: dict) -> Tensor | None:
     tensors = [t for t in tensors if not (t.dim() == 1 and t.numel() == 0)]  # legacy: empty 1-D skipped
     if not tensors or not all(_is_meta_float(t) for t in tensors):
         return None
-    channels_last = all(_channels_last(t) for t in tensors)
-    if not channels_last and not all(t.is_contiguous() for t in tensors):
-        return None
+
     ref = tensors[0]
     rank = ref.dim()
     if rank == 0 or any(t.dim() != rank for t in tensors):
+        return None
+    # torch keeps the inputs' common suggested memory format (channels-last only for 4-D)
+    suggested = {_strides_like_channels_last(t) for t in tensors}
+    channels_last = suggested == {True}
+    if channels_last and rank != 4:
         return None
     d = dim % rank
     for t in tensors[1:]:
@@ -213,10 +281,12 @@ def _cat(args: tuple, kwargs: dict) -> Tensor | None:
 def _stack(args: tuple, kwargs: dict) -> Tensor | None:
     tensors = list(args[0])
     dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
-    if not tensors or not all(_is_meta_float(t) and t.is_contiguous() for t in tensors):
+    if not tensors or not all(_is_meta_float(t) for t in tensors):
         return None
     if any(t.shape != tensors[0].shape for t in tensors):
         return None
+    if tensors[0].dim() + 1 in (4, 5) and not all(t.is_contiguous() for t in tensors):
+        return None  # a 4-D/5-D result may follow the inputs' memory format: ask torch
     shape = list(tensors[0].shape)
     shape.insert(dim % (len(shape) + 1), len(tensors))
     return _empty(shape, functools.reduce(torch.promote_types, (t.dtype for t in tensors)))
@@ -244,11 +314,11 @@ def _layer_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | No
 
 def _softmax(args: tuple, kwargs: dict) -> Tensor | None:
     x = args[0]
-    if not _is_meta_float(x) or not x.is_contiguous():
+    if not _is_meta_float(x):
         return None
     if (len(args) > 2 and args[2] not in (False, None)) or kwargs.get("dtype") is not None:
         return None
-    return _empty(x.shape, x.dtype)
+    return _empty(x.shape, x.dtype)  # softmax results are contiguous whatever the input layout
 
 
 def _reduce_dims(x: Tensor, dims: Any, keepdim: bool) -> list[int]:
@@ -338,6 +408,18 @@ def _factory_dtype(kwargs: dict, values: Sequence[Any]) -> torch.dtype | None:
     return None
 
 
+def _fill_like(args: tuple, kwargs: dict) -> Tensor | None:
+    """zeros_like / ones_like / full_like: empty_like's layout with an optional new dtype."""
+    x = args[0]
+    if not (isinstance(x, Tensor) and x.device.type == "meta"):
+        return None
+    if kwargs.get("memory_format") not in (None, torch.preserve_format) or kwargs.get("layout") not in (None, torch.strided):
+        return None
+    if kwargs.get("device") is not None and torch.device(kwargs["device"]).type != "meta":
+        return None
+    return _like(x, kwargs.get("dtype") or x.dtype)
+
+
 def _arange(args: tuple, kwargs: dict) -> Tensor | None:
     """arange(end) / arange(start, end) / arange(start, end, step)."""
     if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
@@ -407,6 +489,9 @@ def _table() -> dict[Any, Builder]:
         aten.full.default: _full,
         aten.ones.default: _full,
         aten.zeros.default: _full,
+        aten.zeros_like.default: _fill_like,
+        aten.ones_like.default: _fill_like,
+        aten.full_like.default: _fill_like,
     })
     return table
 
