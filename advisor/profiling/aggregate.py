@@ -91,4 +91,5 @@ def by_module(profile: Profile, depth: int | None) -> list[ModuleRow]:
         owner = _owner(module.path, rows)
         if owner is not None:
             rows[owner].params += module.params
-    return list(rows.values())
+    # a module that only reshaped (views) costs nothing and owns nothing: leave it out
+    return [r for r in rows.values() if r.flops or r.params or r.input_elems or r.output_elems or r.weight_elems]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from typing import Any
 
 from advisor.profiling.aggregate import ModuleRow
@@ -110,7 +111,8 @@ def print_table(profile: Profile, rows: list[ModuleRow] | None, precision: str) 
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    # a pipe or file gets the full width instead of a wrapped 80-column table
+    console = Console(width=None if sys.stdout.isatty() else 200)
     title = f"{profile.model}  input {_shape(profile.input_shape)}"
     if profile.phase:
         extra = f"seq_len {profile.seq_len}" if profile.phase == "prefill" else f"context {profile.context}"
@@ -140,8 +142,8 @@ def print_table(profile: Profile, rows: list[ModuleRow] | None, precision: str) 
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(
-            row.path or "<root>", row.type, _shape(row.output_shape), f"{row.params:,}", f"{row.macs:,}",
-            f"{row.flops:,}", _bytes(row.bytes_read(precision)), _bytes(row.bytes_written(precision)),
+            row.path or "<root>", row.type, _shape(row.output_shape), f"{row.params:,}", _si(row.macs),
+            _si(row.flops), _bytes(row.bytes_read(precision)), _bytes(row.bytes_written(precision)),
             f"{row.intensity(precision):.2f}",
         )
     console.print(table)
