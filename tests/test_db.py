@@ -127,3 +127,26 @@ def test_reopen_is_cheap_and_keeps_rows(isolated_db: str) -> None:
     assert again.get_platform("kept") == make_platform("kept")
     assert again.revision() == "0002_validation_seed_state"
     again.close()
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout(sqlite_db_url: str) -> None:
+    db = Database.open(sqlite_db_url)
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    db.close()
+
+
+def test_default_location_is_the_user_data_dir(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor.db.locations import default_sqlite_path, resolve_url
+
+    monkeypatch.delenv("ADVISOR_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_sqlite_path() == tmp_path / "xdg" / "advisor" / "advisor.db"
+    assert resolve_url() == f"sqlite:///{tmp_path / 'xdg' / 'advisor' / 'advisor.db'}"
+    db = Database.open()
+    assert db.location == str(tmp_path / "xdg" / "advisor" / "advisor.db")
+    assert (tmp_path / "xdg" / "advisor" / "advisor.db").is_file()
+    db.close()
+    monkeypatch.setenv("ADVISOR_DB", str(tmp_path / "plain.db"))  # a bare path is a SQLite file
+    assert resolve_url() == f"sqlite:///{tmp_path / 'plain.db'}"
