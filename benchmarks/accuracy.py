@@ -59,7 +59,8 @@ class Result:
         return self.row.get("confidence", "normal") != "low"
 
 
-def load_specs(variants: dict[str, Any]) -> tuple[dict[str, PlatformSpec], dict[str, FrameworkSpec]]:
+def load_specs(variants: dict[str, Any], fw_variants: dict[str, Any] | None = None
+               ) -> tuple[dict[str, PlatformSpec], dict[str, FrameworkSpec]]:
     platforms = {p.id: p for f in sorted((ROOT / "hardware_db" / "platforms").glob("*.yaml")) for p in load_platform_file(f)}
     frameworks = {p.id: p for f in sorted((ROOT / "hardware_db" / "frameworks").glob("*.yaml")) for p in load_framework_file(f)}
     for vid, v in variants.items():
@@ -77,6 +78,12 @@ def load_specs(variants: dict[str, Any]) -> tuple[dict[str, PlatformSpec], dict[
         if "capacity_gb" in v:
             data["memory"]["capacity_gb"] = {"value": v["capacity_gb"], "source": src}
         platforms[vid] = PlatformSpec.model_validate(data)
+    for vid, v in (fw_variants or {}).items():
+        data = frameworks[v["base"]].model_dump()
+        data["id"], data["name"] = vid, f"{data['name']} ({vid})"
+        data["overhead"]["per_kernel_us"] = frameworks[v["per_kernel_from"]].overhead.per_kernel_us.model_dump()
+        data["overhead"]["per_call_us"] = {"value": v["per_call_us"], "source": v["source"]}
+        frameworks[vid] = FrameworkSpec.model_validate(data)
     return platforms, frameworks
 
 
@@ -292,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data = yaml.safe_load(DATA.read_text())
     rows = data["rows"]
-    platforms, frameworks = load_specs(data.get("platform_variants", {}))
+    platforms, frameworks = load_specs(data.get("platform_variants", {}), data.get("framework_variants", {}))
     from platformdirs import user_cache_dir
 
     cache = Path(user_cache_dir("advisor")) / "accuracy-profiles"
