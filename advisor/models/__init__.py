@@ -47,7 +47,7 @@ def load_model(
 
     if not isinstance(name, str) or not name.strip():
         raise InputError("model name is empty")
-    if zoo.is_zoo_name(name):
+    if zoo.is_builtin_name(name):
         return zoo.load_zoo_model(name, input_shape=input_shape, batch=batch, phase=phase,
                                   seq_len=seq_len, context=context)
     path = Path(name)
@@ -65,6 +65,6 @@ def load_model(
         from advisor.models.loaders import load_callable
 
         return load_callable(name, input_shape=input_shape, batch=batch)
-    from advisor.errors import unknown_name
-
-    raise unknown_name("model", name, zoo.zoo_names())
+    # torchvision names, or an unknown name (InputError naming the nearest zoo names).
+    return zoo.load_zoo_model(name, input_shape=input_shape, batch=batch, phase=phase,
+                              seq_len=seq_len, context=context)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from advisor.errors import InputError
+from advisor.models.meta import on_meta
 from advisor.models.shapes import format_shape, parse_shape
 from advisor.models.spec import ModelSpec
 
@@ -89,7 +90,7 @@ def load_callable(target: str, *, input_shape: str | list[int] | None, batch: in
     if not callable(obj):
         raise InputError(f"'{target}' is not callable")
     try:
-        with torch.device("meta"):
+        with on_meta():
             result = obj()
     except Exception as exc:  # noqa: BLE001 - the callable is user code
         raise InputError(f"'{target}' raised {_first_line(exc)}") from None

@@ -17,6 +17,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from advisor.errors import InputError
+from advisor.models.meta import SkipRandomInitOnMeta, on_meta
 
 CLASSIFICATION = "classification"
 DETECTION = "detection"
@@ -128,10 +129,10 @@ def build(name: str, image_size: int) -> tuple[nn.Module, str]:
             model = models.get_model(name, **kwargs)
         return model.eval(), "cpu"
     if name.startswith("regnet_"):
-        with _ParametersOnMeta():
+        with _ParametersOnMeta(), SkipRandomInitOnMeta():
             model = models.get_model(name, **kwargs)
         return model.to("meta").eval(), "meta"
-    with torch.device("meta"):
+    with on_meta():
         model = models.get_model(name, **kwargs)
     return model.eval(), "meta"
 

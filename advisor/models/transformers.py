@@ -7,6 +7,7 @@ profiler sees the attention op rather than a hand-rolled matmul/softmax chain.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -232,8 +233,11 @@ class Llama(nn.Module):
 
     def _angles(self, start: int, length: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         dim = self.cfg.head_dim
-        inv_freq = 1.0 / (self.cfg.rope_theta ** (torch.arange(0, dim, 2, device=like.device, dtype=torch.float32) / dim))
-        positions = torch.arange(start, start + length, device=like.device, dtype=torch.float32)
+        # theta^(-2i/dim) via exp, and integer aranges cast to float: on meta, scalar ** tensor
+        # and float aranges take a Python reference path that imports torch._dynamo (seconds).
+        exponents = torch.arange(0, dim, 2, device=like.device).to(torch.float32) / dim
+        inv_freq = torch.exp(exponents * -math.log(self.cfg.rope_theta))
+        positions = torch.arange(start, start + length, device=like.device).to(torch.float32)
         angles = torch.outer(positions, inv_freq)
         angles = torch.cat((angles, angles), -1)
         return angles.cos(), angles.sin()

@@ -143,8 +143,9 @@ class SPPF(nn.Module):
 
 def _grid(ny: int, nx: int, like: torch.Tensor) -> torch.Tensor:
     """(ny, nx, 2) cell coordinates (x, y), built from static sizes so it runs on meta."""
-    ys = torch.arange(ny, device=like.device, dtype=like.dtype)
-    xs = torch.arange(nx, device=like.device, dtype=like.dtype)
+    # Integer arange then a cast: a float arange on meta takes a slow Python reference path.
+    ys = torch.arange(ny, device=like.device).to(like.dtype)
+    xs = torch.arange(nx, device=like.device).to(like.dtype)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack((gx, gy), -1)
 
@@ -186,8 +187,9 @@ class DistributionFocalDecode(nn.Module):
         super().__init__()
         self.bins = bins
         self.conv = nn.Conv2d(bins, 1, 1, bias=False).requires_grad_(False)
-        with torch.no_grad():
-            self.conv.weight.copy_(torch.arange(bins, dtype=torch.float32).view(1, bins, 1, 1))
+        if self.conv.weight.device.type != "meta":  # meta tensors hold no values to set
+            with torch.no_grad():
+                self.conv.weight.copy_(torch.arange(bins, dtype=torch.float32).view(1, bins, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, a = x.shape

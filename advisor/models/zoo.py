@@ -12,6 +12,7 @@ import functools
 import torch
 
 from advisor.errors import InputError, unknown_name
+from advisor.models.meta import on_meta
 from advisor.models.shapes import format_shape, resolve_shape
 from advisor.models.spec import ModelSpec
 
@@ -42,8 +43,13 @@ def is_language_model(name: str) -> bool:
     return name in LLAMA_NAMES
 
 
+def is_builtin_name(name: str) -> bool:
+    """A zoo name that needs no torchvision import to recognise (importing it takes seconds)."""
+    return name in YOLO_NAMES or name in LLAMA_NAMES or name == BERT_NAME
+
+
 def is_zoo_name(name: str) -> bool:
-    return name in YOLO_NAMES or name in LLAMA_NAMES or name == BERT_NAME or name in _all_names()
+    return is_builtin_name(name) or name in _all_names()
 
 
 def load_zoo_model(
@@ -81,7 +87,7 @@ def _yolo_spec(name: str, input_shape, batch) -> ModelSpec:
     if shape[2] % YOLO_STRIDE or shape[3] % YOLO_STRIDE:
         raise InputError(f"input shape {format_shape(shape)} for {name}: height and width must be multiples of {YOLO_STRIDE}")
     build = build_yolov5 if name.startswith("yolov5") else build_yolov8
-    with torch.device("meta"):
+    with on_meta():
         module = build(name[-1]).eval()
         args = (torch.empty(shape),)
     return ModelSpec(name=name, module=module, args=args, input_shape=shape, batch=shape[0])
@@ -134,7 +140,7 @@ def _bert_spec(input_shape, batch, seq_len) -> ModelSpec:
         raise InputError(f"input shape {format_shape(shape)} disagrees with --seq-len {seq_len}")
     if shape[1] > cfg.max_positions:
         raise InputError(f"sequence length {shape[1]} for {BERT_NAME}: at most {cfg.max_positions} positions")
-    with torch.device("meta"):
+    with on_meta():
         module = Bert(cfg).eval()
     return ModelSpec(name=BERT_NAME, module=module, args=(_token_ids(shape),), input_shape=shape,
                      batch=shape[0], seq_len=shape[1])
@@ -150,7 +156,7 @@ def _llama_spec(name, input_shape, batch, phase, seq_len, context) -> ModelSpec:
     for option, value in (("--seq-len", seq_len), ("--context", context), ("--batch", batch)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise InputError(f"invalid {option} {value!r}: expected a positive integer")
-    with torch.device("meta"):
+    with on_meta():
         module = Llama(cfg).eval()
     if phase == "prefill":
         if context is not None:
