@@ -276,3 +276,19 @@ def test_fast_read_path_declines_stale_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
     assert SqliteCatalog.try_open(f"sqlite:///{empty}") is None
+
+
+def test_read_commands_skip_sqlalchemy_on_a_current_sqlite_file(sqlite_db_url: str) -> None:
+    """The start-up budget depends on it: see benchmarks/startup.py and docs/startup.md."""
+    probe = (
+        "import sys\n"
+        "from advisor.cli import main\n"
+        "for argv in (['hardware','list'], ['hardware','show','h200'], ['frameworks','list']):\n"
+        "    sys.argv = ['advisor', *argv]\n"
+        "    try:\n        main()\n    except SystemExit as e:\n        assert not e.code, (argv, e.code)\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'torch', 'yaml') if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "HEAVY="
