@@ -98,7 +98,17 @@ class FastDatabase:
         return row["payload"] if row is not None and row["key"] == key else None
 
     def put_cached_profile(self, key: str, payload: str) -> None:
-        self.full().put_cached_profile(key, payload)
+        """Same row as Database.put_cached_profile writes (created_at in SQLAlchemy's SQLite
+        DATETIME text form), without importing SQLAlchemy: a cold `recommend` stays fast."""
+        from datetime import datetime, timezone
+
+        now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        with self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO profile_cache (key_sha256, key, payload, created_at) VALUES (?, ?, ?, ?)",
+                (digest, key, payload, now),
+            )
 
     def full(self) -> Any:
         """The real Database (migrations, writes), opened on first use."""
