@@ -200,3 +200,4 @@ def test_fmt_number() -> None:
     assert fmt_number(16.5e9, "FLOPs") == "16.5 GFLOPs"
     assert fmt_number(12.25, "ms") == "12.25 ms"
     assert fmt_number(83.3, "/s") == "83.3/s"
+    assert fmt_number(20000, "MB") == "20,000 MB"

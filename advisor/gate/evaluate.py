@@ -63,13 +63,14 @@ _REGRESSIONS: dict[str, tuple[str, str, Literal["<=", ">="]]] = {
 
 
 def fmt_number(value: float, unit: str = "") -> str:
-    """Readable figure: 4 significant digits, SI prefixes for counts (7.235 M params)."""
+    """Readable figure: 4 significant digits (whole numbers from 10,000 on), SI prefixes
+    for counts (7.235 M params, 16.5 GFLOPs)."""
     if unit in ("", "FLOPs") and abs(value) >= 1e3:
         for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
             if abs(value) >= scale:
                 text = f"{value / scale:.4g} {prefix}"
                 return f"{text}{unit}" if unit else text.rstrip()
-    text = f"{value:.4g}"
+    text = f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
     if not unit:
         return text
     return f"{text}{unit}" if unit == "/s" else f"{text} {unit}"

@@ -70,8 +70,6 @@ def render_table(result: GateResult) -> str:
         console.print(cands)
     if result.excluded:
         console.print(f"excluded: {len(result.excluded)} combinations (see --format json for reasons)")
-    if not result.passed:
-        console.print(headline(result))
     return buf.getvalue().rstrip("\n")
 
 

@@ -142,6 +142,18 @@ class Health(BaseModel):
     frameworks: int
 
 
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    """Error body of a 422 (the shape FastAPI uses for its own validation errors)."""
+
+    detail: list[ErrorItem]
+
+
 class Problem(BaseModel):
     """Error body of 401, 403, 404, 409, 413 and 415 answers."""
 

@@ -26,6 +26,7 @@ from advisor.service.bodies import (
     YAML_TYPES,
     Added,
     Health,
+    Invalid,
     Name,
     PredictBody,
     Problem,
@@ -42,11 +43,17 @@ def _id_path() -> Any:
     return Path(min_length=1, max_length=100, description="Kebab-case id, e.g. jetson-nano.")
 
 _NOT_FOUND = {404: {"model": Problem, "description": "No such id."}}
+#: FastAPI answers 400 itself when a JSON body is not even text (e.g. not UTF-8).
+_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "Body could not be read as JSON text."},
+    413: {"model": Problem, "description": "Body over the size limit."},
+}
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No bearer token."},
     403: {"model": Problem, "description": "Wrong token, or the server has no ADVISOR_API_TOKEN."},
     413: {"model": Problem, "description": "Body over the size limit."},
     415: {"model": Problem, "description": "Body is neither JSON nor YAML."},
+    422: {"model": Invalid, "description": "Body does not parse or does not validate; loc names the field."},
 }
 
 
@@ -188,7 +195,7 @@ def delete_platform(request: Request, platform_id: str = _id_path()) -> Response
 
 # ---- model work (threadpool) ---------------------------------------------------------
 
-@router.post("/profile", tags=["models"])
+@router.post("/profile", tags=["models"], responses=_BODY_ERRORS)
 def profile(request: Request, body: ProfileBody) -> dict[str, Any]:
     """Count a zoo model (cached in the database): the JSON of `advisor profile --format json`."""
     from advisor.profiling.aggregate import by_module
@@ -202,7 +209,7 @@ def profile(request: Request, body: ProfileBody) -> dict[str, Any]:
     return profile_dict(prof, by_module(prof, body.depth), body.precision)
 
 
-@router.post("/predict", response_model=Prediction, tags=["models"])
+@router.post("/predict", response_model=Prediction, tags=["models"], responses=_BODY_ERRORS)
 def predict(request: Request, body: PredictBody) -> Response:
     """One model x precision x framework on a target: the JSON of `advisor predict --format json`
     (``layers`` filled only with ``per_layer``, as with --per-layer)."""
@@ -217,7 +224,7 @@ def predict(request: Request, body: PredictBody) -> Response:
     return Response(to_json(pred, body.per_layer), media_type="application/json")
 
 
-@router.post("/recommend", response_model=Recommendation, tags=["models"])
+@router.post("/recommend", response_model=Recommendation, tags=["models"], responses=_BODY_ERRORS)
 def recommend(request: Request, body: RecommendBody) -> Response:
     """Rank every candidate under the constraints: the JSON of `advisor recommend --format json`.
 
@@ -237,7 +244,7 @@ def recommend(request: Request, body: RecommendBody) -> Response:
     return Response(payload, media_type="application/json")
 
 
-@router.post("/gate", response_model=GateResult, tags=["models"])
+@router.post("/gate", response_model=GateResult, tags=["models"], responses=_BODY_ERRORS)
 def gate(request: Request, body: GateBody) -> GateResult:
     """Run a gate config (JSON); 200 with ``passed`` true or false, like `advisor gate --format json`."""
     from advisor.gate.evaluate import evaluate_gate
