@@ -124,7 +124,7 @@ def test_four_bit_weights_on_small_models_warn() -> None:
 
 def test_edge_tpu_falls_back_after_first_unsupported_op() -> None:
     tpu_fw = framework(id="tflite-edgetpu", classes=("npu",), precisions=("int8",))
-    tpu = gpu("coral-edge-tpu", device_class="npu")
+    tpu = gpu("coral-edge-tpu", device_class="npu").model_copy(update={"features": ["edgetpu"]})
     ops = [conv_op(3, 16, 112, path="stem"), pointwise(16 * 112 * 112, op="aten.gelu", path="act"),
            conv_op(16, 16, 112, path="body")]
     f = evaluate(RuleContext(platform=tpu, framework=tpu_fw, scheme="int8", profile=profile(ops)))
@@ -154,3 +154,21 @@ def test_bad_rules_config_names_the_field(tmp_path: Path) -> None:
 
 def test_registry_names_are_unique() -> None:
     assert len(set(RULE_NAMES)) == len(RULE_NAMES)
+
+
+def test_npu_runs_only_its_vendor_runtime() -> None:
+    coral = gpu("coral-edge-tpu", device_class="npu").model_copy(update={"features": ["edgetpu", "int8_only"]})
+    hailo_rt = framework(id="hailort", classes=("npu",), precisions=("int8",))
+    edgetpu_rt = framework(id="tflite-edgetpu", classes=("npu",), precisions=("int8",))
+    (f,) = evaluate(RuleContext(platform=coral, framework=hailo_rt, scheme="int8"), stage="support")
+    assert f.rule == "npu_runtime" and "hailo" in f.reason
+    assert not excluded(evaluate(RuleContext(platform=coral, framework=edgetpu_rt, scheme="int8"), stage="support"))
+
+
+def test_llm_only_runtimes_and_weight_only_schemes_need_an_llm() -> None:
+    cnn = profile([conv_op(3, 16, 32)])
+    llm = profile([gemm_op(1, 4096, 4096)], phase="decode", context=128)
+    vllm = framework(id="vllm")
+    assert ("model_family", "exclude") in actions(evaluate(RuleContext(gpu(), vllm, "fp16", "cnn", profile=cnn)))
+    assert ("model_family", "exclude") not in actions(evaluate(RuleContext(gpu(), vllm, "fp16", "llm", profile=llm)))
+    assert ("model_family", "exclude") in actions(evaluate(RuleContext(gpu(), framework(), "w4a16", "cnn", profile=cnn)))

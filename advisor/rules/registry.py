@@ -18,6 +18,7 @@ from advisor.rules.base import EXCLUDE, PENALTY, WARNING, Rule, RuleContext
 
 RULES: tuple[Rule, ...] = (
     Rule("framework_device_class", support.framework_device_class),
+    Rule("npu_runtime", support.npu_runtime),
     Rule("model_family", support.model_family, frozenset({"profile"})),
     Rule("precision_support", support.precision_support),
     Rule("hardware_precision", hardware.hardware_precision),
@@ -86,7 +87,7 @@ def evaluate(
             continue
         new = rule.func(ctx, settings)
         found.extend(new)
-        if rule.name == "framework_device_class" and excluded(new):
+        if rule.name in ("framework_device_class", "npu_runtime") and excluded(new):
             break  # nothing else matters for a framework that does not run on the device
     return found
 

@@ -91,3 +91,22 @@ def model_family(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding
             f"linear layers of decoder LLMs; {name} is not one - use fp16 or int8",
         )
     return []
+
+
+def npu_runtime(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+    """An NPU runs only its vendor's compiler/runtime.
+
+    Fact: the Edge TPU executes models compiled by edgetpu_compiler through libedgetpu
+    (coral.ai/docs/edgetpu/compiler); Hailo devices run HEF files from the Hailo Dataflow
+    Compiler through HailoRT (github.com/hailo-ai/hailort). configs/rules.yaml maps each NPU
+    runtime to the platform feature that marks its hardware.
+    """
+    if ctx.platform.device_class != "npu":
+        return []
+    needs = settings.get("runtime_features", {}).get(ctx.framework.id)
+    if needs is None or needs in ctx.platform.features:
+        return []
+    return finding(
+        "npu_runtime", EXCLUDE,
+        f"{ctx.framework.id} targets '{needs}' hardware; {ctx.platform.id} is a different NPU",
+    )
