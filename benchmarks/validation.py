@@ -222,6 +222,8 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         o = records["onnxruntime-cpu"]
         lines.append(f"| onnxruntime GEMM fp32 / int8 (1024^3) | {o['matmul_tflops']['fp32']:.3f} TFLOPS / {o['matmul_tflops']['int8']:.3f} TOPS |")
         lines.append(f"| onnxruntime per-node cost | {o['per_op_overhead_us']:.2f} us |")
+        ort_curve = ", ".join(f"({w:.0f}, {f:.2f})" for w, f in o["utilisation_curve"])
+        lines.append(f"| onnxruntime utilisation curve (output elements, fraction of its fp32 GEMM figure) | {ort_curve} |")
     if dev.get("graph_kernel_us") is not None:
         lines.append(f"| CUDA-graph replay per kernel | {dev['graph_kernel_us']:.2f} us |")
     curve = ", ".join(f"({w:.0f}, {f:.2f})" for w, f in dev["utilisation_curve"])

@@ -141,6 +141,7 @@ def calibrate(
             steps.append((f"onnxruntime {p} GEMM {ort_size}^3",
                           lambda p=p: m["ort"].__setitem__(p, mb.ort_gemm_tops(p, ort_size, threads, budget))))
         steps.append(("onnxruntime per-node overhead", lambda: m["ort"].__setitem__("node_us", mb.ort_node_overhead_us(threads, budget))))
+        steps.append(("onnxruntime utilisation sweep", lambda: m["ort"].__setitem__("sweep", mb.ort_utilisation_sweep(threads, budget))))
 
     from advisor.measure.timing import ContentionMeter
 
@@ -200,6 +201,14 @@ def _build_run(
         "method": device_record.method + ": eager PyTorch",
     })
     records = [device_record, pytorch_record]
+    ort_curve, ort_rows = curve, []
+    if device == "cpu" and "sweep" in m["ort"]:
+        ort_points, ort_floor = m["ort"]["sweep"]
+        ort_curve = mb.utilisation_curve(ort_points, m["ort"]["fp32"], ort_floor)
+        ort_rows = [{"kind": p.kind, "shape": list(p.shape), "output_elems": p.output_elems, "flops": p.flops,
+                     "best_ms": round(p.best_ms, 5), "tflops": round(p.tflops, 5)} for p in ort_points]
+        m["ort"]["sweep"] = ort_rows
+        m["ort"]["call_floor_us"] = ort_floor
     if device == "cpu" and m["ort"]:
         records.append(CalibrationSpec(
             platform_id=platform_id,
@@ -211,11 +220,13 @@ def _build_run(
             vector_tflops={"fp32": round(m["vector_tflops"], 5)},
             bandwidth_gbs=round(bandwidth.copy_gbs, 3),
             per_op_overhead_us=round(m["ort"]["node_us"], 3),
-            utilisation_curve=curve,
+            utilisation_curve=ort_curve,
             notes=(
-                "matmul: MatMul (fp32) and MatMulInteger u8 x s8 (int8) single-node graphs; "
+                "matmul: MatMul (fp32) and MatMulInteger u8 x s8 (int8) single-node graphs, 1024^3; "
                 "per_op_overhead_us: per node of an Add/Relu chain on 4x4x4 tensors, graph optimisation off; "
-                "bandwidth, vector and utilisation_curve as in the device record (measured through PyTorch)."
+                "utilisation_curve: the device record's conv/GEMM shapes as single-node onnxruntime graphs (fp32), "
+                "relative to the fp32 MatMul figure, call floor subtracted; "
+                "bandwidth and vector as in the device record (measured through PyTorch)."
             ),
         ))
     platform = existing_platform or (

@@ -230,8 +230,9 @@ def utilisation_curve(
     """(output elements, fraction of achievable peak) points, non-decreasing in work.
 
     Each kernel's fixed call cost (``floor_us`` of its kind) is taken out of its time
-    first, since the predictor adds a per-op overhead separately; fractions are capped
-    at 1. Points are grouped into log-spaced bins (median per bin) and made monotone by
+    first, since the predictor adds a per-op overhead separately; kernels taking less than
+    twice that cost are left out (their time says nothing about their speed, and the
+    predictor holds the curve flat below its first point); fractions are capped at 1. Points are grouped into log-spaced bins (median per bin) and made monotone by
     isotonic regression, because in the predictor's model a bigger kernel never fills
     the device less.
     """
@@ -242,7 +243,10 @@ def utilisation_curve(
         return []
     bins: dict[int, list[tuple[float, float]]] = {}
     for p in points:
-        busy_ms = max(p.best_ms - floor_us.get(p.kind, 0.0) * 1e-3, p.best_ms * 0.05)
+        floor_ms = floor_us.get(p.kind, 0.0) * 1e-3
+        if p.best_ms < 2 * floor_ms:
+            continue  # call cost dominates: the kernel's own speed cannot be read from its time
+        busy_ms = p.best_ms - floor_ms
         frac = min(1.0, p.flops / (busy_ms * 1e-3) / 1e12 / peak_tflops)
         key = math.floor(math.log10(p.output_elems) * bins_per_decade)
         bins.setdefault(key, []).append((p.output_elems, frac))
@@ -417,3 +421,45 @@ def ort_node_overhead_us(threads: int, budget: Budget) -> float:
     feeds = {"X": np.ones(shape, dtype=np.float32)}
     stats = _time(lambda: sess.run(None, feeds), "cpu", budget.per_point_s)
     return stats.min_ms * 1e3 / (n + 1)
+
+
+def ort_utilisation_sweep(threads: int, budget: Budget) -> tuple[list[SweepPoint], dict[str, float]]:
+    """The SWEEP_SHAPES kernels as single-node onnxruntime graphs (Conv with the weight as an
+    initializer, MatMul against a constant), fp32, and the call floor of each kind (the same
+    node on a tiny tensor), so onnxruntime gets a utilisation curve of its own kernels."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+
+    def conv_model(n: int, cin: int, hw: int, cout: int, k: int, stride: int):
+        w = numpy_helper.from_array(rng.standard_normal((cout, cin, k, k), dtype=np.float32), "W")
+        node = helper.make_node("Conv", ["X", "W"], ["Y"], kernel_shape=[k, k], strides=[stride, stride],
+                                pads=[k // 2] * 4)
+        ho = (hw + 2 * (k // 2) - k) // stride + 1
+        model = _onnx_model([node], [helper.make_tensor_value_info("X", TensorProto.FLOAT, [n, cin, hw, hw])],
+                            [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [n, cout, ho, ho])], [w])
+        feeds = {"X": rng.standard_normal((n, cin, hw, hw), dtype=np.float32)}
+        return model, feeds, n * cout * ho * ho, 2.0 * n * cout * ho * ho * cin * k * k
+
+    def gemm_model(m: int, n: int, k: int):
+        b = numpy_helper.from_array(rng.standard_normal((k, n), dtype=np.float32), "B")
+        node = helper.make_node("MatMul", ["A", "B"], ["Y"])
+        model = _onnx_model([node], [helper.make_tensor_value_info("A", TensorProto.FLOAT, [m, k])],
+                            [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [m, n])], [b])
+        return model, {"A": rng.standard_normal((m, k), dtype=np.float32)}, m * n, 2.0 * m * n * k
+
+    def best_ms(model: bytes, feeds: dict, point_s: float) -> float:
+        sess = _ort_session(model, threads)
+        return _time(lambda: sess.run(None, feeds), "cpu", point_s).min_ms
+
+    floor = {
+        "conv": best_ms(conv_model(1, 4, 4, 4, 1, 1)[0], conv_model(1, 4, 4, 4, 1, 1)[1], budget.per_point_s) * 1e3,
+        "gemm": best_ms(gemm_model(1, 1, 1)[0], gemm_model(1, 1, 1)[1], budget.per_point_s) * 1e3,
+    }
+    points: list[SweepPoint] = []
+    for kind, shape in SWEEP_SHAPES[:: budget.sweep_stride]:
+        model, feeds, out_elems, flops = conv_model(*shape) if kind == "conv" else gemm_model(*shape)
+        ms = best_ms(model, feeds, budget.per_point_s)
+        points.append(SweepPoint(kind, shape, out_elems, flops, ms, flops / (ms * 1e-3) / 1e12))
+    return points, floor
