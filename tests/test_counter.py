@@ -92,7 +92,7 @@ class SDPA(nn.Module):
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_sdpa_exact_on_fused_and_reference_paths(device: str) -> None:
-    """CPU runs the fused flash kernel, meta the reference decomposition: same MACs and FLOPs."""
+    """CPU runs the fused flash kernel; on meta torch would decompose it, counted as one op too."""
     q, k, v = (torch.randn(1, 2, 8, 16, device=device) for _ in range(3))
     p = profile_of(SDPA(), q, k, v, device=device)
     scores = 2 * 8 * 8
@@ -100,12 +100,11 @@ def test_sdpa_exact_on_fused_and_reference_paths(device: str) -> None:
     # 2 per MAC + scaling q and k (256 each) + softmax 5 per score
     assert p.flops == 2 * 4096 + 256 + 256 + 5 * scores == 9344
     assert not p.unsupported_ops
-    if device == "cpu":
-        op = only(p, Category.matmul)
-        assert op.op == "aten._scaled_dot_product_flash_attention_for_cpu"
-        assert (op.input_elems, op.output_elems, op.weight_elems) == (768, 256, 0)
-        assert (p.bytes_read("fp32"), p.bytes_written("fp32")) == (3072, 1024)
-        assert (p.bytes_read("int8"), p.bytes_written("int8")) == (768, 256)
+    op = only(p, Category.matmul)
+    assert op.op == {"cpu": "aten._scaled_dot_product_flash_attention_for_cpu", "meta": "aten.scaled_dot_product_attention"}[device]
+    assert (op.input_elems, op.output_elems, op.weight_elems) == (768, 256, 0)
+    assert (p.bytes_read("fp32"), p.bytes_written("fp32")) == (3072, 1024)
+    assert (p.bytes_read("int8"), p.bytes_written("int8")) == (768, 256)
 
 
 class SelfAttention(nn.Module):
@@ -277,3 +276,97 @@ def test_profile_round_trips_through_json() -> None:
     p = profile_of(model, meta(1, 3, 32, 32))
     back = Profile.model_validate_json(p.model_dump_json())
     assert back == p and back.flops == p.flops and back.bytes_read("w4a16") == p.bytes_read("w4a16")
+
+
+class DirectOp(nn.Module):
+    """Calls one aten op directly, as an exported program or a CUDA run would reach it."""
+
+    def __init__(self, call) -> None:
+        super().__init__()
+        self.call = call
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        out = self.call(q)
+        return out[0] if isinstance(out, tuple) else out
+
+
+aten = torch.ops.aten
+SDPA_VARIANTS = {
+    "aten._scaled_dot_product_flash_attention_for_cpu": lambda q: aten._scaled_dot_product_flash_attention_for_cpu(q, q, q),
+    "aten._scaled_dot_product_flash_attention": lambda q: aten._scaled_dot_product_flash_attention(q, q, q),
+    "aten._scaled_dot_product_efficient_attention": lambda q: aten._scaled_dot_product_efficient_attention(q, q, q, None, False),
+    "aten._scaled_dot_product_cudnn_attention": lambda q: aten._scaled_dot_product_cudnn_attention(q, q, q, None, False),
+    "aten._scaled_dot_product_fused_attention_overrideable": lambda q: aten._scaled_dot_product_fused_attention_overrideable(q, q, q),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SDPA_VARIANTS))
+def test_every_fused_sdpa_kernel_has_the_same_count(name: str) -> None:
+    p = profile_of(DirectOp(SDPA_VARIANTS[name]), meta(1, 2, 8, 16))
+    op = only(p, Category.matmul)
+    assert op.op == name
+    assert (op.macs, op.flops) == (4096, 9344)
+    # q, k, v are one tensor here: read once; the logsumexp by-product is not counted as written
+    assert (op.input_elems, op.output_elems) == (256, 256)
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_causal_attention_same_on_both_paths(device: str) -> None:
+    class Causal(nn.Module):
+        def forward(self, q: torch.Tensor) -> torch.Tensor:
+            return F.scaled_dot_product_attention(q, q, q, is_causal=True)
+
+    p = profile_of(Causal(), torch.randn(1, 2, 8, 16, device=device), device=device)
+    # dense count (masked scores still computed) + 1 FLOP per score for the mask
+    assert (p.macs, p.flops) == (4096, 9344 + 128)
+
+
+def test_fused_encoder_layer_and_mha_ops_match_the_unfused_count() -> None:
+    """aten._transformer_encoder_layer_fwd / _native_multi_head_attention called directly on CPU."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(64, 4, 128, batch_first=True).eval()
+    x = torch.randn(2, 10, 64)
+    attn = layer.self_attn
+
+    def encoder_op(t: torch.Tensor) -> torch.Tensor:
+        return torch._transformer_encoder_layer_fwd(
+            t, 64, 4, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight, attn.out_proj.bias,
+            False, False, 1e-5, layer.norm1.weight, layer.norm1.bias, layer.norm2.weight, layer.norm2.bias,
+            layer.linear1.weight, layer.linear1.bias, layer.linear2.weight, layer.linear2.bias, None, None,
+        )
+
+    def mha_op(t: torch.Tensor) -> torch.Tensor:
+        return aten._native_multi_head_attention(
+            t, t, t, 64, 4, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight, attn.out_proj.bias,
+            None, False,
+        )
+
+    class Holder(nn.Module):
+        def __init__(self, call) -> None:
+            super().__init__()
+            self.layer = layer
+            self.call = call
+
+        def forward(self, t: torch.Tensor) -> torch.Tensor:
+            out = self.call(t)
+            return out[0] if isinstance(out, tuple) else out
+
+    fused_layer = profile_of(Holder(encoder_op), x, device="cpu")
+    fused_mha = profile_of(Holder(mha_op), x, device="cpu")
+    assert [o.op for o in fused_layer.ops] == ["aten._transformer_encoder_layer_fwd"]
+    assert [o.op for o in fused_mha.ops] == ["aten._native_multi_head_attention"]
+    unfused_layer = profile_of(layer, x.to("meta"))
+    unfused_mha = profile_of(SelfAttentionOf(attn), x.to("meta"))
+    assert (fused_layer.macs, fused_layer.flops) == (unfused_layer.macs, unfused_layer.flops)
+    assert (fused_mha.macs, fused_mha.flops) == (unfused_mha.macs, unfused_mha.flops)
+    # weights are the layer's parameters, read once each
+    assert fused_layer.ops[0].weight_elems == sum(p.numel() for p in layer.parameters())
+
+
+class SelfAttentionOf(nn.Module):
+    def __init__(self, attn: nn.MultiheadAttention) -> None:
+        super().__init__()
+        self.attn = attn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attn(x, x, x, need_weights=False)[0]

@@ -14,12 +14,14 @@ the transposed weight a linear layer multiplies by) is a weight read.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from advisor import __version__
@@ -116,6 +118,8 @@ class CountingMode(TorchDispatchMode):
         self._formulas: dict[Any, tuple[str, Formula | None]] = {}
         self.records: list[OpRecord] = []
         self.unsupported: dict[str, _Unsupported] = {}
+        #: > 0 while a fused op is being recorded as one: its inner aten ops are not counted
+        self.suppressed = 0
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
@@ -123,6 +127,8 @@ class CountingMode(TorchDispatchMode):
         out = build(args, kwargs) if build is not None else None
         if out is None:
             out = func(*args, **kwargs)
+        if self.suppressed:
+            return out
         entry = self._formulas.get(func)
         if entry is None:
             name = str(func.overloadpacket)
@@ -139,6 +145,11 @@ class CountingMode(TorchDispatchMode):
             return out
         self.records.append(self._record(name, cost, path, module_type, args, kwargs, out))
         return out
+
+    def record_fused(self, name: str, args: tuple, kwargs: dict, out: Any) -> None:
+        """Record one op that torch ran as several (see FusedAttention)."""
+        path, module_type = self._modules.current
+        self.records.append(self._record(name, FORMULAS[name](args, kwargs, out), path, module_type, args, kwargs, out))
 
     def _unsupported(self, name: str, path: str) -> None:
         entry = self.unsupported.setdefault(name, _Unsupported())
@@ -198,6 +209,33 @@ class CountingMode(TorchDispatchMode):
         return weights, activations
 
 
+class FusedAttention(TorchFunctionMode):
+    """Counts F.scaled_dot_product_attention as one fused op, whichever kernel torch picks.
+
+    On CPU and CUDA torch runs a fused kernel (flash / efficient / cudnn), one aten op that
+    reads q, k, v once. On meta it picks the reference decomposition (scale, bmm, softmax,
+    bmm), whose intermediate score tensors and scaled copies of K would be counted as memory
+    traffic that no deployed attention kernel moves (for LLM decode, a full extra pass over
+    the KV cache). FLOPs and MACs are the same either way (see formulas.attention_cost).
+    """
+
+    def __init__(self, counter: CountingMode) -> None:
+        super().__init__()
+        self._counter = counter
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        if func is not torch.nn.functional.scaled_dot_product_attention:
+            return func(*args, **kwargs)
+        self._counter.suppressed += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self._counter.suppressed -= 1
+        self._counter.record_fused("aten.scaled_dot_product_attention", args, kwargs, out)
+        return out
+
+
 def _packed_weight_elems(module: torch.nn.Module) -> int:
     """Elements of a quantized module's packed weight and bias (not nn.Parameters)."""
     packed = getattr(module, "_packed_params", None)
@@ -243,7 +281,12 @@ def count(spec: ModelSpec, *, meta_shortcuts: bool = True) -> Profile:
         sid = _storage_id(t)
         if sid is not None:
             weights.add(sid)
-    with torch.no_grad(), ModuleStack(module) as stack, CountingMode(stack, weights, meta_shortcuts) as mode:
+    stack = ModuleStack(module)
+    mode = CountingMode(stack, weights, meta_shortcuts)
+    # On CPU/CUDA tensors torch already runs fused attention kernels (and the fused
+    # MHA / encoder-layer fast paths, which an active function mode would turn off).
+    fused = FusedAttention(mode) if spec.device == "meta" else contextlib.nullcontext()
+    with torch.no_grad(), stack, mode, fused:
         try:
             module(*spec.args, **spec.kwargs)
         except InputError:
