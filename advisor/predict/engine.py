@@ -137,11 +137,13 @@ def predict(
     calibration: CalibrationSpec | None = None,
     constants: PredictorConstants | None = None,
     kernels: list[Kernel] | None = None,
+    with_layers: bool = True,
 ) -> Prediction:
     """Predict latency, throughput and memory of one profile on one platform/framework.
 
     ``kernels`` may pass ``fuse(profile.ops, framework.fusion)`` already computed (the
-    recommender shares it between frameworks with the same fusion traits)."""
+    recommender shares it between frameworks with the same fusion traits); ``with_layers=False``
+    leaves ``layers`` empty (the recommender needs only the totals)."""
     c = constants or predictor_constants()
     peaks = achievable(platform, framework, calibration)
     ovh = overheads(platform, framework, calibration, c)
@@ -155,14 +157,16 @@ def predict(
     call_us = ovh.call_us + (host_link_us(kernels, profile, platform, scheme) if on_chip else 0.0)
     # shortest time any kernel occupies a GPU (ramp-up, tail, drain), in clock cycles
     floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.clock_ghz * 1e9) if is_gpu(platform) else 0.0
-    layers: list[KernelPrediction] = []
+    s = scheme_spec(scheme)
+    bandwidth = peaks.bandwidth_gbs * 1e9
+    timings: list[tuple[Kernel, float, float, float, float]] = []  # kernel, compute, memory, overhead, util
     host_clock = gpu_clock = 0.0  # seconds, for the host-dispatch timeline
     for kernel in kernels:
         prec = matmul_prec if kernel.matmul else vector_prec
         rate, _, util = compute_rate(kernel, prec, platform, peaks, c, curve)
         compute_s = kernel.flops / (rate * 1e12) if kernel.flops else 0.0
         # NPUs keep weights and activations on chip; only the host link is charged (per call)
-        memory_s = 0.0 if on_chip else kernel.bytes(scheme) / (peaks.bandwidth_gbs * 1e9)
+        memory_s = 0.0 if on_chip else kernel.bytes_at(s.weight_bytes, s.activation_bytes) / bandwidth
         busy_s = max(compute_s, memory_s, floor_s)
         if ovh.mode == "host":
             host_clock += ovh.host_us * US
@@ -171,17 +175,23 @@ def predict(
             gpu_clock = start + ovh.kernel_us * US + busy_s
         else:
             overhead_s = ovh.kernel_us * US
-        layers.append(_kernel_prediction(kernel, scheme, compute_s, memory_s, overhead_s, util, floor_s))
+        timings.append((kernel, compute_s, memory_s, overhead_s, util))
 
-    if profile.flops and not peaks.has(matmul_prec):
+    total_flops = sum(k.flops for k in kernels) + sum(o.flops for k in kernels for o in k.folded)
+    if total_flops and not peaks.has(matmul_prec):
         _, used = peaks.peak(matmul_prec, matrix=True)
         warnings.append(f"{platform.id} has no {matmul_prec} peak; matmul-class kernels predicted at the {used} rate")
     if profile.unsupported_ops:
         names = ", ".join(sorted(u.op for u in profile.unsupported_ops))
         warnings.append(f"ops without a cost formula are not counted: {names}")
 
-    latency_ms = sum(k.time_ms for k in layers) + call_us * US / MS
+    call_ms = call_us * US / MS
+    latency_ms = sum(max(t[1], t[2], floor_s) + t[3] for t in timings) / MS + call_ms
     memory = estimate_memory(profile, scheme, c.memory.runtime_mb)
+    layers = (
+        [_kernel_prediction(k, scheme, cs, ms, os_, u, floor_s) for k, cs, ms, os_, u in timings]
+        if with_layers else []
+    )
     return Prediction(
         model=profile.model,
         target=platform.id,
@@ -191,7 +201,7 @@ def predict(
         phase=profile.phase,
         latency_ms=latency_ms,
         throughput_per_s=throughput(profile, latency_ms),
-        bound=overall_bound(layers, call_us * US / MS),
+        bound=overall_bound(timings, floor_s, call_ms),
         memory_mb=memory.total_mb,
         flops=profile.flops,
         macs=profile.macs,
@@ -229,13 +239,14 @@ def _kernel_prediction(
     )
 
 
-def overall_bound(layers: list[KernelPrediction], call_ms: float) -> str:
-    """What dominates the total: time of compute-bound vs memory-bound kernels vs overheads."""
-    totals = {"compute": 0.0, "memory": 0.0, "overhead": call_ms}
-    for k in layers:
-        busy = max(k.compute_ms, k.memory_ms)
-        totals["overhead"] += k.overhead_ms
-        totals["compute" if k.compute_ms >= k.memory_ms else "memory"] += busy
+def overall_bound(timings: list[tuple], floor_s: float, call_ms: float) -> str:
+    """What dominates the total: time of compute-bound vs memory-bound kernels vs overheads
+    (per-kernel costs, kernel-duration floors and the per-call cost)."""
+    totals = {"compute": 0.0, "memory": 0.0, "overhead": call_ms * MS}
+    for _, compute_s, memory_s, overhead_s, _ in timings:
+        busy = max(compute_s, memory_s)
+        totals["overhead"] += overhead_s + max(0.0, floor_s - busy)
+        totals["compute" if compute_s >= memory_s else "memory"] += busy
     return max(totals, key=totals.__getitem__)
 
 

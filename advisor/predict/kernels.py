@@ -15,6 +15,7 @@ that kernel's output (same number of output elements).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from advisor.db.schemas import Fusion
 from advisor.precision import scheme as scheme_spec
@@ -38,6 +39,9 @@ class Kernel:
     depthwise: bool = False
     #: ops folded away at build time (batch norm into conv weights): no time, no bytes
     folded: list[OpRecord] = field(default_factory=list)
+    #: utilisation per (platform, engine, constants, curve): kernels are shared between the
+    #: frameworks and schemes the recommender predicts, and utilisation depends on none of them
+    util_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def all_ops(self) -> list[OpRecord]:
@@ -76,16 +80,29 @@ class Kernel:
 
     def bytes(self, scheme: str) -> float:
         s = scheme_spec(scheme)
-        return self.weight_bytes(scheme) + (self.input_elems + self.output_elems) * s.activation_bytes
+        return self.bytes_at(s.weight_bytes, s.activation_bytes)
+
+    def bytes_at(self, weight_width: float, activation_width: float) -> float:
+        plain, stored = self._weight_split
+        return plain * weight_width + stored + (self.input_elems + self.output_elems) * activation_width
 
     def weight_bytes(self, scheme: str) -> float:
         """Weights at the scheme's width, except those whose storage the model fixes."""
-        width = scheme_spec(scheme).weight_bytes
-        total = 0.0
+        plain, stored = self._weight_split
+        return plain * scheme_spec(scheme).weight_bytes + stored
+
+    @cached_property
+    def _weight_split(self) -> tuple[int, float]:
+        """(weight elements stored at the scheme's width, bytes of weights with a fixed
+        storage). Read only after fusion is complete."""
+        plain, stored = 0, 0.0
         for op in self.ops:
-            stored = getattr(op, "stored_weight_bytes", None)
-            total += op.weight_elems * width if stored is None else stored
-        return total
+            fixed = getattr(op, "stored_weight_bytes", None)
+            if fixed is None:
+                plain += op.weight_elems
+            else:
+                stored += fixed
+        return plain, stored
 
     def absorb_folded(self, op: OpRecord) -> None:
         """Batch norm folded into the conv weights at build time: no time, no traffic."""

@@ -50,11 +50,25 @@ def utilisation(
 ) -> float:
     """Fraction of the achievable compute peak this kernel reaches on this platform, on
     the matrix engine (tiles) or on the vector units (``matrix_engine=False``)."""
+    if matrix_engine is None:
+        matrix_engine = kernel.uses_matrix_engine
+    key = (id(platform), matrix_engine, id(constants), tuple(curve) if curve else None)
+    cached = kernel.util_cache.get(key)
+    if cached is None:
+        cached = kernel.util_cache[key] = _utilisation(kernel, platform, constants, curve, matrix_engine)
+    return cached
+
+
+def _utilisation(
+    kernel: Kernel,
+    platform: PlatformSpec,
+    constants: PredictorConstants,
+    curve: list[tuple[float, float]] | None,
+    matrix_engine: bool,
+) -> float:
     if curve and kernel.matmul:
         # measured on conv/GEMM kernels (advisor calibrate): applies to matmul-class kernels
         return max(MIN_UTILISATION, min(1.0, interpolate_curve(curve, kernel.parallel_work)))
-    if matrix_engine is None:
-        matrix_engine = kernel.uses_matrix_engine
     units = platform.parallelism.units
     mnk = kernel.gemm_mnk if kernel.matmul else None
     if is_gpu(platform):

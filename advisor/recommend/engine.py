@@ -87,7 +87,7 @@ def recommend(db: Any, request: RecommendRequest, allow_code: bool = True) -> Re
             traits = tuple(sorted(fw.fusion.model_dump(exclude={"source", "note"}).items()))
             if traits not in fused:
                 fused[traits] = fuse(profile.ops, fw.fusion)
-            pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits])
+            pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits], with_layers=False)
             ctx = RuleContext(platform, fw, s, model, profile=profile, prediction=pred)
             findings += evaluate(ctx, config, stage="prediction")
             if excluded(findings):
