@@ -4,6 +4,7 @@ migrated schema matches the SQLModel tables; migrations/ is found from a fresh c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -52,7 +53,7 @@ def _insert_rev1_rows(engine) -> dict:  # noqa: ANN001
         binds = ", ".join([f":{k}" for k in calib] + ["CURRENT_TIMESTAMP"])
         conn.execute(text(f"INSERT INTO calibrations ({names}) VALUES ({binds})"), calib)
         conn.execute(text("INSERT INTO profile_cache (key_sha256, key, payload, created_at) VALUES (:h, :k, :p, CURRENT_TIMESTAMP)"),
-                     {"h": __import__("hashlib").sha256(b"resnet50|v0.0.9").hexdigest(), "k": "resnet50|v0.0.9", "p": '{"flops": 8}'})
+                     {"h": hashlib.sha256(b"resnet50|v0.0.9").hexdigest(), "k": "resnet50|v0.0.9", "p": '{"flops": 8}'})
     return {"mine": mine, "shadow": shadow, "cal": cal}
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from advisor.db import migrate
 from advisor.db.engine import make_engine, schema_lock, writer
-from advisor.db.locations import ENV_URL, HEAD_REVISION, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
+from advisor.db.locations import ENV_URL, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
 from advisor.db.records import framework_columns, framework_data, platform_columns, platform_data
 from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.db.tables import (
@@ -378,4 +378,4 @@ def _validation_record(index: int, row: dict) -> ValidationResultRow:
     )
 
 
-__all__ = ["Database", "HEAD_REVISION"]
+__all__ = ["Database"]
