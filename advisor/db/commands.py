@@ -209,7 +209,7 @@ def hardware_export(platform_id: str | None = None, fmt: str = "yaml") -> None:
 
 def hardware_add(files: list[Path], replace: bool = False) -> None:
     """Validate every file, then add all their platforms in one transaction."""
-    from advisor.db.database import Database
+    from advisor.db.database import Database, DuplicateIdError
     from advisor.db.yaml_io import load_platform_file
 
     specs = []
@@ -223,9 +223,8 @@ def hardware_add(files: list[Path], replace: bool = False) -> None:
     db = Database.open()
     try:
         db.add_platforms(specs, replace=replace)
-    except InputError as exc:
-        first = next((f for i, f in origin_file.items() if f"'{i}'" in str(exc)), None)
-        raise InputError(f"{first}: field id: {exc}" if first else str(exc)) from None
+    except DuplicateIdError as exc:
+        raise InputError(f"{origin_file[exc.spec_id]}: field id: {exc}") from None
     finally:
         db.close()
     verb = "added or replaced" if replace else "added"

@@ -42,6 +42,15 @@ SEED_STATE_NAME = "hardware_db"
 VALIDATION_COLUMNS = ("model", "batch", "precision", "framework", "target", "predicted_ms", "measured_ms")
 
 
+class DuplicateIdError(InputError):
+    """An id that is already in the database (or twice in one call), without replace."""
+
+    def __init__(self, kind: str, spec_id: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.spec_id = spec_id
+
+
 class Database:
     """Access to the advisor database at one URL. Create with Database.open()."""
 
@@ -178,12 +187,13 @@ class Database:
                 for spec in specs:
                     row = session.get(PlatformRow, spec.id)
                     if row is not None and not replace:
-                        raise InputError(f"platform '{spec.id}' already exists (origin: {row.origin}); use --replace to overwrite it")
+                        raise DuplicateIdError("platform", spec.id, f"platform '{spec.id}' already exists (origin: {row.origin}); use --replace to overwrite it")
                     _put(session, PlatformRow, row, platform_columns(spec.model_dump(mode="json")), ORIGIN_USER, now)
                 session.commit()
         except IntegrityError:
-            # PostgreSQL: another process inserted the same id between our check and insert.
-            raise InputError(f"platform '{', '.join(s.id for s in specs)}' already exists; use --replace to overwrite it") from None
+            # PostgreSQL: another process inserted one of these ids between our check and insert.
+            ids = ", ".join(s.id for s in specs)
+            raise DuplicateIdError("platform", specs[0].id, f"platform '{ids}' was added by someone else meanwhile; use --replace to overwrite it") from None
 
     def upsert_platform(self, spec: PlatformSpec) -> None:
         """Insert or replace one platform as a user row (used by `advisor calibrate`)."""
@@ -234,7 +244,7 @@ class Database:
             for spec in specs:
                 row = session.get(FrameworkRow, spec.id)
                 if row is not None and not replace:
-                    raise InputError(f"framework '{spec.id}' already exists (origin: {row.origin}); use --replace to overwrite it")
+                    raise DuplicateIdError("framework", spec.id, f"framework '{spec.id}' already exists (origin: {row.origin}); use --replace to overwrite it")
                 _put(session, FrameworkRow, row, framework_columns(spec.model_dump(mode="json")), ORIGIN_USER, now)
             session.commit()
 
@@ -320,7 +330,7 @@ def _refuse_duplicates(ids: Iterable[str], kind: str, where: Path | None) -> Non
     for spec_id in ids:
         if spec_id in seen:
             place = f"{where}: " if where else ""
-            raise InputError(f"{place}{kind} id '{spec_id}' is given twice")
+            raise DuplicateIdError(kind, spec_id, f"{place}{kind} id '{spec_id}' is given twice")
         seen.add(spec_id)
 
 
@@ -378,4 +388,4 @@ def _validation_record(index: int, row: dict) -> ValidationResultRow:
     )
 
 
-__all__ = ["Database"]
+__all__ = ["Database", "DuplicateIdError"]
