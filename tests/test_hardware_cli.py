@@ -292,3 +292,13 @@ def test_read_commands_skip_sqlalchemy_on_a_current_sqlite_file(sqlite_db_url: s
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ), timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_user_text_prints_verbatim(isolated_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Names and notes are user text: rich markup or emoji codes in them must not be interpreted."""
+    odd = platform_yaml("odd-box", name="Box [bold]x[/bold] :smile: [/]", notes="see support[0]")
+    assert run_cli(capsys, "hardware", "add", str(write(tmp_path / "odd.yaml", odd)))[0] == 0
+    code, out, _ = run_cli(capsys, "hardware", "show", "odd-box")
+    assert code == 0 and "Box [bold]x[/bold] :smile: [/]" in out and "see support[0]" in out
+    code, out, _ = run_cli(capsys, "hardware", "list", "--vendor", "acme")
+    assert code == 0 and "Box [bold]x[/bold] :smile: [/]" in out

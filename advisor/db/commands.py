@@ -25,7 +25,8 @@ def _console():  # noqa: ANN202 - rich imported lazily
     from rich.console import Console
 
     # Wide enough that piped output is not squeezed into 80 columns.
-    return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False, highlight=False)
+    # markup/emoji off: names, notes and sources are user text ("[x]" or ":x:" must print as is).
+    return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False, highlight=False, markup=False, emoji=False)
 
 
 def _print_json(data: Any) -> None:
@@ -140,7 +141,7 @@ def _show_platform_table(p: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = _console()
-    console.print(f"[bold]{p['id']}[/bold]: {p['name']} ({p['vendor']}, {p['device_class']}, origin: {p['origin']})")
+    console.print(f"{p['id']}: {p['name']} ({p['vendor']}, {p['device_class']}, origin: {p['origin']})")
     peaks = Table(title="Dense peaks (TFLOPS float / TOPS int)", title_justify="left")
     for header in ("table", "precision", "value", "engine", "source / derivation"):
         peaks.add_column(header, overflow="fold")
@@ -287,7 +288,7 @@ def frameworks_show(framework_id: str, fmt: str = "table") -> None:
 
     f = framework
     console = _console()
-    console.print(f"[bold]{f['id']}[/bold]: {f['name']} (runs on {', '.join(f['device_classes'])}; int8 calibration: {f['int8_calibration']}; origin: {f['origin']})")
+    console.print(f"{f['id']}: {f['name']} (runs on {', '.join(f['device_classes'])}; int8 calibration: {f['int8_calibration']}; origin: {f['origin']})")
     support = Table(title="Precision support (alternatives listed separately; conditions are all-of)", title_justify="left")
     for header in ("class", "precision", "min CC", "requires", "excluded", "note", "source"):
         support.add_column(header, overflow="fold")
