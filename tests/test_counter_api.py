@@ -1,0 +1,65 @@
+"""get_profile: loading through the zoo, caching in the database, batch independence."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from advisor.profiling.api import cache_key, get_profile
+from advisor.profiling.counter import count
+from advisor.profiling.types import Profile
+
+
+def test_get_profile_caches_zoo_models_in_the_database(tmp_path: Path) -> None:
+    from advisor.db import Database
+
+    db = Database.open(f"sqlite:///{tmp_path / 'advisor.db'}")
+    first = get_profile("resnet18", batch=2, db=db)
+    key = cache_key("resnet18", None, 2, None, None, None)
+    stored = db.get_cached_profile(key)
+    assert stored is not None and Profile.model_validate_json(stored) == first
+    # a different shape is a different entry; the cached one is returned as stored
+    assert db.get_cached_profile(cache_key("resnet18", None, 4, None, None, None)) is None
+    assert get_profile("resnet18", batch=2, db=db) == first
+    assert first.input_shape == [2, 3, 224, 224] and first.batch == 2
+
+
+def test_get_profile_without_a_database() -> None:
+    profile = get_profile("resnet18", input_shape="1x3x448x448")
+    assert profile.input_shape == [1, 3, 448, 448]
+    # every stride divides 448 as it divides 224: conv MACs scale with the area (4x), fc does not
+    full = get_profile("resnet18")
+    fc = 512 * 1000
+    assert profile.macs - fc == 4 * (full.macs - fc)
+
+
+def test_batch_costs_no_more_than_twice_batch_one() -> None:
+    """On meta tensors counting cost does not depend on batch: yolov5s at batch 64 vs 1."""
+    from advisor.models import load_model
+
+    one, many = load_model("yolov5s"), load_model("yolov5s", batch=64)
+
+    def best_of_three(spec) -> tuple[float, Profile]:
+        times, profile = [], None
+        for _ in range(3):
+            start = time.process_time()
+            profile = count(spec)
+            times.append(time.process_time() - start)
+        return min(times), profile
+
+    t1, p1 = best_of_three(one)
+    t64, p64 = best_of_three(many)
+    assert p64.macs == 64 * p1.macs and p64.params == p1.params
+    assert t64 <= 2 * t1 + 0.02, (t1, t64)
+
+
+def test_llm_decode_reads_the_kv_cache() -> None:
+    short = get_profile("llama-1.1b", phase="decode", context=256)
+    long = get_profile("llama-1.1b", phase="decode", context=512)
+    assert long.kv_cache_elems == 2 * short.kv_cache_elems > 0
+    # 256 more cached tokens are read once (at 2 bytes in fp16) and nothing else changes much
+    extra = long.bytes_read("fp16") - short.bytes_read("fp16")
+    assert extra == pytest.approx(2 * (long.kv_cache_elems - short.kv_cache_elems), rel=0.05)
+    assert long.params == short.params
