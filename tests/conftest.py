@@ -33,6 +33,12 @@ POSTGRES_ENV = "ADVISOR_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(POSTGRES_ENV) else [])
 
 
+def _postgres_base() -> str:
+    from advisor.db.locations import resolve_url
+
+    return resolve_url(os.environ[POSTGRES_ENV])  # postgresql:// -> postgresql+psycopg://
+
+
 def _with_search_path(url: str, schema: str) -> str:
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{schema}"
@@ -86,7 +92,7 @@ def isolated_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
         monkeypatch.setenv("ADVISOR_DB", url)
         yield url
         return
-    base = os.environ[POSTGRES_ENV]
+    base = _postgres_base()
     schema, url = _new_pg_schema(base)
     monkeypatch.setenv("ADVISOR_DB", url)
     try:
@@ -115,7 +121,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: py
         monkeypatch.setenv("ADVISOR_DB", url)
         yield url
         return
-    base = os.environ[POSTGRES_ENV]
+    base = _postgres_base()
     schema, url = _new_pg_schema(base)
     monkeypatch.setenv("ADVISOR_DB", url)
     try:

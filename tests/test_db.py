@@ -150,3 +150,4 @@ def test_default_location_is_the_user_data_dir(tmp_path, monkeypatch: pytest.Mon
     db.close()
     monkeypatch.setenv("ADVISOR_DB", str(tmp_path / "plain.db"))  # a bare path is a SQLite file
     assert resolve_url() == f"sqlite:///{tmp_path / 'plain.db'}"
+    assert resolve_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"  # psycopg 3 is the driver

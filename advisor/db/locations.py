@@ -33,12 +33,16 @@ def default_sqlite_path() -> Path:
 
 def resolve_url(url: str | None = None) -> str:
     """The URL to use: the argument, else $ADVISOR_DB, else a SQLite file in the user's
-    data directory. A bare path (no '://') is taken as a SQLite file."""
+    data directory. A bare path (no '://') is taken as a SQLite file; postgresql:// means
+    postgresql+psycopg://."""
     url = url or os.environ.get(ENV_URL) or ""
     if not url:
         return f"sqlite:///{default_sqlite_path()}"
     if "://" not in url and not url.startswith("sqlite:"):
         return f"sqlite:///{Path(url).expanduser().resolve()}"
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):  # the installed driver is psycopg 3, not SQLAlchemy's default psycopg2
+            return "postgresql+psycopg://" + url[len(plain):]
     return url
 
 
