@@ -138,3 +138,21 @@ def test_detection_model_profiles_deterministically_on_cpu() -> None:
     # TwoMLPHead: 256*7*7 -> 1024 -> 1024 per proposal; the RPN keeps at most 150 at test time.
     per_proposal = 256 * 7 * 7 * 1024 + 1024 * 1024
     assert box_head % per_proposal == 0 and 0 < box_head // per_proposal <= 150
+
+
+@pytest.mark.slow
+def test_fasterrcnn_resnet50_fpn_profiles_all_stages() -> None:
+    """The flagship detector counts end to end on the CPU: backbone at 800x800, RPN, box head."""
+    profile = counter.count(load_model("fasterrcnn_resnet50_fpn"))
+    by_stage: dict[str, int] = {}
+    for op in profile.ops:
+        stage = op.module_path.split(".")[0] if op.module_path else ""
+        by_stage[stage] = by_stage.get(stage, 0) + op.macs
+    # ResNet-50 trunk: 4.09 G MACs at 224 (torchvision), convolutions scale with pixels;
+    # the classifier (fc, 2 M MACs) is not part of the detector's body.
+    trunk = by_stage["backbone"]
+    assert trunk > 4.0e9 * (800 / 224) ** 2
+    per_proposal = 256 * 7 * 7 * 1024 + 1024 * 1024  # TwoMLPHead
+    box_head = sum(op.macs for op in profile.ops if op.module_path.startswith("roi_heads.box_head"))
+    assert box_head % per_proposal == 0 and 0 < box_head // per_proposal <= 1000  # RPN keeps <= 1000
+    assert by_stage["rpn"] > 0 and profile.macs == sum(by_stage.values())
