@@ -174,6 +174,11 @@ def test_exported_program_loads_on_meta_with_its_example_shapes(exported: Path) 
     assert sum(p.numel() for p in spec.module.parameters()) == 8 * 4 + 4
 
 
+def test_files_are_refused_when_code_is_not_allowed(exported: Path) -> None:
+    with pytest.raises(InputError, match="loading model files .* not allowed"):
+        load_model(str(exported), allow_code=False)
+
+
 def test_exported_program_with_other_shape_is_an_input_error(exported: Path) -> None:
     # The program was exported with static shapes: its guards reject other inputs.
     with pytest.raises(InputError, match="cannot run on inputs 3x8"):

@@ -40,7 +40,7 @@ def load_model(
     """Build the model named ``name`` and its example inputs, without real weights.
 
     ``name`` is a zoo name, a path to a ``.pt2`` file, or ``package.module:callable``
-    (only when ``allow_code``; the HTTP service passes False). Every bad input raises
+    (files and code only when ``allow_code``; the HTTP service passes False). Every bad input raises
     InputError with one line naming the value.
     """
     from advisor.models import zoo
@@ -53,8 +53,11 @@ def load_model(
     path = Path(name)
     looks_like_file = name.endswith(".pt2") or path.is_file()
     looks_like_code = ":" in name and not looks_like_file
-    if looks_like_code and not allow_code:
-        raise InputError(f"loading code ('{name}') is not allowed here; use a zoo model name")
+    if (looks_like_code or looks_like_file) and not allow_code:
+        # Untrusted callers (the HTTP service) may neither run code nor make the server read
+        # files: a .pt2 archive can carry pickled sample inputs.
+        kind = "code" if looks_like_code else "model files"
+        raise InputError(f"loading {kind} ('{name}') is not allowed here; use a zoo model name")
     if (looks_like_file or looks_like_code) and (phase is not None or seq_len is not None or context is not None):
         raise InputError(f"--phase/--seq-len/--context apply only to the zoo's language models, not {name}")
     if looks_like_file:
