@@ -5,6 +5,7 @@ predictions can be redone separately:
 
     # 1. calibrate this machine and bench the matrix; writes benchmarks/data/validation-<dev>.json
     python benchmarks/validation.py measure --calibrate [--device cpu|cuda]
+    # (optional) calibrate again, keeping the measurements:  ... calibrate [--realtime]
     # 2. predict every measured configuration with the calibration stored in that file,
     #    in a throw-away database, and write docs/validation[-gpu].md and the plot
     python benchmarks/validation.py report [--device cpu|cuda]
@@ -101,6 +102,7 @@ def measure(args: argparse.Namespace) -> None:
         with realtime(args.realtime):
             run = calibrate(device, "local", quick=args.quick)
         calibration = run.to_dict()
+        conditions_cal = "SCHED_FIFO priority 10" if args.realtime else "normal (SCHED_OTHER)"
         print(f"calibrated: other processes used {run.details['contention']:.0%} of the CPUs", file=sys.stderr)
     else:
         previous = data_path(device)
@@ -114,6 +116,8 @@ def measure(args: argparse.Namespace) -> None:
                              rel_ci=budget.rel_ci, warmup_s=min(budget.warmup_s, args.budget_s),
                              max_warmup_s=budget.max_warmup_s)
     conditions = v.machine_conditions(device, bench_threads())
+    if args.calibrate:
+        conditions["calibration_scheduling"] = conditions_cal
     results = {}
     t0 = time.time()
     for attempt in range(args.retries + 1):
@@ -144,6 +148,22 @@ def measure(args: argparse.Namespace) -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     data_path(device).write_text(json.dumps(payload, indent=1) + "\n")
     print(f"wrote {data_path(device)}", file=sys.stderr)
+
+
+def recalibrate(args: argparse.Namespace) -> None:
+    """Calibrate again and replace the calibration in the data file, keeping its measurements."""
+    from advisor.measure.calibrate import calibrate
+
+    path = data_path(args.device)
+    payload = json.loads(path.read_text())
+    wait_for_quiet(args.wait_quiet)
+    with realtime(args.realtime):
+        run = calibrate(args.device, "local")
+    payload["calibration"] = run.to_dict()
+    payload["conditions"]["calibration_scheduling"] = "SCHED_FIFO priority 10" if args.realtime else "normal (SCHED_OTHER)"
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    print(f"replaced the calibration in {path}: other processes used {run.details['contention']:.0%} of the CPUs",
+          file=sys.stderr)
 
 
 def measure_group(model: str, batch: int, device: str, configs, budget, results: dict) -> None:
@@ -321,10 +341,14 @@ def main() -> None:
     m.add_argument("--budget-s", type=float, help="measurement budget per configuration (default 8 s)")
     m.add_argument("--realtime", action="store_true", help="measure under SCHED_FIFO (Linux, root); see above")
     m.add_argument("--pause-s", type=float, default=10.0, help="pause between models with --realtime")
+    c = sub.add_parser("calibrate", help="calibrate again, keep the measurements of the data file")
+    c.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    c.add_argument("--realtime", action="store_true")
+    c.add_argument("--wait-quiet", type=float, default=0.0)
     r = sub.add_parser("report", help="predict the measured rows and write the docs page")
     r.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
-    measure(args) if args.step == "measure" else report(args)
+    {"measure": measure, "calibrate": recalibrate, "report": report}[args.step](args)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@
   CPU runs through onnxruntime's u8s8 kernels; torch has no fast int8 GEMM on CPU).
 
 Every function returns plain numbers; the orchestration and the record live in
-calibrate.py. Throughputs use the fastest sample after warm-up (as Python's timeit
-advises): on a shared machine other processes only ever add time, so the minimum is the
-best estimate of what the hardware achieves. Whole-model benchmarks (bench.py) report
-the median and spread instead. Imports torch: only `calibrate` and `bench` import this module.
+calibrate.py. Throughputs use the median sample after warm-up, the statistic bench.py
+reports for whole models, so that kernel figures and model timings compare like with
+like (the fastest sample of a 2048^3 GEMM was 18% faster than its median here, which
+a model running hundreds of kernels does not see). On a busy machine run calibrate
+when it is quiet (or under `chrt`, as benchmarks/validation.py --realtime does):
+`advisor calibrate` reports the share of the CPUs other processes used. Imports torch: only `calibrate` and `bench` import this module.
 """
 
 from __future__ import annotations
@@ -96,11 +98,11 @@ def matmul_callable(precision: str, m: int, n: int, k: int, device: str) -> Call
 
 
 def matmul_tflops(precision: str, m: int, n: int, k: int, device: str, budget_s: float) -> tuple[float, TimingStats]:
-    """Achieved TFLOPS (TOPS for int8) of one GEMM shape: 2*m*n*k / fastest time."""
+    """Achieved TFLOPS (TOPS for int8) of one GEMM shape: 2*m*n*k / median time."""
     fn = matmul_callable(precision, m, n, k, device)
     with tf32_mode(precision == "tf32") if device == "cuda" else contextlib.nullcontext():
         stats = _time(fn, device, budget_s)
-    return 2.0 * m * n * k / (stats.min_ms * 1e-3) / 1e12, stats
+    return 2.0 * m * n * k / (stats.median_ms * 1e-3) / 1e12, stats
 
 
 def cuda_precisions() -> list[str]:
@@ -164,7 +166,7 @@ class SweepPoint:
     shape: tuple[int, ...]
     output_elems: int
     flops: float
-    best_ms: float
+    time_ms: float
     tflops: float
 
 
@@ -192,7 +194,7 @@ def utilisation_sweep(device: str, precision: str, budget: Budget) -> list[Sweep
             fn, out_elems, flops = _conv_callable(shape, dtype, device)
         with torch.inference_mode():
             stats = _time(fn, device, budget.per_point_s)
-        points.append(SweepPoint(kind, shape, out_elems, flops, stats.min_ms, flops / (stats.min_ms * 1e-3) / 1e12))
+        points.append(SweepPoint(kind, shape, out_elems, flops, stats.median_ms, flops / (stats.median_ms * 1e-3) / 1e12))
     return points
 
 
@@ -206,7 +208,7 @@ def call_floor_us(device: str, precision: str, budget: Budget) -> dict[str, floa
     with torch.inference_mode():
         gemm = _time(lambda: torch.mm(a, a), device, budget.per_point_s, inner=50)
         conv = _time(lambda: F.conv2d(x, w), device, budget.per_point_s, inner=50)
-    return {"gemm": gemm.min_ms * 1e3, "conv": conv.min_ms * 1e3}
+    return {"gemm": gemm.median_ms * 1e3, "conv": conv.median_ms * 1e3}
 
 
 def pool_adjacent_violators(values: list[float]) -> list[float]:
@@ -244,9 +246,9 @@ def utilisation_curve(
     bins: dict[int, list[tuple[float, float]]] = {}
     for p in points:
         floor_ms = floor_us.get(p.kind, 0.0) * 1e-3
-        if p.best_ms < 2 * floor_ms:
+        if p.time_ms < 2 * floor_ms:
             continue  # call cost dominates: the kernel's own speed cannot be read from its time
-        busy_ms = p.best_ms - floor_ms
+        busy_ms = p.time_ms - floor_ms
         frac = min(1.0, p.flops / (busy_ms * 1e-3) / 1e12 / peak_tflops)
         key = math.floor(math.log10(p.output_elems) * bins_per_decade)
         bins.setdefault(key, []).append((p.output_elems, frac))
@@ -263,7 +265,7 @@ def vector_tflops(device: str, budget: Budget) -> float:
     x, y, z = (torch.randn(n, device=device) for _ in range(3))
     out = torch.empty_like(x)
     stats = _time(lambda: torch.addcmul(x, y, z, out=out), device, budget.per_point_s, inner=20)
-    return 2.0 * n / (stats.min_ms * 1e-3) / 1e12
+    return 2.0 * n / (stats.median_ms * 1e-3) / 1e12
 
 
 @dataclass(frozen=True)
@@ -283,8 +285,8 @@ def memory_bandwidth(device: str, budget: Budget) -> Bandwidth:
     del dst
     read = _time(lambda: src.sum(), device, budget.big_point_s)
     return Bandwidth(
-        copy_gbs=2 * nbytes / (copy.min_ms * 1e-3) / 1e9,
-        read_gbs=nbytes / (read.min_ms * 1e-3) / 1e9,
+        copy_gbs=2 * nbytes / (copy.median_ms * 1e-3) / 1e9,
+        read_gbs=nbytes / (read.median_ms * 1e-3) / 1e9,
         array_mib=nbytes / 2**20,
     )
 
@@ -316,8 +318,8 @@ def eager_overheads(device: str, budget: Budget) -> Overheads:
 
         add = _time(adds, device, budget.per_point_s)
     return Overheads(
-        module_op_us=mod.min_ms * 1e3 / len(layers),
-        aten_op_us=add.min_ms * 1e3 / budget.overhead_ops,
+        module_op_us=mod.median_ms * 1e3 / len(layers),
+        aten_op_us=add.median_ms * 1e3 / budget.overhead_ops,
     )
 
 
@@ -336,7 +338,7 @@ def cuda_graph_kernel_us(budget: Budget, kernels: int = 200) -> float:
         for _ in range(kernels):
             torch.add(a, b, out=a)
     stats = _time(graph.replay, "cuda", budget.per_point_s)
-    return stats.min_ms * 1e3 / kernels
+    return stats.median_ms * 1e3 / kernels
 
 
 # ---------------------------------------------------------------- ONNX Runtime (CPU)
@@ -386,7 +388,7 @@ def ort_gemm_tops(precision: str, size: int, threads: int, budget: Budget) -> fl
     )
     sess = _ort_session(model, threads)
     stats = _time(lambda: sess.run(None, feeds), "cpu", budget.big_point_s)
-    return 2.0 * size**3 / (stats.min_ms * 1e-3) / 1e12
+    return 2.0 * size**3 / (stats.median_ms * 1e-3) / 1e12
 
 
 def ort_node_overhead_us(threads: int, budget: Budget) -> float:
@@ -420,13 +422,17 @@ def ort_node_overhead_us(threads: int, budget: Budget) -> float:
     sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
     feeds = {"X": np.ones(shape, dtype=np.float32)}
     stats = _time(lambda: sess.run(None, feeds), "cpu", budget.per_point_s)
-    return stats.min_ms * 1e3 / (n + 1)
+    return stats.median_ms * 1e3 / (n + 1)
 
 
-def ort_utilisation_sweep(threads: int, budget: Budget) -> tuple[list[SweepPoint], dict[str, float]]:
+def ort_utilisation_sweep(threads: int, budget: Budget, precision: str = "fp32") -> tuple[list[SweepPoint], dict[str, float]]:
     """The SWEEP_SHAPES kernels as single-node onnxruntime graphs (Conv with the weight as an
-    initializer, MatMul against a constant), fp32, and the call floor of each kind (the same
-    node on a tiny tensor), so onnxruntime gets a utilisation curve of its own kernels."""
+    initializer, MatMul against a constant), and the call floor of each kind (the same node
+    on a tiny tensor), so onnxruntime gets a utilisation curve of its own kernels.
+
+    precision "int8": each graph is quantized the way `advisor bench` quantizes models
+    (quantize_static, QDQ, u8 activations, s8 per-channel weights), so the timed kernel is
+    onnxruntime's QLinearConv / int8 MatMul with the quantize and dequantize at its edges."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
@@ -449,17 +455,87 @@ def ort_utilisation_sweep(threads: int, budget: Budget) -> tuple[list[SweepPoint
                             [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [m, n])], [b])
         return model, {"A": rng.standard_normal((m, k), dtype=np.float32)}, m * n, 2.0 * m * n * k
 
-    def best_ms(model: bytes, feeds: dict, point_s: float) -> float:
+    def time_model(model: bytes, feeds: dict, point_s: float) -> float:
+        if precision == "int8":
+            model = _quantize_bytes(model, feeds)
         sess = _ort_session(model, threads)
-        return _time(lambda: sess.run(None, feeds), "cpu", point_s).min_ms
+        return _time(lambda: sess.run(None, feeds), "cpu", point_s).median_ms
 
     floor = {
-        "conv": best_ms(conv_model(1, 4, 4, 4, 1, 1)[0], conv_model(1, 4, 4, 4, 1, 1)[1], budget.per_point_s) * 1e3,
-        "gemm": best_ms(gemm_model(1, 1, 1)[0], gemm_model(1, 1, 1)[1], budget.per_point_s) * 1e3,
+        "conv": time_model(conv_model(1, 4, 4, 4, 1, 1)[0], conv_model(1, 4, 4, 4, 1, 1)[1], budget.per_point_s) * 1e3,
+        "gemm": time_model(gemm_model(1, 1, 1)[0], gemm_model(1, 1, 1)[1], budget.per_point_s) * 1e3,
     }
     points: list[SweepPoint] = []
     for kind, shape in SWEEP_SHAPES[:: budget.sweep_stride]:
         model, feeds, out_elems, flops = conv_model(*shape) if kind == "conv" else gemm_model(*shape)
-        ms = best_ms(model, feeds, budget.per_point_s)
+        ms = time_model(model, feeds, budget.per_point_s)
         points.append(SweepPoint(kind, shape, out_elems, flops, ms, flops / (ms * 1e-3) / 1e12))
     return points, floor
+
+
+def _quantize_bytes(model: bytes, feeds: dict) -> bytes:
+    """Static int8 QDQ quantization of a small fp32 ONNX model, calibrated on ``feeds``."""
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    import onnxruntime
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    class Reader:
+        def __init__(self) -> None:
+            rng = np.random.default_rng(1)
+            self._it = iter([{k: rng.standard_normal(v.shape).astype(v.dtype) for k, v in feeds.items()}
+                             for _ in range(2)])
+
+        def get_next(self):
+            return next(self._it, None)
+
+    onnxruntime.set_default_logger_severity(3)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryDirectory(prefix="advisor-cal-") as tmp:
+            src, dst = Path(tmp) / "f.onnx", Path(tmp) / "q.onnx"
+            src.write_bytes(model)
+            quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                            calibrate_method=CalibrationMethod.MinMax)
+            return dst.read_bytes()
+    finally:
+        root.setLevel(level)
+
+
+def interpolate(curve: list[tuple[float, float]], x: float) -> float:
+    """Piecewise-linear in log(work) between curve points, flat beyond the ends."""
+    import math
+
+    if not curve:
+        return 1.0
+    pts = sorted(curve)
+    if x <= pts[0][0]:
+        return pts[0][1]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if x <= x1:
+            t = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0)) if x1 > x0 else 1.0
+            return y0 + t * (y1 - y0)
+    return pts[-1][1]
+
+
+def peak_consistent_with_curve(points: list[SweepPoint], curve: list[tuple[float, float]],
+                               floor_us: dict[str, float]) -> float | None:
+    """The peak P for which P x curve(work) best matches the achieved rates of ``points``
+    (median over the informative points of rate / curve(work)): how a precision whose
+    kernels were timed at realistic sizes is stated against a curve measured at another."""
+    import statistics
+
+    ratios = []
+    for p in points:
+        floor_ms = floor_us.get(p.kind, 0.0) * 1e-3
+        if p.time_ms < 2 * floor_ms:
+            continue
+        rate = p.flops / ((p.time_ms - floor_ms) * 1e-3) / 1e12
+        ratios.append(rate / max(1e-4, interpolate(curve, p.output_elems)))
+    return statistics.median(ratios) if ratios else None
