@@ -183,7 +183,7 @@ def log_loss(results: list[Result]) -> float:
 #: The constants `--fit` searches, and the grid for each (reasoned ranges, docs/predictor.md).
 FIT_GRID: dict[str, list[float]] = {
     "host.slowdown.edge_gpu_soc": [1.0, 2.0, 3.0, 4.0, 6.0],
-    "gpu.k_half": [32, 64, 128, 256],
+    "gpu.k_half": [64, 128, 256, 512, 1024],
     "gpu.min_kernel_cycles": [500, 1000, 2000, 4000, 8000],
 }
 

@@ -19,8 +19,12 @@ C = predictor_constants()
 FLOOR_US = C.gpu.min_kernel_cycles / 1e3  # shortest kernel on the 1 GHz toy GPU, in us
 
 
-def depth_efficiency(k: int) -> float:
-    return k / (k + C.gpu.k_half)
+TOY_REFERENCE_TFLOPS = 10 * 1.0 * C.gpu.reference_flops_per_sm_cycle / 1e3  # 10 SMs at 1 GHz
+
+
+def depth_efficiency(k: int, tflops: float) -> float:
+    """K / (K + k_half x rate share), rate share = the path's peak / the toy GPU's reference rate."""
+    return k / (k + C.gpu.k_half * tflops / TOY_REFERENCE_TFLOPS)
 
 
 def test_large_gemm_is_compute_bound_at_the_tensor_peak() -> None:
@@ -28,7 +32,7 @@ def test_large_gemm_is_compute_bound_at_the_tensor_peak() -> None:
     # waves (4096/4100 busy); K=8192 is deep.
     pred = predict(profile([gemm_op(8192, 8192, 8192)]), gpu(), framework(per_call_us=0, per_kernel_us=0), "fp16")
     assert pred.bound == "compute"
-    util = 4096 / 4100 * depth_efficiency(8192)
+    util = 4096 / 4100 * depth_efficiency(8192, 100)
     assert pred.latency_ms == pytest.approx(2 * 8192**3 / (100e12 * util) * 1e3, rel=1e-6)
 
 
@@ -36,7 +40,8 @@ def test_framework_efficiency_scales_the_peak() -> None:
     p = profile([gemm_op(8192, 8192, 8192)])
     full = predict(p, gpu(), framework(per_call_us=0, per_kernel_us=0), "fp16").latency_ms
     half = predict(p, gpu(), framework(per_call_us=0, per_kernel_us=0, compute_eff=0.5), "fp16").latency_ms
-    assert half == pytest.approx(2 * full, rel=1e-6)
+    # half the achievable rate, and the fixed tile cost weighs half as much at that rate
+    assert half == pytest.approx(2 * full * depth_efficiency(8192, 100) / depth_efficiency(8192, 50), rel=1e-6)
 
 
 def test_large_elementwise_op_is_memory_bound() -> None:
@@ -56,7 +61,9 @@ def test_matmul_uses_tensor_peak_and_vector_ops_the_vector_peak() -> None:
     fw = framework(per_call_us=0, per_kernel_us=0)
     fp32 = predict(p, gpu(), fw, "fp32").latency_ms
     tf32 = predict(p, gpu(), fw, "tf32").latency_ms
-    assert fp32 / tf32 == pytest.approx(5.0 * 4096 / 4100 * depth_efficiency(8192), rel=1e-6)
+    # fp32 runs on the 10 TFLOPS vector units, tf32 on the 50 TFLOPS matrix engine
+    expected = 5.0 * 4096 / 4100 * depth_efficiency(8192, 50) / depth_efficiency(8192, 10)
+    assert fp32 / tf32 == pytest.approx(expected, rel=1e-6)
 
 
 def test_small_gemm_underfills_the_device() -> None:
@@ -80,7 +87,9 @@ def test_int8_without_a_peak_falls_back_and_warns() -> None:
     assert no_int8.latency_ms == pytest.approx(fp16.latency_ms, rel=1e-6)
     assert any("no int8 peak" in w for w in no_int8.warnings)
     with_int8 = predict(p, gpu(), fw, "int8")
-    assert with_int8.latency_ms == pytest.approx(fp16.latency_ms / 2, rel=0.01)
+    # twice the rate; the fixed tile prologue/epilogue weighs twice as much at that rate
+    expected = fp16.latency_ms / 2 * depth_efficiency(8192, 100) / depth_efficiency(8192, 200)
+    assert with_int8.latency_ms == pytest.approx(expected, rel=1e-6)
 
 
 def test_weight_only_scheme_reads_low_bit_weights() -> None:

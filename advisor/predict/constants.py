@@ -26,6 +26,7 @@ class GpuConstants(_Strict):
     tiles: tuple[tuple[int, int], ...]
     full_rate_tile: tuple[int, int]
     k_half: float
+    reference_flops_per_sm_cycle: float
     min_split_depth: int
     threads_per_sm: int
     min_kernel_cycles: float

@@ -116,16 +116,19 @@ def compute_rate(
     A matmul-class kernel takes the faster of the matrix engine (tiles, which pad badly for
     skinny products) and the vector units (GEMV-style kernels), as cuBLAS/cuDNN heuristics do.
     """
+    # a path's rate per SM per cycle against the reference SM (see configs/predictor.yaml)
+    p = platform.parallelism
+    ref = p.units * p.clock_ghz * 1e9 * c.gpu.reference_flops_per_sm_cycle / 1e12
     if kernel.uses_matrix_engine:
         m_peak, m_used = peaks.peak(precision, matrix=True)
-        m_util = utilisation(kernel, platform, c, curve, matrix_engine=True)
+        m_util = utilisation(kernel, platform, c, curve, matrix_engine=True, rate_share=m_peak / ref)
         v_peak, v_used = peaks.peak(precision, matrix=False)
-        v_util = utilisation(kernel, platform, c, curve, matrix_engine=False)
+        v_util = utilisation(kernel, platform, c, curve, matrix_engine=False, rate_share=v_peak / ref)
         if v_peak * v_util > m_peak * m_util:
             return v_peak * v_util, v_used, v_util
         return m_peak * m_util, m_used, m_util
     v_peak, v_used = peaks.peak(precision, matrix=False)
-    v_util = utilisation(kernel, platform, c, curve, matrix_engine=False)
+    v_util = utilisation(kernel, platform, c, curve, matrix_engine=False, rate_share=v_peak / ref)
     return v_peak * v_util, v_used, v_util
 
 

@@ -47,15 +47,20 @@ def utilisation(
     curve: list[tuple[float, float]] | None = None,
     *,
     matrix_engine: bool | None = None,
+    rate_share: float = 1.0,
 ) -> float:
     """Fraction of the achievable compute peak this kernel reaches on this platform, on
-    the matrix engine (tiles) or on the vector units (``matrix_engine=False``)."""
+    the matrix engine (tiles) or on the vector units (``matrix_engine=False``).
+
+    ``rate_share`` is the path's peak over the device's reference (fp16 matrix) peak: a
+    tile's prologue and epilogue take a fixed time, so they weigh more on a faster path, and
+    the reduction depth at which they halve efficiency is ``k_half x rate_share``."""
     if matrix_engine is None:
         matrix_engine = kernel.uses_matrix_engine
-    key = (id(platform), matrix_engine, id(constants), tuple(curve) if curve else None)
+    key = (id(platform), matrix_engine, id(constants), tuple(curve) if curve else None, rate_share)
     cached = kernel.util_cache.get(key)
     if cached is None:
-        cached = kernel.util_cache[key] = _utilisation(kernel, platform, constants, curve, matrix_engine)
+        cached = kernel.util_cache[key] = _utilisation(kernel, platform, constants, curve, matrix_engine, rate_share)
     return cached
 
 
@@ -65,6 +70,7 @@ def _utilisation(
     constants: PredictorConstants,
     curve: list[tuple[float, float]] | None,
     matrix_engine: bool,
+    rate_share: float,
 ) -> float:
     if curve and kernel.matmul:
         # measured on conv/GEMM kernels (advisor calibrate): applies to matmul-class kernels
@@ -72,11 +78,16 @@ def _utilisation(
     units = platform.parallelism.units
     mnk = kernel.gemm_mnk if kernel.matmul else None
     if is_gpu(platform):
+        k_half = constants.gpu.k_half * rate_share
         if matrix_engine and mnk:
-            value = gpu_matmul_utilisation(tuple(mnk), units, constants.gpu)
+            value = gpu_matmul_utilisation(tuple(mnk), units, constants.gpu, k_half)
         else:
-            work = split_k_work(mnk) if mnk and not kernel.depthwise else kernel.parallel_work
-            value = gpu_vector_utilisation(work, units, constants.gpu)
+            if mnk and not kernel.depthwise:
+                # a GEMM on the CUDA cores: split-K parallelism, same prologue/epilogue share
+                k = max(1, int(mnk[2]))
+                value = gpu_vector_utilisation(split_k_work(mnk), units, constants.gpu) * k / (k + k_half)
+            else:
+                value = gpu_vector_utilisation(kernel.parallel_work, units, constants.gpu)
     elif is_cpu(platform):
         lanes = simd_lanes(platform)
         value = (
@@ -104,13 +115,14 @@ def _tile_reuse(tm: int, tn: int) -> float:
 
 
 @lru_cache(maxsize=65536)  # pure function of its arguments; recommend asks the same shapes often
-def gpu_matmul_utilisation(mnk: tuple[int, int, int], units: int, c: GpuConstants) -> float:
+def gpu_matmul_utilisation(mnk: tuple[int, int, int], units: int, c: GpuConstants, k_half: float | None = None) -> float:
     """Best tile choice of wave efficiency x padding x tile rate x reduction depth.
 
     When there are fewer tiles than SMs the reduction is split (split-K / stream-K in
     cuBLAS and CUTLASS) into slices no shallower than ``min_split_depth``.
     """
     m, n, k = (max(1, int(v)) for v in mnk)
+    k_half = c.k_half if k_half is None else k_half
     full = _tile_reuse(*c.full_rate_tile)
     best = 0.0
     for tm, tn in c.tiles:
@@ -119,7 +131,7 @@ def gpu_matmul_utilisation(mnk: tuple[int, int, int], units: int, c: GpuConstant
         depth = k / splits
         padding = (m * n) / (tiles * tm * tn)
         rate = min(1.0, _tile_reuse(tm, tn) / full)
-        value = wave_efficiency(tiles * splits, units) * padding * rate * depth / (depth + c.k_half)
+        value = wave_efficiency(tiles * splits, units) * padding * rate * depth / (depth + k_half)
         best = max(best, value)
     return best
 
