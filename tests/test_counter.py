@@ -370,3 +370,25 @@ class SelfAttentionOf(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.attn(x, x, x, need_weights=False)[0]
+
+
+def test_attribution_survives_a_child_that_raises() -> None:
+    class Fragile(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise ValueError("not this path")
+
+    class Robust(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fragile = Fragile()
+            self.after = nn.ReLU()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            try:
+                x = self.fragile(x)
+            except ValueError:
+                pass
+            return self.after(x) + 1
+
+    p = profile_of(Robust(), meta(2, 3))
+    assert [(o.op, o.module_path) for o in p.ops] == [("aten.relu", "after"), ("aten.add", "")]

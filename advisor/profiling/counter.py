@@ -66,7 +66,15 @@ class ModuleStack:
         self._stack.append(entry)
 
     def _exit(self, module: torch.nn.Module, args: Any, output: Any) -> None:
-        path = self._stack.pop()[0] if len(self._stack) > 1 else self._stack[0][0]
+        # pop down to this module's entry (defensive: pre/post calls always pair up, as the
+        # post hook is registered with always_call)
+        entry = self._entries.get(id(module))
+        path = self._stack[0][0]
+        while len(self._stack) > 1:
+            top = self._stack.pop()
+            if top == entry:
+                path = top[0]
+                break
         self.calls[path] += 1
         first = output[0] if isinstance(output, (tuple, list)) and output else output
         if isinstance(first, _Tensor):
@@ -75,7 +83,7 @@ class ModuleStack:
     def __enter__(self) -> ModuleStack:
         self._handles = [
             register_module_forward_pre_hook(self._enter),
-            register_module_forward_hook(self._exit),
+            register_module_forward_hook(self._exit, always_call=True),  # also when forward raises
         ]
         return self
 
