@@ -104,7 +104,8 @@ def load_callable(target: str, *, input_shape: str | list[int] | None, batch: in
     shape = _shape_and_batch(input_shape, batch)
     if shape is not None:
         first_dtype = example[0].dtype if example and isinstance(example[0], torch.Tensor) else torch.float32
-        args: tuple[Any, ...] = (torch.empty(shape, dtype=first_dtype, device="meta"), *_to_meta(example[1:] if example else ()))
+        rest = _to_meta(example[1:]) if example else ()
+        args: tuple[Any, ...] = (torch.empty(shape, dtype=first_dtype, device="meta"), *rest)
     elif example is not None:
         args = _with_batch(_to_meta(example), batch)
     else:

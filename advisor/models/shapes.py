@@ -22,7 +22,9 @@ def parse_shape(value: str | list[int]) -> list[int]:
     if isinstance(value, str):
         parts = value.strip().lower().split("x")
         if not value.strip() or any(not p.strip().isdigit() for p in parts):
-            raise InputError(f"malformed input shape '{value}': expected positive integers joined by 'x', e.g. 1x3x640x640")
+            raise InputError(
+                f"malformed input shape '{value}': expected positive integers joined by 'x', e.g. 1x3x640x640"
+            )
         dims = [int(p) for p in parts]
     else:
         if not all(isinstance(d, int) and not isinstance(d, bool) for d in value):

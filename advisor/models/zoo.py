@@ -85,7 +85,9 @@ def _yolo_spec(name: str, input_shape, batch) -> ModelSpec:
     if shape[1] != 3:
         raise InputError(f"input shape {format_shape(shape)} for {name}: expected 3 channels, got {shape[1]}")
     if shape[2] % YOLO_STRIDE or shape[3] % YOLO_STRIDE:
-        raise InputError(f"input shape {format_shape(shape)} for {name}: height and width must be multiples of {YOLO_STRIDE}")
+        raise InputError(
+            f"input shape {format_shape(shape)} for {name}: height and width must be multiples of {YOLO_STRIDE}"
+        )
     build = build_yolov5 if name.startswith("yolov5") else build_yolov8
     with on_meta():
         module = build(name[-1]).eval()
