@@ -276,7 +276,10 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
     ]
     for p, val in dev["matmul_tflops"].items():
         lines.append(f"| matmul {p} (torch, {details['matmul'][p]['size']}^3 GEMM) | {val:.3f} TFLOPS |")
-    lines.append(f"| vector fp32 (elementwise) | {dev['vector_tflops'].get('fp32', 0) * 1e3:.2f} GFLOP/s |")
+    lines.append(f"| vector fp32 (torch depthwise 3x3 convolutions, against the curve) | {dev['vector_tflops'].get('fp32', 0) * 1e3:.2f} GFLOP/s |")
+    if "elementwise_addcmul_tflops" in details:
+        lines.append(f"| elementwise addcmul, cache-resident (not used: elementwise ops are memory-bound) | "
+                     f"{details['elementwise_addcmul_tflops'] * 1e3:.2f} GFLOP/s |")
     bw = details["bandwidth"]
     lines.append(f"| memory bandwidth, copy / read ({bw['array_mib']:.0f} MiB arrays) | {bw['copy_gbs']:.1f} / {bw['read_gbs']:.1f} GB/s |")
     if "pytorch" in records:
@@ -285,6 +288,7 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         o = records["onnxruntime-cpu"]
         lines.append(f"| onnxruntime GEMM fp32 / int8 (1024^3) | {o['matmul_tflops']['fp32']:.3f} TFLOPS / {o['matmul_tflops']['int8']:.3f} TOPS |")
         lines.append(f"| onnxruntime per-node cost | {o['per_op_overhead_us']:.2f} us |")
+        lines.append(f"| onnxruntime vector fp32 (depthwise convolutions, against its curve) | {o['vector_tflops']['fp32'] * 1e3:.2f} GFLOP/s |")
         ort_curve = ", ".join(f"({w:.0f}, {f:.2f})" for w, f in o["utilisation_curve"])
         lines.append(f"| onnxruntime utilisation curve (output elements, fraction of its fp32 GEMM figure) | {ort_curve} |")
     if dev.get("graph_kernel_us") is not None:

@@ -72,7 +72,7 @@ def print_calibration(run: Any, created: bool) -> None:
     table.add_column("how")
     for p, v in rec.matmul_tflops.items():
         table.add_row(f"matmul {p}", f"{v:.3f} T/s", run.details["matmul"][p].get("size") and f"{run.details['matmul'][p]['size']}^3 GEMM")
-    table.add_row("vector fp32", f"{rec.vector_tflops['fp32'] * 1e3:.2f} GFLOP/s", "addcmul, cache-resident")
+    table.add_row("vector fp32", f"{rec.vector_tflops['fp32'] * 1e3:.2f} GFLOP/s", f"depthwise convs; elementwise addcmul {run.details['elementwise_addcmul_tflops'] * 1e3:.1f}")
     bw = run.details["bandwidth"]
     table.add_row("bandwidth copy", f"{bw['copy_gbs']:.1f} GB/s", f"{bw['array_mib']:.0f} MiB arrays, read+write")
     table.add_row("bandwidth read", f"{bw['read_gbs']:.1f} GB/s", "sum()")

@@ -539,3 +539,47 @@ def peak_consistent_with_curve(points: list[SweepPoint], curve: list[tuple[float
         rate = p.flops / ((p.time_ms - floor_ms) * 1e-3) / 1e12
         ratios.append(rate / max(1e-4, interpolate(curve, p.output_elems)))
     return statistics.median(ratios) if ratios else None
+
+
+#: Depthwise 3x3 convolutions of MobileNet/EfficientNet stages (channels, side, stride): the
+#: vector-unit kernels that carry real arithmetic in CNNs (elementwise ops are memory-bound).
+DEPTHWISE_SHAPES: list[tuple[int, int, int]] = [(96, 112, 2), (144, 56, 1), (192, 28, 1), (384, 14, 1), (960, 7, 1)]
+
+
+def _depthwise_point(c: int, hw: int, stride: int, ms: float) -> SweepPoint:
+    ho = (hw + 2 - 3) // stride + 1
+    flops = 2.0 * c * ho * ho * 9
+    return SweepPoint("dwconv", (1, c, hw, stride), c * ho * ho, flops, ms, flops / (ms * 1e-3) / 1e12)
+
+
+def depthwise_points(device: str, budget: Budget) -> list[SweepPoint]:
+    """Time torch's depthwise 3x3 convolutions of DEPTHWISE_SHAPES (fp32)."""
+    points = []
+    for c, hw, stride in DEPTHWISE_SHAPES:
+        x = torch.randn(1, c, hw, hw, device=device)
+        w = torch.randn(c, 1, 3, 3, device=device)
+        with torch.inference_mode():
+            stats = _time(lambda: F.conv2d(x, w, padding=1, stride=stride, groups=c), device, budget.per_point_s)
+        points.append(_depthwise_point(c, hw, stride, stats.median_ms))
+    return points
+
+
+def ort_depthwise_points(threads: int, budget: Budget) -> list[SweepPoint]:
+    """The same depthwise convolutions as single-node onnxruntime graphs (fp32)."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    points = []
+    for c, hw, stride in DEPTHWISE_SHAPES:
+        ho = (hw + 2 - 3) // stride + 1
+        w = numpy_helper.from_array(rng.standard_normal((c, 1, 3, 3), dtype=np.float32), "W")
+        node = helper.make_node("Conv", ["X", "W"], ["Y"], kernel_shape=[3, 3], strides=[stride, stride],
+                                pads=[1, 1, 1, 1], group=c)
+        model = _onnx_model([node], [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, c, hw, hw])],
+                            [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, c, ho, ho])], [w])
+        sess = _ort_session(model, threads)
+        feeds = {"X": rng.standard_normal((1, c, hw, hw), dtype=np.float32)}
+        stats = _time(lambda: sess.run(None, feeds), "cpu", budget.per_point_s)
+        points.append(_depthwise_point(c, hw, stride, stats.median_ms))
+    return points
