@@ -46,6 +46,8 @@ def platform_doc(pid: str, bandwidth: float = 51.2) -> dict:
         "name": f"Test board {pid}",
         "vendor": "Example",
         "device_class": "edge_gpu_soc",
+        "compute_capability": "8.7",
+        "features": ["cuda", "sm_87", "fp16_arith", "tensor_cores"],
         "matrix_peaks": {"fp16": {"value": 10.0, "engine": "tensor", "source": "test datasheet"}},
         "vector_peaks": {"fp32": {"value": 1.0, "engine": "vector", "source": "test datasheet"}},
         "memory": {
@@ -61,6 +63,18 @@ def all_platforms(client: httpx.Client) -> list[dict]:
     r = client.get("/v1/platforms")
     assert r.status_code == 200
     return r.json()
+
+
+def same_json(a, b) -> bool:
+    """Equal JSON, floats to 1e-9 relative: the CLI runs in another process, where the
+    predictor may sum the same terms in another order (last-bit differences)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == pytest.approx(b, rel=1e-9)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    return a == b
 
 
 def cli_json(*args: str, env: dict[str, str]) -> dict:
@@ -240,20 +254,24 @@ def test_predict_equals_cli_json(client: httpx.Client, server: Server) -> None:
     assert r.status_code == 200, r.text
     cli = cli_json("predict", "--model", "yolov5s", "--target", "jetson-nano", "--precision", "fp16",
                    "--framework", "tensorrt", env=server.env)
-    assert r.json() == cli
+    assert same_json(r.json(), cli)
 
 
 def test_recommend_equals_cli_json_and_honours_constraints(client: httpx.Client, server: Server) -> None:
     r = client.post("/v1/recommend", json={"models": ["yolov5s"], "target": "jetson-nano"})
     assert r.status_code == 200, r.text
     cli = cli_json("recommend", "--model", "yolov5s", "--target", "jetson-nano", env=server.env)
-    assert r.json() == cli
+    assert same_json(r.json(), cli)
     body = r.json()
     limit = sorted(c["latency_ms"] for c in body["candidates"])[len(body["candidates"]) // 2]
     r = client.post("/v1/recommend", json={"models": ["yolov5s"], "target": "jetson-nano",
                                            "max_latency_ms": limit, "top": 2})
     cands = r.json()["candidates"]
     assert 1 <= len(cands) <= 2 and all(c["latency_ms"] <= limit for c in cands)
+    explained = client.post("/v1/recommend", json={"models": ["yolov5s"], "target": "jetson-nano", "explain": True})
+    assert same_json(explained.json(), cli_json("recommend", "--model", "yolov5s", "--target", "jetson-nano",
+                                                "--explain", env=server.env))
+    assert all("rules" in c for c in explained.json()["candidates"])
 
 
 def test_recommend_cache_follows_database_edits(client: httpx.Client) -> None:
@@ -265,6 +283,7 @@ def test_recommend_cache_follows_database_edits(client: httpx.Client) -> None:
     assert client.post("/v1/recommend", json=req).json() == slow
     client.put("/v1/platforms/cache-board", json=platform_doc("cache-board", bandwidth=256.0), headers=AUTH)
     fast = client.post("/v1/recommend", json=req).json()
+    assert slow["candidates"] and fast["candidates"]
     assert fast != slow
     assert fast["candidates"][0]["latency_ms"] < slow["candidates"][0]["latency_ms"]
 
@@ -288,23 +307,33 @@ def test_gate_endpoint(client: httpx.Client) -> None:
 # ---- behaviour of the server ---------------------------------------------------------
 
 def test_event_loop_answers_during_a_cold_profile(client: httpx.Client, server: Server) -> None:
+    """Counting runs in the threadpool: other requests are answered meanwhile. (The first
+    model request of a worker also imports torch, which holds the interpreter for seconds;
+    that one-off is done here first, see docs/service.md.)"""
+    assert client.post("/v1/profile", json={"model": "resnet18", "batch": 2}).status_code == 200
     result: dict = {}
 
     def cold() -> None:
         with httpx.Client(base_url=server.url, timeout=120) as c:
-            result["r"] = c.post("/v1/profile", json={"model": "vit_b_16", "batch": 3})
+            result["r"] = c.post("/v1/profile", json={"model": "vit_l_16", "batch": 3})
 
     t = threading.Thread(target=cold)
     t.start()
-    time.sleep(0.3)
+    time.sleep(0.05)
     lat = []
     while t.is_alive() and len(lat) < 20:
         t0 = time.perf_counter()
-        assert client.get("/v1/health").status_code == 200
+        assert client.get("/v1/platforms/t4").status_code == 200
         lat.append(time.perf_counter() - t0)
+        result.setdefault("answered_while_counting", 0)
+        if t.is_alive():
+            result["answered_while_counting"] += 1
     t.join()
     assert result["r"].status_code == 200
-    assert lat and max(lat) < 1.0, lat
+    # Had the count blocked the event loop, no read would finish before it did. The
+    # latency bound is loose: two cores are shared with other work.
+    assert result["answered_while_counting"] >= 3, lat
+    assert sorted(lat)[len(lat) // 2] < 1.0, lat
 
 
 def test_access_log_is_json_lines(client: httpx.Client, server: Server) -> None:
@@ -331,25 +360,39 @@ def test_server_without_token_refuses_writes(tmp_path: Path) -> None:
 
 
 def test_graceful_shutdown_finishes_the_request_in_flight(tmp_path: Path) -> None:
-    srv = start_server(tmp_path, db_url=f"sqlite:///{tmp_path / 'g.db'}", token=TOKEN, name="graceful")
-    with httpx.Client(base_url=srv.url, timeout=120) as c:  # import torch once, outside the timed part
-        assert c.post("/v1/profile", json={"model": "resnet18"}).status_code == 200
-    result: dict = {}
+    """SIGTERM while a request body is still arriving: the request completes (and its
+    write lands) before the server exits."""
+    db_url = f"sqlite:///{tmp_path / 'g.db'}"
+    srv = start_server(tmp_path, db_url=db_url, token=TOKEN, name="graceful")
+    body = json.dumps(platform_doc("late-board")).encode()
+    half_sent, result = threading.Event(), {}
 
-    def slow() -> None:
-        with httpx.Client(base_url=srv.url, timeout=120) as c:
-            result["r"] = c.post("/v1/profile", json={"model": "resnet50"})
+    def slow_body():
+        yield body[: len(body) // 2]
+        half_sent.set()
+        time.sleep(1.5)  # SIGTERM arrives meanwhile
+        yield body[len(body) // 2:]
+
+    def upload() -> None:
+        with httpx.Client(base_url=srv.url, timeout=60) as c:
+            result["r"] = c.post("/v1/platforms", content=slow_body(),
+                                 headers={**AUTH, "Content-Type": "application/json"})
             result["done"] = time.monotonic()
 
-    t = threading.Thread(target=slow)
+    t = threading.Thread(target=upload)
     t.start()
-    time.sleep(0.5)
+    assert half_sent.wait(30)
+    time.sleep(0.2)
     signalled = time.monotonic()
     orderly = srv.stop(timeout=60)
     t.join()
-    assert result["done"] > signalled  # the answer came after SIGTERM: it was in flight
-    assert result["r"].status_code == 200 and result["r"].json()["params"] == 25_557_032
+    assert result["done"] > signalled  # answered after SIGTERM: it was in flight
+    assert result["r"].status_code == 201, result["r"].text
     assert orderly
+    from advisor.db import Database
+
+    with Database.open(db_url) as db:
+        assert db.get_platform("late-board").memory.bandwidth_gbs.value == 51.2
 
 
 def test_two_workers_on_one_sqlite_file(tmp_path: Path) -> None:

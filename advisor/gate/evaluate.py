@@ -199,7 +199,7 @@ def collect(
     field before any model is profiled. Profiles are cached in ``db``, so the recommender
     reuses the ones counted here.
     """
-    from advisor.profiling.api import get_profile
+    from advisor.predict.api import load_profile  # a cached profile needs no torch import
     from advisor.recommend.engine import recommend
 
     try:
@@ -219,7 +219,7 @@ def collect(
     counts: dict[str, tuple[int, int]] = {}
     for i, model in enumerate(config.models):
         try:
-            prof = get_profile(model, **shape, db=db, allow_code=allow_code)
+            prof = load_profile(db, model, **shape, allow_code=allow_code)
         except InputError as exc:
             raise _prefixed(source, f"models[{i}]", exc) from None
         counts[model] = (prof.params, prof.flops)
@@ -237,7 +237,7 @@ def collect(
     figures: list[CandidateFigures] = []
     for cand in rec.candidates:
         if cand.model not in counts:  # the recommender may spell a model its own way
-            prof = get_profile(cand.model, **shape, db=db, allow_code=allow_code)
+            prof = load_profile(db, cand.model, **shape, allow_code=allow_code)
             counts[cand.model] = (prof.params, prof.flops)
         params, flops = counts[cand.model]
         figures.append(

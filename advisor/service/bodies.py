@@ -120,6 +120,7 @@ class RecommendBody(RecommendRequest):
     frameworks: list[Id] | None = Field(default=None, max_length=64)
     precisions: list[SchemeName] | None = Field(default=None, max_length=16)
     top: int | None = Field(default=None, ge=1, le=1000)
+    explain: bool = Field(default=False, description="Keep each candidate's `rules`, as --explain.")
 
     @field_validator("input_shape")
     @classmethod
@@ -127,7 +128,7 @@ class RecommendBody(RecommendRequest):
         return _check_shape(value)
 
     def as_request(self) -> RecommendRequest:
-        return RecommendRequest.model_validate(self.model_dump())
+        return RecommendRequest.model_validate(self.model_dump(exclude={"explain"}))
 
 
 class Added(BaseModel):
@@ -159,6 +160,21 @@ class Problem(BaseModel):
 
     detail: str
 
+
+#: Shown in /docs and sent by schemathesis' examples phase: a complete user platform.
+EXAMPLE_PLATFORM: dict[str, Any] = {
+    "id": "my-edge-board",
+    "name": "My edge board",
+    "vendor": "Example",
+    "device_class": "edge_gpu_soc",
+    "compute_capability": "8.7",
+    "matrix_peaks": {"fp16": {"value": 20.0, "engine": "tensor", "source": "vendor datasheet"}},
+    "vector_peaks": {"fp32": {"value": 1.2, "engine": "vector", "source": "vendor datasheet"}},
+    "memory": {"capacity_gb": {"value": 8, "source": "vendor datasheet"},
+               "bandwidth_gbs": {"value": 68.0, "source": "vendor datasheet"}},
+    "features": ["cuda", "fp16_arith", "tensor_cores"],
+    "parallelism": {"units": 8, "unit_kind": "sm", "clock_ghz": 1.0, "source": "vendor datasheet"},
+}
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 JSON_TYPES = ("application/json",)

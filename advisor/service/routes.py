@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from advisor.db.schemas import FrameworkSpec, PlatformSpec
 from advisor.errors import InputError
@@ -22,6 +22,7 @@ from advisor.predict.types import Prediction
 from advisor.recommend.types import Recommendation
 from advisor.service.auth import require_writer
 from advisor.service.bodies import (
+    EXAMPLE_PLATFORM,
     JSON_TYPES,
     YAML_TYPES,
     Added,
@@ -62,6 +63,8 @@ def _platform_body(single: bool) -> dict[str, Any]:
     ref = {"$ref": "#/components/schemas/PlatformSpec"}
     schema = ref if single else {"anyOf": [ref, {"type": "array", "items": ref, "minItems": 1}]}
     content = {t: {"schema": schema} for t in ("application/json", "application/yaml")}
+    if not single:  # PUT's example would need the path's id as well
+        content["application/json"]["example"] = EXAMPLE_PLATFORM
     return {"requestBody": {"required": True, "content": content}}
 
 
@@ -71,6 +74,11 @@ def _db(request: Request) -> Any:
 
 class GateBody(GateConfig):
     """POST /v1/gate: a gate config as JSON; zoo model names only."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "yolov5s-jetson-nano", "models": ["yolov5s"], "target": "jetson-nano", "batch": 1,
+        "frameworks": ["tensorrt"], "precisions": ["fp16", "int8"],
+        "requirements": {"max_latency_ms": 100, "min_throughput": 10, "max_params": 8000000}}]})
 
     models: list[Name] = Field(min_length=1, max_length=8)
 
@@ -198,13 +206,13 @@ def delete_platform(request: Request, platform_id: str = _id_path()) -> Response
 @router.post("/profile", tags=["models"], responses=_BODY_ERRORS)
 def profile(request: Request, body: ProfileBody) -> dict[str, Any]:
     """Count a zoo model (cached in the database): the JSON of `advisor profile --format json`."""
+    from advisor.predict.api import load_profile  # from the cache without importing torch
     from advisor.profiling.aggregate import by_module
-    from advisor.profiling.api import get_profile
     from advisor.profiling.render import profile_dict
 
-    prof = get_profile(
-        body.model, input_shape=body.input_shape, batch=body.batch, phase=body.phase,
-        seq_len=body.seq_len, context=body.context, db=_db(request), allow_code=False,
+    prof = load_profile(
+        _db(request), body.model, input_shape=body.input_shape, batch=body.batch, phase=body.phase,
+        seq_len=body.seq_len, context=body.context, allow_code=False,
     )
     return profile_dict(prof, by_module(prof, body.depth), body.precision)
 
@@ -226,20 +234,21 @@ def predict(request: Request, body: PredictBody) -> Response:
 
 @router.post("/recommend", response_model=Recommendation, tags=["models"], responses=_BODY_ERRORS)
 def recommend(request: Request, body: RecommendBody) -> Response:
-    """Rank every candidate under the constraints: the JSON of `advisor recommend --format json`.
+    """Rank every candidate under the constraints: the JSON of `advisor recommend --format json`
+    (each candidate's ``rules`` only with ``explain``, as --explain).
 
     Answers are cached per request and per database state (see advisor.service.cache)."""
     from advisor.service.cache import recommend_key
 
     db = _db(request)
-    req = body.as_request()
     cache = request.app.state.recommend_cache
-    key = recommend_key(db, req)
+    key = recommend_key(db, body)  # the body: the request plus ``explain``
     payload = cache.get(key)
     if payload is None:
         from advisor.recommend.engine import recommend as rank
+        from advisor.recommend.render import to_json
 
-        payload = rank(db, req, allow_code=False).model_dump_json().encode()
+        payload = to_json(rank(db, body.as_request(), allow_code=False), body.explain).encode()
         cache.put(key, payload)
     return Response(payload, media_type="application/json")
 
