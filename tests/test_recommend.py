@@ -156,3 +156,19 @@ def test_cli_table_lists_int8_exclusion(db, isolated_db) -> None:
     first_row = next(line for line in out.stdout.splitlines() if "│  1 │" in line)
     assert "tensorrt" in first_row and "fp16" in first_row
     assert "no int8 support" in out.stdout
+
+
+def test_cli_markdown_explain_and_unmet_constraint(db, isolated_db) -> None:
+    _cache(db, "yolov5n")
+    out = _cli("recommend", "--model", "yolov5n", "--target", "jetson-orin-nano", "--frameworks", "tensorrt",
+               "--precisions", "fp16,int8", "--explain", "--format", "markdown")
+    assert out.returncode == 0, out.stderr
+    assert "| 1 | yolov5n | tensorrt |" in out.stdout
+    assert "int8_calibration (warning)" in out.stdout  # --explain lists the rules that fired
+    assert "-bound" in out.stdout
+    # a budget nothing meets: exit 1, the excluded list still says why
+    out = _cli("recommend", "--model", "yolov5n", "--target", "jetson-orin-nano", "--max-latency-ms", "0.001",
+               "--format", "json")
+    assert out.returncode == 1
+    data = json.loads(out.stdout)
+    assert data["candidates"] == [] and any("--max-latency-ms 0.001" in r for e in data["excluded"] for r in e["reasons"])
