@@ -26,7 +26,7 @@ from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
 from advisor.predict.types import KernelPrediction, Prediction
-from advisor.predict.utilisation import is_cpu, is_gpu, utilisation
+from advisor.predict.utilisation import is_gpu, utilisation
 from advisor.profiling.types import Profile
 
 US = 1e-6
