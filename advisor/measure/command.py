@@ -101,11 +101,15 @@ def print_calibration(run: Any, created: bool) -> None:
 # ---------------------------------------------------------------- bench
 def run_bench(*, model: str, precision: str = "fp32", framework: str = "pytorch", batch: int | None = None,
               device: str = "cpu", fmt: str = "table") -> None:
-    from advisor.measure.bench import BenchBudget, bench
+    from advisor.measure.bench import BenchBudget, bench, check_config
 
     budget = BenchBudget.quick() if quick_mode() else BenchBudget()
-    with _console(stderr=True).status(f"benchmarking {model} {framework} {precision} on {device}..."):
-        result = bench(model, precision, framework, batch, device, budget=budget)
+    check_config(framework, precision, device)
+    # A plain line on a terminal, not a rich spinner: a spinner's refresh thread would
+    # preempt the benchmark's threads on a small machine and distort what it measures.
+    if sys.stderr.isatty():
+        print(f"benchmarking {model} {framework} {precision} on {device}...", file=sys.stderr)
+    result = bench(model, precision, framework, batch, device, budget=budget)
     if fmt == "json":
         print(json.dumps(result.model_dump(mode="json"), indent=2))
         return
@@ -151,12 +155,11 @@ def run_validate(*, models: list[str] | None = None, batches: list[int] | None =
 
     budget = BenchBudget.quick() if quick_mode() else BenchBudget()
     conditions_before = v.machine_conditions(device, bench_threads())
-    err = _console(stderr=True)
-    with err.status("validate") as status:
-        measurements = v.measure_matrix(
-            models, batches, configs, device, budget=budget,
-            on_start=lambda what: status.update(f"validate: {what}"),
-        )
+    # Progress as plain lines on stderr (no spinner thread competing with the benchmark).
+    measurements = v.measure_matrix(
+        models, batches, configs, device, budget=budget,
+        on_start=(lambda what: print(f"validate: {what}", file=sys.stderr)) if sys.stderr.isatty() else None,
+    )
     conditions = {**conditions_before, "load_average_after": v.machine_conditions(device, bench_threads()).get("load_average_1_5_15")}
     rows = v.predict_rows(db, measurements, target)
     summary = v.summarize(rows, skipped, conditions)
