@@ -266,7 +266,9 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         "- the machine is shared (2 cores, several people's builds and tests): each row shows the share of the CPUs",
         f"  other processes used while it was measured; rows above {CONTENDED:.0%} were re-measured, keeping the",
         "  least contended run. Timings under contention are slower than the hardware allows.",
-        f"- calibration: `advisor calibrate` at {dev['measured_at']} (other processes used "
+        f"- scheduling of the benchmarks: {cond.get('scheduling', 'normal (SCHED_OTHER)')}",
+        f"- calibration: `advisor calibrate` (advisor.measure.calibrate) at {dev['measured_at']}, scheduling "
+        f"{cond.get('calibration_scheduling', 'normal (SCHED_OTHER)')} (other processes used "
         f"{details.get('contention', 0):.0%} of the CPUs during it)",
         "",
         "## Calibration used by the predictions",
