@@ -178,3 +178,40 @@ def test_materialised_model_has_real_finite_weights_and_activations() -> None:
     assert torch.isfinite(out).all()
     # variance-preserving init: logits neither vanish nor explode (no denormals, no inf)
     assert 1e-3 < out.abs().mean().item() < 1e4
+
+
+def test_interpolate_is_linear_in_log_work_and_flat_beyond_ends() -> None:
+    from advisor.measure.microbench import interpolate
+
+    curve = [(10.0, 0.1), (1000.0, 0.5)]
+    assert interpolate(curve, 100.0) == pytest.approx(0.3)  # log-midpoint of 10 and 1000
+    assert interpolate(curve, 1.0) == 0.1
+    assert interpolate(curve, 1e6) == 0.5
+
+
+def test_peak_consistent_with_curve_recovers_the_scale() -> None:
+    from advisor.measure.microbench import SweepPoint, peak_consistent_with_curve
+
+    curve = [(1_000.0, 0.25), (100_000.0, 1.0)]
+    # kernels that run at exactly 0.5 TFLOPS x curve(work), plus a 10 us call floor
+    points = []
+    for work in (1_000, 10_000, 100_000):
+        frac = 0.25 if work == 1_000 else (0.625 if work == 10_000 else 1.0)
+        flops = 1e9
+        busy_ms = flops / (0.5e12 * frac) * 1e3
+        points.append(SweepPoint("conv", (1,), work, flops, busy_ms + 0.010, 0.0))
+    assert peak_consistent_with_curve(points, curve, {"conv": 10.0}) == pytest.approx(0.5, rel=1e-6)
+    # a kernel no slower than twice its call floor says nothing and is ignored
+    tiny = [SweepPoint("conv", (1,), 10, 1e3, 0.015, 0.0)]
+    assert peak_consistent_with_curve(tiny, curve, {"conv": 10.0}) is None
+
+
+def test_calibration_progress_bar_runs_no_background_thread() -> None:
+    """A refresh thread would preempt OpenMP workers on a 2-core machine (see calibrate.py)."""
+    import threading
+
+    from advisor.measure.calibrate import _run_steps
+
+    seen: list[int] = []
+    _run_steps([("count threads", lambda: seen.append(threading.active_count()))], show_progress=True)
+    assert seen == [threading.active_count()]
