@@ -311,6 +311,20 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
     if summary.skipped:
         lines += ["", "Skipped (cannot run on this machine):", ""] + [f"- {s}" for s in summary.skipped]
     notes = sorted({n for m in measurements for n in m.notes if "other processes" not in n and "stable" not in n})
+    lines += [
+        "",
+        "## Where the remaining error comes from (profiled with torch.profiler and onnxruntime's profiler)",
+        "",
+        "- eager PyTorch: `max_pool2d_with_indices` on CPU is far slower than its bytes suggest (ResNet's",
+        "  stem pool took several ms at batch 1, a fifth of the network at batch 8), and convolutions inside a",
+        "  network run below their isolated speed; the predictor has no term for either, so eager rows are",
+        "  mostly predicted too fast, most of all the YOLO models (large activations, separate SiLU passes).",
+        "- onnxruntime int8: the quantized graph keeps SiLU as separate QLinearSigmoid and QLinearMul nodes",
+        "  (in fp32 onnxruntime fuses them into one QuickGelu), and QLinearConv on narrow YOLO layers is",
+        "  barely faster than fp32, so YOLO int8 runs at nearly fp32 speed and is predicted 2-3x too fast.",
+        "- depthwise convolutions (MobileNet, EfficientNet) are vector-unit kernels: their rate comes from the",
+        "  calibrated depthwise figure of each framework, which is why the calibration measures them.",
+    ]
     lines += ["", "## How the measurements were taken", ""] + [f"- {n}" for n in notes] + [
         "- weights: random, seeded, variance-preserving (Kaiming-normal) so activations stay O(1); inputs N(0,1).",
         "- warm-up until the latest call is within 15% of the best (at least 1 s), then repeat until the",
