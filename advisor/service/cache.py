@@ -66,7 +66,7 @@ class RecommendCache:
 def recommend_key(db: Database, request: RecommendRequest) -> str:
     """Hash of the request and of the state of every row the answer depends on.
 
-    The state is one small query, without building any spec: the target's row and every
+    The state is one small SQL query, without building any spec: the target's row and every
     framework row by ``updated_at`` (each write stamps it), and the target's calibrations
     by count and newest id (they are only ever added). One UNION ALL costs about a sixth
     of three separate queries, and parsing the specs would cost more than a cached answer
@@ -85,24 +85,22 @@ def recommend_key(db: Database, request: RecommendRequest) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _state_query() -> Any:
-    """Built once (an immutable statement): constructing it costs more than running it."""
-    from sqlalchemy import String, bindparam, cast, func, literal, select, union_all
+    """Built once. Plain SQL text (portable: SQLite and PostgreSQL) rather than an
+    expression: with no result type processing it runs about four times faster, and
+    this query is most of a cached answer's cost."""
+    from sqlalchemy import text
 
     from advisor.db.tables import CalibrationRow, FrameworkRow, PlatformRow
 
-    platforms, frameworks, calibrations = (t.__table__ for t in (PlatformRow, FrameworkRow, CalibrationRow))
-    target = bindparam("target", type_=String)
-    return union_all(
-        select(literal("platform"), platforms.c.id, cast(platforms.c.updated_at, String)).where(
-            platforms.c.id == target
-        ),
-        select(literal("framework"), frameworks.c.id, cast(frameworks.c.updated_at, String)),
-        select(
-            literal("calibrations"), cast(func.count(calibrations.c.id), String), cast(func.max(calibrations.c.id), String)
-        ).where(calibrations.c.platform_id == target),
+    platforms, frameworks, calibrations = (t.__tablename__ for t in (PlatformRow, FrameworkRow, CalibrationRow))
+    return text(
+        f"SELECT 'platform', id, CAST(updated_at AS VARCHAR) FROM {platforms} WHERE id = :target "
+        f"UNION ALL SELECT 'framework', id, CAST(updated_at AS VARCHAR) FROM {frameworks} "
+        f"UNION ALL SELECT 'calibrations', CAST(count(id) AS VARCHAR), CAST(max(id) AS VARCHAR) "
+        f"FROM {calibrations} WHERE platform_id = :target"
     )
 
 
 def _database_state(db: Database, target: str) -> list[tuple[str, str | None, str | None]]:
-    with db.engine.connect() as conn:  # SQLAlchemy Core: no ORM objects, no spec parsing
+    with db.engine.connect() as conn:
         return sorted(tuple(row) for row in conn.execute(_state_query(), {"target": target}))
