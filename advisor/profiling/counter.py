@@ -132,7 +132,12 @@ class CountingMode(TorchDispatchMode):
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         build = self._shortcuts.get(func)
-        out = build(args, kwargs) if build is not None else None
+        out = None
+        if build is not None:
+            try:
+                out = build(args, kwargs)
+            except Exception:  # an argument form the builder does not know: torch decides
+                out = None
         if out is None:
             out = func(*args, **kwargs)
         if self.suppressed:
