@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from advisor.db.schemas import PlatformSpec
+from advisor.gate.config import GateConfig
 from advisor.precision import SCHEMES
 from advisor.recommend.types import RecommendRequest
 
@@ -129,6 +130,17 @@ class RecommendBody(RecommendRequest):
 
     def as_request(self) -> RecommendRequest:
         return RecommendRequest.model_validate(self.model_dump(exclude={"explain"}))
+
+
+class GateBody(GateConfig):
+    """POST /v1/gate: a gate config as JSON; zoo model names only."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "yolov5s-jetson-nano", "models": ["yolov5s"], "target": "jetson-nano", "batch": 1,
+        "frameworks": ["tensorrt"], "precisions": ["fp16", "int8"],
+        "requirements": {"max_latency_ms": 100, "min_throughput": 10, "max_params": 8000000}}]})
+
+    models: list[Name] = Field(min_length=1, max_length=8)
 
 
 class Added(BaseModel):

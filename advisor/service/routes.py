@@ -12,11 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
-from pydantic import ConfigDict, Field
 
 from advisor.db.schemas import FrameworkSpec, PlatformSpec
 from advisor.errors import InputError
-from advisor.gate.config import GateConfig
 from advisor.gate.types import GateResult
 from advisor.predict.types import Prediction
 from advisor.recommend.types import Recommendation
@@ -26,9 +24,9 @@ from advisor.service.bodies import (
     JSON_TYPES,
     YAML_TYPES,
     Added,
+    GateBody,
     Health,
     Invalid,
-    Name,
     PredictBody,
     Problem,
     ProfileBody,
@@ -39,9 +37,11 @@ from advisor.service.bodies import (
 
 router = APIRouter(prefix="/v1")
 
+
 def _id_path() -> Any:
     """A fresh Path() per parameter: FastAPI binds a Path object to the first name it serves."""
     return Path(min_length=1, max_length=100, description="Kebab-case id, e.g. jetson-nano.")
+
 
 _NOT_FOUND = {404: {"model": Problem, "description": "No such id."}}
 #: FastAPI answers 400 itself when a JSON body is not even text (e.g. not UTF-8).
@@ -70,17 +70,6 @@ def _platform_body(single: bool) -> dict[str, Any]:
 
 def _db(request: Request) -> Any:
     return request.app.state.db
-
-
-class GateBody(GateConfig):
-    """POST /v1/gate: a gate config as JSON; zoo model names only."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "yolov5s-jetson-nano", "models": ["yolov5s"], "target": "jetson-nano", "batch": 1,
-        "frameworks": ["tensorrt"], "precisions": ["fp16", "int8"],
-        "requirements": {"max_latency_ms": 100, "min_throughput": 10, "max_params": 8000000}}]})
-
-    models: list[Name] = Field(min_length=1, max_length=8)
 
 
 # ---- health and reference data -------------------------------------------------------
@@ -149,11 +138,14 @@ async def add_platforms(request: Request) -> Added:
     db = _db(request)
 
     def add() -> None:
-        existing = {p.id for p in db.list_platforms()}
+        existing = set(db.platform_ids())
         taken = [s.id for s in specs if s.id in existing]
         if taken:
             raise HTTPException(409, f"platform '{taken[0]}' exists already; PUT /v1/platforms/{taken[0]} replaces it")
-        db.add_platforms(specs, replace=False)
+        try:
+            db.add_platforms(specs, replace=False)
+        except InputError as exc:  # another writer added one of the ids since the check
+            raise HTTPException(409, str(exc)) from None
 
     await run_in_threadpool(add)
     return Added(added=[s.id for s in specs])
@@ -179,7 +171,7 @@ async def put_platform(request: Request, response: Response, platform_id: str = 
     db = _db(request)
 
     def upsert() -> bool:
-        existed = any(p.id == platform_id for p in db.list_platforms())
+        existed = platform_id in db.platform_ids()
         db.upsert_platform(spec)
         return existed
 
