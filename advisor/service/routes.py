@@ -84,7 +84,7 @@ def health(request: Request) -> Health:
     dialect = str(url).split(":", 1)[0].split("+", 1)[0] if url is not None else "unknown"
     return Health(
         status="ok", version=__version__, database=dialect,
-        platforms=len(db.list_platforms()), frameworks=len(db.list_frameworks()),
+        platforms=len(db.platform_ids()), frameworks=len(db.framework_ids()),
     )
 
 
