@@ -444,3 +444,26 @@ def test_two_workers_on_postgresql(isolated_db: str, tmp_path: Path) -> None:
             assert c.get("/v1/health").json()["database"] == "postgresql"
     finally:
         assert srv.stop()
+
+
+def test_cached_recommend_never_loads_torch(tmp_path: Path) -> None:
+    """With the profile in the database (put there by the CLI), a worker answers recommend,
+    profile and gate requests without ever loading torch: its memory maps have no libtorch."""
+    db_url = f"sqlite:///{tmp_path / 'cached.db'}"
+    env = {**__import__("os").environ, "ADVISOR_DB": db_url}
+    out = subprocess.run([sys.executable, "-m", "advisor.cli", "recommend", "--model", "resnet18", "--target", "t4"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    srv = start_server(tmp_path, db_url=db_url, token=None, name="no-torch")
+    try:
+        with httpx.Client(base_url=srv.url, timeout=120) as c:
+            assert c.post("/v1/recommend", json={"models": ["resnet18"], "target": "t4"}).status_code == 200
+            assert c.post("/v1/profile", json={"model": "resnet18"}).json()["params"] == 11_689_512
+            gate = {"models": ["resnet18"], "target": "t4", "requirements": {"max_latency_ms": 50}}
+            assert c.post("/v1/gate", json=gate).json()["passed"] is True
+        maps = Path(f"/proc/{srv.proc.pid}/maps")
+        if not maps.exists():
+            pytest.skip("no /proc on this system")
+        assert "libtorch" not in maps.read_text()
+    finally:
+        assert srv.stop()
