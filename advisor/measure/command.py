@@ -82,8 +82,10 @@ def print_calibration(run: Any, created: bool) -> None:
         table.add_row("CUDA-graph per kernel", f"{rec.graph_kernel_us:.2f} us", "replay of tiny adds")
     ort = fw.get("onnxruntime-cpu")
     if ort is not None:
+        how = {"fp32": "best of 1024^3 MatMul and the sweep", "int8": "QDQ conv/GEMM sweep, against the curve"}
         for p, v in ort.matmul_tflops.items():
-            table.add_row(f"onnxruntime {p} GEMM", f"{v:.3f} T/s", "MatMul / MatMulInteger")
+            table.add_row(f"onnxruntime {p} matmul", f"{v:.3f} T/s", how.get(p, ""))
+        table.add_row("onnxruntime vector fp32", f"{ort.vector_tflops['fp32'] * 1e3:.2f} GFLOP/s", "depthwise convs")
         table.add_row("onnxruntime per-node", f"{ort.per_op_overhead_us:.2f} us", "Add/Relu chain")
     curve = ", ".join(f"{w:.0f}:{f:.2f}" for w, f in rec.utilisation_curve)
     table.add_row("utilisation curve", f"{len(rec.utilisation_curve)} points", curve)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -44,11 +45,13 @@ class Budget:
     bandwidth_elems: int  # elements per fp32 array in the bandwidth test
     overhead_ops: int
     sweep_stride: int  # measure every n-th shape of the utilisation sweep
+    rounds: int = 1  # the whole set is measured this many times; medians are kept
 
     @staticmethod
     def full() -> "Budget":
         # 2**28 fp32 = 1 GiB per array, far above any LLC we know of (300 MiB on Xeon 6).
-        return Budget(per_point_s=0.6, big_point_s=2.0, bandwidth_elems=2**28, overhead_ops=200, sweep_stride=1)
+        return Budget(per_point_s=0.35, big_point_s=1.2, bandwidth_elems=2**28, overhead_ops=200, sweep_stride=1,
+                      rounds=2)
 
     @staticmethod
     def quick() -> "Budget":
@@ -583,3 +586,39 @@ def ort_depthwise_points(threads: int, budget: Budget) -> list[SweepPoint]:
         stats = _time(lambda: sess.run(None, feeds), "cpu", budget.per_point_s)
         points.append(_depthwise_point(c, hw, stride, stats.median_ms))
     return points
+
+
+def median_of_rounds(rounds: list[Any]) -> Any:
+    """Merge the results of repeated calibration rounds: numbers become their median,
+    sweep points keep their shape with the median time; dicts, tuples, lists and
+    dataclasses are merged field by field."""
+    import dataclasses
+    import statistics
+
+    first = rounds[0]
+    if len(rounds) == 1:
+        return first
+    if isinstance(first, SweepPoint):
+        t = statistics.median(p.time_ms for p in rounds)
+        return dataclasses.replace(first, time_ms=t, tflops=first.flops / (t * 1e-3) / 1e12)
+    if dataclasses.is_dataclass(first):
+        return dataclasses.replace(first, **{f.name: median_of_rounds([getattr(r, f.name) for r in rounds])
+                                             for f in dataclasses.fields(first)})
+    if isinstance(first, bool) or isinstance(first, str) or first is None:
+        return first
+    if isinstance(first, (int, float)):
+        return statistics.median(rounds) if isinstance(first, float) else first
+    if isinstance(first, dict):
+        return {k: median_of_rounds([r[k] for r in rounds]) for k in first}
+    if isinstance(first, tuple):
+        return tuple(median_of_rounds([r[i] for r in rounds]) for i in range(len(first)))
+    if isinstance(first, list):
+        return [median_of_rounds([r[i] for r in rounds]) for i in range(len(first))]
+    return first
+
+
+def best_rate(points: list[SweepPoint], floor_us: dict[str, float]) -> float:
+    """The highest TFLOPS any informative sweep kernel reached, call floor taken out."""
+    rates = [p.flops / ((p.time_ms - floor_us.get(p.kind, 0.0) * 1e-3) * 1e-3) / 1e12
+             for p in points if p.time_ms >= 2 * floor_us.get(p.kind, 0.0) * 1e-3]
+    return max(rates, default=0.0)
