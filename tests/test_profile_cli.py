@@ -159,5 +159,8 @@ def test_llama_70b_decode_is_fast_and_small() -> None:
     assert after.ru_maxrss < 2 * 1024 * 1024  # KiB on Linux
     doc = json.loads(result.stdout)
     assert doc["params"] > 68e9 and doc["kv_cache_elems"] > 0
-    # decode reads every weight once and the whole KV cache once
-    assert doc["bytes_read"] >= 4 * (doc["params"] + doc["kv_cache_elems"])
+    # decode reads every weight once (of the embedding table only the one looked-up row)
+    # and the whole KV cache once
+    embedding = sum(layer["params"] for layer in doc["layers"] if layer["type"] == "Embedding")
+    floor = 4 * (doc["params"] - embedding + doc["kv_cache_elems"])
+    assert floor <= doc["bytes_read"] <= floor * 1.01
