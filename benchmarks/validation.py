@@ -212,16 +212,26 @@ def report(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         summary, measurements, db = predict_from_data(payload, f"sqlite:///{tmp}/validation.db")
         db.close()
+    repeat = None
+    if payload.get("repeat_measurements"):
+        from advisor.measure.bench import BenchResult
+
+        again = [BenchResult.model_validate(m) for m in payload["repeat_measurements"]["measurements"]]
+        with tempfile.TemporaryDirectory() as tmp:
+            alt = dict(payload, measurements=[m.model_dump(mode="json") for m in again])
+            repeat_summary, _, db = predict_from_data(alt, f"sqlite:///{tmp}/repeat.db")
+            db.close()
+        repeat = (payload["repeat_measurements"], again, repeat_summary)
     plot = DOCS / f"validation{suffix or '-cpu'}.png"
     v.plot_validation(summary.rows, plot, title=f"advisor predict --target local vs advisor bench ({device})")
-    md = render_markdown(payload, summary, measurements, plot.name, device)
+    md = render_markdown(payload, summary, measurements, plot.name, device, repeat)
     out = DOCS / f"validation{suffix}.md"
     out.write_text(md)
     print(f"wrote {out} and {plot}; median |error| {summary.median_abs_error:.1%}, "
           f"pairwise order {summary.pairwise_agreement:.1%} of {summary.pairs} pairs", file=sys.stderr)
 
 
-def render_markdown(payload: dict, summary, measurements, plot_name: str, device: str) -> str:
+def render_markdown(payload: dict, summary, measurements, plot_name: str, device: str, repeat=None) -> str:
     cond = payload["conditions"]
     cal = payload["calibration"]
     details = cal["details"]
@@ -313,6 +323,25 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
     if summary.skipped:
         lines += ["", "Skipped (cannot run on this machine):", ""] + [f"- {s}" for s in summary.skipped]
     notes = sorted({n for m in measurements for n in m.notes if "other processes" not in n and "stable" not in n})
+    if repeat is not None:
+        import statistics
+
+        info, again, rsum = repeat
+        now = {(m.model, m.batch, m.framework, m.precision): m.latency_ms for m in measurements}
+        ratios = [now[k] / m.latency_ms for m in again
+                  if (k := (m.model, m.batch, m.framework, m.precision)) in now]
+        spread = sorted(abs(r - 1) for r in ratios)
+        lines += [
+            "",
+            "## Repeatability on this machine",
+            "",
+            f"The same matrix was measured once more, earlier ({info['conditions'].get('date')}, same scheduling); the",
+            "data file keeps it under `repeat_measurements`. Between the two runs a configuration's median moved by",
+            f"{statistics.median(spread):.0%} (median over the {len(ratios)} configurations; largest {spread[-1]:.0%}): this",
+            "shared VM's speed drifts by tens of percent over minutes, which bounds how closely any prediction can match.",
+            f"Against that earlier run, the same predictions have a median absolute error of {rsum.median_abs_error:.1%} and",
+            f"order the pairs right in {rsum.pairwise_agreement:.1%} of {rsum.pairs} pairs.",
+        ]
     lines += [
         "",
         "## Where the remaining error comes from (profiled with torch.profiler and onnxruntime's profiler)",
@@ -344,6 +373,13 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         "```",
         "",
     ]
+    if device == "cpu":
+        lines += [
+            "On a CUDA GPU, `bash benchmarks/gpu_validate.sh` runs calibrate and validate (pytorch and",
+            "pytorch-cudagraphs; fp32, tf32, fp16, bf16; batch 1, 8, 64) and writes docs/validation-gpu.md.",
+            "It has not been run yet: no GPU was available when it was written.",
+            "",
+        ]
     return "\n".join(lines)
 
 
