@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import tempfile
 import sys
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def profile_onnxruntime(mb, model: str, precision: str, runs: int) -> tuple[floa
     opts.intra_op_num_threads = mb.threads
     opts.inter_op_num_threads = 1
     opts.enable_profiling = True
+    # Trace into the temp dir, so an interrupted run leaves nothing in the working tree.
+    opts.profile_file_prefix = str(Path(tempfile.gettempdir()) / "advisor_ort_profile")
     opts.log_severity_level = 3
     sess = ort.InferenceSession(str(art.int8 if precision == "int8" else art.fp32), opts,
                                 providers=["CPUExecutionProvider"])
