@@ -283,12 +283,20 @@ class Fusion(Strict):
     #: chains of elementwise ops merged into one kernel even when not into a matmul
     #: (torch.compile's pointwise fusion); implied by epilogue_fusion in most runtimes
     elementwise_fusion: bool = False
+    #: activations that the quantized (int8) graph runs as separate quantized nodes instead of
+    #: fusing them into the preceding kernel, e.g. onnxruntime's QDQ SiLU -> QLinearSigmoid +
+    #: QLinearMul (each a full pass over the tensor); names are aten op names ("silu")
+    quantized_unfused: list[str] = Field(default_factory=list)
     note: str | None = None
 
 
 class Overhead(Strict):
     per_kernel_us: Figure  # paid by every kernel launch / op dispatch
     per_call_us: Figure  # paid once per inference call
+    #: CPU cycles per window element per core of max pooling (a scalar loop over the window
+    #: per output element, e.g. eager PyTorch on NCHW tensors); None = priced like any
+    #: other vector kernel
+    window_op_cycles: Figure | None = None
 
     @model_validator(mode="after")
     def _non_negative(self) -> "Overhead":

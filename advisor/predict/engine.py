@@ -96,6 +96,21 @@ def host_link_us(kernels: list[Kernel], profile: Profile, platform: PlatformSpec
     return (io + spill) / (link_gbs * 1e9) / US
 
 
+def is_window_op(kernel: Kernel) -> bool:
+    """Max pooling: the profiler counts one FLOP per window element of every output."""
+    return kernel.kind.startswith("max_pool")
+
+
+def window_op_s(kernel: Kernel, platform: PlatformSpec, framework: FrameworkSpec) -> float:
+    """Seconds of a scalar window loop on a CPU (framework trait ``window_op_cycles``, cycles
+    per window element per core); 0 when the framework runs pooling as vector code."""
+    cycles = framework.overhead.window_op_cycles
+    if cycles is None:
+        return 0.0
+    p = platform.parallelism
+    return kernel.flops * cycles.value / (p.units * p.clock_ghz * 1e9)
+
+
 def kernel_precisions(scheme: str) -> tuple[str, str]:
     """(precision of matmul-class kernels, precision of the other kernels)."""
     s = scheme_spec(scheme)
@@ -144,7 +159,7 @@ def predict(
 ) -> Prediction:
     """Predict latency, throughput and memory of one profile on one platform/framework.
 
-    ``kernels`` may pass ``fuse(profile.ops, framework.fusion)`` already computed (the
+    ``kernels`` may pass ``fuse(profile.ops, framework.fusion, scheme)`` already computed (the
     recommender shares it between frameworks with the same fusion traits); ``with_layers=False``
     leaves ``layers`` empty (the recommender needs only the totals)."""
     c = constants or predictor_constants()
@@ -155,7 +170,7 @@ def predict(
     warnings: list[str] = list(peaks.warnings)
 
     if kernels is None:
-        kernels = fuse(profile.ops, framework.fusion)
+        kernels = fuse(profile.ops, framework.fusion, scheme)
     on_chip = platform.device_class == "npu"
     call_us = ovh.call_us + (host_link_us(kernels, profile, platform, scheme) if on_chip else 0.0)
     # shortest time any kernel occupies a GPU (ramp-up, tail, drain), in clock cycles
@@ -168,6 +183,8 @@ def predict(
         prec = matmul_prec if kernel.matmul else vector_prec
         rate, _, util = compute_rate(kernel, prec, platform, peaks, c, curve)
         compute_s = kernel.flops / (rate * 1e12) if kernel.flops else 0.0
+        if ovh.mode == "serial" and is_window_op(kernel):
+            compute_s = max(compute_s, window_op_s(kernel, platform, framework))
         # NPUs keep weights and activations on chip; only the host link is charged (per call)
         memory_s = 0.0 if on_chip else kernel.bytes_at(s.weight_bytes, s.activation_bytes) / bandwidth
         busy_s = max(compute_s, memory_s, floor_s)

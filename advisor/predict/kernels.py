@@ -136,8 +136,24 @@ def is_softmax(op: OpRecord) -> bool:
     return "softmax" in op.op
 
 
-def fuse(ops: list[OpRecord], fusion: Fusion) -> list[Kernel]:
-    """Group ops into the kernels the framework launches, in execution order."""
+def quantized_activations(scheme: str | None) -> bool:
+    """Whether the scheme quantizes activations (the graph runs quantized operators)."""
+    return scheme is not None and scheme_spec(scheme).activation == "int8"
+
+
+def fusion_key(fusion: Fusion, scheme: str | None) -> tuple:
+    """Frameworks with equal keys launch the same kernels for a profile (the recommender
+    shares them): the fusion traits, plus whether quantized-graph traits apply."""
+    traits = tuple(sorted((k, str(v)) for k, v in fusion.model_dump(exclude={"source", "note"}).items()))
+    return traits, bool(fusion.quantized_unfused) and quantized_activations(scheme)
+
+
+def fuse(ops: list[OpRecord], fusion: Fusion, scheme: str | None = None) -> list[Kernel]:
+    """Group ops into the kernels the framework launches, in execution order.
+
+    ``scheme`` matters only for frameworks whose quantized graph leaves some activations
+    unfused (``fusion.quantized_unfused``)."""
+    unfused = set(fusion.quantized_unfused) if quantized_activations(scheme) else set()
     kernels: list[Kernel] = []
     for op in ops:
         if op.category == Category.view:
@@ -145,7 +161,9 @@ def fuse(ops: list[OpRecord], fusion: Fusion) -> list[Kernel]:
         if fusion.bn_folding and op.category == Category.data_movement and op.input_elems == 0:
             continue  # constants (arange, full, empty) are folded when the engine is built
         last = kernels[-1] if kernels else None
-        if last is not None and _folds_into(op, last, fusion):
+        if unfused and _short(op.op).rstrip("_") in unfused:
+            kernels.extend(_quantized_nodes(op))
+        elif last is not None and _folds_into(op, last, fusion):
             last.absorb_folded(op)
         elif last is not None and _fuses_pointwise(op, last, fusion):
             last.absorb_pointwise(op)
@@ -154,6 +172,29 @@ def fuse(ops: list[OpRecord], fusion: Fusion) -> list[Kernel]:
     if fusion.attention_fusion:
         kernels = _fuse_attention(kernels)
     return kernels
+
+
+#: how a quantized graph decomposes an activation it does not fuse: (node, FLOPs per element,
+#: operand tensors read). SiLU(x) = x * sigmoid(x): the QDQ quantizer emits QLinearSigmoid
+#: (reads x, writes s) then QLinearMul (reads x and s, writes y); see onnxruntime's
+#: quantization operator registry (onnxruntime/python/tools/quantization/registry.py).
+QUANTIZED_DECOMPOSITION: dict[str, tuple[tuple[str, int, int], ...]] = {
+    "silu": (("qlinear_sigmoid", 4, 1), ("qlinear_mul", 1, 2)),
+    "sigmoid": (("qlinear_sigmoid", 4, 1),),
+    "hardswish": (("qlinear_hardsigmoid", 4, 1), ("qlinear_mul", 1, 2)),
+}
+
+
+def _quantized_nodes(op: OpRecord) -> list[Kernel]:
+    """The separate quantized nodes an unfused activation runs as, each a full pass."""
+    n = op.output_elems
+    parts = QUANTIZED_DECOMPOSITION.get(_short(op.op).rstrip("_"), ((_short(op.op), op.flops // max(n, 1), 1),))
+    nodes = []
+    for kind, flops_per_elem, reads in parts:
+        k = Kernel.from_op(op)
+        k.kind, k.flops, k.input_elems = kind, flops_per_elem * n, reads * n
+        nodes.append(k)
+    return nodes
 
 
 def _folds_into(op: OpRecord, last: Kernel, fusion: Fusion) -> bool:

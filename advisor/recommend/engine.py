@@ -15,7 +15,7 @@ from advisor.errors import unknown_name
 from advisor.precision import SCHEMES
 from advisor.predict.api import calibration_for, load_profile
 from advisor.predict.engine import predict
-from advisor.predict.kernels import fuse
+from advisor.predict.kernels import fuse, fusion_key
 from advisor.predict.types import Prediction
 from advisor.recommend.types import Candidate, Excluded, Recommendation, RecommendRequest, RuleFinding
 from advisor.rules.base import RuleContext
@@ -84,9 +84,9 @@ def recommend(db: Any, request: RecommendRequest, allow_code: bool = True) -> Re
             if excluded(findings):
                 dropped.append(_excluded(model, s, fw.id, findings))
                 continue
-            traits = tuple(sorted(fw.fusion.model_dump(exclude={"source", "note"}).items()))
+            traits = fusion_key(fw.fusion, s)
             if traits not in fused:
-                fused[traits] = fuse(profile.ops, fw.fusion)
+                fused[traits] = fuse(profile.ops, fw.fusion, s)
             pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits], with_layers=False)
             ctx = RuleContext(platform, fw, s, model, profile=profile, prediction=pred)
             findings += evaluate(ctx, config, stage="prediction")
