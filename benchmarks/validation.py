@@ -167,6 +167,23 @@ def recalibrate(args: argparse.Namespace) -> None:
           file=sys.stderr)
 
 
+def add_cache_facts(args: argparse.Namespace) -> None:
+    """Add the private-cache size (sysfs; a fact, not a measurement) to the calibration's
+    platform in the data file, for calibrations saved before `advisor calibrate` recorded it.
+    Run on the machine that took the calibration."""
+    from advisor.measure.calibrate import private_cache_figure
+
+    path = data_path("cpu")
+    payload = json.loads(path.read_text())
+    cal = payload["calibration"]
+    figure = private_cache_figure(int(cal["threads"]))
+    if figure is None:
+        sys.exit("sysfs does not give a private L2 cache size on this machine")
+    cal["platform"]["memory"]["private_cache_mb"] = figure
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    print(f"added private_cache_mb {figure['value']} ({figure['note']}) to {path}", file=sys.stderr)
+
+
 def measure_group(model: str, batch: int, device: str, configs, budget, results: dict) -> None:
     """Bench one model at one batch under every config; keep the least contended result."""
     from advisor.measure.bench import ModelBench
@@ -404,10 +421,11 @@ def main() -> None:
     c.add_argument("--realtime", action="store_true")
     c.add_argument("--rounds", type=int, help="measure every figure this many times, keep medians (default 2)")
     c.add_argument("--wait-quiet", type=float, default=0.0)
+    sub.add_parser("cache-facts", help="add this machine's private L2 size (sysfs) to the saved calibration's platform")
     r = sub.add_parser("report", help="predict the measured rows and write the docs page")
     r.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
-    {"measure": measure, "calibrate": recalibrate, "report": report}[args.step](args)
+    {"measure": measure, "calibrate": recalibrate, "cache-facts": add_cache_facts, "report": report}[args.step](args)
 
 
 if __name__ == "__main__":

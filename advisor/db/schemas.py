@@ -120,6 +120,9 @@ class Memory(Strict):
     on_chip_mb: PositiveFigure | None = None
     #: host link for attached accelerators: bytes that leave the chip cross it
     host_link_gbs: PositiveFigure | None = None
+    #: CPUs: the private (per-core L2) caches of the cores a runtime uses, summed; a kernel
+    #: whose operands exceed it streams them from the shared LLC/DRAM (see docs/predictor.md)
+    private_cache_mb: PositiveFigure | None = None
 
 
 class Parallelism(Strict):

@@ -382,6 +382,7 @@ def cpu_platform(
                 "value": round(bandwidth.copy_gbs, 3), "source": measured_src,
                 "note": f"copy of {bandwidth.array_mib:.0f} MiB arrays, read+written bytes; read-only {bandwidth.read_gbs:.1f} GB/s",
             },
+            **({"private_cache_mb": cache} if (cache := private_cache_figure(threads)) else {}),
         },
         "features": cpu.features,
         "parallelism": {"units": threads, "unit_kind": "core", "clock_ghz": clock,
@@ -389,6 +390,17 @@ def cpu_platform(
         "notes": f"Detected by advisor calibrate on {when} (os.cpu_count() = {os.cpu_count()}).",
         "sources": ["/proc/cpuinfo", measured_src],
     })
+
+
+def private_cache_figure(threads: int) -> dict | None:
+    """The L2 caches of the cores the runtime uses, summed (sysfs), as a platform figure."""
+    from advisor.measure.sysinfo import private_cache_kib
+
+    kib = private_cache_kib()
+    if not kib:
+        return None
+    return {"value": round(kib * threads / 1024, 3), "source": "/sys/devices/system/cpu/cpu0/cache (level-2, private to one core)",
+            "note": f"{kib} KiB per core x {threads} threads"}
 
 
 def _gpu_class(name: str) -> str:

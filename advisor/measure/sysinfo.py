@@ -92,6 +92,27 @@ def _max_clock_ghz(fields: dict[str, str]) -> tuple[float | None, str]:
     return None, "unknown"
 
 
+def private_cache_kib(level: int = 2, sysfs_cpu: str | Path = "/sys/devices/system/cpu/cpu0") -> int | None:
+    """Size of cpu0's cache at ``level`` when no other logical CPU shares it (a core's
+    private L2), from sysfs; None when sysfs does not say or the cache is shared."""
+    for index in sorted(Path(sysfs_cpu, "cache").glob("index*")):
+        try:
+            if int((index / "level").read_text()) != level or (index / "type").read_text().strip() == "Instruction":
+                continue
+            shared = (index / "shared_cpu_list").read_text().strip()
+            size = (index / "size").read_text().strip().upper()
+        except (OSError, ValueError):
+            continue
+        if shared not in ("0", ""):
+            return None  # shared with hyper-threads or other cores: not private
+        scale = {"K": 1, "M": 1024}.get(size[-1:], None)
+        try:
+            return int(size[:-1]) * scale if scale else int(size) // 1024
+        except ValueError:
+            return None
+    return None
+
+
 def detect_cpu(cpuinfo_path: str | Path = "/proc/cpuinfo") -> CpuInfo:
     """Read this machine's CPU facts; works (with fewer facts) where /proc/cpuinfo is missing."""
     try:

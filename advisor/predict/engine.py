@@ -96,6 +96,18 @@ def host_link_us(kernels: list[Kernel], profile: Profile, platform: PlatformSpec
     return (io + spill) / (link_gbs * 1e9) / US
 
 
+def spills_private_cache(kernel: Kernel, platform: PlatformSpec, weight_width: float, activation_width: float) -> bool:
+    """Whether a CPU kernel's operands (weights, inputs, output) exceed the private caches of
+    the cores running it (``memory.private_cache_mb``, from sysfs via `advisor calibrate`).
+
+    Such a kernel streams its operands from the shared LLC/DRAM while it computes; CPU
+    kernels overlap that stream with arithmetic only partly, so the predictor charges the
+    no-overlap bound compute + memory instead of max(compute, memory). The calibration's
+    micro-benchmarks repeat one kernel on cache-hot operands, so they do not contain it."""
+    cache = platform.memory.private_cache_mb
+    return cache is not None and kernel.bytes_at(weight_width, activation_width) > cache.value * 1e6
+
+
 def is_window_op(kernel: Kernel) -> bool:
     """Max pooling: the profiler counts one FLOP per window element of every output."""
     return kernel.kind.startswith("max_pool")
@@ -187,6 +199,8 @@ def predict(
             compute_s = max(compute_s, window_op_s(kernel, platform, framework))
         # NPUs keep weights and activations on chip; only the host link is charged (per call)
         memory_s = 0.0 if on_chip else kernel.bytes_at(s.weight_bytes, s.activation_bytes) / bandwidth
+        if ovh.mode == "serial" and spills_private_cache(kernel, platform, s.weight_bytes, s.activation_bytes):
+            compute_s, memory_s = compute_s + memory_s, 0.0  # streamed operands do not overlap compute
         busy_s = max(compute_s, memory_s, floor_s)
         if ovh.mode == "host":
             host_clock += ovh.host_us * US
