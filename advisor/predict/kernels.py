@@ -182,6 +182,10 @@ QUANTIZED_DECOMPOSITION: dict[str, tuple[tuple[str, int, int], ...]] = {
     "silu": (("qlinear_sigmoid", 4, 1), ("qlinear_mul", 1, 2)),
     "sigmoid": (("qlinear_sigmoid", 4, 1),),
     "hardswish": (("qlinear_hardsigmoid", 4, 1), ("qlinear_mul", 1, 2)),
+    # QLinearConcat requantizes every input element to the output's scale and zero point:
+    # subtract zero point, multiply by the scale ratio, round, add zero point and clamp
+    # (com.microsoft QLinearConcat, onnxruntime ContribOperators.md)
+    "cat": (("qlinear_concat", 4, 1),),
 }
 
 
