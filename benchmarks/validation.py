@@ -299,6 +299,10 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         f"{cond.get('calibration_scheduling', 'normal (SCHED_OTHER)')}, median of {details.get('rounds', 1)} rounds "
         f"(other processes used "
         f"{details.get('contention', 0):.0%} of the CPUs during it)",
+        *([f"- private L2 caches: {c['value']:g} MB ({c.get('note') or c['source']}; sysfs, "
+           "added by `python benchmarks/validation.py cache-facts` for calibrations taken before "
+           "`advisor calibrate` recorded it)"]
+          if (c := cal["platform"]["memory"].get("private_cache_mb")) else []),
         "",
         "## Calibration used by the predictions",
         "",
@@ -363,13 +367,16 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         "",
         "## Where the remaining error comes from (profiled with torch.profiler and onnxruntime's profiler)",
         "",
-        "- eager PyTorch: `max_pool2d_with_indices` on CPU is far slower than its bytes suggest (ResNet's",
-        "  stem pool took several ms at batch 1, a fifth of the network at batch 8), and convolutions inside a",
-        "  network run below their isolated speed; the predictor has no term for either, so eager rows are",
-        "  mostly predicted too fast, most of all the YOLO models (large activations, separate SiLU passes).",
-        "- onnxruntime int8: the quantized graph keeps SiLU as separate QLinearSigmoid and QLinearMul nodes",
-        "  (in fp32 onnxruntime fuses them into one QuickGelu), and QLinearConv on narrow YOLO layers is",
-        "  barely faster than fp32, so YOLO int8 runs at nearly fp32 speed and is predicted 2-3x too fast.",
+        "- modelled since the first validation run (docs/predictor.md, CPU-specific terms): eager PyTorch's",
+        "  `max_pool2d_with_indices` is a scalar window loop (ResNet's stem pool took several ms at batch 1,",
+        "  a fifth of the network at batch 8; priced at the cycles per window element that",
+        "  `benchmarks/window_ops.py` measures); onnxruntime int8 keeps SiLU as separate QLinearSigmoid and",
+        "  QLinearMul nodes and Concat as a requantizing QLinearConcat; kernels whose operands exceed the",
+        "  cores' private L2 caches pay compute + memory (convolutions inside a network ran at 0.10-0.16",
+        "  TFLOPS against 0.19-0.25 isolated on cache-hot operands).",
+        "- still missing: onnxruntime int8 QLinearConv on narrow YOLO layers is barely faster than fp32 and",
+        "  ViT's int8 path runs far below the calibrated int8 GEMM rate, so those rows stay 40-65% too fast;",
+        "  eager PyTorch at batch 1 on MobileNet/EfficientNet/YOLO remains 35-45% too fast.",
         "- depthwise convolutions (MobileNet, EfficientNet) are vector-unit kernels: their rate comes from the",
         "  calibrated depthwise figure of each framework, which is why the calibration measures them.",
     ]
