@@ -238,6 +238,7 @@ def main() -> int:
     ap.add_argument("--p99-budget-ms", type=float, default=200.0)
     ap.add_argument("--docs", type=Path, default=REPO / "docs" / "service.md")
     ap.add_argument("--no-docs", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="run the set this many times (shows the spread)")
     args = ap.parse_args()
 
     single = any(v is not None for v in (args.clients, args.requests, args.workers)) or args.no_recommend_cache
@@ -245,7 +246,7 @@ def main() -> int:
         [Scenario(workers=args.workers or 2, cache=not args.no_recommend_cache, clients=args.clients or 50,
                   requests=args.requests or 2000)]
         if single else list(STANDARD)
-    )
+    ) * max(1, args.repeat)
     info = conditions()
     results = []
     for scenario in scenarios:
@@ -257,7 +258,8 @@ def main() -> int:
 
     if not args.no_docs and not single:
         table = "\n".join([
-            f"Measured {info['date_utc']} UTC with `python benchmarks/service.py` on {info['cores']} cores "
+            f"Measured {info['date_utc']} UTC with `python benchmarks/service.py"
+            + (f" --repeat {args.repeat}" if args.repeat > 1 else "") + f"` on {info['cores']} cores "
             f"({info['cpu']}), Python {info['python']}; load generator and server on the same machine, "
             "which other work was sharing (load average at the start of each run in the last column).",
             "",
@@ -267,10 +269,10 @@ def main() -> int:
         ])
         write_docs(args.docs, table)
         print(f"wrote {args.docs}")
-    target = results[0]
     ok = not any(r.errors for r in results)
-    if target.scenario.cache:
-        ok = ok and percentile(target.latencies, 99) < args.p99_budget_ms
+    for r in results:  # the target scenario (the first) of every repeat
+        if r.scenario == scenarios[0] and r.scenario.cache:
+            ok = ok and percentile(r.latencies, 99) < args.p99_budget_ms
     return 0 if ok else 1
 
 
