@@ -73,3 +73,20 @@ def scheme(name: str) -> SchemeSpec:
         return _SCHEMES[name]
     except KeyError:
         raise unknown_name("precision", name, SCHEMES) from None
+
+
+def storage(name: str) -> SchemeSpec:
+    """Byte widths for a scheme or a plain precision, for traffic figures only.
+
+    ``advisor profile --precision int4`` asks for int4 storage of weights and activations;
+    that is a byte width, not a deployable scheme (there is no w4a4 kernel to predict), so
+    it is accepted here and nowhere in predict or recommend.
+    """
+    if name in _SCHEMES:
+        return _SCHEMES[name]
+    if name in BYTES_PER_ELEMENT:
+        return SchemeSpec(name, name, name, name)
+    from advisor.errors import unknown_name
+
+    raise unknown_name("precision", name, (*SCHEMES, *PRECISIONS))
+

@@ -32,3 +32,15 @@ def test_every_scheme_is_known() -> None:
 def test_unknown_scheme_names_nearest() -> None:
     with pytest.raises(InputError, match="int8"):
         scheme("int9")
+
+
+def test_plain_int4_is_a_storage_width_but_not_a_scheme() -> None:
+    from advisor.precision import storage
+
+    s = storage("int4")
+    assert (s.weight_bytes, s.activation_bytes) == (0.5, 0.5)
+    assert storage("w4a16") == scheme("w4a16")
+    with pytest.raises(InputError):
+        scheme("int4")
+    with pytest.raises(InputError, match="int4"):
+        storage("int5")

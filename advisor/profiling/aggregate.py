@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from advisor.precision import scheme as scheme_spec
+from advisor.precision import storage as scheme_spec
 from advisor.profiling.types import Profile
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from advisor.errors import InputError
-from advisor.precision import scheme
+from advisor.precision import storage
 
 #: Show a spinner only for models that take longer than this (most profile in well under it).
 SPINNER_AFTER_S = 1.0
@@ -66,7 +66,7 @@ def run_profile(
     ``--depth`` implies per-layer rows rolled up to that depth. ``--strict`` turns ops
     without a formula into an InputError (exit 2) instead of a warning.
     """
-    scheme(precision)  # an unknown precision fails before any model is built
+    storage(precision)  # an unknown precision fails before any model is built
     from advisor.profiling.aggregate import by_module
     from advisor.profiling.api import get_profile
     from advisor.profiling import render

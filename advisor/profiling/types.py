@@ -11,7 +11,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from advisor.precision import scheme as scheme_spec
+from advisor.precision import storage as scheme_spec
 
 
 class Category(str, Enum):
