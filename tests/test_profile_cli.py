@@ -6,11 +6,9 @@ import csv
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -144,19 +142,10 @@ def test_callable_that_raises(user_models: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
-def test_llama_70b_decode_is_fast_and_small() -> None:
-    """A 69 B-parameter model profiles on meta tensors: < 10 s and < 2 GB peak RSS."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
+def test_llama_70b_decode_counts_weights_and_cache() -> None:
+    """A 69 B-parameter model profiles on meta tensors (speed and RSS: benchmarks/profile_speed.py)."""
     result = advisor("profile", "llama-70b", "--phase", "decode", "--context", "4096", "-f", "json")
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert result.returncode == 0, result.stderr
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    # CPU time is the measure that holds on a shared, loaded test machine (wall time there
-    # includes waiting for a core); on an idle machine wall ~ CPU.
-    assert cpu < 10, (cpu, wall)
-    assert after.ru_maxrss < 2 * 1024 * 1024  # KiB on Linux
     doc = json.loads(result.stdout)
     assert doc["params"] > 68e9 and doc["kv_cache_elems"] > 0
     # decode reads every weight once (of the embedding table only the one looked-up row)
