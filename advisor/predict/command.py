@@ -23,7 +23,7 @@ def run_predict(
     plot: Path | None = None,
     fmt: str = "table",
 ) -> None:
-    from advisor.recommend.fastpath import open_database
+    from advisor.db.fastread import open_database
     from advisor.predict.api import calibration_for, predict_model
 
     if plot is not None:

@@ -35,7 +35,7 @@ def run_recommend(
 ) -> None:
     from pydantic import ValidationError
 
-    from advisor.recommend.fastpath import open_database
+    from advisor.db.fastread import open_database
     from advisor.recommend import render
     from advisor.recommend.engine import recommend
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from advisor.db.schemas import CalibrationSpec
-from advisor.recommend.fastpath import FastDatabase, open_database
+from advisor.db.fastread import FastDatabase, open_database
 
 
 def _cal(platform: str, framework: str | None, when: str, bw: float) -> CalibrationSpec:
