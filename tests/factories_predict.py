@@ -5,6 +5,11 @@ Numbers are round so expected times can be worked out by hand in the tests.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from functools import lru_cache
+
 from advisor.db.schemas import FrameworkSpec, Fusion, Parallelism, Peak, PlatformSpec, PrecisionSupport
 from advisor.profiling.types import Category, OpRecord, Profile
 
@@ -125,3 +130,27 @@ def profile(ops: list[OpRecord], *, model: str = "toy", batch: int = 1, params: 
         params=params if params is not None else sum(o.weight_elems for o in ops),
         kv_cache_elems=kv_cache_elems, ops=ops,
     )
+
+
+# -- real zoo profiles and the CLI, shared by the predict and recommend tests
+
+
+@lru_cache(maxsize=None)
+def zoo_profile_json(model: str, phase: str | None = None, context: int | None = None) -> str:
+    """Count each zoo model once per test session (on meta tensors)."""
+    from advisor.profiling.api import get_profile
+
+    return get_profile(model, phase=phase, context=context).model_dump_json()
+
+
+def cache_zoo_profile(db, model: str, phase: str | None = None, context: int | None = None) -> None:
+    """Put a zoo model's real profile in the test database's cache, as get_profile would."""
+    from advisor.profiling.api import cache_key
+
+    db.put_cached_profile(cache_key(model, None, None, phase, None, context), zoo_profile_json(model, phase, context))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """`advisor ARGS` in a fresh process, wide enough that tables do not wrap."""
+    return subprocess.run([sys.executable, "-m", "advisor.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=300)

@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
-from functools import lru_cache
 
 import matplotlib.image
 import pytest
 
 from advisor.errors import InputError
 from advisor.predict.api import predict_model
-from advisor.profiling.api import cache_key
+from factories_predict import cache_zoo_profile, run_cli
 
-
-@lru_cache(maxsize=None)
-def _profile_json(model: str, phase: str | None = None, context: int | None = None) -> str:
-    from advisor.profiling.api import get_profile
-
-    return get_profile(model, phase=phase, context=context).model_dump_json()
-
-
-def _cache(db, model: str, phase: str | None = None, context: int | None = None) -> None:
-    db.put_cached_profile(cache_key(model, None, None, phase, None, context), _profile_json(model, phase, context))
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "advisor.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"}, timeout=300)
 
 
 def test_llama_7b_decode_on_h200_is_near_the_bandwidth_bound(db) -> None:
-    _cache(db, "llama-7b", "decode", 512)
+    cache_zoo_profile(db, "llama-7b", "decode", 512)
     pred = predict_model(db, model="llama-7b", target="h200", precision="fp16", framework="vllm",
                          phase="decode", context=512)
     weights_ms = pred.params * 2 / (4800e9) * 1e3  # fp16 weights / datasheet bandwidth
@@ -44,7 +25,7 @@ def test_llama_7b_decode_on_h200_is_near_the_bandwidth_bound(db) -> None:
 
 
 def test_decode_quantized_weights_are_faster(db) -> None:
-    _cache(db, "llama-7b", "decode", 512)
+    cache_zoo_profile(db, "llama-7b", "decode", 512)
     kw = dict(model="llama-7b", target="a100-sxm", framework="vllm", phase="decode", context=512)
     fp16 = predict_model(db, precision="fp16", **kw)
     w4 = predict_model(db, precision="w4a16", **kw)
@@ -53,7 +34,7 @@ def test_decode_quantized_weights_are_faster(db) -> None:
 
 
 def test_excluded_combination_is_predicted_with_the_reason(db) -> None:
-    _cache(db, "yolov5n")
+    cache_zoo_profile(db, "yolov5n")
     pred = predict_model(db, model="yolov5n", target="jetson-nano", precision="int8", framework="tensorrt")
     assert any(w.startswith("exclude:") and "no int8 support" in w for w in pred.warnings)
 
@@ -67,15 +48,15 @@ def test_excluded_combination_is_predicted_with_the_reason(db) -> None:
     ],
 )
 def test_unknown_names(db, kw, nearest) -> None:
-    _cache(db, "yolov5n")
+    cache_zoo_profile(db, "yolov5n")
     args = dict(model="yolov5n", target="jetson-nano", precision="fp16", framework="tensorrt") | kw
     with pytest.raises(InputError, match=nearest):
         predict_model(db, **args)
 
 
 def test_cli_json_keys_and_per_layer(db, isolated_db) -> None:
-    _cache(db, "yolov5n")
-    out = _cli("predict", "--model", "yolov5n", "--target", "jetson-orin-nano", "--precision", "fp16",
+    cache_zoo_profile(db, "yolov5n")
+    out = run_cli("predict", "--model", "yolov5n", "--target", "jetson-orin-nano", "--precision", "fp16",
                "--framework", "tensorrt", "--format", "json", "--per-layer")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -91,21 +72,21 @@ def test_cli_json_keys_and_per_layer(db, isolated_db) -> None:
 
 
 def test_cli_plot_png_and_svg(db, isolated_db, tmp_path) -> None:
-    _cache(db, "yolov5n")
+    cache_zoo_profile(db, "yolov5n")
     base = ["predict", "--model", "yolov5n", "--target", "jetson-orin-nano", "--precision", "fp16",
             "--framework", "tensorrt", "--format", "json", "--per-layer"]
     png, svg = tmp_path / "r.png", tmp_path / "r.svg"
-    out = _cli(*base, "--plot", str(png))
+    out = run_cli(*base, "--plot", str(png))
     assert out.returncode == 0, out.stderr
     n = len(json.loads(out.stdout)["layers"])
     assert matplotlib.image.imread(png).ndim == 3
-    assert _cli(*base, "--plot", str(svg)).returncode == 0
+    assert run_cli(*base, "--plot", str(svg)).returncode == 0
     ns = "{http://www.w3.org/2000/svg}"
     (group,) = [g for g in ET.parse(svg).getroot().iter(f"{ns}g") if g.get("id") == "layers"]
     assert len([e for e in group if e.tag in (f"{ns}path", f"{ns}use")]) == n
 
 
 def test_cli_bad_plot_suffix_exit_2(isolated_db, tmp_path) -> None:
-    out = _cli("predict", "--model", "yolov5n", "--target", "jetson-nano", "--precision", "fp16",
+    out = run_cli("predict", "--model", "yolov5n", "--target", "jetson-nano", "--precision", "fp16",
                "--framework", "tensorrt", "--plot", str(tmp_path / "x.gif"))
     assert out.returncode == 2 and "x.gif" in out.stderr and len(out.stderr.strip().splitlines()) == 1

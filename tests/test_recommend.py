@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from functools import lru_cache
 
 import pytest
 
 from advisor.errors import InputError
-from advisor.profiling.api import cache_key
 from advisor.recommend.engine import recommend
 from advisor.recommend.render import to_json, to_markdown
 from advisor.recommend.types import RecommendRequest
 
+from factories_predict import cache_zoo_profile, run_cli
 
-@lru_cache(maxsize=None)
-def _profile_json(model: str, phase: str | None = None, context: int | None = None) -> str:
-    """Count each model once per test session (on meta tensors)."""
-    from advisor.profiling.api import get_profile
-
-    return get_profile(model, phase=phase, context=context).model_dump_json()
-
-
-def _cache(db, model: str, phase: str | None = None, context: int | None = None) -> None:
-    db.put_cached_profile(cache_key(model, None, None, phase, None, context), _profile_json(model, phase, context))
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "advisor.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"}, timeout=300)
 
 
 def test_yolov5s_on_jetson_nano_ranks_fp16_tensorrt_first_and_excludes_int8(db) -> None:
-    _cache(db, "yolov5s")
+    cache_zoo_profile(db, "yolov5s")
     rec = recommend(db, RecommendRequest(models=["yolov5s"], target="jetson-nano"))
     top = rec.candidates[0]
     assert (top.framework, top.precision) == ("tensorrt", "fp16")
@@ -51,7 +34,7 @@ def test_yolov5s_on_jetson_nano_ranks_fp16_tensorrt_first_and_excludes_int8(db) 
 
 def test_max_latency_keeps_only_faster_candidates_fastest_first(db) -> None:
     for m in ("yolov5n", "yolov5s", "yolov8n"):
-        _cache(db, m)
+        cache_zoo_profile(db, m)
     req = RecommendRequest(models=["yolov5n", "yolov5s", "yolov8n"], target="jetson-orin-nano", max_latency_ms=10)
     rec = recommend(db, req)
     assert rec.candidates
@@ -65,7 +48,7 @@ def test_max_latency_keeps_only_faster_candidates_fastest_first(db) -> None:
 
 
 def test_top_and_narrowing(db) -> None:
-    _cache(db, "yolov5n")
+    cache_zoo_profile(db, "yolov5n")
     rec = recommend(db, RecommendRequest(models=["yolov5n"], target="jetson-orin-nano",
                                          frameworks=["tensorrt", "pytorch"], precisions=["fp16", "fp32"], top=3))
     assert len(rec.candidates) == 3
@@ -74,7 +57,7 @@ def test_top_and_narrowing(db) -> None:
 
 
 def test_llama_70b_fp16_does_not_fit_a_4090(db) -> None:
-    _cache(db, "llama-70b", "decode", 512)
+    cache_zoo_profile(db, "llama-70b", "decode", 512)
     rec = recommend(db, RecommendRequest(models=["llama-70b"], target="rtx-4090", phase="decode", context=512,
                                          frameworks=["vllm"], precisions=["fp16"]))
     assert rec.candidates == []
@@ -86,7 +69,7 @@ def test_llama_70b_fp16_does_not_fit_a_4090(db) -> None:
 
 
 def test_memory_and_throughput_constraints(db) -> None:
-    _cache(db, "yolov5s")
+    cache_zoo_profile(db, "yolov5s")
     rec = recommend(db, RecommendRequest(models=["yolov5s"], target="jetson-orin-nano", max_memory_mb=20,
                                          min_throughput=100))
     assert all(c.memory_mb <= 20 and c.throughput_per_s >= 100 for c in rec.candidates)
@@ -94,7 +77,7 @@ def test_memory_and_throughput_constraints(db) -> None:
 
 
 def test_outputs_json_and_markdown(db) -> None:
-    _cache(db, "yolov5n")
+    cache_zoo_profile(db, "yolov5n")
     rec = recommend(db, RecommendRequest(models=["yolov5n"], target="jetson-nano"))
     data = json.loads(to_json(rec))
     assert set(data) == {"target", "candidates", "excluded"}
@@ -125,7 +108,7 @@ def test_unknown_names_are_input_errors(db) -> None:
     ],
 )
 def test_cli_unknown_name_is_one_line_exit_2(isolated_db, args, named, nearest) -> None:
-    out = _cli("recommend", *args)
+    out = run_cli("recommend", *args)
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and named in lines[0] and nearest in lines[0]
@@ -133,7 +116,7 @@ def test_cli_unknown_name_is_one_line_exit_2(isolated_db, args, named, nearest) 
 
 def test_cli_cached_profile_runs_without_torch(db, isolated_db) -> None:
     """The second call must not import torch: the profile comes from the database cache."""
-    _cache(db, "yolov5s")
+    cache_zoo_profile(db, "yolov5s")
     code = (
         "import sys, io, contextlib\n"
         "from advisor.cli import main\n"
@@ -150,8 +133,8 @@ def test_cli_cached_profile_runs_without_torch(db, isolated_db) -> None:
 
 
 def test_cli_table_lists_int8_exclusion(db, isolated_db) -> None:
-    _cache(db, "yolov5s")
-    out = _cli("recommend", "--model", "yolov5s", "--target", "jetson-nano")
+    cache_zoo_profile(db, "yolov5s")
+    out = run_cli("recommend", "--model", "yolov5s", "--target", "jetson-nano")
     assert out.returncode == 0, out.stderr
     first_row = next(line for line in out.stdout.splitlines() if "│  1 │" in line)
     assert "tensorrt" in first_row and "fp16" in first_row
@@ -159,15 +142,15 @@ def test_cli_table_lists_int8_exclusion(db, isolated_db) -> None:
 
 
 def test_cli_markdown_explain_and_unmet_constraint(db, isolated_db) -> None:
-    _cache(db, "yolov5n")
-    out = _cli("recommend", "--model", "yolov5n", "--target", "jetson-orin-nano", "--frameworks", "tensorrt",
+    cache_zoo_profile(db, "yolov5n")
+    out = run_cli("recommend", "--model", "yolov5n", "--target", "jetson-orin-nano", "--frameworks", "tensorrt",
                "--precisions", "fp16,int8", "--explain", "--format", "markdown")
     assert out.returncode == 0, out.stderr
     assert "| 1 | yolov5n | tensorrt |" in out.stdout
     assert "int8_calibration (warning)" in out.stdout  # --explain lists the rules that fired
     assert "-bound" in out.stdout
     # a budget nothing meets: exit 1, the excluded list still says why
-    out = _cli("recommend", "--model", "yolov5n", "--target", "jetson-orin-nano", "--max-latency-ms", "0.001",
+    out = run_cli("recommend", "--model", "yolov5n", "--target", "jetson-orin-nano", "--max-latency-ms", "0.001",
                "--format", "json")
     assert out.returncode == 1
     data = json.loads(out.stdout)
