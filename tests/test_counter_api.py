@@ -51,3 +51,23 @@ def test_llm_decode_reads_the_kv_cache() -> None:
     extra = long.bytes_read("fp16") - short.bytes_read("fp16")
     assert extra == pytest.approx(2 * (long.kv_cache_elems - short.kv_cache_elems), rel=0.05)
     assert long.params == short.params
+
+
+def test_caching_a_yolo_profile_does_not_import_torchvision(tmp_path: Path) -> None:
+    """Recognising a YOLO/BERT/Llama zoo name must not import torchvision, whose import pulls
+    in torch._dynamo (seconds): it would double the cold `advisor recommend` time."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from advisor.db import Database\n"
+        "from advisor.profiling.api import get_profile\n"
+        f"db = Database.open('sqlite:///{tmp_path / 'a.db'}')\n"
+        "p = get_profile('yolov5s', db=db)\n"
+        "assert p.params == 7_235_389, p.params\n"
+        "print(sorted(m for m in ('torchvision', 'torch._dynamo') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ from pathlib import Path
 from advisor.errors import InputError
 from advisor.models.spec import ModelSpec
 
-__all__ = ["ModelSpec", "is_language_model", "load_model", "zoo_names"]
+__all__ = ["ModelSpec", "is_language_model", "is_zoo_name", "load_model", "zoo_names"]
 
 
 def zoo_names() -> list[str]:
@@ -18,6 +18,14 @@ def zoo_names() -> list[str]:
     from advisor.models.zoo import zoo_names as names
 
     return names()
+
+
+def is_zoo_name(name: str) -> bool:
+    """True for a built-in model name. YOLO, BERT and Llama names are recognised without
+    importing torchvision, whose import pulls in torch._dynamo (seconds on a small machine)."""
+    from advisor.models.zoo import is_zoo_name as check
+
+    return check(name)
 
 
 def is_language_model(name: str) -> bool:

@@ -40,10 +40,10 @@ def get_profile(
     Only zoo models are cached: a callable or a .pt2 file can change behind the same name.
     Raises InputError for an unknown model, a malformed shape or a model that cannot run.
     """
-    from advisor.models import load_model, zoo_names
+    from advisor.models import is_zoo_name, load_model
 
     key = None
-    if db is not None and model in zoo_names():
+    if db is not None and is_zoo_name(model):
         key = cache_key(model, input_shape, batch, phase, seq_len, context)
         cached = db.get_cached_profile(key)
         if cached is not None:
