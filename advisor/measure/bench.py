@@ -122,21 +122,15 @@ def precisions_for(framework: str, device: str) -> list[str]:
     """Precisions a framework runs natively on this machine's device."""
     if framework == "onnxruntime-cpu":
         return ["fp32", "int8"]
-    import torch
-
     if device == "cpu":
+        from advisor.measure.calibrate import cpu_matmul_precisions
         from advisor.measure.sysinfo import detect_cpu
 
-        return ["fp32", "bf16"] if detect_cpu().native_bf16 else ["fp32"]
-    major, _ = torch.cuda.get_device_capability()
-    out = ["fp32"]
-    if major >= 8:
-        out.append("tf32")
-    if major >= 7:
-        out.append("fp16")
-    if major >= 8 and torch.cuda.is_bf16_supported():
-        out.append("bf16")
-    return out
+        return cpu_matmul_precisions(detect_cpu())
+    from advisor.measure.microbench import cuda_precisions
+
+    # Whole models run in floating point here; int8/fp8 matmuls are calibrated, not benched.
+    return [p for p in cuda_precisions() if p in ("fp32", "tf32", "fp16", "bf16")]
 
 
 def check_config(framework: str, precision: str, device: str) -> None:
