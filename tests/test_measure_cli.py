@@ -89,8 +89,12 @@ def test_calibrate_stores_local_platform_and_records(calibrated_db: str) -> None
     assert "QUICK mode" in device.method
     fp32 = device.matmul_tflops["fp32"]
     derived = derived_peaks(cpu, local.parallelism.units).get("fp32")
-    # a GEMM cannot beat the ISA's FMA rate (10% slack for a turbo clock above nominal)
-    assert 0 < fp32 <= (derived.tflops * 1.1 if derived else 100.0)
+    # A GEMM cannot beat the ISA's FMA rate at the clock it runs at. With the kernel's cpufreq
+    # maximum that is the derived peak (+10% for measurement noise). A virtual machine reports
+    # only the nominal clock, and turbo runs above it: up to 1.93x on Intel parts (i9-13900K P-core
+    # 3.0 -> 5.8 GHz, Intel ARK), so the ceiling there is 2x the nominal-clock figure.
+    turbo_headroom = 1.1 if cpu.clock_source.startswith("/sys") else 2.0
+    assert 0 < fp32 <= (derived.tflops * turbo_headroom if derived else 100.0)
     assert ("bf16" in device.matmul_tflops) == cpu.native_bf16
     assert 0.1 < device.bandwidth_gbs < 2000
     assert device.per_op_overhead_us is None  # framework figures live in framework records
