@@ -32,7 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from advisor.db.schemas import FrameworkSpec, Peak, PlatformSpec  # noqa: E402
+from advisor.domain.specs import FrameworkSpec, Peak, PlatformSpec  # noqa: E402
 from advisor.db.yaml_io import load_framework_file, load_platform_file  # noqa: E402
 from advisor.predict.constants import PredictorConstants, predictor_constants  # noqa: E402
 from advisor.predict.engine import predict  # noqa: E402

@@ -205,7 +205,7 @@ def measure_group(model: str, batch: int, device: str, configs, budget, results:
 def predict_from_data(payload: dict, db_url: str):
     """Load the saved calibration into a fresh database and predict every measured row."""
     from advisor.db import Database
-    from advisor.db.schemas import CalibrationSpec, PlatformSpec
+    from advisor.domain.specs import CalibrationSpec, PlatformSpec
     from advisor.measure import validate as v
     from advisor.measure.bench import BenchResult
 

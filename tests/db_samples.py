@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.db.schemas import PlatformSpec
+from advisor.domain.specs import PlatformSpec
 
 PLATFORM_IDS = [
     "jetson-nano", "jetson-tx2", "jetson-xavier-nx", "jetson-agx-xavier", "jetson-orin-nano",

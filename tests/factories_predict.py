@@ -10,7 +10,7 @@ import subprocess
 import sys
 from functools import lru_cache
 
-from advisor.db.schemas import FrameworkSpec, Fusion, Parallelism, Peak, PlatformSpec, PrecisionSupport
+from advisor.domain.specs import FrameworkSpec, Fusion, Parallelism, Peak, PlatformSpec, PrecisionSupport
 from advisor.profiling.types import Category, OpRecord, Profile
 
 SRC = "test fixture"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.db import Database
-from advisor.db.schemas import CalibrationSpec
+from advisor.domain.specs import CalibrationSpec
 from advisor.errors import InputError
 from db_samples import FRAMEWORK_IDS, PLATFORM_IDS, make_platform
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.db.schemas import CalibrationSpec
+from advisor.domain.specs import CalibrationSpec
 from advisor.db.fastread import FastDatabase, open_database
 
 

@@ -19,7 +19,7 @@ from advisor.db import Database, migrate
 from advisor.db.engine import make_engine
 from advisor.db.locations import HEAD_REVISION, REPO_ROOT
 from advisor.db.records import platform_columns
-from advisor.db.schemas import CalibrationSpec
+from advisor.domain.specs import CalibrationSpec
 from advisor.db.tables import SQLModel
 from db_samples import make_platform
 

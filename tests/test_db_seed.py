@@ -11,7 +11,7 @@ import yaml
 
 from advisor.db import Database
 from advisor.db.locations import SEED_DIR
-from advisor.db.schemas import PlatformSpec, compute_capability_tuple
+from advisor.domain.specs import PlatformSpec, compute_capability_tuple
 from advisor.db.yaml_io import load_framework_file, load_platform_file
 from advisor.errors import InputError
 from db_samples import FRAMEWORK_IDS, PLATFORM_IDS, make_platform

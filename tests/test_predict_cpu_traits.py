@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.db.schemas import Fusion
+from advisor.domain.specs import Fusion
 from advisor.measure.sysinfo import private_cache_kib
 from advisor.predict.engine import predict
 from advisor.predict.kernels import fuse, fusion_key

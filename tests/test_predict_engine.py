@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.db.schemas import CalibrationSpec
+from advisor.domain.specs import CalibrationSpec
 from advisor.predict.engine import predict
 from advisor.predict.kernels import fuse
 from advisor.predict.memory import estimate_memory

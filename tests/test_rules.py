@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.db.schemas import PrecisionSupport
+from advisor.domain.specs import PrecisionSupport
 from advisor.errors import InputError
 from advisor.predict.engine import predict
 from advisor.rules.base import RuleContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.db.schemas import CalibrationSpec
+from advisor.domain.specs import CalibrationSpec
 from advisor.errors import InputError
 from advisor.recommend.types import RecommendRequest
 from advisor.service.cache import RecommendCache, recommend_key

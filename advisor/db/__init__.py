@@ -1,7 +1,6 @@
 """Hardware and framework database: `from advisor.db import Database`.
 
-The import is lazy so that `import advisor.db.schemas` (used by the service and the
-predictor) and the CLI's fast read path do not pull in SQLAlchemy.
+The import is lazy so that the CLI's fast read path does not pull in SQLAlchemy.
 """
 
 from __future__ import annotations

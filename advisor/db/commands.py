@@ -55,7 +55,7 @@ def _strip_origin(item: dict[str, Any]) -> dict[str, Any]:
 
 def _export_data(item: dict[str, Any], model: str) -> dict[str, Any]:
     """The exported (YAML/JSON) form: the spec with defaults left out, as `add` reads it."""
-    from advisor.db.schemas import FrameworkSpec, PlatformSpec
+    from advisor.domain.specs import FrameworkSpec, PlatformSpec
     from advisor.db.yaml_io import spec_to_data
 
     cls = PlatformSpec if model == "platform" else FrameworkSpec

@@ -24,7 +24,7 @@ from advisor.db import migrate
 from advisor.db.engine import make_engine, schema_lock, writer
 from advisor.db.locations import ENV_URL, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
 from advisor.db.records import framework_columns, framework_data, platform_columns, platform_data
-from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.db.tables import (
     ORIGIN_SEED,
     ORIGIN_USER,

@@ -16,7 +16,7 @@ import json
 import sqlite3
 from typing import Any
 
-from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.errors import unknown_name
 
 _CALIBRATION_COLUMNS = (

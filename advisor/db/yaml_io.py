@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from advisor.db.schemas import FrameworkSpec, PlatformSpec
+from advisor.domain.specs import FrameworkSpec, PlatformSpec
 from advisor.errors import InputError
 from advisor.precision import PRECISIONS
 

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from advisor import __version__
-from advisor.db.schemas import CalibrationSpec, Peak, PlatformSpec
+from advisor.domain.specs import CalibrationSpec, Peak, PlatformSpec
 from advisor.errors import InputError
 from advisor.measure import microbench as mb
 from advisor.measure.sysinfo import CpuInfo, derived_peaks, detect_cpu

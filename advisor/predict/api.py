@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.db.schemas import CalibrationSpec
+from advisor.domain.specs import CalibrationSpec
 from advisor.precision import scheme as scheme_spec
 from advisor.predict.engine import predict
 from advisor.predict.types import Prediction

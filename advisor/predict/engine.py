@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.precision import scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
 from advisor.predict.kernels import Kernel, fuse

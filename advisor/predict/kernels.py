@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from advisor.db.schemas import Fusion
+from advisor.domain.specs import Fusion
 from advisor.precision import scheme as scheme_spec
 from advisor.profiling.types import Category, OpRecord
 

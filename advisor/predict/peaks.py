@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 
 #: Where a precision falls back when the device has no peak for it (wider first).
 FALLBACK: dict[str, tuple[str, ...]] = {

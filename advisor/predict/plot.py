@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advisor.db.schemas import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.errors import InputError
 from advisor.predict.engine import kernel_precisions
 from advisor.predict.peaks import achievable

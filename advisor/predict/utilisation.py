@@ -21,7 +21,7 @@ import bisect
 import math
 from functools import lru_cache
 
-from advisor.db.schemas import PlatformSpec
+from advisor.domain.specs import PlatformSpec
 from advisor.predict.constants import CpuConstants, GpuConstants, PredictorConstants
 from advisor.predict.kernels import Kernel
 

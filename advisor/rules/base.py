@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from advisor.db.schemas import FrameworkSpec, PlatformSpec
+from advisor.domain.specs import FrameworkSpec, PlatformSpec
 from advisor.predict.types import Prediction
 from advisor.profiling.types import Profile
 from advisor.recommend.types import RuleFinding

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.db.schemas import PrecisionSupport
+from advisor.domain.specs import PrecisionSupport
 from advisor.recommend.types import RuleFinding
 from advisor.rules.base import EXCLUDE, RuleContext, finding
 

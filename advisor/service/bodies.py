@@ -15,7 +15,7 @@ import yaml
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from advisor.db.schemas import PlatformSpec
+from advisor.domain.specs import PlatformSpec
 from advisor.gate.config import GateConfig
 from advisor.precision import SCHEMES
 from advisor.recommend.types import RecommendRequest

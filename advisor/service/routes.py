@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
-from advisor.db.schemas import FrameworkSpec, PlatformSpec
+from advisor.domain.specs import FrameworkSpec, PlatformSpec
 from advisor.errors import InputError
 from advisor.gate.types import GateResult
 from advisor.predict.types import Prediction

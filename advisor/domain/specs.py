@@ -3,7 +3,7 @@
 These are the contract between the YAML seed files, the database tables, the CLI, the
 service and the predictor. Every figure carries its source. No torch import.
 
-The database issue owns this module and may add fields; the predictor relies on the
+The store persists these, the predictor and the rules read them; the predictor relies on the
 names below, so renaming any of them is a breaking change.
 
 Validation is strict on purpose: a typo in a user's YAML (an unknown key, a precision
