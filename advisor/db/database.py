@@ -10,20 +10,21 @@ written.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 from advisor.db import migrate
 from advisor.db.engine import make_engine, schema_lock, writer
 from advisor.db.locations import ENV_URL, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
-from advisor.db.records import framework_columns, framework_data, platform_columns, platform_data
+from advisor.db.records import framework_columns, platform_columns
+from advisor.db.store import SEED_STATE_NAME, Row, SqlValue, StoreReads, profile_key_hash
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.db.tables import (
     ORIGIN_SEED,
@@ -38,7 +39,6 @@ from advisor.db.tables import (
 )
 from advisor.errors import InputError, unknown_name
 
-SEED_STATE_NAME = "hardware_db"
 VALIDATION_COLUMNS = ("model", "batch", "precision", "framework", "target", "predicted_ms", "measured_ms")
 
 
@@ -51,7 +51,7 @@ class DuplicateIdError(InputError):
         self.spec_id = spec_id
 
 
-class Database:
+class Database(StoreReads):
     """Access to the advisor database at one URL. Create with Database.open()."""
 
     def __init__(self, url: str, engine: Engine, seed_dir: Path = SEED_DIR) -> None:
@@ -154,23 +154,12 @@ class Database:
                 state.fingerprint, state.applied_at = value, now
             session.commit()
 
+    # ------------------------------------------------------------------ reads (StoreReads)
+    def _rows(self, sql: str, params: Mapping[str, SqlValue] | None = None) -> Sequence[Row]:
+        with self.engine.connect() as conn:
+            return conn.execute(sql_text(sql), dict(params or {})).mappings().all()
+
     # ------------------------------------------------------------------ platforms
-    def platform_ids(self) -> list[str]:
-        with Session(self.engine) as session:
-            return list(session.exec(select(PlatformRow.id).order_by(PlatformRow.id)).scalars())
-
-    def get_platform(self, platform_id: str) -> PlatformSpec:
-        with Session(self.engine) as session:
-            row = session.get(PlatformRow, platform_id)
-            if row is None:
-                raise unknown_name("platform", platform_id, self.platform_ids())
-            return PlatformSpec.model_validate(platform_data(row.model_dump()))
-
-    def list_platforms(self) -> list[PlatformSpec]:
-        with Session(self.engine) as session:
-            rows = session.exec(select(PlatformRow).order_by(PlatformRow.id)).scalars().all()
-            return [PlatformSpec.model_validate(platform_data(r.model_dump())) for r in rows]
-
     def platform_origin(self, platform_id: str) -> str | None:
         """'seed' or 'user' (None when there is no such platform)."""
         with Session(self.engine) as session:
@@ -211,31 +200,6 @@ class Database:
             session.commit()
 
     # ------------------------------------------------------------------ frameworks
-    def framework_ids(self) -> list[str]:
-        with Session(self.engine) as session:
-            return list(session.exec(select(FrameworkRow.id).order_by(FrameworkRow.id)).scalars())
-
-    def get_framework(self, framework_id: str) -> FrameworkSpec:
-        with Session(self.engine) as session:
-            row = session.get(FrameworkRow, framework_id)
-            if row is None:
-                raise unknown_name("framework", framework_id, self.framework_ids())
-            return FrameworkSpec.model_validate(framework_data(row.model_dump()))
-
-    def list_frameworks(self) -> list[FrameworkSpec]:
-        with Session(self.engine) as session:
-            rows = session.exec(select(FrameworkRow).order_by(FrameworkRow.id)).scalars().all()
-            return [FrameworkSpec.model_validate(framework_data(r.model_dump())) for r in rows]
-
-    def platform_origins(self) -> dict[str, str]:
-        """id -> 'seed' or 'user' for every platform."""
-        with Session(self.engine) as session:
-            return dict(session.exec(select(PlatformRow.id, PlatformRow.origin)).all())
-
-    def framework_origins(self) -> dict[str, str]:
-        with Session(self.engine) as session:
-            return dict(session.exec(select(FrameworkRow.id, FrameworkRow.origin)).all())
-
     def add_frameworks(self, specs: list[FrameworkSpec], replace: bool = False) -> None:
         """Add user frameworks in one transaction (same rules as add_platforms)."""
         _refuse_duplicates([s.id for s in specs], "framework", None)
@@ -254,41 +218,14 @@ class Database:
             session.add(CalibrationRow(**rec.model_dump(mode="json")))
             session.commit()
 
-    def latest_calibration(self, platform_id: str, framework_id: str | None = None) -> CalibrationSpec | None:
-        """The most recent calibration for a platform.
-
-        With ``framework_id``: the newest record for that framework, else the newest
-        framework-independent one (framework_id NULL). Without: the newest
-        framework-independent record, else the newest of any framework."""
-        order = (CalibrationRow.measured_at.desc(), CalibrationRow.id.desc())
-        base = select(CalibrationRow).where(CalibrationRow.platform_id == platform_id)
-        queries = []
-        if framework_id is not None:
-            queries.append(base.where(CalibrationRow.framework_id == framework_id))
-        queries.append(base.where(CalibrationRow.framework_id.is_(None)))
-        if framework_id is None:
-            queries.append(base)
-        with Session(self.engine) as session:
-            for query in queries:
-                row = session.exec(query.order_by(*order).limit(1)).scalars().first()
-                if row is not None:
-                    data = row.model_dump(exclude={"id", "created_at"})
-                    data["utilisation_curve"] = [tuple(point) for point in data["utilisation_curve"]]
-                    return CalibrationSpec.model_validate(data)
-        return None
-
     # ------------------------------------------------------------------ profile cache
-    def get_cached_profile(self, key: str) -> str | None:
-        with Session(self.engine) as session:
-            row = session.get(ProfileCacheRow, _key_hash(key))
-            return row.payload if row is not None and row.key == key else None
-
     def put_cached_profile(self, key: str, payload: str) -> None:
         """Store (or overwrite) the JSON text of a Profile under the profiler's key."""
+        digest = profile_key_hash(key)
         with Session(self._writer) as session:
-            row = session.get(ProfileCacheRow, _key_hash(key))
+            row = session.get(ProfileCacheRow, digest)
             if row is None:
-                session.add(ProfileCacheRow(key_sha256=_key_hash(key), key=key, payload=payload))
+                session.add(ProfileCacheRow(key_sha256=digest, key=key, payload=payload))
             else:
                 row.key, row.payload, row.created_at = key, payload, utcnow()
             try:
@@ -319,10 +256,6 @@ class Database:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _refuse_duplicates(ids: Iterable[str], kind: str, where: Path | None) -> None:

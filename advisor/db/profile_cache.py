@@ -1,0 +1,39 @@
+"""The one place a workload's Profile is looked up in the store, else counted and cached.
+
+Why here: predict, recommend, profile, the gate and the service all need a Profile for a
+workload; each used to look the cache up on its own (twice on one path). The lookup comes
+first and needs neither torch nor SQLAlchemy, so a cached `recommend` stays fast; only a
+miss loads the model (torch) and counts it. Only zoo models are written back: a callable or
+a .pt2 file can change behind the same name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from advisor.profiling.types import Profile
+from advisor.workload import Workload
+
+if TYPE_CHECKING:
+    from advisor.db.store import Store
+
+
+def profile_for(store: Store | None, workload: Workload, *, allow_code: bool = True) -> Profile:
+    """The Profile of ``workload``: from ``store``'s cache when present, else counted.
+
+    ``allow_code`` False refuses files and import paths (the HTTP service). Raises
+    InputError for an unknown model, a malformed shape or a model that cannot run.
+    """
+    key = workload.profile_cache_key()
+    if store is not None:
+        cached = store.get_cached_profile(key)
+        if cached is not None:
+            return Profile.model_validate_json(cached)
+
+    from advisor.models import is_zoo_name
+    from advisor.profiling.api import count_workload
+
+    profile = count_workload(workload, allow_code=allow_code)
+    if store is not None and is_zoo_name(workload.model):
+        store.put_cached_profile(key, profile.model_dump_json())
+    return profile

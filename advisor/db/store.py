@@ -1,0 +1,206 @@
+"""The store: the one typed seam between the stages and the database.
+
+Every stage reads platforms, frameworks, calibrations and cached profiles through `Store`
+and gets domain specs back (never dicts, never `Any`). Writers (`hardware add`,
+`calibrate`, `validate`, the database commands) get a `WritableStore`.
+
+`open_store` picks the implementation: for read-only use of a SQLite file that is already
+migrated and seeded, advisor.db.sqlite_store.SqliteStore (standard-library sqlite3, so
+`hardware list` and a cached `recommend` start without importing SQLAlchemy); in every
+other case advisor.db.database.Database (SQLModel; migrates and seeds on open). Both run
+the same SQL text for their reads: the `StoreReads` base below holds it once, and each
+implementation only says how to run a query.
+
+Standard library and the domain specs only: importing this module imports neither
+SQLAlchemy nor torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Literal, Protocol, overload
+
+from advisor.db.records import FRAMEWORK_FIELDS, PLATFORM_FIELDS, framework_data, platform_data
+from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.errors import unknown_name
+
+#: The seed_state row that holds the fingerprint of the seed YAML last applied.
+SEED_STATE_NAME = "hardware_db"
+
+#: A value bound to a SQL parameter (named ``:name`` style, which both sqlite3 and
+#: SQLAlchemy's text() accept).
+SqlValue = str | int | float | None
+#: A result row by column name.
+Row = Mapping[str, object]
+
+
+class Store(Protocol):
+    """What every stage reads: specs, the newest calibration, the profile cache."""
+
+    @property
+    def location(self) -> str:
+        """The file for SQLite, the URL (password hidden) otherwise."""
+        ...
+
+    def list_platforms(self, device_class: str | None = None) -> list[PlatformSpec]: ...
+    def get_platform(self, platform_id: str) -> PlatformSpec: ...
+    def platform_origins(self) -> dict[str, str]: ...
+    def list_frameworks(self) -> list[FrameworkSpec]: ...
+    def get_framework(self, framework_id: str) -> FrameworkSpec: ...
+    def framework_origins(self) -> dict[str, str]: ...
+    def latest_calibration(self, platform_id: str, framework_id: str | None = None) -> CalibrationSpec | None: ...
+    def get_cached_profile(self, key: str) -> str | None: ...
+    def put_cached_profile(self, key: str, payload: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class WritableStore(Store, Protocol):
+    """A Store that also takes the writes of `hardware add/remove`, `calibrate` and `validate`."""
+
+    def add_platforms(self, specs: list[PlatformSpec], replace: bool = False) -> None: ...
+    def upsert_platform(self, spec: PlatformSpec) -> None: ...
+    def remove_platform(self, platform_id: str) -> None: ...
+    def add_frameworks(self, specs: list[FrameworkSpec], replace: bool = False) -> None: ...
+    def add_calibration(self, rec: CalibrationSpec) -> None: ...
+    def add_validation_results(self, rows: list[dict]) -> None: ...
+    def validation_results(self, target: str | None = None) -> list[dict[str, object]]: ...
+
+
+# ---------------------------------------------------------------------- the shared reads
+_CALIBRATION_COLUMNS = (
+    "platform_id", "framework_id", "measured_at", "method", "tool_version", "matmul_tflops",
+    "vector_tflops", "bandwidth_gbs", "per_op_overhead_us", "graph_kernel_us", "utilisation_curve", "notes",
+)
+_CALIBRATION_JSON = frozenset({"matmul_tflops", "vector_tflops", "utilisation_curve"})
+_PLATFORM_SELECT = f"SELECT {', '.join(PLATFORM_FIELDS)} FROM platforms"  # noqa: S608 - fixed names
+_FRAMEWORK_SELECT = f"SELECT {', '.join(FRAMEWORK_FIELDS)} FROM frameworks"  # noqa: S608 - fixed names
+_CALIBRATION_SELECT = f"SELECT {', '.join(_CALIBRATION_COLUMNS)} FROM calibrations WHERE platform_id = :platform"  # noqa: S608
+_NEWEST_FIRST = " ORDER BY measured_at DESC, id DESC LIMIT 1"
+
+
+def profile_key_hash(key: str) -> str:
+    """The profile cache's primary key: SHA-256 of the profiler's key, so keys of any
+    length index well on every backend."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class StoreReads(ABC):
+    """The read half of a Store, written once over one abstract query runner."""
+
+    @abstractmethod
+    def _rows(self, sql: str, params: Mapping[str, SqlValue] | None = None) -> Sequence[Row]:
+        """Run one SELECT and return its rows by column name."""
+
+    def _ids(self, table: Literal["platforms", "frameworks"]) -> list[str]:
+        return [str(r["id"]) for r in self._rows(f"SELECT id FROM {table} ORDER BY id")]  # noqa: S608 - fixed names
+
+    def _origins(self, table: Literal["platforms", "frameworks"]) -> dict[str, str]:
+        return {str(r["id"]): str(r["origin"]) for r in self._rows(f"SELECT id, origin FROM {table}")}  # noqa: S608
+
+    # -- platforms
+    def list_platforms(self, device_class: str | None = None) -> list[PlatformSpec]:
+        """Every platform sorted by id; only those of ``device_class`` when given."""
+        if device_class is None:
+            rows = self._rows(_PLATFORM_SELECT + " ORDER BY id")
+        else:
+            rows = self._rows(_PLATFORM_SELECT + " WHERE device_class = :device_class ORDER BY id",
+                              {"device_class": device_class})
+        return [PlatformSpec.model_validate(platform_data(r, decode=True)) for r in rows]
+
+    def get_platform(self, platform_id: str) -> PlatformSpec:
+        rows = self._rows(_PLATFORM_SELECT + " WHERE id = :id", {"id": platform_id})
+        if not rows:
+            raise unknown_name("platform", platform_id, self._ids("platforms"))
+        return PlatformSpec.model_validate(platform_data(rows[0], decode=True))
+
+    def platform_ids(self) -> list[str]:
+        return self._ids("platforms")
+
+    def platform_origins(self) -> dict[str, str]:
+        """id -> 'seed' or 'user' for every platform."""
+        return self._origins("platforms")
+
+    # -- frameworks
+    def list_frameworks(self) -> list[FrameworkSpec]:
+        rows = self._rows(_FRAMEWORK_SELECT + " ORDER BY id")
+        return [FrameworkSpec.model_validate(framework_data(r, decode=True)) for r in rows]
+
+    def get_framework(self, framework_id: str) -> FrameworkSpec:
+        rows = self._rows(_FRAMEWORK_SELECT + " WHERE id = :id", {"id": framework_id})
+        if not rows:
+            raise unknown_name("framework", framework_id, self._ids("frameworks"))
+        return FrameworkSpec.model_validate(framework_data(rows[0], decode=True))
+
+    def framework_ids(self) -> list[str]:
+        return self._ids("frameworks")
+
+    def framework_origins(self) -> dict[str, str]:
+        return self._origins("frameworks")
+
+    # -- calibrations
+    def latest_calibration(self, platform_id: str, framework_id: str | None = None) -> CalibrationSpec | None:
+        """The most recent calibration for a platform.
+
+        With ``framework_id``: the newest record for that framework, else the newest
+        framework-independent one (framework_id NULL). Without: the newest
+        framework-independent record, else the newest of any framework."""
+        queries: list[tuple[str, dict[str, SqlValue]]] = []
+        if framework_id is not None:
+            queries.append((_CALIBRATION_SELECT + " AND framework_id = :framework",
+                            {"platform": platform_id, "framework": framework_id}))
+        queries.append((_CALIBRATION_SELECT + " AND framework_id IS NULL", {"platform": platform_id}))
+        if framework_id is None:
+            queries.append((_CALIBRATION_SELECT, {"platform": platform_id}))
+        for sql, params in queries:
+            rows = self._rows(sql + _NEWEST_FIRST, params)
+            if rows:
+                return _calibration(rows[0])
+        return None
+
+    # -- the profile cache
+    def get_cached_profile(self, key: str) -> str | None:
+        """The JSON text of a Profile cached under the profiler's key, or None."""
+        rows = self._rows("SELECT key, payload FROM profile_cache WHERE key_sha256 = :digest",
+                          {"digest": profile_key_hash(key)})
+        return str(rows[0]["payload"]) if rows and rows[0]["key"] == key else None
+
+
+def _calibration(row: Row) -> CalibrationSpec:
+    """A calibration row (JSON columns as text on SQLite, decoded on PostgreSQL) as a spec."""
+    data: dict[str, object] = {}
+    for name in _CALIBRATION_COLUMNS:
+        value = row[name]
+        data[name] = json.loads(value) if name in _CALIBRATION_JSON and isinstance(value, str) else value
+    data["matmul_tflops"] = data["matmul_tflops"] or {}
+    data["vector_tflops"] = data["vector_tflops"] or {}
+    data["utilisation_curve"] = [tuple(point) for point in data["utilisation_curve"] or []]  # type: ignore[union-attr]
+    return CalibrationSpec.model_validate(data)
+
+
+# ---------------------------------------------------------------------- opening
+@overload
+def open_store(url: str | None = None, *, readonly: Literal[True]) -> Store: ...
+@overload
+def open_store(url: str | None = None, *, readonly: Literal[False] = False) -> WritableStore: ...
+def open_store(url: str | None = None, *, readonly: bool = False) -> Store:
+    """The store at ``url`` (default: $ADVISOR_DB, else the user's SQLite file).
+
+    ``readonly``: the caller only reads specs and calibrations (it may still cache
+    profiles). Then a current SQLite file is read with the standard library; anything
+    else (a writer, PostgreSQL, a file that needs migrating or seeding) opens Database.
+    """
+    from advisor.db.locations import resolve_url
+
+    resolved = resolve_url(url)
+    if readonly:
+        from advisor.db.sqlite_store import SqliteStore
+
+        fast = SqliteStore.try_open(resolved)
+        if fast is not None:
+            return fast
+    from advisor.db.database import Database
+
+    return Database.open(resolved)
