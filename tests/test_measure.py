@@ -181,12 +181,16 @@ def test_materialised_model_has_real_finite_weights_and_activations() -> None:
 
 
 def test_interpolate_is_linear_in_log_work_and_flat_beyond_ends() -> None:
-    from advisor.measure.microbench import interpolate
+    from advisor.domain.curve import interpolate_curve
 
     curve = [(10.0, 0.1), (1000.0, 0.5)]
-    assert interpolate(curve, 100.0) == pytest.approx(0.3)  # log-midpoint of 10 and 1000
-    assert interpolate(curve, 1.0) == 0.1
-    assert interpolate(curve, 1e6) == 0.5
+    assert interpolate_curve(curve, 100.0) == pytest.approx(0.3)  # log-midpoint of 10 and 1000
+    assert interpolate_curve(curve, 1.0) == 0.1
+    assert interpolate_curve(curve, 1e6) == 0.5
+    assert interpolate_curve(list(reversed(curve)), 100.0) == pytest.approx(0.3)  # any point order
+    assert interpolate_curve(curve, 0.0) == 0.1  # work below 1 counts as 1
+    with pytest.raises(ValueError, match="no points"):
+        interpolate_curve([], 100.0)
 
 
 def test_peak_consistent_with_curve_recovers_the_scale() -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from advisor.domain.curve import interpolate_curve
 from advisor.errors import InputError
 from advisor.measure.timing import TimingStats, time_callable
 
@@ -511,22 +512,6 @@ def _quantize_bytes(model: bytes, feeds: dict) -> bytes:
         root.setLevel(level)
 
 
-def interpolate(curve: list[tuple[float, float]], x: float) -> float:
-    """Piecewise-linear in log(work) between curve points, flat beyond the ends."""
-    import math
-
-    if not curve:
-        return 1.0
-    pts = sorted(curve)
-    if x <= pts[0][0]:
-        return pts[0][1]
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-        if x <= x1:
-            t = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0)) if x1 > x0 else 1.0
-            return y0 + t * (y1 - y0)
-    return pts[-1][1]
-
-
 def peak_consistent_with_curve(points: list[SweepPoint], curve: list[tuple[float, float]],
                                floor_us: dict[str, float]) -> float | None:
     """The peak P for which P x curve(work) best matches the achieved rates of ``points``
@@ -540,7 +525,8 @@ def peak_consistent_with_curve(points: list[SweepPoint], curve: list[tuple[float
         if p.time_ms < 2 * floor_ms:
             continue
         rate = p.flops / ((p.time_ms - floor_ms) * 1e-3) / 1e12
-        ratios.append(rate / max(1e-4, interpolate(curve, p.output_elems)))
+        fraction = interpolate_curve(curve, p.output_elems) if curve else 1.0  # no curve: rates as measured
+        ratios.append(rate / max(1e-4, fraction))
     return statistics.median(ratios) if ratios else None
 
 
