@@ -30,6 +30,47 @@ CUDA_PEAK_GEMM = 8192
 
 
 @dataclass
+class GemmPeak:
+    """One precision's achievable matmul throughput: a large square GEMM, median sample."""
+
+    tflops: float
+    size: int
+    min_ms: float
+    median_ms: float
+    runs: int
+
+
+@dataclass
+class OrtMeasurements:
+    """What one round measured of onnxruntime on CPU (its own kernels, not PyTorch's)."""
+
+    fp32_gemm_tflops: float | None = None
+    int8_gemm_tops: float | None = None
+    node_us: float | None = None
+    sweep: list[mb.SweepPoint] = field(default_factory=list)
+    sweep_floor_us: dict[str, float] = field(default_factory=dict)
+    depthwise: list[mb.SweepPoint] = field(default_factory=list)
+    int8_sweep: list[mb.SweepPoint] = field(default_factory=list)
+    int8_floor_us: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Measurements:
+    """What one calibration round measured; rounds merge into one by ``mb.median_of_rounds``
+    (numbers become medians, field by field), and the records are built from the merge."""
+
+    matmul: dict[str, GemmPeak] = field(default_factory=dict)
+    overheads: mb.Overheads | None = None
+    elementwise_tflops: float = 0.0  # torch.addcmul on cache-resident arrays
+    bandwidth: mb.Bandwidth | None = None
+    floor_us: dict[str, float] = field(default_factory=dict)  # call floor per kernel kind
+    sweep: list[mb.SweepPoint] = field(default_factory=list)
+    depthwise: list[mb.SweepPoint] = field(default_factory=list)
+    graph_kernel_us: float | None = None  # CUDA only
+    ort: OrtMeasurements | None = None  # CPU only
+
+
+@dataclass
 class CalibrationRun:
     """Everything one calibration measured, and the records made from it."""
 
@@ -125,101 +166,142 @@ def calibrate(
     peak_size = (CPU_PEAK_GEMM if device == "cpu" else CUDA_PEAK_GEMM) // (4 if quick else 1)
     sweep_precision = "fp32" if device == "cpu" else ("fp16" if "fp16" in precisions else "fp32")
 
-    def make_steps(m: dict[str, Any], tag: str) -> list[Step]:
+    def round_steps(m: Measurements, tag: str) -> list[Step]:
+        """The measurements of one round, in order, each filling its field of ``m``."""
+
         def matmul_step(p: str) -> Callable[[], None]:
             def run() -> None:
                 size = peak_size if p != "fp32" or device == "cpu" else peak_size // 2
                 tflops, stats = mb.matmul_tflops(p, size, size, size, device, budget.big_point_s)
-                m["matmul"][p] = {"tflops": tflops, "size": size, "min_ms": stats.min_ms,
-                                  "median_ms": stats.median_ms, "runs": stats.runs}
+                m.matmul[p] = GemmPeak(tflops=tflops, size=size, min_ms=stats.min_ms,
+                                       median_ms=stats.median_ms, runs=stats.runs)
             return run
+
+        def overheads() -> None:
+            m.overheads = mb.eager_overheads(device, budget)
+
+        def elementwise() -> None:
+            m.elementwise_tflops = mb.vector_tflops(device, budget)
+
+        def bandwidth() -> None:
+            m.bandwidth = mb.memory_bandwidth(device, budget)
+
+        def call_floor() -> None:
+            m.floor_us = mb.call_floor_us(device, sweep_precision, budget)
+
+        def sweep() -> None:
+            m.sweep = mb.utilisation_sweep(device, sweep_precision, budget)
+
+        def depthwise() -> None:
+            m.depthwise = mb.depthwise_points(device, budget)
 
         steps: list[Step] = [(f"matmul {p} {peak_size}^3", matmul_step(p)) for p in precisions]
         steps += [
-            ("eager per-op overhead", lambda: m.__setitem__("overheads", mb.eager_overheads(device, budget))),
-            ("vector throughput", lambda: m.__setitem__("vector_tflops", mb.vector_tflops(device, budget))),
-            ("memory bandwidth (copy, read)", lambda: m.__setitem__("bandwidth", mb.memory_bandwidth(device, budget))),
-            (f"call floor ({sweep_precision})",
-             lambda: m.__setitem__("floor_us", mb.call_floor_us(device, sweep_precision, budget))),
-            (f"utilisation sweep ({sweep_precision})",
-             lambda: m.__setitem__("sweep", mb.utilisation_sweep(device, sweep_precision, budget))),
-            ("depthwise convolutions (vector)", lambda: m.__setitem__("dw", mb.depthwise_points(device, budget))),
+            ("eager per-op overhead", overheads),
+            ("vector throughput", elementwise),
+            ("memory bandwidth (copy, read)", bandwidth),
+            (f"call floor ({sweep_precision})", call_floor),
+            (f"utilisation sweep ({sweep_precision})", sweep),
+            ("depthwise convolutions (vector)", depthwise),
         ]
         if device == "cuda":
-            steps.append(("CUDA-graph replay per kernel",
-                          lambda: m.__setitem__("graph_kernel_us", mb.cuda_graph_kernel_us(budget))))
+            def graph_replay() -> None:
+                m.graph_kernel_us = mb.cuda_graph_kernel_us(budget)
+
+            steps.append(("CUDA-graph replay per kernel", graph_replay))
         else:
-            ort_size = 1024 // (4 if quick else 1)
-            for p in ("fp32", "int8"):
-                steps.append((f"onnxruntime {p} GEMM {ort_size}^3",
-                              lambda p=p: m["ort"].__setitem__(p, mb.ort_gemm_tops(p, ort_size, threads, budget))))
-            steps += [
-                ("onnxruntime per-node overhead",
-                 lambda: m["ort"].__setitem__("node_us", mb.ort_node_overhead_us(threads, budget))),
-                ("onnxruntime utilisation sweep",
-                 lambda: m["ort"].__setitem__("sweep", mb.ort_utilisation_sweep(threads, budget))),
-                ("onnxruntime depthwise convolutions",
-                 lambda: m["ort"].__setitem__("dw", mb.ort_depthwise_points(threads, budget))),
-                ("onnxruntime int8 sweep (QDQ)",
-                 lambda: m["ort"].__setitem__("sweep_int8", mb.ort_utilisation_sweep(threads, budget, "int8"))),
-            ]
+            steps += _onnxruntime_steps(m.ort, threads, budget, quick)
         return [(f"{name}{tag}", fn) for name, fn in steps]
 
     # Every figure is measured in `budget.rounds` rounds run one after the other and the
     # median is kept: a shared or virtual machine's speed drifts by tens of percent over a
     # minute, and one snapshot of it would bias every prediction made from the record.
-    rounds = [{"matmul": {}, "ort": {}} for _ in range(budget.rounds)]
+    rounds = [Measurements(ort=OrtMeasurements() if device == "cpu" else None) for _ in range(budget.rounds)]
     steps: list[Step] = []
     for i, m_round in enumerate(rounds):
-        steps += make_steps(m_round, f" ({i + 1}/{budget.rounds})" if budget.rounds > 1 else "")
+        steps += round_steps(m_round, f" ({i + 1}/{budget.rounds})" if budget.rounds > 1 else "")
 
     from advisor.measure.timing import ContentionMeter
 
     with ContentionMeter() as contention:
         _run_steps(steps, show_progress)
-    m = mb.median_of_rounds(rounds)
-    m["rounds"] = budget.rounds
-    m["contention"] = contention.others
-    return _build_run(device, platform_id, cpu, threads, m, quick, existing_platform)
+    m: Measurements = mb.median_of_rounds(rounds)
+    return _build_run(device, platform_id, cpu, threads, m, quick, existing_platform,
+                      rounds=budget.rounds, contention=contention.others)
+
+
+def _onnxruntime_steps(ort: OrtMeasurements | None, threads: int, budget: mb.Budget, quick: bool) -> list[Step]:
+    """onnxruntime's own figures (CPU only): GEMM throughput, per-node cost, kernel sweeps."""
+    assert ort is not None, "onnxruntime figures are measured on cpu only"
+    ort_size = 1024 // (4 if quick else 1)
+
+    def fp32_gemm() -> None:
+        ort.fp32_gemm_tflops = mb.ort_gemm_tops("fp32", ort_size, threads, budget)
+
+    def int8_gemm() -> None:
+        ort.int8_gemm_tops = mb.ort_gemm_tops("int8", ort_size, threads, budget)
+
+    def node_overhead() -> None:
+        ort.node_us = mb.ort_node_overhead_us(threads, budget)
+
+    def sweep() -> None:
+        ort.sweep, ort.sweep_floor_us = mb.ort_utilisation_sweep(threads, budget)
+
+    def depthwise() -> None:
+        ort.depthwise = mb.ort_depthwise_points(threads, budget)
+
+    def int8_sweep() -> None:
+        ort.int8_sweep, ort.int8_floor_us = mb.ort_utilisation_sweep(threads, budget, "int8")
+
+    return [
+        (f"onnxruntime fp32 GEMM {ort_size}^3", fp32_gemm),
+        (f"onnxruntime int8 GEMM {ort_size}^3", int8_gemm),
+        ("onnxruntime per-node overhead", node_overhead),
+        ("onnxruntime utilisation sweep", sweep),
+        ("onnxruntime depthwise convolutions", depthwise),
+        ("onnxruntime int8 sweep (QDQ)", int8_sweep),
+    ]
+
+
+def _sweep_rows(points: list[mb.SweepPoint], rate_key: str = "tflops") -> list[dict[str, Any]]:
+    return [{"kind": p.kind, "shape": list(p.shape), "output_elems": p.output_elems, "flops": p.flops,
+             "time_ms": round(p.time_ms, 5), rate_key: round(p.tflops, 5)} for p in points]
+
+
+def _as_conv_points(points: list[mb.SweepPoint]) -> list[mb.SweepPoint]:
+    return [mb.SweepPoint("conv", p.shape, p.output_elems, p.flops, p.time_ms, p.tflops) for p in points]
 
 
 def _build_run(
-    device: str, platform_id: str, cpu: CpuInfo, threads: int, m: dict[str, Any], quick: bool,
-    existing_platform: PlatformSpec | None,
+    device: str, platform_id: str, cpu: CpuInfo, threads: int, m: Measurements, quick: bool,
+    existing_platform: PlatformSpec | None, *, rounds: int, contention: float,
 ) -> CalibrationRun:
     when = now_iso()
-    method_tail = (f"{threads} threads, torch {torch.__version__}, median of {m.get('rounds', 1)} rounds, "
-                   f"other processes used {m['contention']:.0%} of the CPUs"
+    method_tail = (f"{threads} threads, torch {torch.__version__}, median of {rounds} rounds, "
+                   f"other processes used {contention:.0%} of the CPUs"
                    + (", QUICK mode (test figures)" if quick else ""))
-    overheads: mb.Overheads = m["overheads"]
-    bandwidth: mb.Bandwidth = m["bandwidth"]
-    matmul = {p: v["tflops"] for p, v in m["matmul"].items()}
+    overheads, bandwidth = m.overheads, m.bandwidth
+    assert overheads is not None and bandwidth is not None, "every round measures overheads and bandwidth"
+    matmul = {p: v.tflops for p, v in m.matmul.items()}
     sweep_peak = matmul.get("fp32") if device == "cpu" else matmul.get("fp16", matmul.get("fp32"))
-    curve = mb.utilisation_curve(m["sweep"], sweep_peak or 0.0, m["floor_us"])
+    curve = mb.utilisation_curve(m.sweep, sweep_peak or 0.0, m.floor_us)
     dw_rows = [{"shape": list(p.shape), "output_elems": p.output_elems, "flops": p.flops,
-                "time_ms": round(p.time_ms, 5), "gflops": round(p.tflops * 1e3, 3)} for p in m["dw"]]
-    vector = mb.peak_consistent_with_curve(
-        [mb.SweepPoint("conv", p.shape, p.output_elems, p.flops, p.time_ms, p.tflops) for p in m["dw"]],
-        curve, m["floor_us"]) or m["vector_tflops"]
-    sweep_rows = [
-        {"kind": p.kind, "shape": list(p.shape), "output_elems": p.output_elems, "flops": p.flops,
-         "time_ms": round(p.time_ms, 5), "tflops": round(p.tflops, 5)}
-        for p in m["sweep"]
-    ]
+                "time_ms": round(p.time_ms, 5), "gflops": round(p.tflops * 1e3, 3)} for p in m.depthwise]
+    vector = mb.peak_consistent_with_curve(_as_conv_points(m.depthwise), curve, m.floor_us) or m.elementwise_tflops
     notes = (
-        f"matmul: square {next(iter(m['matmul'].values()))['size']}^3 GEMMs (torch.mm, output preallocated); "
+        f"matmul: square {next(iter(m.matmul.values())).size}^3 GEMMs (torch.mm, output preallocated); "
         f"vector: depthwise 3x3 convolutions of MobileNet/EfficientNet stages (the vector-unit kernels with "
         f"real arithmetic; elementwise ops are memory-bound), stated as the peak the utilisation curve scales "
         f"to their achieved rates; plain elementwise torch.addcmul on cache-resident arrays reached "
-        f"{m['vector_tflops'] * 1e3:.1f} GFLOP/s; "
+        f"{m.elementwise_tflops * 1e3:.1f} GFLOP/s; "
         f"bandwidth: dst.copy_(src) of {bandwidth.array_mib:.0f} MiB fp32 arrays, (read+written bytes)/time; "
         f"read-only src.sum() gave {bandwidth.read_gbs:.1f} GB/s; "
         f"per-op overhead (pytorch record only): tiny Conv2d/BatchNorm2d/ReLU module calls under inference_mode "
         f"(bare torch.add: {overheads.aten_op_us:.2f} us); "
         f"utilisation_curve: x = output elements of realistic conv/GEMM kernels "
         f"(the profiler's parallel_work), y = achieved/achievable {('fp32' if device == 'cpu' else 'fp16')} "
-        f"matmul throughput after subtracting the call floor (tiny GEMM {m['floor_us']['gemm']:.1f} us, "
-        f"tiny conv {m['floor_us']['conv']:.1f} us), binned per half decade and made monotone (isotonic)."
+        f"matmul throughput after subtracting the call floor (tiny GEMM {m.floor_us['gemm']:.1f} us, "
+        f"tiny conv {m.floor_us['conv']:.1f} us), binned per half decade and made monotone (isotonic)."
     )
     device_record = CalibrationSpec(
         platform_id=platform_id,
@@ -231,7 +313,7 @@ def _build_run(
         vector_tflops={"fp32": round(vector, 5)},
         bandwidth_gbs=round(bandwidth.copy_gbs, 3),
         per_op_overhead_us=None,  # a framework's figure: see the pytorch record below
-        graph_kernel_us=round(m["graph_kernel_us"], 3) if "graph_kernel_us" in m else None,
+        graph_kernel_us=round(m.graph_kernel_us, 3) if m.graph_kernel_us is not None else None,
         utilisation_curve=curve,
         notes=notes,
     )
@@ -242,87 +324,88 @@ def _build_run(
         "method": device_record.method + ": eager PyTorch",
     })
     records = [device_record, pytorch_record]
-    ort_curve, ort_rows = curve, []
-    if device == "cpu" and "sweep" in m["ort"]:
-        ort_points, ort_floor = m["ort"]["sweep"]
-        # onnxruntime's convolutions outrun its 1024^3 MatMul: the achievable fp32 figure is
-        # the best rate any of its realistic kernels reached, so the curve is not capped.
-        m["ort"]["fp32_gemm_1024"] = m["ort"]["fp32"]
-        m["ort"]["fp32"] = max(m["ort"]["fp32"], mb.best_rate(ort_points, ort_floor))
-        ort_curve = mb.utilisation_curve(ort_points, m["ort"]["fp32"], ort_floor)
-        ort_rows = [{"kind": p.kind, "shape": list(p.shape), "output_elems": p.output_elems, "flops": p.flops,
-                     "time_ms": round(p.time_ms, 5), "tflops": round(p.tflops, 5)} for p in ort_points]
-        m["ort"]["sweep"] = ort_rows
-        m["ort"]["call_floor_us"] = ort_floor
-    ort_int8 = m["ort"].get("int8")
-    if device == "cpu" and "sweep_int8" in m["ort"]:
-        int8_points, int8_floor = m["ort"]["sweep_int8"]
-        realistic = mb.peak_consistent_with_curve(int8_points, ort_curve, int8_floor)
-        m["ort"]["int8_gemm_1024"] = m["ort"]["int8"]
-        m["ort"]["int8_realistic"] = realistic
-        if realistic is not None:
-            ort_int8 = realistic
-        m["ort"]["sweep_int8"] = [{"kind": p.kind, "shape": list(p.shape), "output_elems": p.output_elems,
-                                   "flops": p.flops, "time_ms": round(p.time_ms, 5), "tops": round(p.tflops, 5)}
-                                  for p in int8_points]
-        m["ort"]["call_floor_us_int8"] = int8_floor
-    ort_vector = vector
-    if device == "cpu" and "dw" in m["ort"]:
-        ort_dw = m["ort"]["dw"]
-        ort_vector = mb.peak_consistent_with_curve(
-            [mb.SweepPoint("conv", p.shape, p.output_elems, p.flops, p.time_ms, p.tflops) for p in ort_dw],
-            ort_curve, m["ort"].get("call_floor_us", {})) or vector
-        m["ort"]["dw"] = [{"shape": list(p.shape), "output_elems": p.output_elems, "time_ms": round(p.time_ms, 5),
-                           "gflops": round(p.tflops * 1e3, 3)} for p in ort_dw]
-    if device == "cpu" and m["ort"]:
-        records.append(CalibrationSpec(
-            platform_id=platform_id,
-            framework_id="onnxruntime-cpu",
-            measured_at=when,
-            method=f"advisor calibrate --device cpu: onnxruntime {_ort_version()} CPUExecutionProvider ({method_tail})",
-            tool_version=f"advisor {__version__}",
-            matmul_tflops={"fp32": round(m["ort"]["fp32"], 5), "int8": round(ort_int8, 5)},
-            vector_tflops={"fp32": round(ort_vector, 5)},
-            bandwidth_gbs=round(bandwidth.copy_gbs, 3),
-            per_op_overhead_us=round(m["ort"]["node_us"], 3),
-            utilisation_curve=ort_curve,
-            notes=(
-                "matmul fp32: the best of a 1024^3 MatMul single-node graph "
-                f"({m['ort'].get('fp32_gemm_1024', m['ort']['fp32']):.3f} TFLOPS) and the sweep's kernels; matmul int8: the realistic conv/GEMM shapes of the "
-                "sweep as QDQ-quantized single-node graphs (QLinearConv / int8 MatMul, with their quantize and "
-                "dequantize), stated as the peak that the utilisation curve scales to their achieved rates "
-                f"(a bare 1024^3 MatMulInteger reaches {m['ort'].get('int8_gemm_1024', m['ort']['int8']):.3f} TOPS, "
-                "which CNN-sized int8 kernels come nowhere near); "
-                "per_op_overhead_us: per node of an Add/Relu chain on 4x4x4 tensors, graph optimisation off; "
-                "utilisation_curve: the device record's conv/GEMM shapes as single-node onnxruntime graphs (fp32), "
-                "relative to the fp32 MatMul figure, call floor subtracted; "
-                "vector: the device record's depthwise convolutions as single-node onnxruntime graphs, stated "
-                "against this record's curve; bandwidth as in the device record (measured through PyTorch)."
-            ),
-        ))
+    ort_details: dict[str, Any] = {}
+    if m.ort is not None:
+        ort_record, ort_details = _onnxruntime_record(m.ort, platform_id, when, method_tail, curve, vector, bandwidth)
+        records.append(ort_record)
     platform = existing_platform or (
-        cpu_platform(platform_id, cpu, threads, matmul, m["vector_tflops"], bandwidth, when)
+        cpu_platform(platform_id, cpu, threads, matmul, m.elementwise_tflops, bandwidth, when)
         if device == "cpu"
         else cuda_platform(platform_id, matmul, bandwidth, when)
     )
     details = {
         "cpu": {"model_name": cpu.model_name, "logical_cpus": cpu.logical_cpus, "clock_ghz": cpu.clock_ghz,
                 "features": cpu.features},
-        "matmul": m["matmul"],
+        "matmul": {p: asdict(v) for p, v in m.matmul.items()},
         "vector_tflops": vector,
-        "elementwise_addcmul_tflops": m["vector_tflops"],
+        "elementwise_addcmul_tflops": m.elementwise_tflops,
         "depthwise": dw_rows,
         "bandwidth": asdict(bandwidth),
         "overheads": asdict(overheads),
-        "sweep": sweep_rows,
-        "call_floor_us": m["floor_us"],
-        "onnxruntime": m["ort"],
-        "graph_kernel_us": m.get("graph_kernel_us"),
+        "sweep": _sweep_rows(m.sweep),
+        "call_floor_us": m.floor_us,
+        "onnxruntime": ort_details,
+        "graph_kernel_us": m.graph_kernel_us,
         "quick": quick,
-        "rounds": m.get("rounds", 1),
-        "contention": round(m["contention"], 4),
+        "rounds": rounds,
+        "contention": round(contention, 4),
     }
     return CalibrationRun(device, platform, records, threads, details)
+
+
+def _onnxruntime_record(
+    ort: OrtMeasurements, platform_id: str, when: str, method_tail: str, curve: list[tuple[float, float]],
+    vector: float, bandwidth: mb.Bandwidth,
+) -> tuple[CalibrationSpec, dict[str, Any]]:
+    """onnxruntime-cpu's calibration record, and its figures for the run's details."""
+    assert ort.fp32_gemm_tflops is not None and ort.int8_gemm_tops is not None and ort.node_us is not None
+    # onnxruntime's convolutions outrun its 1024^3 MatMul: the achievable fp32 figure is
+    # the best rate any of its realistic kernels reached, so the curve is not capped.
+    fp32 = max(ort.fp32_gemm_tflops, mb.best_rate(ort.sweep, ort.sweep_floor_us))
+    ort_curve = mb.utilisation_curve(ort.sweep, fp32, ort.sweep_floor_us)
+    realistic = mb.peak_consistent_with_curve(ort.int8_sweep, ort_curve, ort.int8_floor_us)
+    int8 = realistic if realistic is not None else ort.int8_gemm_tops
+    ort_vector = mb.peak_consistent_with_curve(_as_conv_points(ort.depthwise), ort_curve, ort.sweep_floor_us) or vector
+    record = CalibrationSpec(
+        platform_id=platform_id,
+        framework_id="onnxruntime-cpu",
+        measured_at=when,
+        method=f"advisor calibrate --device cpu: onnxruntime {_ort_version()} CPUExecutionProvider ({method_tail})",
+        tool_version=f"advisor {__version__}",
+        matmul_tflops={"fp32": round(fp32, 5), "int8": round(int8, 5)},
+        vector_tflops={"fp32": round(ort_vector, 5)},
+        bandwidth_gbs=round(bandwidth.copy_gbs, 3),
+        per_op_overhead_us=round(ort.node_us, 3),
+        utilisation_curve=ort_curve,
+        notes=(
+            "matmul fp32: the best of a 1024^3 MatMul single-node graph "
+            f"({ort.fp32_gemm_tflops:.3f} TFLOPS) and the sweep's kernels; matmul int8: the realistic conv/GEMM shapes of the "
+            "sweep as QDQ-quantized single-node graphs (QLinearConv / int8 MatMul, with their quantize and "
+            "dequantize), stated as the peak that the utilisation curve scales to their achieved rates "
+            f"(a bare 1024^3 MatMulInteger reaches {ort.int8_gemm_tops:.3f} TOPS, "
+            "which CNN-sized int8 kernels come nowhere near); "
+            "per_op_overhead_us: per node of an Add/Relu chain on 4x4x4 tensors, graph optimisation off; "
+            "utilisation_curve: the device record's conv/GEMM shapes as single-node onnxruntime graphs (fp32), "
+            "relative to the fp32 MatMul figure, call floor subtracted; "
+            "vector: the device record's depthwise convolutions as single-node onnxruntime graphs, stated "
+            "against this record's curve; bandwidth as in the device record (measured through PyTorch)."
+        ),
+    )
+    details = {  # key order as `advisor calibrate --json` has always written it
+        "fp32": fp32,
+        "int8": ort.int8_gemm_tops,
+        "node_us": ort.node_us,
+        "sweep": _sweep_rows(ort.sweep),
+        "dw": [{"shape": list(p.shape), "output_elems": p.output_elems, "time_ms": round(p.time_ms, 5),
+                "gflops": round(p.tflops * 1e3, 3)} for p in ort.depthwise],
+        "sweep_int8": _sweep_rows(ort.int8_sweep, rate_key="tops"),
+        "fp32_gemm_1024": ort.fp32_gemm_tflops,
+        "call_floor_us": ort.sweep_floor_us,
+        "int8_gemm_1024": ort.int8_gemm_tops,
+        "int8_realistic": realistic,
+        "call_floor_us_int8": ort.int8_floor_us,
+    }
+    return record, details
 
 
 def _ort_version() -> str:
