@@ -256,26 +256,27 @@ def test_entry_point_process_and_no_torch(sqlite_db_url: str) -> None:
 
 
 def test_fast_read_path_matches_database(sqlite_db_url: str) -> None:
-    from advisor.db.catalog import DatabaseCatalog, SqliteCatalog
+    """The standard-library store reads the same specs and origins as Database."""
     from advisor.db import Database
+    from advisor.db.sqlite_store import SqliteStore
 
     with Database.open(sqlite_db_url) as db:
         db.add_platforms([make_platform("user-box")])
-    fast = SqliteCatalog.try_open(sqlite_db_url)
+        slow = (db.list_platforms(), db.list_frameworks(), db.platform_origins())
+    fast = SqliteStore.try_open(sqlite_db_url)
     assert fast is not None
-    slow = DatabaseCatalog(sqlite_db_url)
-    assert fast.platforms() == slow.platforms()
-    assert fast.frameworks() == slow.frameworks()
-    assert {p["id"]: p["origin"] for p in fast.platforms()}["user-box"] == "user"
+    assert (fast.list_platforms(), fast.list_frameworks(), fast.platform_origins()) == slow
+    assert fast.platform_origins()["user-box"] == "user"
+    fast.close()
 
 
 def test_fast_read_path_declines_stale_files(tmp_path: Path) -> None:
-    from advisor.db.catalog import SqliteCatalog
+    from advisor.db.sqlite_store import SqliteStore
 
-    assert SqliteCatalog.try_open(f"sqlite:///{tmp_path / 'missing.db'}") is None
+    assert SqliteStore.try_open(f"sqlite:///{tmp_path / 'missing.db'}") is None
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
-    assert SqliteCatalog.try_open(f"sqlite:///{empty}") is None
+    assert SqliteStore.try_open(f"sqlite:///{empty}") is None
 
 
 def test_read_commands_skip_sqlalchemy_on_a_current_sqlite_file(sqlite_db_url: str) -> None:

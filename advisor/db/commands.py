@@ -1,27 +1,40 @@
 """`advisor hardware ...`, `advisor frameworks ...` and `advisor db ...`.
 
-Read commands go through advisor.db.catalog (fast standard-library path for an
-up-to-date SQLite file); writes go through Database. Nothing here imports torch, and
-pydantic, PyYAML, SQLAlchemy are imported only by the commands that need them.
+Read commands open the store read-only (advisor.db.store.open_store: the standard-library
+path for an up-to-date SQLite file) and read typed specs; writes go through a writable
+store. Nothing here imports torch, and pydantic, PyYAML, SQLAlchemy are imported only by
+the commands that need them.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from advisor.domain.vocab import DEVICE_CLASSES
 from advisor.errors import InputError, unknown_name
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from advisor.db.store import Store
+    from advisor.domain.specs import Figure, FrameworkSpec, PlatformSpec
+
+#: What the JSON and YAML printers take: JSON-shaped data.
+JsonData = dict[str, object] | list[dict[str, object]]
+
 PRECISION_COLUMNS = ("fp32", "fp16", "bf16", "fp8", "int8")
-DEVICE_CLASSES = ("edge_gpu_soc", "datacenter_gpu", "desktop_gpu", "cpu", "npu", "mobile_soc")
 TEXT_SORTS = {"id": "id", "name": "name", "vendor": "vendor", "class": "device_class"}
 NUMBER_SORTS = ("bandwidth", "memory", "power", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4")
 
 
 # ---------------------------------------------------------------------- output helpers
-def _console():  # noqa: ANN202 - rich imported lazily
+def _console() -> Console:
     from rich.console import Console
 
     # Wide enough that piped output is not squeezed into 80 columns.
@@ -29,11 +42,11 @@ def _console():  # noqa: ANN202 - rich imported lazily
     return Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False, highlight=False, markup=False, emoji=False)
 
 
-def _print_json(data: Any) -> None:
+def _print_json(data: JsonData) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _print_yaml(data: Any) -> None:
+def _print_yaml(data: JsonData) -> None:
     from advisor.db.yaml_io import dump_yaml
 
     sys.stdout.write(dump_yaml(data))
@@ -43,55 +56,53 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-def _best_peak(platform: dict[str, Any], precision: str) -> float | None:
+def _best_peak(platform: PlatformSpec, precision: str) -> float | None:
     """The largest dense peak the device has at a precision (matrix or vector engine)."""
-    values = [table[precision]["value"] for table in (platform["matrix_peaks"], platform["vector_peaks"]) if precision in table]
+    values = [table[precision].value for table in (platform.matrix_peaks, platform.vector_peaks) if precision in table]  # type: ignore[index]
     return max(values) if values else None
 
 
-def _strip_origin(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k != "origin"}
+def _full_data(spec: PlatformSpec | FrameworkSpec) -> dict[str, object]:
+    """The JSON form of a spec with every field (what `list/show --format json` print)."""
+    return spec.model_dump(mode="json")
 
 
-def _export_data(item: dict[str, Any], model: str) -> dict[str, Any]:
+def _export_data(spec: PlatformSpec | FrameworkSpec) -> dict[str, object]:
     """The exported (YAML/JSON) form: the spec with defaults left out, as `add` reads it."""
-    from advisor.domain.specs import FrameworkSpec, PlatformSpec
     from advisor.db.yaml_io import spec_to_data
 
-    cls = PlatformSpec if model == "platform" else FrameworkSpec
-    return spec_to_data(cls.model_validate(_strip_origin(item)))
+    return spec_to_data(spec)
 
 
-def _catalog():  # noqa: ANN202
-    from advisor.db.catalog import open_catalog
+@contextmanager
+def _reading() -> Iterator[Store]:
+    """The store, opened read-only for one command."""
+    from advisor.db.store import open_store
 
-    return open_catalog()
-
-
-def _find(items: list[dict[str, Any]], item_id: str, kind: str) -> dict[str, Any]:
-    for item in items:
-        if item["id"] == item_id:
-            return item
-    raise unknown_name(kind, item_id, [i["id"] for i in items])
+    store = open_store(readonly=True)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 # ---------------------------------------------------------------------- hardware
-def _sort_platforms(platforms: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+def _sort_platforms(platforms: list[PlatformSpec], sort: str) -> list[PlatformSpec]:
     key = sort.strip().lower()
     if key in TEXT_SORTS:
         field = TEXT_SORTS[key]
-        return sorted(platforms, key=lambda p: (str(p[field]).lower(), p["id"]))
+        return sorted(platforms, key=lambda p: (str(getattr(p, field)).lower(), p.id))
     if key in NUMBER_SORTS:
-        def value(p: dict[str, Any]) -> float | None:
+        def value(p: PlatformSpec) -> float | None:
             if key == "bandwidth":
-                return p["memory"]["bandwidth_gbs"]["value"]
+                return p.memory.bandwidth_gbs.value
             if key == "memory":
-                return p["memory"]["capacity_gb"]["value"]
+                return p.memory.capacity_gb.value
             if key == "power":
-                return p["power_w"]["value"] if p.get("power_w") else None
+                return p.power_w.value if p.power_w else None
             return _best_peak(p, key)
         # Largest first; devices without the figure last.
-        return sorted(platforms, key=lambda p: (value(p) is None, -(value(p) or 0.0), p["id"]))
+        return sorted(platforms, key=lambda p: (value(p) is None, -(value(p) or 0.0), p.id))
     raise unknown_name("sort key", sort, [*TEXT_SORTS, *NUMBER_SORTS])
 
 
@@ -102,17 +113,17 @@ def hardware_list(device_class: str | None = None, vendor: str | None = None, so
         if wanted not in DEVICE_CLASSES:
             raise unknown_name("device class", device_class, DEVICE_CLASSES)
         device_class = wanted
-    platforms = _catalog().platforms()
-    if device_class is not None:
-        platforms = [p for p in platforms if p["device_class"] == device_class]
+    with _reading() as store:
+        platforms = store.list_platforms(device_class)
+        origins = store.platform_origins() if fmt == "table" else {}
     if vendor is not None:
-        platforms = [p for p in platforms if p["vendor"].lower() == vendor.strip().lower()]
+        platforms = [p for p in platforms if p.vendor.lower() == vendor.strip().lower()]
     platforms = _sort_platforms(platforms, sort)
     if fmt == "json":
-        _print_json([_strip_origin(p) for p in platforms])
+        _print_json([_full_data(p) for p in platforms])
         return
     if fmt == "yaml":
-        _print_yaml([_strip_origin(p) for p in platforms])
+        _print_yaml([_full_data(p) for p in platforms])
         return
     from rich.table import Table
     from rich.text import Text
@@ -122,86 +133,90 @@ def hardware_list(device_class: str | None = None, vendor: str | None = None, so
         table.add_column(header, justify="right" if header in (*PRECISION_COLUMNS, "GB/s", "GB") else "left", no_wrap=True)
     for p in platforms:
         cells = (
-            p["id"], p["name"], p["vendor"], p["device_class"],
+            p.id, p.name, p.vendor, p.device_class,
             *(_num(_best_peak(p, prec)) for prec in PRECISION_COLUMNS),
-            _num(p["memory"]["bandwidth_gbs"]["value"]), _num(p["memory"]["capacity_gb"]["value"]), p["origin"],
+            _num(p.memory.bandwidth_gbs.value), _num(p.memory.capacity_gb.value), origins[p.id],
         )
         table.add_row(*(Text(cell) for cell in cells))  # plain text: no markup parsing of user strings
     _console().print(table)
 
 
-def _figure_row(table, label: str, figure: dict[str, Any] | None) -> None:  # noqa: ANN001
+def _figure_row(table: Table, label: str, figure: Figure | None) -> None:
     if figure is None:
         return
-    source = figure["source"] + (f" ({figure['note']})" if figure.get("note") else "")
-    table.add_row(label, _num(figure["value"]), source)
+    source = figure.source + (f" ({figure.note})" if figure.note else "")
+    table.add_row(label, _num(figure.value), source)
 
 
-def _show_platform_table(p: dict[str, Any]) -> None:
+def _show_platform_table(p: PlatformSpec, origin: str) -> None:
     from rich.table import Table
 
     console = _console()
-    console.print(f"{p['id']}: {p['name']} ({p['vendor']}, {p['device_class']}, origin: {p['origin']})")
+    console.print(f"{p.id}: {p.name} ({p.vendor}, {p.device_class}, origin: {origin})")
     peaks = Table(title="Dense peaks (TFLOPS float / TOPS int)", title_justify="left")
     for header in ("table", "precision", "value", "engine", "source / derivation"):
         peaks.add_column(header, overflow="fold")
-    for table_name in ("matrix_peaks", "vector_peaks", "npu_peaks"):
-        for precision, peak in p[table_name].items():
-            detail = "; ".join(x for x in (peak["source"], peak.get("derivation"), peak.get("note")) if x)
-            peaks.add_row(table_name.split("_")[0], precision, _num(peak["value"]), peak["engine"], detail)
+    for table_name, table in (("matrix", p.matrix_peaks), ("vector", p.vector_peaks), ("npu", p.npu_peaks)):
+        for precision, peak in table.items():
+            detail = "; ".join(x for x in (peak.source, peak.derivation, peak.note) if x)
+            peaks.add_row(table_name, precision, _num(peak.value), peak.engine, detail)
     console.print(peaks)
     figures = Table(title="Memory, power, parallelism", title_justify="left")
     for header in ("figure", "value", "source"):
         figures.add_column(header, overflow="fold")
-    memory = p["memory"]
-    _figure_row(figures, "memory bandwidth (GB/s)", memory["bandwidth_gbs"])
-    _figure_row(figures, "memory capacity (GB)", memory["capacity_gb"])
-    _figure_row(figures, "on-chip memory (MB)", memory.get("on_chip_mb"))
-    _figure_row(figures, "host link (GB/s)", memory.get("host_link_gbs"))
-    _figure_row(figures, "power (W)", p.get("power_w"))
-    par = p["parallelism"]
-    figures.add_row(f"parallel units ({par['unit_kind']})", str(par["units"]), par["source"])
-    figures.add_row("clock (GHz)", _num(par["clock_ghz"]), par["source"])
+    memory = p.memory
+    _figure_row(figures, "memory bandwidth (GB/s)", memory.bandwidth_gbs)
+    _figure_row(figures, "memory capacity (GB)", memory.capacity_gb)
+    _figure_row(figures, "on-chip memory (MB)", memory.on_chip_mb)
+    _figure_row(figures, "host link (GB/s)", memory.host_link_gbs)
+    _figure_row(figures, "power (W)", p.power_w)
+    par = p.parallelism
+    figures.add_row(f"parallel units ({par.unit_kind})", str(par.units), par.source)
+    figures.add_row("clock (GHz)", _num(par.clock_ghz), par.source)
     console.print(figures)
-    if p["sparse_headline"]:
-        console.print("sparse headline (reference only, never used): " + ", ".join(f"{k} {_num(v['value'])}" for k, v in p["sparse_headline"].items()))
-    if p.get("compute_capability"):
-        console.print(f"compute capability: {p['compute_capability']}")
-    console.print("features: " + (", ".join(p["features"]) or "-"))
-    if memory.get("type"):
-        console.print(f"memory type: {memory['type']}")
-    if p.get("notes"):
-        console.print(f"notes: {p['notes']}")
-    for source in p["sources"]:
+    if p.sparse_headline:
+        console.print("sparse headline (reference only, never used): " + ", ".join(f"{k} {_num(v.value)}" for k, v in p.sparse_headline.items()))
+    if p.compute_capability:
+        console.print(f"compute capability: {p.compute_capability}")
+    console.print("features: " + (", ".join(p.features) or "-"))
+    if memory.type:
+        console.print(f"memory type: {memory.type}")
+    if p.notes:
+        console.print(f"notes: {p.notes}")
+    for source in p.sources:
         console.print(f"source: {source}", highlight=False)
 
 
 def hardware_show(platform_id: str, fmt: str = "table") -> None:
     """One platform with the source of every figure."""
-    platform = _find(_catalog().platforms(), platform_id, "platform")
+    with _reading() as store:
+        platform = store.get_platform(platform_id)
+        origin = store.platform_origins()[platform.id] if fmt == "table" else ""
     if fmt == "json":
-        _print_json(_strip_origin(platform))
+        _print_json(_full_data(platform))
     elif fmt == "yaml":
-        _print_yaml(_export_data(platform, "platform"))
+        _print_yaml(_export_data(platform))
     else:
-        _show_platform_table(platform)
+        _show_platform_table(platform, origin)
 
 
 def hardware_export(platform_id: str | None = None, fmt: str = "yaml") -> None:
     """YAML (or JSON) that `advisor hardware add` accepts: one mapping for an id, a list
     for all platforms."""
-    platforms = _catalog().platforms()
+    if platform_id is None and fmt == "table":
+        hardware_list(fmt="table")
+        return
+    with _reading() as store:
+        platforms = [store.get_platform(platform_id)] if platform_id is not None else store.list_platforms()
+        origin = store.platform_origins()[platforms[0].id] if platform_id is not None and fmt == "table" else ""
+    data: JsonData
     if platform_id is not None:
-        platform = _find(platforms, platform_id, "platform")
         if fmt == "table":
-            _show_platform_table(platform)
+            _show_platform_table(platforms[0], origin)
             return
-        data: Any = _export_data(platform, "platform")
+        data = _export_data(platforms[0])
     else:
-        if fmt == "table":
-            hardware_list(fmt="table")
-            return
-        data = [_export_data(p, "platform") for p in platforms]
+        data = [_export_data(p) for p in platforms]
     if fmt == "json":
         _print_json(data)
     else:
@@ -210,7 +225,7 @@ def hardware_export(platform_id: str | None = None, fmt: str = "yaml") -> None:
 
 def hardware_add(files: list[Path], replace: bool = False) -> None:
     """Validate every file, then add all their platforms in one transaction."""
-    from advisor.db.database import Database, DuplicateIdError
+    from advisor.db.store import DuplicateIdError, open_store
     from advisor.db.yaml_io import load_platform_file
 
     specs = []
@@ -221,43 +236,44 @@ def hardware_add(files: list[Path], replace: bool = False) -> None:
                 raise InputError(f"{file}: field id: platform id '{spec.id}' is also given in {origin_file[spec.id]}")
             origin_file[spec.id] = Path(file)
             specs.append(spec)
-    db = Database.open()
+    store = open_store()
     try:
-        db.add_platforms(specs, replace=replace)
+        store.add_platforms(specs, replace=replace)
     except DuplicateIdError as exc:
         raise InputError(f"{origin_file[exc.spec_id]}: field id: {exc}") from None
     finally:
-        db.close()
+        store.close()
     verb = "added or replaced" if replace else "added"
     print(f"{verb} {len(specs)} platform(s): {', '.join(s.id for s in specs)}")
 
 
 def hardware_remove(platform_id: str) -> None:
-    from advisor.db.database import Database
+    from advisor.db.store import open_store
 
-    db = Database.open()
+    store = open_store()
     try:
-        db.remove_platform(platform_id)
+        store.remove_platform(platform_id)
     finally:
-        db.close()
+        store.close()
     print(f"removed platform {platform_id}")
 
 
 # ---------------------------------------------------------------------- frameworks
-def _precisions(framework: dict[str, Any]) -> list[str]:
+def _precisions(framework: FrameworkSpec) -> list[str]:
     from advisor.precision import SCHEMES
 
-    have = {entry["precision"] for entry in framework["support"]}
+    have = {entry.precision for entry in framework.support}
     return [s for s in SCHEMES if s in have]
 
 
 def frameworks_list(fmt: str = "table") -> None:
-    frameworks = _catalog().frameworks()
+    with _reading() as store:
+        frameworks = store.list_frameworks()
     if fmt == "json":
-        _print_json([_strip_origin(f) for f in frameworks])
+        _print_json([_full_data(f) for f in frameworks])
         return
     if fmt == "yaml":
-        _print_yaml([_strip_origin(f) for f in frameworks])
+        _print_yaml([_full_data(f) for f in frameworks])
         return
     from rich.table import Table
 
@@ -265,54 +281,55 @@ def frameworks_list(fmt: str = "table") -> None:
     for header in ("id", "name", "device classes", "precisions", "int8 calib.", "fusion", "us/kernel", "us/call", "eff. compute", "eff. bw"):
         table.add_column(header, no_wrap=header not in ("name", "device classes"))
     for f in frameworks:
-        fusion = f["fusion"]
-        traits = [name for name, flag in (("bn", fusion["bn_folding"]), ("epilogue", fusion["epilogue_fusion"]),
-                                          ("eltwise", fusion.get("elementwise_fusion")), ("attn", fusion["attention_fusion"])) if flag]
+        fusion = f.fusion
+        traits = [name for name, flag in (("bn", fusion.bn_folding), ("epilogue", fusion.epilogue_fusion),
+                                          ("eltwise", fusion.elementwise_fusion), ("attn", fusion.attention_fusion)) if flag]
         table.add_row(
-            f["id"], f["name"], ", ".join(f["device_classes"]), " ".join(_precisions(f)), f["int8_calibration"],
-            ",".join(traits) or "-", _num(f["overhead"]["per_kernel_us"]["value"]), _num(f["overhead"]["per_call_us"]["value"]),
-            _num(f["efficiency"]["compute"]["value"]), _num(f["efficiency"]["bandwidth"]["value"]),
+            f.id, f.name, ", ".join(f.device_classes), " ".join(_precisions(f)), f.int8_calibration,
+            ",".join(traits) or "-", _num(f.overhead.per_kernel_us.value), _num(f.overhead.per_call_us.value),
+            _num(f.efficiency.compute.value), _num(f.efficiency.bandwidth.value),
         )
     _console().print(table)
 
 
 def frameworks_show(framework_id: str, fmt: str = "table") -> None:
-    framework = _find(_catalog().frameworks(), framework_id, "framework")
+    with _reading() as store:
+        f = store.get_framework(framework_id)
+        origin = store.framework_origins()[f.id] if fmt == "table" else ""
     if fmt == "json":
-        _print_json(_strip_origin(framework))
+        _print_json(_full_data(f))
         return
     if fmt == "yaml":
-        _print_yaml(_export_data(framework, "framework"))
+        _print_yaml(_export_data(f))
         return
     from rich.table import Table
 
-    f = framework
     console = _console()
-    console.print(f"{f['id']}: {f['name']} (runs on {', '.join(f['device_classes'])}; int8 calibration: {f['int8_calibration']}; origin: {f['origin']})")
+    console.print(f"{f.id}: {f.name} (runs on {', '.join(f.device_classes)}; int8 calibration: {f.int8_calibration}; origin: {origin})")
     support = Table(title="Precision support (alternatives listed separately; conditions are all-of)", title_justify="left")
     for header in ("class", "precision", "min CC", "requires", "excluded", "note", "source"):
         support.add_column(header, overflow="fold")
-    for e in f["support"]:
-        support.add_row(e["device_class"], e["precision"], e.get("min_compute_capability") or "-",
-                        ", ".join(e.get("requires_features", [])) or "-", ", ".join(e.get("excluded_platforms", [])) or "-",
-                        e.get("note") or "", e["source"])
+    for e in f.support:
+        support.add_row(e.device_class, e.precision, e.min_compute_capability or "-",
+                        ", ".join(e.requires_features) or "-", ", ".join(e.excluded_platforms) or "-",
+                        e.note or "", e.source)
     console.print(support)
     figures = Table(title="Overheads and efficiency", title_justify="left")
     for header in ("figure", "value", "source"):
         figures.add_column(header, overflow="fold")
-    _figure_row(figures, "per-kernel overhead (us)", f["overhead"]["per_kernel_us"])
-    _figure_row(figures, "per-call overhead (us)", f["overhead"]["per_call_us"])
-    _figure_row(figures, "compute efficiency", f["efficiency"]["compute"])
-    _figure_row(figures, "bandwidth efficiency", f["efficiency"]["bandwidth"])
+    _figure_row(figures, "per-kernel overhead (us)", f.overhead.per_kernel_us)
+    _figure_row(figures, "per-call overhead (us)", f.overhead.per_call_us)
+    _figure_row(figures, "compute efficiency", f.efficiency.compute)
+    _figure_row(figures, "bandwidth efficiency", f.efficiency.bandwidth)
     console.print(figures)
-    fusion = f["fusion"]
-    console.print(f"fusion: bn_folding={fusion['bn_folding']} epilogue={fusion['epilogue_fusion']} "
-                  f"elementwise={fusion.get('elementwise_fusion', False)} attention={fusion['attention_fusion']} ({fusion['source']})")
-    if fusion.get("note"):
-        console.print(f"fusion note: {fusion['note']}")
-    if f.get("notes"):
-        console.print(f"notes: {f['notes']}")
-    for source in f["sources"]:
+    fusion = f.fusion
+    console.print(f"fusion: bn_folding={fusion.bn_folding} epilogue={fusion.epilogue_fusion} "
+                  f"elementwise={fusion.elementwise_fusion} attention={fusion.attention_fusion} ({fusion.source})")
+    if fusion.note:
+        console.print(f"fusion note: {fusion.note}")
+    if f.notes:
+        console.print(f"notes: {f.notes}")
+    for source in f.sources:
         console.print(f"source: {source}", highlight=False)
 
 

@@ -24,7 +24,7 @@ from advisor.db import migrate
 from advisor.db.engine import make_engine, schema_lock, writer
 from advisor.db.locations import ENV_URL, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
 from advisor.db.records import framework_columns, platform_columns
-from advisor.db.store import SEED_STATE_NAME, Row, SqlValue, StoreReads, profile_key_hash
+from advisor.db.store import SEED_STATE_NAME, DuplicateIdError, Row, SqlValue, StoreReads, profile_key_hash
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.db.tables import (
     ORIGIN_SEED,
@@ -40,15 +40,6 @@ from advisor.db.tables import (
 from advisor.errors import InputError, unknown_name
 
 VALIDATION_COLUMNS = ("model", "batch", "precision", "framework", "target", "predicted_ms", "measured_ms")
-
-
-class DuplicateIdError(InputError):
-    """An id that is already in the database (or twice in one call), without replace."""
-
-    def __init__(self, kind: str, spec_id: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.spec_id = spec_id
 
 
 class Database(StoreReads):

@@ -7,15 +7,16 @@ without importing SQLAlchemy or Alembic.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
+
+from advisor.settings import ENV_DB, database_url
 
 #: The newest migration in migrations/versions/. Database.open compares the database's
 #: alembic_version with this string and imports Alembic only when they differ;
 #: tests/test_db_migrations.py checks that it matches Alembic's own head.
 HEAD_REVISION = "0002_validation_seed_state"
 
-ENV_URL = "ADVISOR_DB"
+ENV_URL = ENV_DB
 APP_NAME = "advisor"
 
 #: The repository root: migrations/ and hardware_db/ sit next to the advisor package,
@@ -35,7 +36,7 @@ def resolve_url(url: str | None = None) -> str:
     """The URL to use: the argument, else $ADVISOR_DB, else a SQLite file in the user's
     data directory. A bare path (no '://') is taken as a SQLite file; postgresql:// means
     postgresql+psycopg://."""
-    url = url or os.environ.get(ENV_URL) or ""
+    url = url or database_url() or ""
     if not url:
         return f"sqlite:///{default_sqlite_path()}"
     if "://" not in url and not url.startswith("sqlite:"):

@@ -22,12 +22,12 @@ def run_gate(
 ) -> None:
     """Validate the config and baseline before any work, so bad input exits 2 without
     writing a report; then evaluate, print, write the reports, and set the exit code."""
-    from advisor.db import Database
+    from advisor.db.store import open_store
     from advisor.gate.evaluate import evaluate_gate
 
     cfg = load_config(config)
     reference = baselines.read_baseline(baseline, cfg.target) if baseline is not None else None
-    db = Database.open()
+    db = open_store(readonly=True)
     result = evaluate_gate(cfg, db, allow_code=True, source=str(config), baseline=reference)
 
     print(render(result, fmt))

@@ -11,17 +11,16 @@ queries; recomputing the ranking costs a full prediction per candidate.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from advisor import __version__
 from advisor.recommend.types import RecommendRequest
 
 if TYPE_CHECKING:
-    from advisor.db import Database
+    from advisor.db.store import Store
 
 
 class RecommendCache:
@@ -63,44 +62,18 @@ class RecommendCache:
         return len(self._items)
 
 
-def recommend_key(db: Database, request: RecommendRequest) -> str:
+def recommend_key(store: Store, request: RecommendRequest) -> str:
     """Hash of the request and of the state of every row the answer depends on.
 
-    The state is one small SQL query, without building any spec: the target's row and every
-    framework row by ``updated_at`` (each write stamps it), and the target's calibrations
-    by count and newest id (they are only ever added). One UNION ALL costs about a sixth
-    of three separate queries, and parsing the specs would cost more than a cached answer
-    saves. An unknown target raises the database's InputError (with the nearest ids)
-    before any model is profiled.
+    The state is one small SQL query, without building any spec (Store.answer_state):
+    parsing the specs would cost more than a cached answer saves. An unknown target raises
+    the store's InputError (with the nearest ids) before any model is profiled.
     """
-    state = _database_state(db, request.target)
+    state = store.answer_state(request.target)
     if not any(kind == "platform" for kind, _, _ in state):
-        db.get_platform(request.target)  # raises InputError naming the target and the nearest ids
+        store.get_platform(request.target)  # raises InputError naming the target and the nearest ids
     h = hashlib.sha256()
     for part in (__version__, request.model_dump_json(), repr(state)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def _state_query() -> Any:
-    """Built once. Plain SQL text (portable: SQLite and PostgreSQL) rather than an
-    expression: with no result type processing it runs about four times faster, and
-    this query is most of a cached answer's cost."""
-    from sqlalchemy import text
-
-    from advisor.db.tables import CalibrationRow, FrameworkRow, PlatformRow
-
-    platforms, frameworks, calibrations = (t.__tablename__ for t in (PlatformRow, FrameworkRow, CalibrationRow))
-    return text(
-        f"SELECT 'platform', id, CAST(updated_at AS VARCHAR) FROM {platforms} WHERE id = :target "
-        f"UNION ALL SELECT 'framework', id, CAST(updated_at AS VARCHAR) FROM {frameworks} "
-        f"UNION ALL SELECT 'calibrations', CAST(count(id) AS VARCHAR), CAST(max(id) AS VARCHAR) "
-        f"FROM {calibrations} WHERE platform_id = :target"
-    )
-
-
-def _database_state(db: Database, target: str) -> list[tuple[str, str | None, str | None]]:
-    with db.engine.connect() as conn:
-        return sorted(tuple(row) for row in conn.execute(_state_query(), {"target": target}))

@@ -7,7 +7,6 @@ each build their own app (and database engine) from the environment.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -43,7 +42,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run until SIGINT/SIGTERM. Settings come from ADVISOR_DB and ADVISOR_API_TOKEN."""
     import uvicorn
 
-    if not os.environ.get("ADVISOR_API_TOKEN"):
+    from advisor.settings import Settings
+
+    if not Settings.from_env().api_token:
         print("advisor: ADVISOR_API_TOKEN is not set: platform writes will be refused (403)", file=sys.stderr)
     uvicorn.run(
         "advisor.service.app:create_app",

@@ -1,0 +1,72 @@
+"""Settings read from the environment, in one typed place.
+
+Why: the database URL, the service's token and cache size and calibrate's quick mode used
+to be read with ``os.environ.get`` wherever they were needed, each with its own parsing.
+Callers now ask `Settings.from_env()` (or take a `Settings` built by a test); the
+commands that need one variable only read it with its own function here, so that a bad
+value of another (the service's cache size) cannot stop them. A standard
+library dataclass, not pydantic-settings: `advisor hardware list` reads ADVISOR_DB and must
+start fast. Bad values raise InputError naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from advisor.errors import InputError
+
+#: The database URL or SQLite path; unset: a SQLite file in the user's data directory.
+ENV_DB = "ADVISOR_DB"
+#: The bearer token the service requires for writes; unset: writes are refused.
+ENV_API_TOKEN = "ADVISOR_API_TOKEN"
+#: Entries in the service's cache of recommend answers (0 turns it off).
+ENV_RECOMMEND_CACHE_SIZE = "ADVISOR_RECOMMEND_CACHE_SIZE"
+#: Set (to anything but "", 0, false, no): `advisor calibrate` runs its quick budget.
+ENV_CALIBRATE_QUICK = "ADVISOR_CALIBRATE_QUICK"
+
+DEFAULT_RECOMMEND_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the advisor takes from the environment. Empty strings count as unset."""
+
+    db_url: str | None = None
+    api_token: str | None = None
+    recommend_cache_size: int = DEFAULT_RECOMMEND_CACHE_SIZE
+    calibrate_quick: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            db_url=database_url(env),
+            api_token=env.get(ENV_API_TOKEN) or None,
+            recommend_cache_size=_whole_number(env, ENV_RECOMMEND_CACHE_SIZE, DEFAULT_RECOMMEND_CACHE_SIZE),
+            calibrate_quick=calibrate_quick(env),
+        )
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """$ADVISOR_DB alone: every command needs it, and a bad value of another variable
+    (the service's cache size) must not stop `hardware list`."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_DB) or None
+
+
+def calibrate_quick(environ: Mapping[str, str] | None = None) -> bool:
+    """$ADVISOR_CALIBRATE_QUICK alone (calibrate needs nothing else from here)."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_CALIBRATE_QUICK, "").strip() not in ("", "0", "false", "no")
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{name}: expected a whole number, got '{text}'") from None
