@@ -66,7 +66,7 @@ def main() -> int:
             "",
             "The cold run imports torch (most of its time) but not torchvision: YOLO, BERT and Llama",
             "names are recognised without it (torchvision's import pulls in torch._dynamo). The cached",
-            "run imports neither torch nor SQLAlchemy (advisor/db/fastread.py).",
+            "run imports neither torch nor SQLAlchemy (advisor/db/sqlite_store.py).",
             "",
         ]))
     return 0

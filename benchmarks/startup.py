@@ -114,7 +114,7 @@ def main() -> int:
         f"First use of a new database (migrate to head + load the seed YAML): {first_use:.3f} s wall, once.",
         "",
         "How it stays fast: the CLI imports each command's code lazily; read commands on an up-to-date SQLite file",
-        "use the standard library's sqlite3 (advisor/db/catalog.py) after one query for the Alembic revision and",
+        "use the standard library's sqlite3 (advisor/db/sqlite_store.py) after one query for the Alembic revision and",
         "one for the seed fingerprint, so SQLAlchemy, SQLModel and Alembic are imported only when a write, a",
         "migration or a non-SQLite URL needs them. What remains is the interpreter, typer/click (which imports",
         "pydantic to coerce parameters) and rich's table rendering.",

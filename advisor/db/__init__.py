@@ -1,6 +1,9 @@
-"""Hardware and framework database: `from advisor.db import Database`.
+"""The store: platforms, frameworks, calibrations, cached profiles.
 
-The import is lazy so that the CLI's fast read path does not pull in SQLAlchemy.
+Stages read and write through `advisor.db.store.Store` / `open_store` (store.py); the
+SQLModel implementation is `Database` (database.py), the standard-library read-only one
+`SqliteStore` (sqlite_store.py). `from advisor.db import Database` stays lazy so that the
+CLI's fast read path does not pull in SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ if TYPE_CHECKING:
     from advisor.db.database import Database
 
 
-def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
+def __getattr__(name: str) -> type[Database]:
     if name == "Database":
         from advisor.db.database import Database
 
