@@ -7,13 +7,15 @@ any scheme without tracing again. No torch import here: the database and service
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
+#: element types a peak, a tensor or a kernel can have (the one list; types and tuples derive from it)
 Precision = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"]
+#: deployable quantization schemes (weights x activations x compute), in the order they are listed
 Scheme = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "w8a16", "w4a16"]
 
-PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4")
-SCHEMES: tuple[str, ...] = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "w8a16", "w4a16")
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+SCHEMES: tuple[str, ...] = get_args(Scheme)
 
 #: Storage bytes per element. tf32 is a compute mode on fp32 storage.
 BYTES_PER_ELEMENT: dict[str, float] = {

@@ -19,10 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from advisor.domain.vocab import DeviceClass, compute_capability_tuple
 from advisor.precision import PRECISIONS, SCHEMES, Precision
 
-DeviceClass = Literal["edge_gpu_soc", "datacenter_gpu", "desktop_gpu", "cpu", "npu", "mobile_soc"]
-DEVICE_CLASSES: tuple[str, ...] = ("edge_gpu_soc", "datacenter_gpu", "desktop_gpu", "cpu", "npu", "mobile_soc")
 Engine = Literal["tensor", "vector", "npu"]
 
 #: Platform and framework ids: lower-case kebab-case (design.md).
@@ -45,12 +44,6 @@ def _check_precision_keys(peaks: dict, what: str) -> dict:
     if unknown:
         raise ValueError(f"unknown precision '{unknown[0]}' in {what} (valid: {', '.join(PRECISIONS)})")
     return {key: peaks[key] for key in PRECISIONS if key in peaks}
-
-
-def compute_capability_tuple(value: str) -> tuple[int, int]:
-    """"8.7" -> (8, 7), so capabilities compare as numbers ("10.0" > "9.0")."""
-    major, minor = value.split(".")
-    return int(major), int(minor)
 
 
 class Strict(BaseModel):

@@ -6,16 +6,13 @@ fit (benchmarks/accuracy.py --fit) can be reviewed as a diff.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
+from advisor.config import config_path, load_yaml
 from advisor.errors import InputError
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 class _Strict(BaseModel):
@@ -54,24 +51,6 @@ class PredictorConstants(_Strict):
     cpu: CpuConstants
     host: HostConstants
     memory: MemoryConstants
-
-
-def config_path(name: str, env: str) -> Path:
-    """A config file: $ENV when set, else configs/NAME in the source tree."""
-    override = os.environ.get(env)
-    return Path(override) if override else CONFIG_DIR / name
-
-
-def load_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"config file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping at the top level")
-    return data
 
 
 @lru_cache(maxsize=4)

@@ -20,17 +20,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.domain.vocab import is_gpu, is_npu
 from advisor.precision import scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
 from advisor.predict.types import KernelPrediction, Prediction
-from advisor.predict.utilisation import is_gpu, utilisation
+from advisor.predict.utilisation import utilisation
 from advisor.profiling.types import Profile
 
 US = 1e-6
 MS = 1e-3
+
+
+@dataclass(frozen=True)
+class KernelTiming:
+    """Where one kernel's time goes, in seconds, and how much of the device it fills."""
+
+    kernel: Kernel
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    utilisation: float
+
+    def busy_s(self, floor_s: float = 0.0) -> float:
+        """Time the kernel occupies the device: compute and memory overlap, never under the floor."""
+        return max(self.compute_s, self.memory_s, floor_s)
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,7 @@ class Overheads:
 
 
 def dispatch_mode(platform: PlatformSpec, framework: FrameworkSpec, c: PredictorConstants) -> str:
-    if is_gpu(platform):
+    if is_gpu(platform.device_class):
         host = framework.overhead.per_kernel_us.value > c.gpu.host_dispatch_threshold_us
         return "host" if host else "graph"
     return "serial"
@@ -183,13 +199,13 @@ def predict(
 
     if kernels is None:
         kernels = fuse(profile.ops, framework.fusion, scheme)
-    on_chip = platform.device_class == "npu"
+    on_chip = is_npu(platform.device_class)
     call_us = ovh.call_us + (host_link_us(kernels, profile, platform, scheme) if on_chip else 0.0)
     # shortest time any kernel occupies a GPU (ramp-up, tail, drain), in clock cycles
-    floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.clock_ghz * 1e9) if is_gpu(platform) else 0.0
+    floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.clock_ghz * 1e9) if is_gpu(platform.device_class) else 0.0
     s = scheme_spec(scheme)
     bandwidth = peaks.bandwidth_gbs * 1e9
-    timings: list[tuple[Kernel, float, float, float, float]] = []  # kernel, compute, memory, overhead, util
+    timings: list[KernelTiming] = []
     host_clock = gpu_clock = 0.0  # seconds, for the host-dispatch timeline
     for kernel in kernels:
         prec = matmul_prec if kernel.matmul else vector_prec
@@ -209,7 +225,7 @@ def predict(
             gpu_clock = start + ovh.kernel_us * US + busy_s
         else:
             overhead_s = ovh.kernel_us * US
-        timings.append((kernel, compute_s, memory_s, overhead_s, util))
+        timings.append(KernelTiming(kernel, compute_s, memory_s, overhead_s, util))
 
     total_flops = sum(k.flops for k in kernels) + sum(o.flops for k in kernels for o in k.folded)
     if total_flops and not peaks.has(matmul_prec):
@@ -220,12 +236,9 @@ def predict(
         warnings.append(f"ops without a cost formula are not counted: {names}")
 
     call_ms = call_us * US / MS
-    latency_ms = sum(max(t[1], t[2], floor_s) + t[3] for t in timings) / MS + call_ms
+    latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms
     memory = estimate_memory(profile, scheme, c.memory.runtime_mb)
-    layers = (
-        [_kernel_prediction(k, scheme, cs, ms, os_, u, floor_s) for k, cs, ms, os_, u in timings]
-        if with_layers else []
-    )
+    layers = [_kernel_prediction(t, scheme, floor_s) for t in timings] if with_layers else []
     return Prediction(
         model=profile.model,
         target=platform.id,
@@ -246,12 +259,10 @@ def predict(
     )
 
 
-def _kernel_prediction(
-    kernel: Kernel, scheme: str, compute_s: float, memory_s: float, overhead_s: float, util: float,
-    floor_s: float = 0.0,
-) -> KernelPrediction:
+def _kernel_prediction(timing: KernelTiming, scheme: str, floor_s: float = 0.0) -> KernelPrediction:
+    kernel, compute_s, memory_s, overhead_s = timing.kernel, timing.compute_s, timing.memory_s, timing.overhead_s
     nbytes = kernel.bytes(scheme)
-    time_s = max(compute_s, memory_s, floor_s) + overhead_s
+    time_s = timing.busy_s(floor_s) + overhead_s
     if overhead_s + floor_s >= max(compute_s, memory_s):
         bound = "overhead"
     else:
@@ -266,21 +277,21 @@ def _kernel_prediction(
         compute_ms=compute_s / MS,
         memory_ms=memory_s / MS,
         overhead_ms=overhead_s / MS,
-        utilisation=util,
+        utilisation=timing.utilisation,
         time_ms=time_s / MS,
         bound=bound,
         achieved_tflops=kernel.flops / time_s / 1e12 if time_s > 0 else 0.0,
     )
 
 
-def overall_bound(timings: list[tuple], floor_s: float, call_ms: float) -> str:
+def overall_bound(timings: list[KernelTiming], floor_s: float, call_ms: float) -> str:
     """What dominates the total: time of compute-bound vs memory-bound kernels vs overheads
     (per-kernel costs, kernel-duration floors and the per-call cost)."""
     totals = {"compute": 0.0, "memory": 0.0, "overhead": call_ms * MS}
-    for _, compute_s, memory_s, overhead_s, _ in timings:
-        busy = max(compute_s, memory_s)
-        totals["overhead"] += overhead_s + max(0.0, floor_s - busy)
-        totals["compute" if compute_s >= memory_s else "memory"] += busy
+    for t in timings:
+        busy = t.busy_s()
+        totals["overhead"] += t.overhead_s + max(0.0, floor_s - busy)
+        totals["compute" if t.compute_s >= t.memory_s else "memory"] += busy
     return max(totals, key=totals.__getitem__)
 
 

@@ -17,27 +17,17 @@ elements, y = fraction of the achievable matmul peak) for matmul-class kernels.
 
 from __future__ import annotations
 
-import bisect
 import math
 from functools import lru_cache
 
+from advisor.domain.curve import interpolate_curve
 from advisor.domain.specs import PlatformSpec
+from advisor.domain.vocab import is_cpu, is_gpu
 from advisor.predict.constants import CpuConstants, GpuConstants, PredictorConstants
 from advisor.predict.kernels import Kernel
 
-GPU_CLASSES = frozenset({"edge_gpu_soc", "datacenter_gpu", "desktop_gpu"})
-CPU_CLASSES = frozenset({"cpu", "mobile_soc"})
-
 #: Never report less than this: keeps times finite for degenerate (empty) kernels.
 MIN_UTILISATION = 1e-4
-
-
-def is_gpu(platform: PlatformSpec) -> bool:
-    return platform.device_class in GPU_CLASSES
-
-
-def is_cpu(platform: PlatformSpec) -> bool:
-    return platform.device_class in CPU_CLASSES
 
 
 def utilisation(
@@ -77,7 +67,7 @@ def _utilisation(
         return max(MIN_UTILISATION, min(1.0, interpolate_curve(curve, kernel.parallel_work)))
     units = platform.parallelism.units
     mnk = kernel.gemm_mnk if kernel.matmul else None
-    if is_gpu(platform):
+    if is_gpu(platform.device_class):
         k_half = constants.gpu.k_half * rate_share
         if matrix_engine and mnk:
             value = gpu_matmul_utilisation(tuple(mnk), units, constants.gpu, k_half)
@@ -88,7 +78,7 @@ def _utilisation(
                 value = gpu_vector_utilisation(split_k_work(mnk), units, constants.gpu) * k / (k + k_half)
             else:
                 value = gpu_vector_utilisation(kernel.parallel_work, units, constants.gpu)
-    elif is_cpu(platform):
+    elif is_cpu(platform.device_class):
         lanes = simd_lanes(platform)
         value = (
             cpu_matmul_utilisation(tuple(mnk), units, constants.cpu)
@@ -171,17 +161,3 @@ def simd_lanes(platform: PlatformSpec) -> int:
     per_cycle = peak.value * 1e12 / (p.units * p.clock_ghz * 1e9)
     return max(1, round(per_cycle / 2))
 
-
-def interpolate_curve(curve: list[tuple[float, float]], x: float) -> float:
-    """Piecewise-linear in log(work) between measured points, flat beyond the ends."""
-    pts = sorted((max(1.0, float(a)), float(b)) for a, b in curve)
-    xs = [math.log(a) for a, _ in pts]
-    lx = math.log(max(1.0, float(x)))
-    i = bisect.bisect_left(xs, lx)
-    if i <= 0:
-        return pts[0][1]
-    if i >= len(pts):
-        return pts[-1][1]
-    (x0, y0), (x1, y1) = (xs[i - 1], pts[i - 1][1]), (xs[i], pts[i][1])
-    t = (lx - x0) / (x1 - x0) if x1 > x0 else 1.0
-    return y0 + t * (y1 - y0)

@@ -1,0 +1,35 @@
+"""Where the YAML configuration files are and how they are read (configs/*.yaml).
+
+One loader for every stage: the predictor's constants, the rules' thresholds. A file that
+is missing, is not YAML or is not a mapping is an InputError naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import InputError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def config_path(name: str, env: str) -> Path:
+    """A config file: $ENV when set, else configs/NAME in the source tree."""
+    override = os.environ.get(env)
+    return Path(override) if override else CONFIG_DIR / name
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping at the top level")
+    return data

@@ -1,0 +1,36 @@
+"""The vocabularies every stage shares, defined once: device classes and compute capability.
+
+Quantization schemes and precisions live in advisor.precision (the one vocabulary of
+schemes); everything else derives from the tuples here instead of restating them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+DeviceClass = Literal["edge_gpu_soc", "datacenter_gpu", "desktop_gpu", "cpu", "npu", "mobile_soc"]
+DEVICE_CLASSES: tuple[str, ...] = get_args(DeviceClass)
+#: device classes whose kernels the GPU model (tiles, waves, SMs, CUDA compute capability) describes
+GPU_CLASSES: frozenset[str] = frozenset({"edge_gpu_soc", "datacenter_gpu", "desktop_gpu"})
+#: device classes whose kernels run on general-purpose cores (SIMD lanes, private caches)
+CPU_CLASSES: frozenset[str] = frozenset({"cpu", "mobile_soc"})
+#: attached accelerators that keep weights and activations on chip (dataflow compilers)
+NPU_CLASS = "npu"
+
+
+def is_gpu(device_class: str) -> bool:
+    return device_class in GPU_CLASSES
+
+
+def is_cpu(device_class: str) -> bool:
+    return device_class in CPU_CLASSES
+
+
+def is_npu(device_class: str) -> bool:
+    return device_class == NPU_CLASS
+
+
+def compute_capability_tuple(value: str) -> tuple[int, int]:
+    """"8.7" -> (8, 7), so capabilities compare as numbers ("10.0" > "9.0")."""
+    major, minor = value.split(".")
+    return int(major), int(minor)
