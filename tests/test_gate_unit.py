@@ -19,7 +19,8 @@ from advisor.gate.evaluate import fmt_number, judge
 from advisor.gate.junit import junit_xml
 from advisor.gate.render import render_markdown, render_table
 from advisor.gate.types import CandidateFigures, GateResult
-from advisor.recommend.types import Excluded
+from advisor.domain.candidates import Exclusion
+from advisor.domain.findings import Finding
 
 BASE = {"models": ["m"], "target": "edge", "requirements": {"max_latency_ms": 10, "min_throughput": 100, "max_memory_mb": 500}}
 
@@ -131,7 +132,8 @@ def test_params_and_flops_budgets() -> None:
 
 def test_no_candidate_at_all_fails_every_requirement() -> None:
     cfg = parse_config(BASE, "t")
-    excl = [Excluded(model="m", precision="int8", framework="fw", reasons=["no int8 on this device"])]
+    no_int8 = Finding(rule="hardware_precision", action="exclude", message="no int8 on this device")
+    excl = [Exclusion(model="m", precision="int8", framework="fw", findings=[no_int8])]
     res = judge(cfg, [], excl)
     assert not res.passed and res.best is None
     assert len(res.checks) == 3 and not any(c.passed for c in res.checks)

@@ -29,7 +29,7 @@ def test_every_rule_has_a_docstring_citing_its_fact() -> None:
 def test_framework_must_run_on_the_device_class() -> None:
     ctx = RuleContext(platform=cpu(), framework=framework(id="gpu-only"), scheme="fp32")
     (f,) = evaluate(ctx)
-    assert f.action == "exclude" and "gpu-only does not run on cpu devices like toy-cpu" in f.reason
+    assert f.action == "exclude" and "gpu-only does not run on cpu devices like toy-cpu" in f.message
 
 
 def test_int8_excluded_on_a_gpu_without_int8_names_the_missing_support() -> None:
@@ -42,7 +42,7 @@ def test_int8_excluded_on_a_gpu_without_int8_names_the_missing_support() -> None
     ]})
     findings = evaluate(RuleContext(platform=nano, framework=fw, scheme="int8"))
     assert excluded(findings)
-    reasons = " ".join(f.reason for f in findings)
+    reasons = " ".join(f.message for f in findings)
     assert "no int8 support" in reasons and "jetson-nano" in reasons
     assert "6.1" in reasons  # the support matrix condition is quoted
     assert not excluded(evaluate(RuleContext(platform=nano, framework=fw, scheme="fp16")))
@@ -54,7 +54,7 @@ def test_excluded_platform_in_support_entry() -> None:
         PrecisionSupport(device_class="edge_gpu_soc", precision="int8", min_compute_capability="6.1",
                          excluded_platforms=["jetson-tx2"], note="sm_62 has no int8 in TensorRT", source=SRC)]})
     (f, *_) = evaluate(RuleContext(platform=tx2, framework=fw, scheme="int8"))
-    assert f.rule == "precision_support" and "jetson-tx2 is excluded" in f.reason and "no int8 support" in f.reason
+    assert f.rule == "precision_support" and "jetson-tx2 is excluded" in f.message and "no int8 support" in f.message
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_precisions_need_the_right_generation(scheme: str, cc: str, needle: str)
     fw = framework(precisions=("fp8", "bf16", "tf32", "fp16"))
     findings = evaluate(RuleContext(platform=old, framework=fw, scheme=scheme))
     assert ("hardware_precision", "exclude") in actions(findings)
-    assert any(needle in f.reason for f in findings)
+    assert any(needle in f.message for f in findings)
 
 
 def test_fp8_allowed_on_hopper() -> None:
@@ -80,7 +80,7 @@ def test_fp16_on_a_cpu_without_fp16_arithmetic_warns() -> None:
     fw = framework(classes=("cpu",), precisions=("fp32", "fp16"))
     findings = evaluate(RuleContext(platform=cpu("raspberry-pi-4"), framework=fw, scheme="fp16"))
     assert actions(findings) == {("hardware_precision", "warning")}
-    assert "no fp16 arithmetic" in findings[0].reason
+    assert "no fp16 arithmetic" in findings[0].message
     assert evaluate(RuleContext(platform=cpu("pi5", features=["fp16_arith"]), framework=fw, scheme="fp16")) == []
 
 
@@ -91,7 +91,10 @@ def test_memory_fit_gives_both_sizes_in_gb() -> None:
     findings = evaluate(RuleContext(platform=small, framework=framework(), scheme="fp16", profile=p, prediction=pred))
     (f,) = [f for f in findings if f.rule == "memory_fit"]
     assert f.action == "exclude"
-    assert "140.0 GB" in f.reason and "24 GB" in f.reason
+    assert "140.0 GB" in f.message and "24 GB" in f.message
+    # the same figures as structure: 70 G params x 2 bytes; desktop GPUs may use 0.9 of 24 GB
+    assert f.details["need_gb"] == pytest.approx(140.0, rel=0.01)
+    assert f.details["capacity_gb"] == 24 and f.details["usable_gb"] == pytest.approx(21.6)
 
 
 def test_static_int8_needs_calibration_data() -> None:
@@ -106,7 +109,7 @@ def test_depthwise_heavy_int8_warns_with_citation() -> None:
     p = profile(ops)
     f = evaluate(RuleContext(platform=gpu(), framework=framework(int8_calibration="none"), scheme="int8", profile=p))
     (w,) = [x for x in f if x.rule == "depthwise_int8"]
-    assert "1806.08342" in w.reason and "75%" in w.reason
+    assert "1806.08342" in w.message and "75%" in w.message
     dense = profile([conv_op(32, 64, 56)])
     assert not [x for x in evaluate(RuleContext(platform=gpu(), framework=framework(), scheme="int8", profile=dense))
                 if x.rule == "depthwise_int8"]
@@ -116,7 +119,7 @@ def test_four_bit_weights_on_small_models_warn() -> None:
     p = profile([gemm_op(1, 1000, 1000)], params=7_000_000)
     f = evaluate(RuleContext(platform=gpu(), framework=framework(), scheme="w4a16", profile=p))
     (w,) = [x for x in f if x.rule == "low_bit_small_model"]
-    assert "2212.09720" in w.reason and "7.0 M" in w.reason
+    assert "2212.09720" in w.message and "7.0 M" in w.message
     big = profile([gemm_op(1, 1000, 1000)], params=7_000_000_000)
     assert not [x for x in evaluate(RuleContext(platform=gpu(), framework=framework(), scheme="w4a16", profile=big))
                 if x.rule == "low_bit_small_model"]
@@ -129,7 +132,7 @@ def test_edge_tpu_falls_back_after_first_unsupported_op() -> None:
            conv_op(16, 16, 112, path="body")]
     f = evaluate(RuleContext(platform=tpu, framework=tpu_fw, scheme="int8", profile=profile(ops)))
     (p,) = [x for x in f if x.rule == "npu_fallback"]
-    assert p.action == "penalty" and "gelu" in p.reason and "'act'" in p.reason
+    assert p.action == "penalty" and "gelu" in p.message and "'act'" in p.message
     share = ops[2].macs / (ops[0].macs + ops[2].macs)
     assert p.penalty == pytest.approx(1 + share * 10)
     assert penalty_factor(f) == pytest.approx(p.penalty)
@@ -161,7 +164,7 @@ def test_npu_runs_only_its_vendor_runtime() -> None:
     hailo_rt = framework(id="hailort", classes=("npu",), precisions=("int8",))
     edgetpu_rt = framework(id="tflite-edgetpu", classes=("npu",), precisions=("int8",))
     (f,) = evaluate(RuleContext(platform=coral, framework=hailo_rt, scheme="int8"), stage="support")
-    assert f.rule == "npu_runtime" and "hailo" in f.reason
+    assert f.rule == "npu_runtime" and "hailo" in f.message
     assert not excluded(evaluate(RuleContext(platform=coral, framework=edgetpu_rt, scheme="int8"), stage="support"))
 
 

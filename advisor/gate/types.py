@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from advisor.recommend.types import Excluded
+from advisor.domain.candidates import Exclusion
 
 
 class CandidateFigures(BaseModel):
@@ -63,7 +63,7 @@ class GateResult(BaseModel):
     #: every requirement applied to ``best`` (when there is no candidate at all: all failed)
     checks: list[Check]
     candidates: list[CandidateVerdict]
-    excluded: list[Excluded] = Field(default_factory=list)
+    excluded: list[Exclusion] = Field(default_factory=list)
     #: the baseline's figures that the regression checks compared against
     baseline: CandidateFigures | None = None
     advisor_version: str = ""

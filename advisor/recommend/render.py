@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 
-from advisor.recommend.types import Excluded, Recommendation
+from advisor.domain.candidates import Exclusion
+from advisor.recommend.types import Recommendation
 
 
 def to_json(rec: Recommendation, explain: bool = False) -> str:
@@ -18,14 +19,14 @@ def to_json(rec: Recommendation, explain: bool = False) -> str:
 
 
 #: exclusions that only say a framework does not apply at all (shown in full with --explain)
-NOT_APPLICABLE_RULES = ("[framework_device_class]", "[model_family]")
+NOT_APPLICABLE_RULES = ("framework_device_class", "model_family")
 
 
-def not_applicable(e: Excluded) -> bool:
-    return bool(e.reasons) and all(r.endswith(NOT_APPLICABLE_RULES) for r in e.reasons)
+def not_applicable(e: Exclusion) -> bool:
+    return e.only_rules(NOT_APPLICABLE_RULES)
 
 
-def grouped_excluded(excluded: list[Excluded]) -> list[tuple[str, str, str, list[str]]]:
+def grouped_excluded(excluded: list[Exclusion]) -> list[tuple[str, str, str, list[str]]]:
     """(model, framework, precisions, reasons): one row per model x framework x same reasons."""
     groups: OrderedDict[tuple[str, str, tuple[str, ...]], list[str]] = OrderedDict()
     for e in excluded:
@@ -48,7 +49,7 @@ def to_markdown(rec: Recommendation, explain: bool = False) -> str:
     if explain and rec.candidates:
         lines += ["", "## Rules fired per candidate", ""]
         for c in rec.candidates:
-            fired = "; ".join(f"{f.rule} ({f.action}): {f.reason}" for f in c.rules) or "none"
+            fired = "; ".join(f"{f.rule} ({f.action}): {f.message}" for f in c.rules) or "none"
             lines.append(f"- #{c.rank} {c.model} {c.framework} {c.precision}, {c.bound}-bound: {fired}")
     if rec.excluded:
         lines += ["", "## Excluded", "", "| model | framework | precisions | reasons |", "|---|---|---|---|"]
@@ -79,7 +80,7 @@ def print_table(rec: Recommendation, explain: bool = False) -> None:
         for c in rec.candidates:
             console.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound", highlight=False)
             for f in c.rules:
-                console.print(f"    {f.rule} ({f.action}): {f.reason}", highlight=False)
+                console.print(f"    {f.rule} ({f.action}): {f.message}", highlight=False)
     shown = rec.excluded if explain else [e for e in rec.excluded if not not_applicable(e)]
     if shown:
         table = Table(title="Excluded")

@@ -1,8 +1,9 @@
 """What a rule sees and returns.
 
-A rule is a plain function ``(ctx, settings) -> list[RuleFinding]``; ``settings`` is its
-block from configs/rules.yaml (thresholds). Rules that need the predicted memory or the
-profile say so (``needs``) so the recommender runs the cheap support rules before predicting.
+A rule is a plain function ``(ctx, settings) -> list[Finding]``; ``settings`` is its typed
+block of configs/rules.yaml (advisor.rules.settings). Rules that need the predicted memory or
+the profile say so (``needs``) so the recommender runs the cheap support rules before
+predicting.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from advisor.domain.findings import EXCLUDE, PENALTY, WARNING, Action, Finding
 from advisor.domain.specs import FrameworkSpec, PlatformSpec
 from advisor.predict.types import Prediction
 from advisor.profiling.types import Profile
-from advisor.recommend.types import RuleFinding
 
-EXCLUDE, PENALTY, WARNING = "exclude", "penalty", "warning"
+__all__ = ["EXCLUDE", "PENALTY", "WARNING", "Rule", "RuleContext", "RuleFunc", "finding"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class RuleContext:
     prediction: Prediction | None = None
 
 
-RuleFunc = Callable[[RuleContext, dict[str, Any]], list[RuleFinding]]
+RuleFunc = Callable[[RuleContext, Any], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -43,5 +44,8 @@ class Rule:
         return (self.func.__doc__ or "").strip()
 
 
-def finding(rule: str, action: str, reason: str, penalty: float = 1.0) -> list[RuleFinding]:
-    return [RuleFinding(rule=rule, action=action, reason=reason, penalty=penalty)]
+def finding(
+    rule: str, action: Action, message: str, penalty: float = 1.0, **details: Any
+) -> list[Finding]:
+    """A rule's single finding, with the figures behind it as ``details``."""
+    return [Finding(rule=rule, action=action, message=message, penalty=penalty, details=details)]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from advisor.domain.findings import Finding
+from advisor.domain.vocab import compute_capability_tuple, is_cpu, is_gpu
 from advisor.precision import scheme as scheme_spec
-from advisor.recommend.types import RuleFinding
-from advisor.rules.base import EXCLUDE, PENALTY, WARNING, RuleContext, finding
-
-GPU_CLASSES = ("edge_gpu_soc", "datacenter_gpu", "desktop_gpu")
+from advisor.rules.base import EXCLUDE, PENALTY, RuleContext, finding
+from advisor.rules.settings import HardwarePrecisionSettings
 
 
 def _has_peak(ctx: RuleContext, precision: str) -> bool:
@@ -18,13 +16,10 @@ def _has_peak(ctx: RuleContext, precision: str) -> bool:
 
 def _cc(ctx: RuleContext) -> tuple[int, int] | None:
     cc = ctx.platform.compute_capability
-    if not cc:
-        return None
-    major, minor = cc.split(".")
-    return int(major), int(minor)
+    return compute_capability_tuple(cc) if cc else None
 
 
-def hardware_precision(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def hardware_precision(ctx: RuleContext, settings: HardwarePrecisionSettings) -> list[Finding]:
     """The device must have arithmetic for the scheme's compute precision.
 
     Facts (shared/reference/hardware-facts.yaml, vendor whitepapers):
@@ -44,19 +39,19 @@ def hardware_precision(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleF
         return finding(rule, EXCLUDE, f"{pl.id} has no int8 support (no int8 dot-product or tensor-core units); use fp16")
     if compute == "fp8" and (not _has_peak(ctx, "fp8") or (cc is not None and cc < (8, 9))):
         return finding(rule, EXCLUDE, f"{pl.id} has no fp8 arithmetic: fp8 tensor cores need Ada/Hopper (sm_89+)" + (f", {pl.id} is sm_{cc[0]}{cc[1]}" if cc else ""))
-    if compute in ("bf16", "tf32") and pl.device_class in GPU_CLASSES and (cc is None or cc < (8, 0)):
+    if compute in ("bf16", "tf32") and is_gpu(pl.device_class) and (cc is None or cc < (8, 0)):
         return finding(rule, EXCLUDE, f"{pl.id} has no {compute} tensor cores: {compute} needs Ampere (sm_80) or newer" + (f", {pl.id} is sm_{cc[0]}{cc[1]}" if cc else ""))
-    if compute == "tf32" and pl.device_class not in GPU_CLASSES:
+    if compute == "tf32" and not is_gpu(pl.device_class):
         return finding(rule, EXCLUDE, f"tf32 is an NVIDIA tensor-core mode; {pl.id} is a {pl.device_class}")
     if compute == "bf16" and not _has_peak(ctx, "bf16"):
         return finding(rule, EXCLUDE, f"{pl.id} has no bf16 arithmetic")
-    if compute == "fp16" and pl.device_class in ("cpu", "mobile_soc") and not any(
-        f in pl.features for f in settings.get("fp16_features", ["fp16_arith"])
+    if compute == "fp16" and is_cpu(pl.device_class) and not any(
+        f in pl.features for f in settings.fp16_features
     ):
-        action = settings.get("cpu_fp16_without_arith", WARNING)
+        action = settings.cpu_fp16_without_arith
         return finding(
             rule, action,
             f"{pl.id} has no fp16 arithmetic: {ctx.scheme} computes at the fp32 rate (only memory traffic halves)",
-            penalty=float(settings.get("penalty", 1.0)) if action == PENALTY else 1.0,
+            penalty=settings.penalty if action == PENALTY else 1.0,
         )
     return []

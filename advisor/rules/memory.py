@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from advisor.recommend.types import RuleFinding
+from advisor.domain.findings import Finding
 from advisor.rules.base import EXCLUDE, WARNING, RuleContext, finding
+from advisor.rules.settings import MemoryFitSettings
 
 
-def memory_fit(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def memory_fit(ctx: RuleContext, settings: MemoryFitSettings) -> list[Finding]:
     """Predicted memory (weights at the scheme's width + largest live activations + KV cache)
     must fit in the usable part of the device memory.
 
@@ -21,8 +20,7 @@ def memory_fit(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
         return []
     pl = ctx.platform
     capacity_gb = pl.memory.capacity_gb.value
-    fractions = settings.get("usable_fraction", {})
-    usable = float(fractions.get(pl.device_class, fractions.get("default", 0.9)))
+    usable = settings.usable(pl.device_class)
     need_gb = pred.memory_mb / 1e3
     on_chip = getattr(pl.memory, "on_chip_mb", None)
     if on_chip is not None and need_gb > capacity_gb * usable:
@@ -31,17 +29,20 @@ def memory_fit(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
             "memory_fit", WARNING,
             f"needs {need_gb * 1e3:.1f} MB but {pl.id} holds {on_chip.value:g} MB on chip: the rest is streamed "
             "over the host link on every inference (coral.ai/docs/edgetpu/pipeline); consider a smaller model",
+            need_gb=need_gb, on_chip_mb=on_chip.value,
         )
     if need_gb > capacity_gb * usable:
         return finding(
             "memory_fit", EXCLUDE,
             f"does not fit: needs {need_gb:.1f} GB at {ctx.scheme} but {pl.id} has {capacity_gb:g} GB "
             f"({capacity_gb * usable:.1f} GB usable); try a lower-bit scheme or a smaller model",
+            need_gb=need_gb, capacity_gb=capacity_gb, usable_gb=capacity_gb * usable,
         )
-    warn_at = float(settings.get("warn_fraction", 0.8))
+    warn_at = settings.warn_fraction
     if need_gb > capacity_gb * usable * warn_at:
         return finding(
             "memory_fit", WARNING,
             f"tight fit: needs {need_gb:.1f} GB of {capacity_gb * usable:.1f} GB usable on {pl.id}",
+            need_gb=need_gb, capacity_gb=capacity_gb, usable_gb=capacity_gb * usable,
         )
     return []

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from advisor.recommend.types import RuleFinding
+from advisor.domain.findings import Finding
 from advisor.rules.base import PENALTY, RuleContext, finding
+from advisor.rules.settings import NpuFallbackSettings
 
 
 def _short(op: str) -> str:
@@ -13,7 +12,7 @@ def _short(op: str) -> str:
     return parts[1] if parts[0] in ("aten", "prims") and len(parts) > 1 else parts[0]
 
 
-def npu_fallback(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def npu_fallback(ctx: RuleContext, settings: NpuFallbackSettings) -> list[Finding]:
     """On an Edge TPU, the compiler maps ops to the TPU only up to the first unsupported op;
     that op and everything after it run on the host CPU.
 
@@ -23,17 +22,16 @@ def npu_fallback(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding
     configs/rules.yaml (from the models-intro op table). The penalty multiplies latency by
     1 + (share of MACs on the CPU) x (CPU/TPU slowdown, configs/rules.yaml).
     """
-    frameworks = settings.get("frameworks", [])
-    if ctx.framework.id not in frameworks or ctx.profile is None:
+    if ctx.framework.id not in settings.frameworks or ctx.profile is None:
         return []
-    supported = set(settings.get("supported_ops", []))
+    supported = set(settings.supported_ops)
     ops = [o for o in ctx.profile.ops if o.category.value != "view"]
     first = next((i for i, o in enumerate(ops) if _short(o.op) not in supported), None)
     if first is None:
         return []
     total = sum(o.macs for o in ops) or 1
     on_cpu = sum(o.macs for o in ops[first:]) / total
-    slowdown = float(settings.get("cpu_slowdown", 10.0))
+    slowdown = settings.cpu_slowdown
     op = ops[first]
     return finding(
         "npu_fallback", PENALTY,
@@ -42,4 +40,5 @@ def npu_fallback(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding
         f"({on_cpu:.0%} of MACs) fall back to the host CPU (coral.ai/docs/edgetpu/models-intro) - "
         "replace that op or cut the model there",
         penalty=1.0 + on_cpu * slowdown,
+        op=_short(op.op), module=op.module_path, cpu_share=on_cpu,
     )

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from advisor.domain.findings import Finding
 from advisor.precision import scheme as scheme_spec
-from advisor.recommend.types import RuleFinding
 from advisor.rules.base import WARNING, RuleContext, finding
+from advisor.rules.settings import DepthwiseInt8Settings, Int8CalibrationSettings, LowBitSmallModelSettings
 
-STATIC_SCHEMES = ("int8", "fp8")
 
-
-def int8_calibration(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def int8_calibration(ctx: RuleContext, settings: Int8CalibrationSettings) -> list[Finding]:
     """Static int8 (w8a8) needs representative calibration data for activation scales.
 
     Fact: ``int8_calibration`` of the framework in hardware_db/frameworks (e.g. TensorRT
     IInt8EntropyCalibrator2 or explicit Q/DQ; TFLite representative_dataset; ncnn2table;
     NNCF quantize with ~300 samples): see shared/reference/frameworks-facts.yaml.
     """
-    if ctx.scheme not in settings.get("schemes", STATIC_SCHEMES):
+    if ctx.scheme not in settings.schemes:
         return []
     if ctx.framework.int8_calibration != "required":
         return []
-    samples = settings.get("suggested_samples", "a few hundred")
+    samples = settings.suggested_samples
     return finding(
         "int8_calibration", WARNING,
         f"static {ctx.scheme} in {ctx.framework.id} needs calibration data: {samples} representative inputs "
@@ -38,7 +35,7 @@ def depthwise_share(ctx: RuleContext) -> float:
     return sum(o.depthwise for o in convs) / len(convs)
 
 
-def depthwise_int8(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def depthwise_int8(ctx: RuleContext, settings: DepthwiseInt8Settings) -> list[Finding]:
     """Per-tensor int8 on depthwise-heavy models loses accuracy; use per-channel scales.
 
     Fact: Krishnamoorthi 2018, "Quantizing deep convolutional networks for efficient
@@ -50,17 +47,18 @@ def depthwise_int8(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFindi
     if ctx.scheme != "int8" or ctx.profile is None:
         return []
     share = depthwise_share(ctx)
-    if share < float(settings.get("min_depthwise_share", 0.2)):
+    if share < settings.min_depthwise_share:
         return []
     return finding(
         "depthwise_int8", WARNING,
         f"accuracy risk: {share:.0%} of {ctx.model or ctx.profile.model}'s convolutions are depthwise; "
         "per-tensor int8 scales can collapse accuracy on such models (Krishnamoorthi 2018, arXiv:1806.08342) - "
         "use per-channel weight scales and check accuracy on a validation set",
+        depthwise_share=share,
     )
 
 
-def low_bit_small_model(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def low_bit_small_model(ctx: RuleContext, settings: LowBitSmallModelSettings) -> list[Finding]:
     """4-bit weights cost more accuracy on small models than on large ones.
 
     Fact: Dettmers & Zettlemoyer 2023, "The case for 4-bit precision: k-bit inference scaling
@@ -72,7 +70,7 @@ def low_bit_small_model(ctx: RuleContext, settings: dict[str, Any]) -> list[Rule
     s = scheme_spec(ctx.scheme)
     if s.weight not in ("int4",) or ctx.profile is None:
         return []
-    limit = float(settings.get("min_params", 1e9))
+    limit = settings.min_params
     params = ctx.profile.params
     if params >= limit:
         return []
@@ -80,4 +78,5 @@ def low_bit_small_model(ctx: RuleContext, settings: dict[str, Any]) -> list[Rule
         "low_bit_small_model", WARNING,
         f"accuracy risk: 4-bit weights on a {params / 1e6:.1f} M-parameter model; small models lose more accuracy "
         "at 4 bits (Dettmers & Zettlemoyer 2023, arXiv:2212.09720; GPTQ arXiv:2210.17323) - validate accuracy or use 8-bit",
+        params=params,
     )

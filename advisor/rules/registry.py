@@ -1,20 +1,25 @@
 """The registry of named rules and their evaluation against one candidate.
 
 Rules live in a fixed tuple (no import-time registration); configs/rules.yaml switches each
-on or off and holds its thresholds. ``$ADVISOR_RULES_CONFIG`` points at another file.
+on or off and holds its thresholds (typed in advisor.rules.settings). ``$ADVISOR_RULES_CONFIG``
+points at another file.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
+from pydantic import ValidationError
+
+from advisor.config import config_path, load_yaml
+from advisor.domain.findings import ACTIONS, Finding, excluded, penalty_factor
 from advisor.errors import InputError, unknown_name
-from advisor.predict.constants import config_path, load_yaml
-from advisor.recommend.types import RuleFinding
 from advisor.rules import hardware, memory, npu, quantization, support
-from advisor.rules.base import EXCLUDE, PENALTY, WARNING, Rule, RuleContext
+from advisor.rules.base import Rule, RuleContext
+from advisor.rules.settings import RulesConfig
+
+__all__ = ["RULES", "RULE_NAMES", "evaluate", "excluded", "penalty_factor", "rules_config", "rules_config_path"]
 
 RULES: tuple[Rule, ...] = (
     Rule("framework_device_class", support.framework_device_class),
@@ -29,9 +34,6 @@ RULES: tuple[Rule, ...] = (
     Rule("memory_fit", memory.memory_fit, frozenset({"prediction"})),
 )
 RULE_NAMES = tuple(r.name for r in RULES)
-ACTIONS = (EXCLUDE, PENALTY, WARNING)
-#: settings whose value is an action
-ACTION_KEYS = frozenset({"action", "cpu_fp16_without_arith"})
 
 
 def rules_config_path() -> Path:
@@ -39,36 +41,41 @@ def rules_config_path() -> Path:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str) -> dict[str, dict[str, Any]]:
+def _load(path: str) -> RulesConfig:
     data = load_yaml(Path(path))
     rules = data.get("rules")
     if not isinstance(rules, dict):
         raise InputError(f"{path}: expected a 'rules' mapping")
-    out: dict[str, dict[str, Any]] = {}
     for name, settings in rules.items():
         if name not in RULE_NAMES:
             raise InputError(f"{path}: {unknown_name('rule', str(name), RULE_NAMES)}")
-        settings = settings or {}
-        if not isinstance(settings, dict):
+        if settings is not None and not isinstance(settings, dict):
             raise InputError(f"{path}: rules.{name}: expected a mapping")
-        if not isinstance(settings.get("enabled", True), bool):
-            raise InputError(f"{path}: rules.{name}.enabled: expected true or false")
-        for key, value in settings.items():
-            if key in ACTION_KEYS:
-                if value not in ACTIONS:
-                    raise InputError(f"{path}: rules.{name}.{key}: '{value}' is not one of {', '.join(ACTIONS)}")
-        out[name] = settings
-    return out
+    try:
+        return RulesConfig.model_validate({name: settings or {} for name, settings in rules.items()})
+    except ValidationError as exc:
+        raise InputError(f"{path}: {_field_error(exc)}") from None
 
 
-def rules_config(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Settings per rule name; rules missing from the file are on with defaults."""
+def _field_error(exc: ValidationError) -> str:
+    """"rules.<rule>.<key>: what is wrong", naming the value where that helps."""
+    err = exc.errors()[0]
+    where = "rules." + ".".join(str(p) for p in err["loc"])
+    if err["type"] == "literal_error":
+        return f"{where}: '{err['input']}' is not one of {', '.join(ACTIONS)}"
+    if err["type"] == "bool_type":
+        return f"{where}: expected true or false"
+    if err["type"] == "extra_forbidden":
+        return f"{where}: unknown setting"
+    return f"{where}: {err['msg']}"
+
+
+def rules_config(path: Path | None = None) -> RulesConfig:
+    """Settings per rule; rules missing from the file are on with the defaults."""
     return _load(str(path or rules_config_path()))
 
 
-def evaluate(
-    ctx: RuleContext, config: dict[str, dict[str, Any]] | None = None, *, stage: str = "all"
-) -> list[RuleFinding]:
+def evaluate(ctx: RuleContext, config: RulesConfig | None = None, *, stage: str = "all") -> list[Finding]:
     """Findings of every enabled rule whose inputs the context has.
 
     Stages let the recommender filter cheaply before it predicts: ``"support"`` runs the rules
@@ -76,10 +83,10 @@ def evaluate(
     ``"prediction"`` those that need the prediction, ``"all"`` every rule whose inputs are there.
     """
     config = rules_config() if config is None else config
-    found: list[RuleFinding] = []
+    found: list[Finding] = []
     for rule in RULES:
-        settings = config.get(rule.name, {})
-        if not settings.get("enabled", True) or not _in_stage(rule, stage):
+        settings = config.for_rule(rule.name)
+        if not settings.enabled or not _in_stage(rule, stage):
             continue
         if "profile" in rule.needs and ctx.profile is None:
             continue
@@ -100,15 +107,3 @@ def _in_stage(rule: Rule, stage: str) -> bool:
     if stage == "prediction":
         return "prediction" in rule.needs
     return True
-
-
-def excluded(findings: list[RuleFinding]) -> bool:
-    return any(f.action == EXCLUDE for f in findings)
-
-
-def penalty_factor(findings: list[RuleFinding]) -> float:
-    factor = 1.0
-    for f in findings:
-        if f.action == PENALTY:
-            factor *= f.penalty
-    return factor

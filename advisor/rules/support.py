@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from advisor.domain.findings import Finding
 from advisor.domain.specs import PrecisionSupport
-from advisor.recommend.types import RuleFinding
+from advisor.domain.vocab import compute_capability_tuple, is_npu
 from advisor.rules.base import EXCLUDE, RuleContext, finding
+from advisor.rules.settings import ModelFamilySettings, NpuRuntimeSettings, RuleSettings
 
 
-def framework_device_class(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def framework_device_class(ctx: RuleContext, settings: RuleSettings) -> list[Finding]:
     """The framework must run on the platform's device class.
 
     Fact: the framework's ``device_classes`` in hardware_db/frameworks/*.yaml, taken from its
@@ -24,18 +24,13 @@ def framework_device_class(ctx: RuleContext, settings: dict[str, Any]) -> list[R
     )
 
 
-def _cc(value: str) -> tuple[int, int]:
-    major, minor = value.split(".")
-    return int(major), int(minor)
-
-
 def unmet(entry: PrecisionSupport, ctx: RuleContext) -> str | None:
     """Why a support entry does not apply to this platform (None when it does)."""
     pl = ctx.platform
     if pl.id in entry.excluded_platforms:
         return f"{pl.id} is excluded" + (f": {entry.note}" if entry.note else "")
     if entry.min_compute_capability:
-        if pl.compute_capability is None or _cc(pl.compute_capability) < _cc(entry.min_compute_capability):
+        if pl.compute_capability is None or compute_capability_tuple(pl.compute_capability) < compute_capability_tuple(entry.min_compute_capability):
             have = pl.compute_capability or "none"
             return f"needs compute capability >= {entry.min_compute_capability}, {pl.id} has {have}"
     missing = [f for f in entry.requires_features if f not in pl.features]
@@ -44,7 +39,7 @@ def unmet(entry: PrecisionSupport, ctx: RuleContext) -> str | None:
     return None
 
 
-def precision_support(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def precision_support(ctx: RuleContext, settings: RuleSettings) -> list[Finding]:
     """The framework must support the scheme on this device (class, compute capability,
     CPU features, excluded platforms).
 
@@ -70,7 +65,7 @@ def precision_support(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFi
     )
 
 
-def model_family(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def model_family(ctx: RuleContext, settings: ModelFamilySettings) -> list[Finding]:
     """LLM serving runtimes and weight-only schemes are for decoder language models only.
 
     Fact: vLLM, TensorRT-LLM and llama.cpp load decoder-only transformer checkpoints
@@ -82,9 +77,9 @@ def model_family(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding
     if ctx.profile is None or ctx.profile.phase is not None:
         return []
     name = ctx.model or ctx.profile.model
-    if ctx.framework.id in settings.get("llm_only_frameworks", []):
+    if ctx.framework.id in settings.llm_only_frameworks:
         return finding("model_family", EXCLUDE, f"{ctx.framework.id} runs decoder language models only; {name} is not one")
-    if ctx.scheme in settings.get("llm_only_schemes", []):
+    if ctx.scheme in settings.llm_only_schemes:
         return finding(
             "model_family", EXCLUDE,
             f"{ctx.scheme} weight-only kernels (GPTQ/AWQ, ORT MatMulNBits, TensorRT weight-only GEMM) quantize the "
@@ -93,7 +88,7 @@ def model_family(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding
     return []
 
 
-def npu_runtime(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]:
+def npu_runtime(ctx: RuleContext, settings: NpuRuntimeSettings) -> list[Finding]:
     """An NPU runs only its vendor's compiler/runtime.
 
     Fact: the Edge TPU executes models compiled by edgetpu_compiler through libedgetpu
@@ -101,9 +96,9 @@ def npu_runtime(ctx: RuleContext, settings: dict[str, Any]) -> list[RuleFinding]
     Compiler through HailoRT (github.com/hailo-ai/hailort). configs/rules.yaml maps each NPU
     runtime to the platform feature that marks its hardware.
     """
-    if ctx.platform.device_class != "npu":
+    if not is_npu(ctx.platform.device_class):
         return []
-    needs = settings.get("runtime_features", {}).get(ctx.framework.id)
+    needs = settings.runtime_features.get(ctx.framework.id)
     if needs is None or needs in ctx.platform.features:
         return []
     return finding(

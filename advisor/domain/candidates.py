@@ -1,0 +1,64 @@
+"""What the recommender returns per combination: a ranked ``Candidate`` or an ``Exclusion``.
+
+Both keep the rules' findings as structure. Their JSON is the command line's contract
+(design.md: ``candidates[]`` and ``excluded[]`` with ``reasons[]``), so the serialised shape
+is fixed here: an exclusion's ``reasons`` are derived from its findings, and a candidate's
+``rules`` (shown with --explain) keep the keys they always had.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, computed_field, field_serializer
+
+from advisor.domain.findings import Finding
+
+
+class Candidate(BaseModel):
+    """One runnable combination with its predicted figures.
+
+    ``params`` and ``flops`` come from the profile the prediction was made from, so that the
+    gate can judge them without reloading it; they are not part of the recommend JSON.
+    """
+
+    rank: int
+    model: str
+    precision: str
+    framework: str
+    latency_ms: float
+    throughput_per_s: float
+    bound: str
+    memory_mb: float
+    warnings: list[str] = Field(default_factory=list)
+    rules: list[Finding] = Field(default_factory=list)
+    params: int = Field(default=0, exclude=True)
+    flops: int = Field(default=0, exclude=True)
+
+    @field_serializer("rules")
+    def _rules_json(self, rules: list[Finding]) -> list[dict[str, Any]]:
+        return [{"rule": f.rule, "action": f.action, "reason": f.message, "penalty": f.penalty} for f in rules]
+
+
+class Exclusion(BaseModel):
+    """A combination that cannot run or misses the user's budget, and every finding on it.
+
+    Read back from JSON (a gate baseline) only the names survive: ``reasons`` is derived,
+    the findings are not reconstructed from their sentences.
+    """
+
+    model: str
+    precision: str
+    framework: str
+    findings: list[Finding] = Field(default_factory=list, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def reasons(self) -> list[str]:
+        """One sentence per excluding finding: "message [rule]" (constraints: the message)."""
+        return [f.cited for f in self.findings if f.excludes]
+
+    def only_rules(self, names: tuple[str, ...]) -> bool:
+        """Whether every excluding finding comes from one of these rules."""
+        excluding = [f for f in self.findings if f.excludes]
+        return bool(excluding) and all(f.source == "rule" and f.rule in names for f in excluding)
