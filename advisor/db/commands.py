@@ -67,6 +67,14 @@ def _full_data(spec: PlatformSpec | FrameworkSpec) -> dict[str, object]:
     return spec.model_dump(mode="json")
 
 
+def _printed_as_data(specs: list[PlatformSpec] | list[FrameworkSpec], fmt: str) -> bool:
+    """`--format json/yaml` of a list command: every field of each spec. False for a table."""
+    if fmt not in ("json", "yaml"):
+        return False
+    (_print_json if fmt == "json" else _print_yaml)([_full_data(spec) for spec in specs])
+    return True
+
+
 def _export_data(spec: PlatformSpec | FrameworkSpec) -> dict[str, object]:
     """The exported (YAML/JSON) form: the spec with defaults left out, as `add` reads it."""
     from advisor.db.yaml_io import spec_to_data
@@ -119,11 +127,7 @@ def hardware_list(device_class: str | None = None, vendor: str | None = None, so
     if vendor is not None:
         platforms = [p for p in platforms if p.vendor.lower() == vendor.strip().lower()]
     platforms = _sort_platforms(platforms, sort)
-    if fmt == "json":
-        _print_json([_full_data(p) for p in platforms])
-        return
-    if fmt == "yaml":
-        _print_yaml([_full_data(p) for p in platforms])
+    if _printed_as_data(platforms, fmt):
         return
     from rich.table import Table
     from rich.text import Text
@@ -269,11 +273,7 @@ def _precisions(framework: FrameworkSpec) -> list[str]:
 def frameworks_list(fmt: str = "table") -> None:
     with _reading() as store:
         frameworks = store.list_frameworks()
-    if fmt == "json":
-        _print_json([_full_data(f) for f in frameworks])
-        return
-    if fmt == "yaml":
-        _print_yaml([_full_data(f) for f in frameworks])
+    if _printed_as_data(frameworks, fmt):
         return
     from rich.table import Table
 

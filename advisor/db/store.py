@@ -20,8 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol, Self, overload
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, Literal, Protocol, Self, TypeVar, overload
 
 from advisor.db.records import FRAMEWORK_FIELDS, PLATFORM_FIELDS, framework_data, platform_data
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
@@ -96,8 +97,26 @@ _CALIBRATION_COLUMNS = (
     "vector_tflops", "bandwidth_gbs", "per_op_overhead_us", "graph_kernel_us", "utilisation_curve", "notes",
 )
 _CALIBRATION_JSON = frozenset({"matmul_tflops", "vector_tflops", "utilisation_curve"})
-_PLATFORM_SELECT = f"SELECT {', '.join(PLATFORM_FIELDS)} FROM platforms"  # noqa: S608 - fixed names
-_FRAMEWORK_SELECT = f"SELECT {', '.join(FRAMEWORK_FIELDS)} FROM frameworks"  # noqa: S608 - fixed names
+SpecT = TypeVar("SpecT", PlatformSpec, FrameworkSpec)
+
+
+@dataclass(frozen=True)
+class _SpecTable(Generic[SpecT]):
+    """Where one kind of spec lives and how a row turns back into it (advisor.db.records)."""
+
+    kind: str
+    table: Literal["platforms", "frameworks"]
+    fields: tuple[str, ...]
+    spec: type[SpecT]
+    data: Callable[[Row, bool], dict[str, object]]
+
+    @property
+    def select(self) -> str:
+        return f"SELECT {', '.join(self.fields)} FROM {self.table}"  # noqa: S608 - fixed names
+
+
+_PLATFORMS = _SpecTable("platform", "platforms", PLATFORM_FIELDS, PlatformSpec, platform_data)
+_FRAMEWORKS = _SpecTable("framework", "frameworks", FRAMEWORK_FIELDS, FrameworkSpec, framework_data)
 _CALIBRATION_SELECT = f"SELECT {', '.join(_CALIBRATION_COLUMNS)} FROM calibrations WHERE platform_id = :platform"  # noqa: S608
 _NEWEST_FIRST = " ORDER BY measured_at DESC, id DESC LIMIT 1"
 #: Plain portable SQL (SQLite and PostgreSQL), one UNION ALL: about a sixth of the cost of
@@ -129,21 +148,25 @@ class StoreReads(ABC):
     def _origins(self, table: Literal["platforms", "frameworks"]) -> dict[str, str]:
         return {str(r["id"]): str(r["origin"]) for r in self._rows(f"SELECT id, origin FROM {table}")}  # noqa: S608
 
+    def _specs(self, table: _SpecTable[SpecT], where: str = "", params: Mapping[str, SqlValue] | None = None) -> list[SpecT]:
+        rows = self._rows(f"{table.select}{where} ORDER BY id", params)
+        return [table.spec.model_validate(table.data(r, True)) for r in rows]
+
+    def _spec(self, table: _SpecTable[SpecT], spec_id: str) -> SpecT:
+        found = self._specs(table, " WHERE id = :id", {"id": spec_id})
+        if not found:
+            raise unknown_name(table.kind, spec_id, self._ids(table.table))
+        return found[0]
+
     # -- platforms
     def list_platforms(self, device_class: str | None = None) -> list[PlatformSpec]:
         """Every platform sorted by id; only those of ``device_class`` when given."""
         if device_class is None:
-            rows = self._rows(_PLATFORM_SELECT + " ORDER BY id")
-        else:
-            rows = self._rows(_PLATFORM_SELECT + " WHERE device_class = :device_class ORDER BY id",
-                              {"device_class": device_class})
-        return [PlatformSpec.model_validate(platform_data(r, decode=True)) for r in rows]
+            return self._specs(_PLATFORMS)
+        return self._specs(_PLATFORMS, " WHERE device_class = :device_class", {"device_class": device_class})
 
     def get_platform(self, platform_id: str) -> PlatformSpec:
-        rows = self._rows(_PLATFORM_SELECT + " WHERE id = :id", {"id": platform_id})
-        if not rows:
-            raise unknown_name("platform", platform_id, self._ids("platforms"))
-        return PlatformSpec.model_validate(platform_data(rows[0], decode=True))
+        return self._spec(_PLATFORMS, platform_id)
 
     def platform_ids(self) -> list[str]:
         return self._ids("platforms")
@@ -154,14 +177,10 @@ class StoreReads(ABC):
 
     # -- frameworks
     def list_frameworks(self) -> list[FrameworkSpec]:
-        rows = self._rows(_FRAMEWORK_SELECT + " ORDER BY id")
-        return [FrameworkSpec.model_validate(framework_data(r, decode=True)) for r in rows]
+        return self._specs(_FRAMEWORKS)
 
     def get_framework(self, framework_id: str) -> FrameworkSpec:
-        rows = self._rows(_FRAMEWORK_SELECT + " WHERE id = :id", {"id": framework_id})
-        if not rows:
-            raise unknown_name("framework", framework_id, self._ids("frameworks"))
-        return FrameworkSpec.model_validate(framework_data(rows[0], decode=True))
+        return self._spec(_FRAMEWORKS, framework_id)
 
     def framework_ids(self) -> list[str]:
         return self._ids("frameworks")
