@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from advisor.domain.vocab import DeviceClass, compute_capability_tuple
+from advisor.domain.vocab import DeviceClass, check_compute_capability, compute_capability_tuple
 from advisor.precision import PRECISIONS, SCHEMES, Precision
 
 Engine = Literal["tensor", "vector", "npu"]
@@ -28,7 +28,6 @@ Engine = Literal["tensor", "vector", "npu"]
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 #: Feature tokens: sm_87, avx512_vnni, amx, neon_dotprod, fp16_arith...
 FEATURE_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
-COMPUTE_CAPABILITY_PATTERN = re.compile(r"^\d+\.\d+$")
 
 
 def _check_id(value: str) -> str:
@@ -162,9 +161,7 @@ class PlatformSpec(Strict):
     @field_validator("compute_capability")
     @classmethod
     def _cc_format(cls, value: str | None) -> str | None:
-        if value is not None and not COMPUTE_CAPABILITY_PATTERN.match(value):
-            raise ValueError(f"compute_capability '{value}' must look like '8.7'")
-        return value
+        return check_compute_capability(value, "compute_capability", "8.7")
 
     @field_validator("features")
     @classmethod
@@ -245,9 +242,7 @@ class PrecisionSupport(Strict):
     @field_validator("min_compute_capability")
     @classmethod
     def _cc_format(cls, value: str | None) -> str | None:
-        if value is not None and not COMPUTE_CAPABILITY_PATTERN.match(value):
-            raise ValueError(f"min_compute_capability '{value}' must look like '8.0'")
-        return value
+        return check_compute_capability(value, "min_compute_capability", "8.0")
 
     @field_validator("excluded_platforms")
     @classmethod

@@ -6,6 +6,7 @@ schemes); everything else derives from the tuples here instead of restating them
 
 from __future__ import annotations
 
+import re
 from typing import Literal, get_args
 
 DeviceClass = Literal["edge_gpu_soc", "datacenter_gpu", "desktop_gpu", "cpu", "npu", "mobile_soc"]
@@ -28,6 +29,17 @@ def is_cpu(device_class: str) -> bool:
 
 def is_npu(device_class: str) -> bool:
     return device_class == NPU_CLASS
+
+
+#: NVIDIA compute capability as written in the YAML and the database: "8.7", "10.0"
+COMPUTE_CAPABILITY_PATTERN = re.compile(r"^\d+\.\d+$")
+
+
+def check_compute_capability(value: str | None, field: str, example: str) -> str | None:
+    """``value`` when it looks like a compute capability (or is None), else a ValueError naming ``field``."""
+    if value is not None and not COMPUTE_CAPABILITY_PATTERN.match(value):
+        raise ValueError(f"{field} '{value}' must look like '{example}'")
+    return value
 
 
 def compute_capability_tuple(value: str) -> tuple[int, int]:
