@@ -48,6 +48,16 @@ class Workload(BaseModel):
             return "x".join(str(d) for d in value)
         return value
 
+    @classmethod
+    def from_options(cls, model: str, options: BaseModel) -> Workload:
+        """The workload of ``model`` at the shape a request, body or config states.
+
+        ``options`` names its fields like this class (batch, input_shape, phase, seq_len,
+        context); those it shares are taken, the rest of it (targets, budgets) is not ours.
+        """
+        shared = (cls.model_fields.keys() & type(options).model_fields.keys()) - {"model"}
+        return cls(model=model, **options.model_dump(include=shared))
+
     def with_model(self, model: str) -> Workload:
         """The same shape and phase for another model (recommend compares several)."""
         return self.model_copy(update={"model": model})

@@ -101,16 +101,16 @@ def profile_for(row: dict[str, Any], cache_dir: Path) -> Profile:
     model = row["model"]
     if isinstance(model, dict):
         return gemm_profile(*model["gemm"])
-    from advisor.profiling.api import cache_key
+    from advisor.workload import Workload
 
-    key = cache_key(model, None, row.get("batch"), row.get("phase"), row.get("seq_len"), row.get("context"))
-    path = cache_dir / (key.replace("/", "_") + ".json")
+    workload = Workload(model=model, batch=row.get("batch"), phase=row.get("phase"), seq_len=row.get("seq_len"),
+                        context=row.get("context"))
+    path = cache_dir / (workload.profile_cache_key().replace("/", "_") + ".json")
     if path.exists():
         return Profile.model_validate_json(path.read_text())
-    from advisor.profiling.api import get_profile
+    from advisor.profiling.api import count_workload
 
-    prof = get_profile(model, batch=row.get("batch"), phase=row.get("phase"), seq_len=row.get("seq_len"),
-                       context=row.get("context"))
+    prof = count_workload(workload)
     cache_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(prof.model_dump_json())
     return prof

@@ -40,9 +40,10 @@ def whole_command(args: list[str]) -> tuple[float, float, int]:
 def count_seconds(batch: int, repeat: int) -> float:
     """Best-of-N CPU seconds to count yolov5s at a batch (the model built once)."""
     from advisor.models import load_model
+    from advisor.workload import Workload
     from advisor.profiling.counter import count
 
-    spec = load_model("yolov5s", batch=batch)
+    spec = load_model(Workload(model="yolov5s", batch=batch))
     count(spec)  # warm: first-use imports are not the cost being compared
     best = float("inf")
     for _ in range(repeat):

@@ -138,16 +138,18 @@ def profile(ops: list[OpRecord], *, model: str = "toy", batch: int = 1, params: 
 @lru_cache(maxsize=None)
 def zoo_profile_json(model: str, phase: str | None = None, context: int | None = None) -> str:
     """Count each zoo model once per test session (on meta tensors)."""
-    from advisor.profiling.api import get_profile
+    from advisor.profiling.api import count_workload
+    from advisor.workload import Workload
 
-    return get_profile(model, phase=phase, context=context).model_dump_json()
+    return count_workload(Workload(model=model, phase=phase, context=context)).model_dump_json()
 
 
 def cache_zoo_profile(db, model: str, phase: str | None = None, context: int | None = None) -> None:
-    """Put a zoo model's real profile in the test database's cache, as get_profile would."""
-    from advisor.profiling.api import cache_key
+    """Put a zoo model's real profile in the test database's cache, as profile_for would."""
+    from advisor.workload import Workload
 
-    db.put_cached_profile(cache_key(model, None, None, phase, None, context), zoo_profile_json(model, phase, context))
+    key = Workload(model=model, phase=phase, context=context).profile_cache_key()
+    db.put_cached_profile(key, zoo_profile_json(model, phase, context))
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

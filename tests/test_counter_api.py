@@ -1,4 +1,4 @@
-"""get_profile: loading through the zoo, caching in the database, batch independence."""
+"""Profiling a Workload: counting through the zoo, the store's profile cache, batch independence."""
 
 from __future__ import annotations
 
@@ -6,30 +6,43 @@ from pathlib import Path
 
 import pytest
 
-from advisor.profiling.api import cache_key, get_profile
+from advisor.db.profile_cache import profile_for
+from advisor.profiling.api import count_workload
 from advisor.profiling.counter import count
 from advisor.profiling.types import Profile
+from advisor.workload import Workload
 
 
-def test_get_profile_caches_zoo_models_in_the_database(tmp_path: Path) -> None:
+def test_profile_for_caches_zoo_models_in_the_database(tmp_path: Path) -> None:
     from advisor.db import Database
 
     db = Database.open(f"sqlite:///{tmp_path / 'advisor.db'}")
-    first = get_profile("resnet18", batch=2, db=db)
-    key = cache_key("resnet18", None, 2, None, None, None)
-    stored = db.get_cached_profile(key)
+    first = profile_for(db, Workload(model="resnet18", batch=2))
+    stored = db.get_cached_profile(Workload(model="resnet18", batch=2).profile_cache_key())
     assert stored is not None and Profile.model_validate_json(stored) == first
     # a different shape is a different entry; the cached one is returned as stored
-    assert db.get_cached_profile(cache_key("resnet18", None, 4, None, None, None)) is None
-    assert get_profile("resnet18", batch=2, db=db) == first
+    assert db.get_cached_profile(Workload(model="resnet18", batch=4).profile_cache_key()) is None
+    assert profile_for(db, Workload(model="resnet18", batch=2)) == first
     assert first.input_shape == [2, 3, 224, 224] and first.batch == 2
 
 
-def test_get_profile_without_a_database() -> None:
-    profile = get_profile("resnet18", input_shape="1x3x448x448")
+def test_the_cache_key_spells_every_count_changing_field() -> None:
+    """The key the store files profiles under (the one the old cache_key built): version,
+    model, shape in lower case, batch, phase, sequence length and context."""
+    from advisor import __version__
+
+    key = Workload(model="llama-7b", input_shape=[1, 64], batch=1, phase="prefill", seq_len=64).profile_cache_key()
+    assert key == f"profile/{__version__}/llama-7b/1x64/1/prefill/64/"
+    assert Workload(model="m", input_shape=" 1X3x8x8 ").profile_cache_key() == f"profile/{__version__}/m/1x3x8x8////"
+    # KV-cache dtype and device count do not change the counts, so they share the entry
+    assert Workload(model="m", kv_cache="fp8", devices=2).profile_cache_key() == Workload(model="m").profile_cache_key()
+
+
+def test_counting_without_a_database() -> None:
+    profile = count_workload(Workload(model="resnet18", input_shape="1x3x448x448"))
     assert profile.input_shape == [1, 3, 448, 448]
     # every stride divides 448 as it divides 224: conv MACs scale with the area (4x), fc does not
-    full = get_profile("resnet18")
+    full = count_workload(Workload(model="resnet18"))
     fc = 512 * 1000
     assert profile.macs - fc == 4 * (full.macs - fc)
 
@@ -39,13 +52,14 @@ def test_batch_scales_counts_not_parameters() -> None:
     cost against batch is measured by benchmarks/profile_speed.py, not asserted here)."""
     from advisor.models import load_model
 
-    p1, p64 = count(load_model("yolov5s")), count(load_model("yolov5s", batch=64))
+    p1 = count(load_model(Workload(model="yolov5s")))
+    p64 = count(load_model(Workload(model="yolov5s", batch=64)))
     assert p64.macs == 64 * p1.macs and p64.params == p1.params
 
 
 def test_llm_decode_reads_the_kv_cache() -> None:
-    short = get_profile("llama-1.1b", phase="decode", context=256)
-    long = get_profile("llama-1.1b", phase="decode", context=512)
+    short = count_workload(Workload(model="llama-1.1b", phase="decode", context=256))
+    long = count_workload(Workload(model="llama-1.1b", phase="decode", context=512))
     assert long.kv_cache_elems == 2 * short.kv_cache_elems > 0
     # 256 more cached tokens are read once (at 2 bytes in fp16) and nothing else changes much
     extra = long.bytes_read("fp16") - short.bytes_read("fp16")
@@ -62,9 +76,10 @@ def test_caching_a_yolo_profile_does_not_import_torchvision(tmp_path: Path) -> N
     code = (
         "import sys\n"
         "from advisor.db import Database\n"
-        "from advisor.profiling.api import get_profile\n"
+        "from advisor.db.profile_cache import profile_for\n"
+        "from advisor.workload import Workload\n"
         f"db = Database.open('sqlite:///{tmp_path / 'a.db'}')\n"
-        "p = get_profile('yolov5s', db=db)\n"
+        "p = profile_for(db, Workload(model='yolov5s'))\n"
         "assert p.params == 7_235_389, p.params\n"
         "print(sorted(m for m in ('torchvision', 'torch._dynamo') if m in sys.modules))\n"
     )

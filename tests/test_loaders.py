@@ -14,6 +14,7 @@ import torch
 from advisor.errors import InputError
 from advisor.models import load_model
 from advisor.models.shapes import parse_shape, resolve_shape
+from advisor.workload import Workload
 
 USER_MODULE = textwrap.dedent(
     """
@@ -112,23 +113,23 @@ def test_resolve_shape_batch_rules() -> None:
 
 
 def test_callable_returning_a_module_uses_the_given_shape(user_module: str) -> None:
-    spec = load_model(f"{user_module}:plain", input_shape="2x3x32x32")
+    spec = load_model(Workload(model=f"{user_module}:plain", input_shape="2x3x32x32"))
     assert spec.input_shape == [2, 3, 32, 32] and spec.device == "meta"
     assert all(p.device.type == "meta" for p in spec.module.parameters())
     assert not spec.module.training
 
 
 def test_callable_returning_module_and_inputs(user_module: str) -> None:
-    spec = load_model(f"{user_module}:with_inputs")
+    spec = load_model(Workload(model=f"{user_module}:with_inputs"))
     assert spec.input_shape == [2, 16] and spec.args[0].device.type == "meta"
-    assert load_model(f"{user_module}:with_inputs", batch=7).input_shape == [7, 16]
-    two = load_model(f"{user_module}:with_tuple_inputs", batch=4)
+    assert load_model(Workload(model=f"{user_module}:with_inputs", batch=7)).input_shape == [7, 16]
+    two = load_model(Workload(model=f"{user_module}:with_tuple_inputs", batch=4))
     assert [list(a.shape) for a in two.args] == [[4, 5], [4, 5]]
-    assert load_model(f"{user_module}:Factory.make").input_shape == [1, 3]
+    assert load_model(Workload(model=f"{user_module}:Factory.make")).input_shape == [1, 3]
 
 
 def test_callable_is_built_on_meta_without_real_weights(user_module: str) -> None:
-    spec = load_model(f"{user_module}:big")
+    spec = load_model(Workload(model=f"{user_module}:big"))
     assert sum(p.numel() for p in spec.module.parameters()) == 100_000 * 100_000 + 100_000
     assert spec.module.weight.device.type == "meta"
 
@@ -147,26 +148,26 @@ def test_callable_is_built_on_meta_without_real_weights(user_module: str) -> Non
 )
 def test_bad_callables_are_one_line_input_errors(user_module: str, target: str, kwargs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
-        load_model(target.format(m=user_module), **kwargs)
+        load_model(Workload(model=target.format(m=user_module), **kwargs))
     assert "\n" not in str(info.value)
 
 
 def test_code_is_refused_when_not_allowed(user_module: str) -> None:
     with pytest.raises(InputError, match="not allowed"):
-        load_model(f"{user_module}:with_inputs", allow_code=False)
+        load_model(Workload(model=f"{user_module}:with_inputs"), allow_code=False)
     assert "user_models" not in sys.modules  # refused before importing anything
 
 
 def test_llm_options_do_not_apply_to_callables(user_module: str) -> None:
     with pytest.raises(InputError, match="--phase"):
-        load_model(f"{user_module}:with_inputs", phase="decode")
+        load_model(Workload(model=f"{user_module}:with_inputs", phase="decode"))
 
 
 # ----------------------------------------------------------------------------- .pt2
 
 
 def test_exported_program_loads_on_meta_with_its_example_shapes(exported: Path) -> None:
-    spec = load_model(str(exported))
+    spec = load_model(Workload(model=str(exported)))
     assert spec.input_shape == [2, 8] and spec.name == "small.pt2"
     assert all(t.device.type == "meta" for t in (*spec.module.parameters(), *spec.module.buffers()))
     with torch.no_grad():
@@ -176,13 +177,13 @@ def test_exported_program_loads_on_meta_with_its_example_shapes(exported: Path) 
 
 def test_files_are_refused_when_code_is_not_allowed(exported: Path) -> None:
     with pytest.raises(InputError, match="loading model files .* not allowed"):
-        load_model(str(exported), allow_code=False)
+        load_model(Workload(model=str(exported)), allow_code=False)
 
 
 def test_exported_program_with_other_shape_is_an_input_error(exported: Path) -> None:
     # The program was exported with static shapes: its guards reject other inputs.
     with pytest.raises(InputError, match="cannot run on inputs 3x8"):
-        load_model(str(exported), batch=3)
+        load_model(Workload(model=str(exported), batch=3))
 
 
 def test_files_that_are_not_exported_programs(tmp_path: Path) -> None:
@@ -195,9 +196,9 @@ def test_files_that_are_not_exported_programs(tmp_path: Path) -> None:
         archive.writestr("data/archive_format", "not-pt2")
     for path in (text, state_dict, other_zip):
         with pytest.raises(InputError, match="not a torch.export .pt2 archive"):
-            load_model(str(path))
+            load_model(Workload(model=str(path)))
     with pytest.raises(InputError, match="model file not found"):
-        load_model(str(tmp_path / "missing.pt2"))
+        load_model(Workload(model=str(tmp_path / "missing.pt2")))
 
 
 # ----------------------------------------------------------------------------- names
@@ -205,11 +206,11 @@ def test_files_that_are_not_exported_programs(tmp_path: Path) -> None:
 
 def test_unknown_zoo_name_suggests_nearest() -> None:
     with pytest.raises(InputError, match="unknown model 'yolov5q'; did you mean .*yolov5"):
-        load_model("yolov5q")
+        load_model(Workload(model="yolov5q"))
     with pytest.raises(InputError, match="did you mean .*resnet50"):
-        load_model("resnet05")
+        load_model(Workload(model="resnet05"))
     with pytest.raises(InputError, match="empty"):
-        load_model("")
+        load_model(Workload(model=""))
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.profiling.api import get_profile
+from advisor.profiling.api import count_workload
+from advisor.profiling.types import Profile
+from advisor.workload import Workload
+
+
+def get_profile(name: str) -> Profile:
+    return count_workload(Workload(model=name))
 
 # (zoo name, published G MACs, relative tolerance)
 PUBLISHED_GMACS = [

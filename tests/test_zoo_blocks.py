@@ -70,8 +70,9 @@ def test_building_zoo_models_never_imports_dynamo() -> None:
     code = (
         "import sys, torch\n"
         "from advisor.models import load_model\n"
+        "from advisor.workload import Workload\n"
         "for name, kw in (('llama-70b', {'phase': 'decode', 'context': 64}), ('yolov8n', {}), ('bert-base', {})):\n"
-        "    spec = load_model(name, **kw)\n"
+        "    spec = load_model(Workload(model=name, **kw))\n"
         "assert 'torch._dynamo' not in sys.modules, 'dynamo imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -13,6 +13,7 @@ from torchvision import models
 from advisor.errors import InputError
 from advisor.models import load_model, zoo_names
 from advisor.models.torchvision_zoo import published_num_params
+from advisor.workload import Workload
 
 CLASSIFICATION = models.list_models(module=models)
 DETECTION = models.list_models(module=models.detection)
@@ -32,7 +33,7 @@ def test_zoo_lists_every_torchvision_model_and_the_custom_ones() -> None:
 
 @pytest.mark.parametrize("name", CLASSIFICATION)
 def test_classification_model_loads_on_meta_with_published_params(name: str) -> None:
-    spec = load_model(name)
+    spec = load_model(Workload(model=name))
     assert spec.device == "meta" and not spec.module.training
     assert all(t.device.type == "meta" for t in (*spec.module.parameters(), *spec.module.buffers()))
     assert spec.args[0].device.type == "meta" and list(spec.args[0].shape) == spec.input_shape
@@ -41,7 +42,7 @@ def test_classification_model_loads_on_meta_with_published_params(name: str) -> 
 
 @pytest.mark.parametrize("name", SEGMENTATION)
 def test_segmentation_model_loads_on_meta(name: str) -> None:
-    spec = load_model(name)
+    spec = load_model(Workload(model=name))
     assert spec.device == "meta" and spec.input_shape == [1, 3, 520, 520]
     # Published counts include the training-only auxiliary head, which the zoo leaves out.
     aux_kwargs = {} if name.startswith("lraspp") else {"aux_loss": True}  # LR-ASPP has no aux head
@@ -58,7 +59,7 @@ DETECTION_SIDE = {"fasterrcnn_mobilenet_v3_large_320_fpn": 320, "ssd300_vgg16": 
 
 @pytest.mark.parametrize("name", DETECTION)
 def test_detection_model_loads_on_cpu(name: str) -> None:
-    spec = load_model(name)
+    spec = load_model(Workload(model=name))
     assert spec.device == "cpu" and not spec.module.training
     side = DETECTION_SIDE.get(name, 800)
     assert spec.input_shape == [1, 3, side, side]
@@ -78,16 +79,16 @@ def test_detection_model_loads_on_cpu(name: str) -> None:
     ],
 )
 def test_default_input_side_follows_torchvision_presets(name: str, side: int) -> None:
-    assert load_model(name).input_shape == [1, 3, side, side]
+    assert load_model(Workload(model=name)).input_shape == [1, 3, side, side]
 
 
 def test_shape_and_batch_overrides() -> None:
-    assert load_model("resnet18", batch=16).input_shape == [16, 3, 224, 224]
-    assert load_model("resnet18", input_shape="3x160x160", batch=2).input_shape == [2, 3, 160, 160]
-    vit = load_model("vit_b_16", input_shape="1x3x384x384")
+    assert load_model(Workload(model="resnet18", batch=16)).input_shape == [16, 3, 224, 224]
+    assert load_model(Workload(model="resnet18", input_shape="3x160x160", batch=2)).input_shape == [2, 3, 160, 160]
+    vit = load_model(Workload(model="vit_b_16", input_shape="1x3x384x384"))
     with torch.no_grad():
         assert list(vit.module(*vit.args).shape) == [1, 1000]
-    det = load_model("ssdlite320_mobilenet_v3_large", batch=2)
+    det = load_model(Workload(model="ssdlite320_mobilenet_v3_large", batch=2))
     assert len(det.args[0]) == 2
 
 
@@ -104,7 +105,7 @@ def test_shape_and_batch_overrides() -> None:
 )
 def test_shapes_the_model_cannot_take_are_input_errors(name: str, shape: str, match: str) -> None:
     with pytest.raises(InputError, match=match):
-        load_model(name, input_shape=shape)
+        load_model(Workload(model=name, input_shape=shape))
 
 
 counter = pytest.importorskip("advisor.profiling.counter")
@@ -122,7 +123,7 @@ counter = pytest.importorskip("advisor.profiling.counter")
     ],
 )
 def test_representative_models_profile_to_published_macs(name: str, published_gmacs: float, rel: float) -> None:
-    profile = counter.count(load_model(name))
+    profile = counter.count(load_model(Workload(model=name)))
     assert profile.macs / 1e9 == pytest.approx(published_gmacs, rel=rel)
     assert not profile.unsupported_ops
 
@@ -131,8 +132,8 @@ def test_representative_models_profile_to_published_macs(name: str, published_gm
 def test_detection_model_profiles_deterministically_on_cpu() -> None:
     """Seeded weights and inputs keep the data-dependent post-processing the same size, and
     the second stage (box head over the RPN's proposals) is counted."""
-    first = counter.count(load_model("fasterrcnn_mobilenet_v3_large_320_fpn"))
-    second = counter.count(load_model("fasterrcnn_mobilenet_v3_large_320_fpn"))
+    first = counter.count(load_model(Workload(model="fasterrcnn_mobilenet_v3_large_320_fpn")))
+    second = counter.count(load_model(Workload(model="fasterrcnn_mobilenet_v3_large_320_fpn")))
     assert first.macs == second.macs > 0
     box_head = sum(op.macs for op in first.ops if op.module_path.startswith("roi_heads.box_head"))
     # TwoMLPHead: 256*7*7 -> 1024 -> 1024 per proposal; the RPN keeps at most 150 at test time.
@@ -143,7 +144,7 @@ def test_detection_model_profiles_deterministically_on_cpu() -> None:
 @pytest.mark.slow
 def test_fasterrcnn_resnet50_fpn_profiles_all_stages() -> None:
     """The flagship detector counts end to end on the CPU: backbone at 800x800, RPN, box head."""
-    profile = counter.count(load_model("fasterrcnn_resnet50_fpn"))
+    profile = counter.count(load_model(Workload(model="fasterrcnn_resnet50_fpn")))
     by_stage: dict[str, int] = {}
     for op in profile.ops:
         stage = op.module_path.split(".")[0] if op.module_path else ""

@@ -7,6 +7,7 @@ import torch
 
 from advisor.models import load_model
 from advisor.models.yolo import build_yolov5, build_yolov8
+from advisor.workload import Workload
 
 # Published by ultralytics/yolov5 (v6.0 release table, model summary with BatchNorm unfused).
 YOLOV5_PARAMS = {"n": 1_872_157, "s": 7_235_389, "m": 21_190_557, "l": 46_563_709, "x": 86_749_405}
@@ -22,7 +23,7 @@ def _params(module: torch.nn.Module) -> int:
 
 @pytest.mark.parametrize("size", list(YOLOV5_PARAMS))
 def test_yolov5_parameter_count_is_exact(size: str) -> None:
-    spec = load_model(f"yolov5{size}")
+    spec = load_model(Workload(model=f"yolov5{size}"))
     assert _params(spec.module) == YOLOV5_PARAMS[size]
     # Anchors are data, not learned weights.
     assert "detect.anchors" in dict(spec.module.named_buffers())
@@ -30,7 +31,7 @@ def test_yolov5_parameter_count_is_exact(size: str) -> None:
 
 @pytest.mark.parametrize("size", list(YOLOV8_PARAMS_M))
 def test_yolov8_parameter_count_within_one_percent(size: str) -> None:
-    params = _params(load_model(f"yolov8{size}").module)
+    params = _params(load_model(Workload(model=f"yolov8{size}")).module)
     assert params == pytest.approx(YOLOV8_PARAMS[size], rel=0.01)
     # And it rounds to the README's one-decimal figure (3.157 M is 1.3% below "3.2").
     assert round(params / 1e6, 1) == YOLOV8_PARAMS_M[size]
@@ -38,7 +39,7 @@ def test_yolov8_parameter_count_within_one_percent(size: str) -> None:
 
 @pytest.mark.parametrize("name", ["yolov5s", "yolov8n"])
 def test_yolo_spec_is_meta_640_and_runs(name: str) -> None:
-    spec = load_model(name)
+    spec = load_model(Workload(model=name))
     assert spec.input_shape == [1, 3, 640, 640] and spec.device == "meta"
     assert all(p.device.type == "meta" for p in spec.module.parameters())
     assert not spec.module.training
@@ -50,8 +51,8 @@ def test_yolo_spec_is_meta_640_and_runs(name: str) -> None:
 
 
 def test_yolo_batch_and_shape_override() -> None:
-    assert load_model("yolov5n", batch=8).input_shape == [8, 3, 640, 640]
-    spec = load_model("yolov8s", input_shape="2x3x320x480")
+    assert load_model(Workload(model="yolov5n", batch=8)).input_shape == [8, 3, 640, 640]
+    spec = load_model(Workload(model="yolov8s", input_shape="2x3x320x480"))
     assert spec.input_shape == [2, 3, 320, 480]
     with torch.no_grad():
         assert list(spec.module(*spec.args).shape) == [2, 84, (40 * 60 + 20 * 30 + 10 * 15)]
@@ -94,6 +95,6 @@ PUBLISHED_GFLOPS_640 = {
 
 @pytest.mark.parametrize("name", list(PUBLISHED_GFLOPS_640))
 def test_yolo_macs_match_published(name: str) -> None:
-    profile = counter.count(load_model(name))
+    profile = counter.count(load_model(Workload(model=name)))
     assert profile.macs == pytest.approx(PUBLISHED_GFLOPS_640[name] / 2 * 1e9, rel=0.01)
     assert not profile.unsupported_ops

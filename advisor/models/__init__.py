@@ -6,9 +6,13 @@ Importing this package does not import torch; each loader imports it when called
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
 from advisor.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from advisor.workload import Workload
 
 __all__ = ["ModelSpec", "is_language_model", "is_zoo_name", "load_model", "zoo_names"]
 
@@ -35,29 +39,22 @@ def is_language_model(name: str) -> bool:
     return check(name)
 
 
-def load_model(
-    name: str,
-    *,
-    input_shape: str | list[int] | None = None,
-    batch: int | None = None,
-    phase: str | None = None,
-    seq_len: int | None = None,
-    context: int | None = None,
-    allow_code: bool = True,
-) -> ModelSpec:
-    """Build the model named ``name`` and its example inputs, without real weights.
+def load_model(workload: Workload, *, allow_code: bool = True) -> ModelSpec:
+    """Build the model of ``workload`` and its example inputs, without real weights.
 
-    ``name`` is a zoo name, a path to a ``.pt2`` file, or ``package.module:callable``
-    (files and code only when ``allow_code``; the HTTP service passes False). Every bad input raises
-    InputError with one line naming the value.
+    ``workload.model`` is a zoo name, a path to a ``.pt2`` file, or ``package.module:callable``
+    (files and code only when ``allow_code``, a loading policy of the caller: the HTTP service
+    passes False). Every bad input raises InputError with one line naming the value.
     """
     from advisor.models import zoo
 
-    if not isinstance(name, str) or not name.strip():
+    name = workload.model
+    if not name.strip():
         raise InputError("model name is empty")
+    shape = dict(input_shape=workload.input_shape, batch=workload.batch)
+    llm = dict(phase=workload.phase, seq_len=workload.seq_len, context=workload.context)
     if zoo.is_builtin_name(name):
-        return zoo.load_zoo_model(name, input_shape=input_shape, batch=batch, phase=phase,
-                                  seq_len=seq_len, context=context)
+        return zoo.load_zoo_model(name, **shape, **llm)
     path = Path(name)
     looks_like_file = name.endswith(".pt2") or path.is_file()
     looks_like_code = ":" in name and not looks_like_file
@@ -66,16 +63,15 @@ def load_model(
         # files: a .pt2 archive can carry pickled sample inputs.
         kind = "code" if looks_like_code else "model files"
         raise InputError(f"loading {kind} ('{name}') is not allowed here; use a zoo model name")
-    if (looks_like_file or looks_like_code) and (phase is not None or seq_len is not None or context is not None):
+    if (looks_like_file or looks_like_code) and any(v is not None for v in llm.values()):
         raise InputError(f"--phase/--seq-len/--context apply only to the zoo's language models, not {name}")
     if looks_like_file:
         from advisor.models.loaders import load_exported
 
-        return load_exported(path, input_shape=input_shape, batch=batch)
+        return load_exported(path, **shape)
     if looks_like_code:
         from advisor.models.loaders import load_callable
 
-        return load_callable(name, input_shape=input_shape, batch=batch)
+        return load_callable(name, **shape)
     # torchvision names, or an unknown name (InputError naming the nearest zoo names).
-    return zoo.load_zoo_model(name, input_shape=input_shape, batch=batch, phase=phase,
-                              seq_len=seq_len, context=context)
+    return zoo.load_zoo_model(name, **shape, **llm)

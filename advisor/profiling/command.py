@@ -6,10 +6,13 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import InputError
 from advisor.precision import storage
+
+if TYPE_CHECKING:
+    from advisor.workload import Workload
 
 #: Show a spinner only for models that take longer than this (most profile in well under it).
 SPINNER_AFTER_S = 1.0
@@ -48,33 +51,27 @@ def spinner_after(delay_s: float, message: str) -> Iterator[None]:
 
 
 def run_profile(
+    workload: Workload,
     *,
-    model: str,
-    input_shape: str | None,
-    batch: int | None,
     precision: str,
-    phase: str | None,
-    seq_len: int | None,
-    context: int | None,
     per_layer: bool,
     depth: int | None,
     strict: bool,
     fmt: str,
 ) -> None:
-    """Profile ``model`` and write the report to stdout; warnings go to stderr.
+    """Profile ``workload`` and write the report to stdout; warnings go to stderr.
 
     ``--depth`` implies per-layer rows rolled up to that depth. ``--strict`` turns ops
-    without a formula into an InputError (exit 2) instead of a warning.
+    without a formula into an InputError (exit 2) instead of a warning. Counted afresh each
+    time: `advisor profile` reads no database.
     """
     storage(precision)  # an unknown precision fails before any model is built
-    from advisor.profiling.aggregate import by_module
-    from advisor.profiling.api import get_profile
     from advisor.profiling import render
+    from advisor.profiling.aggregate import by_module
+    from advisor.profiling.api import count_workload
 
-    with spinner_after(SPINNER_AFTER_S, f"profiling {model}"):
-        profile = get_profile(
-            model, input_shape=input_shape, batch=batch, phase=phase, seq_len=seq_len, context=context,
-        )
+    with spinner_after(SPINNER_AFTER_S, f"profiling {workload.model}"):
+        profile = count_workload(workload)
     warning = render.unsupported_warning(profile)
     if warning and strict:
         raise InputError(f"--strict: {warning}")
