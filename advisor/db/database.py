@@ -148,7 +148,9 @@ class Database(StoreReads):
     # ------------------------------------------------------------------ reads (StoreReads)
     def _rows(self, sql: str, params: Mapping[str, SqlValue] | None = None) -> Sequence[Row]:
         with self.engine.connect() as conn:
-            return conn.execute(sql_text(sql), dict(params or {})).mappings().all()
+            # SQLAlchemy's RowMapping is the Mapping[str, object] that StoreReads reads
+            rows: Sequence[Row] = conn.execute(sql_text(sql), dict(params or {})).mappings().all()  # type: ignore[assignment]
+            return rows
 
     # ------------------------------------------------------------------ platforms
     def platform_origin(self, platform_id: str) -> str | None:

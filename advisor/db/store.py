@@ -236,7 +236,8 @@ def _calibration(row: Row) -> CalibrationSpec:
         data[name] = json.loads(value) if name in _CALIBRATION_JSON and isinstance(value, str) else value
     data["matmul_tflops"] = data["matmul_tflops"] or {}
     data["vector_tflops"] = data["vector_tflops"] or {}
-    data["utilisation_curve"] = [tuple(point) for point in data["utilisation_curve"] or []]  # type: ignore[union-attr]
+    curve = data["utilisation_curve"]
+    data["utilisation_curve"] = [tuple(point) for point in curve] if isinstance(curve, list) else []
     return CalibrationSpec.model_validate(data)
 
 
@@ -245,6 +246,8 @@ def _calibration(row: Row) -> CalibrationSpec:
 def open_store(url: str | None = None, *, readonly: Literal[True]) -> Store: ...
 @overload
 def open_store(url: str | None = None, *, readonly: Literal[False] = False) -> WritableStore: ...
+@overload
+def open_store(url: str | None = None, *, readonly: bool) -> Store: ...
 def open_store(url: str | None = None, *, readonly: bool = False) -> Store:
     """The store at ``url`` (default: $ADVISOR_DB, else the user's SQLite file).
 
