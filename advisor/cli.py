@@ -10,11 +10,14 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from advisor.errors import ConstraintNotMet, InputError
+
+if TYPE_CHECKING:
+    from advisor.workload import Workload
 
 app = typer.Typer(
     help="Which model, precision and inference framework to deploy on a device.",
@@ -73,6 +76,17 @@ SeqLenOpt = Annotated[Optional[int], typer.Option("--seq-len", min=1, help="Prom
 ContextOpt = Annotated[Optional[int], typer.Option("--context", min=1, help="KV-cache length for --phase decode.")]
 
 
+def _workload(
+    model: str, input_shape: str | None, batch: int | None, phase: Phase | None, seq_len: int | None,
+    context: int | None,
+) -> Workload:
+    """The options that say what runs, as the one value the stages below are handed."""
+    from advisor.workload import Workload
+
+    return Workload(model=model, input_shape=input_shape, batch=batch, phase=phase.value if phase else None,
+                    seq_len=seq_len, context=context)
+
+
 @app.command()
 def profile(
     model: Annotated[str, typer.Argument(help="Zoo name, package.module:callable, or a .pt2 file.")],
@@ -91,8 +105,7 @@ def profile(
     from advisor.profiling.command import run_profile
 
     run_profile(
-        model=model, input_shape=input_shape, batch=batch, precision=precision,
-        phase=phase.value if phase else None, seq_len=seq_len, context=context,
+        _workload(model, input_shape, batch, phase, seq_len, context), precision=precision,
         per_layer=per_layer, depth=depth, strict=strict, fmt=fmt.value,
     )
 
@@ -114,11 +127,11 @@ def predict(
 ) -> None:
     """Predict latency, throughput and memory of one model x precision x framework on a target."""
     from advisor.predict.command import run_predict
+    from advisor.rules.notes import with_rule_notes
 
     run_predict(
-        model=model, target=target, precision=precision, framework=framework, batch=batch,
-        input_shape=input_shape, phase=phase.value if phase else None, seq_len=seq_len,
-        context=context, per_layer=per_layer, plot=plot, fmt=fmt.value,
+        _workload(model, input_shape, batch, phase, seq_len, context), target=target, precision=precision,
+        framework=framework, annotate=with_rule_notes, per_layer=per_layer, plot=plot, fmt=fmt.value,
     )
 
 
@@ -144,8 +157,7 @@ def recommend(
     from advisor.recommend.command import run_recommend
 
     run_recommend(
-        models=model, target=target, batch=batch, input_shape=input_shape,
-        phase=phase.value if phase else None, seq_len=seq_len, context=context,
+        _workload(model[0], input_shape, batch, phase, seq_len, context), models=model, target=target,
         max_latency_ms=max_latency_ms, min_throughput=min_throughput, max_memory_mb=max_memory_mb,
         frameworks=frameworks, precisions=precisions, top=top, explain=explain, fmt=fmt.value,
     )

@@ -1,4 +1,4 @@
-"""predict_model and `advisor predict` on the seeded database."""
+"""predict_case and `advisor predict` on the seeded database."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import matplotlib.image
 import pytest
 
 from advisor.errors import InputError
-from advisor.predict.api import predict_model
+from advisor.predict.api import predict_case
+from advisor.workload import Workload
 from factories_predict import cache_zoo_profile, run_cli
 
 
 
 def test_llama_7b_decode_on_h200_is_near_the_bandwidth_bound(db) -> None:
     cache_zoo_profile(db, "llama-7b", "decode", 512)
-    pred = predict_model(db, model="llama-7b", target="h200", precision="fp16", framework="vllm",
-                         phase="decode", context=512)
+    pred = predict_case(db, Workload(model="llama-7b", phase="decode", context=512), target="h200",
+                        precision="fp16", framework="vllm").prediction
     weights_ms = pred.params * 2 / (4800e9) * 1e3  # fp16 weights / datasheet bandwidth
     assert weights_ms < pred.latency_ms < 2 * weights_ms
     assert pred.bound == "memory"
@@ -26,17 +27,22 @@ def test_llama_7b_decode_on_h200_is_near_the_bandwidth_bound(db) -> None:
 
 def test_decode_quantized_weights_are_faster(db) -> None:
     cache_zoo_profile(db, "llama-7b", "decode", 512)
-    kw = dict(model="llama-7b", target="a100-sxm", framework="vllm", phase="decode", context=512)
-    fp16 = predict_model(db, precision="fp16", **kw)
-    w4 = predict_model(db, precision="w4a16", **kw)
+    llama = Workload(model="llama-7b", phase="decode", context=512)
+    fp16 = predict_case(db, llama, target="a100-sxm", framework="vllm", precision="fp16").prediction
+    w4 = predict_case(db, llama, target="a100-sxm", framework="vllm", precision="w4a16").prediction
     assert w4.latency_ms < 0.6 * fp16.latency_ms
     assert w4.memory_mb < 0.35 * fp16.memory_mb
 
 
 def test_excluded_combination_is_predicted_with_the_reason(db) -> None:
+    from advisor.rules.notes import with_rule_notes
+
     cache_zoo_profile(db, "yolov5n")
-    pred = predict_model(db, model="yolov5n", target="jetson-nano", precision="int8", framework="tensorrt")
-    assert any(w.startswith("exclude:") and "no int8 support" in w for w in pred.warnings)
+    case = predict_case(db, Workload(model="yolov5n"), target="jetson-nano", precision="int8", framework="tensorrt")
+    assert case.prediction.warnings == [w for w in case.prediction.warnings if not w.startswith("exclude:")]
+    pred = with_rule_notes(case)
+    assert any(w.startswith("exclude:") and "no int8 support" in w and w.endswith("[precision_support]")
+               for w in pred.warnings)
 
 
 @pytest.mark.parametrize(
@@ -49,9 +55,9 @@ def test_excluded_combination_is_predicted_with_the_reason(db) -> None:
 )
 def test_unknown_names(db, kw, nearest) -> None:
     cache_zoo_profile(db, "yolov5n")
-    args = dict(model="yolov5n", target="jetson-nano", precision="fp16", framework="tensorrt") | kw
+    args = dict(target="jetson-nano", precision="fp16", framework="tensorrt") | kw
     with pytest.raises(InputError, match=nearest):
-        predict_model(db, **args)
+        predict_case(db, Workload(model="yolov5n"), **args)
 
 
 def test_cli_json_keys_and_per_layer(db, isolated_db) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from advisor.errors import InputError
 from advisor.precision import SCHEMES
+from advisor.workload import Workload
 
 #: A config file larger than this is not a gate config (and would be slow to parse).
 MAX_CONFIG_BYTES = 1_000_000
@@ -97,6 +98,10 @@ class GateConfig(_Strict):
     @property
     def display_name(self) -> str:
         return self.name or f"{'+'.join(self.models)} on {self.target}"
+
+    def workload(self, model: str) -> Workload:
+        """What the gate asks about ``model``: the config's shape and phase applied to it."""
+        return Workload.from_options(model, self)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

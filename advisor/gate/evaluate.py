@@ -15,10 +15,11 @@ from advisor import __version__
 from advisor.errors import InputError
 from advisor.gate.config import GateConfig
 from advisor.gate.types import CandidateFigures, CandidateVerdict, Check, GateResult
-from advisor.recommend.types import Excluded, RecommendRequest
+from advisor.domain.candidates import Exclusion
+from advisor.recommend.types import RecommendRequest
 
 if TYPE_CHECKING:
-    from advisor.db import Database
+    from advisor.db.store import Store
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _shortfall(limit: Limit, candidate: CandidateFigures) -> float:
 def judge(
     config: GateConfig,
     candidates: list[CandidateFigures],
-    excluded: list[Excluded],
+    excluded: list[Exclusion],
     baseline: CandidateFigures | None = None,
 ) -> GateResult:
     """The verdict: pass when some candidate meets every limit; the first such in rank order
@@ -191,15 +192,15 @@ def _prefixed(source: str, field: str | None, exc: InputError) -> InputError:
 
 
 def collect(
-    config: GateConfig, db: Database, *, allow_code: bool, source: str
-) -> tuple[list[CandidateFigures], list[Excluded]]:
+    config: GateConfig, db: Store, *, allow_code: bool, source: str
+) -> tuple[list[CandidateFigures], list[Exclusion]]:
     """Every allowed candidate with its figures, from the profiler and the recommender.
 
     Names are checked first so that an unknown target or framework is reported against its
     field before any model is profiled. Profiles are cached in ``db``, so the recommender
     reuses the ones counted here.
     """
-    from advisor.predict.api import load_profile  # a cached profile needs no torch import
+    from advisor.db.profile_cache import profile_for  # a cached profile needs no torch import
     from advisor.recommend.engine import recommend
 
     try:
@@ -212,48 +213,36 @@ def collect(
         except InputError as exc:
             raise _prefixed(source, f"frameworks[{i}]", exc) from None
 
-    shape = dict(
-        input_shape=config.input_shape, batch=config.batch, phase=config.phase,
-        seq_len=config.seq_len, context=config.context,
-    )
-    counts: dict[str, tuple[int, int]] = {}
     for i, model in enumerate(config.models):
         try:
-            prof = load_profile(db, model, **shape, allow_code=allow_code)
+            profile_for(db, config.workload(model), allow_code=allow_code)
         except InputError as exc:
             raise _prefixed(source, f"models[{i}]", exc) from None
-        counts[model] = (prof.params, prof.flops)
-        counts.setdefault(prof.model, counts[model])
 
-    request = RecommendRequest(
-        models=config.models, target=config.target, frameworks=config.frameworks,
-        precisions=config.precisions, **shape,
+    request = RecommendRequest.of(
+        config.workload(config.models[0]), models=config.models, target=config.target,
+        frameworks=config.frameworks, precisions=config.precisions,
     )
     try:
         rec = recommend(db, request, allow_code=allow_code)
     except InputError as exc:
         raise _prefixed(source, None, exc) from None
 
-    figures: list[CandidateFigures] = []
-    for cand in rec.candidates:
-        if cand.model not in counts:  # the recommender may spell a model its own way
-            prof = load_profile(db, cand.model, **shape, allow_code=allow_code)
-            counts[cand.model] = (prof.params, prof.flops)
-        params, flops = counts[cand.model]
-        figures.append(
-            CandidateFigures(
-                rank=cand.rank, model=cand.model, precision=cand.precision, framework=cand.framework,
-                latency_ms=cand.latency_ms, throughput_per_s=cand.throughput_per_s,
-                memory_mb=cand.memory_mb, params=params, flops=flops, bound=cand.bound,
-                warnings=list(cand.warnings),
-            )
+    figures = [
+        CandidateFigures(
+            rank=cand.rank, model=cand.model, precision=cand.precision, framework=cand.framework,
+            latency_ms=cand.latency_ms, throughput_per_s=cand.throughput_per_s,
+            memory_mb=cand.memory_mb, params=cand.params, flops=cand.flops, bound=cand.bound,
+            warnings=list(cand.warnings),
         )
+        for cand in rec.candidates
+    ]
     return figures, list(rec.excluded)
 
 
 def evaluate_gate(
     config: GateConfig,
-    db: Database,
+    db: Store,
     *,
     allow_code: bool,
     source: str = "gate config",

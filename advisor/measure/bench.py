@@ -240,8 +240,9 @@ def materialise(model: str, batch: int | None, device: str, *, allow_code: bool 
     import torch
 
     from advisor.models import load_model
+    from advisor.workload import Workload
 
-    spec = load_model(model, batch=batch, allow_code=allow_code)
+    spec = load_model(Workload(model=model, batch=batch), allow_code=allow_code)
     module = spec.module
     params = sum(p.numel() for p in module.parameters())
     need = params * 4 * 2  # weights plus a copy during export/conversion

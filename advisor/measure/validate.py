@@ -20,12 +20,15 @@ import platform as pyplatform
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from advisor.errors import InputError
 from advisor.measure.bench import BenchBudget, BenchResult
+
+if TYPE_CHECKING:
+    from advisor.db.store import Store
 
 DEFAULT_MODELS: dict[str, list[str]] = {
     "cpu": ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "vit_b_16", "yolov5n", "yolov5s"],
@@ -127,26 +130,29 @@ def measure_matrix(
     return results
 
 
-def check_predictions(db: Any, models: Sequence[str], batches: Sequence[int], configs: list[tuple[str, str]],
+def check_predictions(db: Store, models: Sequence[str], batches: Sequence[int], configs: list[tuple[str, str]],
                       target: str) -> None:
     """Predict every configuration once before measuring, so that a name the predictor or
     the database refuses fails in seconds, not after minutes of benchmarks (profiles are
     cached in the database, so predict_rows does not pay for them again)."""
-    from advisor.predict.api import predict_model
+    from advisor.predict.api import predict_case
+    from advisor.workload import Workload
 
     for model in models:
         for batch in batches:
             for fw, p in configs:
-                predict_model(db, model=model, target=target, precision=p, framework=fw, batch=batch)
+                predict_case(db, Workload(model=model, batch=batch), target=target, precision=p, framework=fw)
 
 
-def predict_rows(db: Any, measurements: Sequence[BenchResult], target: str) -> list[ValidationRow]:
+def predict_rows(db: Store, measurements: Sequence[BenchResult], target: str) -> list[ValidationRow]:
     """Predict each measured configuration on ``target`` and pair the two."""
-    from advisor.predict.api import calibration_for, predict_model
+    from advisor.predict.api import calibration_for, predict_case
+    from advisor.workload import Workload
 
     rows = []
     for r in measurements:
-        pred = predict_model(db, model=r.model, target=target, precision=r.precision, framework=r.framework, batch=r.batch)
+        pred = predict_case(db, Workload(model=r.model, batch=r.batch), target=target, precision=r.precision,
+                            framework=r.framework).prediction
         cal = calibration_for(db, target, r.framework)
         rows.append(ValidationRow(
             model=r.model, batch=r.batch, framework=r.framework, precision=r.precision, target=target,

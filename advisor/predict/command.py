@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from advisor.predict.types import Prediction
 
+if TYPE_CHECKING:
+    from advisor.predict.api import PredictedCase
+    from advisor.workload import Workload
+
 
 def run_predict(
+    workload: Workload,
     *,
-    model: str,
     target: str,
     precision: str,
     framework: str,
-    batch: int | None = None,
-    input_shape: str | None = None,
-    phase: str | None = None,
-    seq_len: int | None = None,
-    context: int | None = None,
+    annotate: Callable[[PredictedCase], Prediction],
     per_layer: bool = False,
     plot: Path | None = None,
     fmt: str = "table",
 ) -> None:
-    from advisor.db.fastread import open_database
-    from advisor.predict.api import calibration_for, predict_model
+    """Predict ``workload`` and print it. ``annotate`` turns the predicted case into the
+    prediction shown: the CLI passes the rules' notes (advisor.rules.notes.with_rule_notes),
+    which sit a stage above the predictor."""
+    from advisor.db.store import open_store
+    from advisor.predict.api import calibration_for, predict_case
 
     if plot is not None:
         from advisor.predict.plot import SUFFIXES
@@ -33,11 +38,8 @@ def run_predict(
             from advisor.errors import InputError
 
             raise InputError(f"--plot {plot}: use a .png or .svg file name")
-    db = open_database()
-    pred = predict_model(
-        db, model=model, target=target, precision=precision, framework=framework, batch=batch,
-        input_shape=input_shape, phase=phase, seq_len=seq_len, context=context,
-    )
+    db = open_store(readonly=True)
+    pred = annotate(predict_case(db, workload, target=target, precision=precision, framework=framework))
     if plot is not None:
         from advisor.predict.plot import plot_roofline
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from advisor.errors import ConstraintNotMet, InputError
 from advisor.recommend.types import RecommendRequest
+
+if TYPE_CHECKING:
+    from advisor.workload import Workload
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -16,14 +21,10 @@ def _split(value: str | None) -> list[str] | None:
 
 
 def run_recommend(
+    workload: Workload,
     *,
     models: list[str],
     target: str,
-    batch: int | None = None,
-    input_shape: str | None = None,
-    phase: str | None = None,
-    seq_len: int | None = None,
-    context: int | None = None,
     max_latency_ms: float | None = None,
     min_throughput: float | None = None,
     max_memory_mb: float | None = None,
@@ -33,23 +34,23 @@ def run_recommend(
     explain: bool = False,
     fmt: str = "table",
 ) -> None:
+    """Rank ``models`` at ``workload``'s shape and phase (the CLI builds it from the first model)."""
     from pydantic import ValidationError
 
-    from advisor.db.fastread import open_database
+    from advisor.db.store import open_store
     from advisor.recommend import render
     from advisor.recommend.engine import recommend
 
     try:
-        request = RecommendRequest(
-            models=models, target=target, batch=batch, input_shape=input_shape, phase=phase,
-            seq_len=seq_len, context=context, max_latency_ms=max_latency_ms or None,
+        request = RecommendRequest.of(
+            workload, models=models, target=target, max_latency_ms=max_latency_ms or None,
             min_throughput=min_throughput or None, max_memory_mb=max_memory_mb or None,
             frameworks=_split(frameworks), precisions=_split(precisions), top=top,
         )
     except ValidationError as exc:
         err = exc.errors()[0]
         raise InputError(f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}") from None
-    db = open_database()
+    db = open_store(readonly=True)
     rec = recommend(db, request)
     if fmt == "json":
         print(render.to_json(rec, explain))

@@ -9,20 +9,27 @@ Nothing here imports torch: a profile already in the database cache needs none.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from advisor.db.profile_cache import profile_for
+from advisor.domain.candidates import Candidate, Exclusion
+from advisor.domain.findings import EXCLUDE, Finding, excluded, penalty_factor
 from advisor.errors import unknown_name
 from advisor.precision import SCHEMES
-from advisor.predict.api import calibration_for, load_profile
+from advisor.predict.api import calibration_for
 from advisor.predict.engine import predict
 from advisor.predict.kernels import fuse, fusion_key
 from advisor.predict.types import Prediction
-from advisor.recommend.types import Candidate, Excluded, Recommendation, RecommendRequest, RuleFinding
+from advisor.recommend.types import Recommendation, RecommendRequest
 from advisor.rules.base import RuleContext
-from advisor.rules.registry import evaluate, excluded, penalty_factor, rules_config
+from advisor.rules.registry import evaluate, rules_config
+
+if TYPE_CHECKING:
+    from advisor.db.store import Store
+    from advisor.domain.specs import FrameworkSpec
 
 
-def _frameworks(db: Any, wanted: list[str] | None) -> list[Any]:
+def _frameworks(db: Store, wanted: list[str] | None) -> list[FrameworkSpec]:
     if not wanted:
         return sorted(db.list_frameworks(), key=lambda f: f.id)
     return [db.get_framework(name.strip()) for name in wanted if name.strip()]
@@ -39,26 +46,36 @@ def _schemes(wanted: list[str] | None) -> list[str]:
     return out
 
 
-def constraint_violations(pred: Prediction, latency_ms: float, throughput: float, req: RecommendRequest) -> list[str]:
-    """Why a runnable candidate misses the user's budget, one sentence per constraint."""
+def constraint_violations(
+    pred: Prediction, latency_ms: float, throughput: float, req: RecommendRequest
+) -> list[Finding]:
+    """Why a runnable candidate misses the user's budget, one finding per constraint."""
     out = []
     if req.max_latency_ms is not None and latency_ms > req.max_latency_ms:
-        out.append(f"predicted latency {latency_ms:.3g} ms > --max-latency-ms {req.max_latency_ms:g}")
+        out.append(_missed("max_latency_ms", f"predicted latency {latency_ms:.3g} ms > --max-latency-ms "
+                           f"{req.max_latency_ms:g}", latency_ms, req.max_latency_ms))
     if req.min_throughput is not None and throughput < req.min_throughput:
-        out.append(f"predicted throughput {throughput:.4g}/s < --min-throughput {req.min_throughput:g}")
+        out.append(_missed("min_throughput", f"predicted throughput {throughput:.4g}/s < --min-throughput "
+                           f"{req.min_throughput:g}", throughput, req.min_throughput))
     if req.max_memory_mb is not None and pred.memory_mb > req.max_memory_mb:
-        out.append(f"predicted memory {pred.memory_mb:.4g} MB > --max-memory-mb {req.max_memory_mb:g}")
+        out.append(_missed("max_memory_mb", f"predicted memory {pred.memory_mb:.4g} MB > --max-memory-mb "
+                           f"{req.max_memory_mb:g}", pred.memory_mb, req.max_memory_mb))
     return out
 
 
-def recommend(db: Any, request: RecommendRequest, allow_code: bool = True) -> Recommendation:
+def _missed(constraint: str, message: str, value: float, limit: float) -> Finding:
+    return Finding(rule=constraint, action=EXCLUDE, message=message, source="constraint",
+                   details={"value": value, "limit": limit})
+
+
+def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> Recommendation:
     platform = db.get_platform(request.target)
     frameworks = _frameworks(db, request.frameworks)
     schemes = _schemes(request.precisions)
     config = rules_config()
 
     ranked: list[tuple[float, Candidate]] = []
-    dropped: list[Excluded] = []
+    dropped: list[Exclusion] = []
     for model in request.models:
         support = {
             (fw.id, s): evaluate(RuleContext(platform, fw, s, model), config, stage="support")
@@ -69,20 +86,17 @@ def recommend(db: Any, request: RecommendRequest, allow_code: bool = True) -> Re
         for fw in frameworks:
             for s in schemes:
                 if excluded(support[(fw.id, s)]):
-                    dropped.append(_excluded(model, s, fw.id, support[(fw.id, s)]))
+                    dropped.append(Exclusion(model=model, precision=s, framework=fw.id, findings=support[(fw.id, s)]))
         if not runnable:
             continue
-        profile = load_profile(
-            db, model, input_shape=request.input_shape, batch=request.batch, phase=request.phase,
-            seq_len=request.seq_len, context=request.context, allow_code=allow_code,
-        )
+        profile = profile_for(db, request.workload(model), allow_code=allow_code)
         calibrations = {fw.id: calibration_for(db, platform.id, fw.id) for fw, _ in runnable}
         fused: dict[tuple, list] = {}  # same fusion traits -> same kernels
         for fw, s in runnable:
             ctx = RuleContext(platform, fw, s, model, profile=profile)
             findings = support[(fw.id, s)] + evaluate(ctx, config, stage="profile")
             if excluded(findings):
-                dropped.append(_excluded(model, s, fw.id, findings))
+                dropped.append(Exclusion(model=model, precision=s, framework=fw.id, findings=findings))
                 continue
             traits = fusion_key(fw.fusion, s)
             if traits not in fused:
@@ -91,20 +105,20 @@ def recommend(db: Any, request: RecommendRequest, allow_code: bool = True) -> Re
             ctx = RuleContext(platform, fw, s, model, profile=profile, prediction=pred)
             findings += evaluate(ctx, config, stage="prediction")
             if excluded(findings):
-                dropped.append(_excluded(model, s, fw.id, findings))
+                dropped.append(Exclusion(model=model, precision=s, framework=fw.id, findings=findings))
                 continue
             factor = penalty_factor(findings)
             latency = pred.latency_ms * factor
             throughput = pred.throughput_per_s / factor
             missed = constraint_violations(pred, latency, throughput, request)
             if missed:
-                dropped.append(Excluded(model=model, precision=s, framework=fw.id, reasons=missed))
+                dropped.append(Exclusion(model=model, precision=s, framework=fw.id, findings=findings + missed))
                 continue
-            notes = [f.reason for f in findings if f.action in ("warning", "penalty")] + pred.warnings
+            notes = [f.message for f in findings if not f.excludes] + pred.warnings
             ranked.append((latency, Candidate(
                 rank=0, model=model, precision=s, framework=fw.id, latency_ms=latency,
                 throughput_per_s=throughput, bound=pred.bound, memory_mb=pred.memory_mb,
-                warnings=notes, rules=findings,
+                warnings=notes, rules=findings, params=profile.params, flops=profile.flops,
             )))
 
     ranked.sort(key=lambda item: (item[0], item[1].model, item[1].framework, item[1].precision))
@@ -112,8 +126,3 @@ def recommend(db: Any, request: RecommendRequest, allow_code: bool = True) -> Re
     if request.top is not None:
         candidates = candidates[: request.top]
     return Recommendation(target=platform.id, candidates=candidates, excluded=dropped)
-
-
-def _excluded(model: str, scheme: str, framework: str, findings: list[RuleFinding]) -> Excluded:
-    reasons = [f"{f.reason} [{f.rule}]" for f in findings if f.action == "exclude"]
-    return Excluded(model=model, precision=scheme, framework=framework, reasons=reasons)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.domain.candidates import Candidate, Exclusion
+from advisor.workload import Phase, Workload
 
 
 class RecommendRequest(BaseModel):
-    """Fields are named like the CLI options (the HTTP body uses the same names)."""
+    """Several models at one workload shape, a target and a budget.
+
+    Fields are named like the CLI options and stay flat: the HTTP body and the gate config
+    use the same names, and clients rely on them. The shape fields are those of
+    advisor.workload.Workload; ``workload(model)`` is the one way they become a Workload.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -14,7 +24,7 @@ class RecommendRequest(BaseModel):
     target: str
     batch: int | None = Field(default=None, ge=1)
     input_shape: str | None = None
-    phase: str | None = None
+    phase: Phase | None = None
     seq_len: int | None = Field(default=None, ge=1)
     context: int | None = Field(default=None, ge=1)
     max_latency_ms: float | None = Field(default=None, gt=0)
@@ -24,35 +34,19 @@ class RecommendRequest(BaseModel):
     precisions: list[str] | None = None
     top: int | None = Field(default=None, ge=1)
 
+    @classmethod
+    def of(cls, workload: Workload, *, models: list[str] | None = None, **fields: Any) -> RecommendRequest:
+        """A request at ``workload``'s shape for ``models`` (default: the workload's own model);
+        ``fields`` are the target, budget and filters."""
+        shape = workload.model_dump(include=cls.model_fields.keys() - {"models"})
+        return cls(models=[workload.model] if models is None else models, **shape, **fields)
 
-class RuleFinding(BaseModel):
-    rule: str
-    action: str  # "exclude" | "penalty" | "warning"
-    reason: str
-    penalty: float = 1.0  # latency multiplier for "penalty"
-
-
-class Candidate(BaseModel):
-    rank: int
-    model: str
-    precision: str
-    framework: str
-    latency_ms: float
-    throughput_per_s: float
-    bound: str
-    memory_mb: float
-    warnings: list[str] = Field(default_factory=list)
-    rules: list[RuleFinding] = Field(default_factory=list)
-
-
-class Excluded(BaseModel):
-    model: str
-    precision: str
-    framework: str
-    reasons: list[str]
+    def workload(self, model: str) -> Workload:
+        """What is asked about ``model``: the request's shape and phase applied to it."""
+        return Workload.from_options(model, self)
 
 
 class Recommendation(BaseModel):
     target: str
     candidates: list[Candidate]
-    excluded: list[Excluded]
+    excluded: list[Exclusion]

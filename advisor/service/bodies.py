@@ -17,8 +17,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from advisor.domain.specs import PlatformSpec
 from advisor.gate.config import GateConfig
-from advisor.precision import SCHEMES
+from advisor.precision import Scheme
 from advisor.recommend.types import RecommendRequest
+from advisor.workload import Phase, Workload
 
 #: Largest input an HTTP request may ask to profile (elements). Profiling runs on meta
 #: tensors, but a few zoo models (detection) run their forward on CPU tensors.
@@ -45,9 +46,7 @@ Name = Annotated[
 ]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Shape = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,7}(x[0-9]{1,7}){0,7}$")]
-Phase = Literal["prefill", "decode"]
-SchemeName = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "w8a16", "w4a16"]
-assert set(SchemeName.__args__) == set(SCHEMES)  # type: ignore[attr-defined]  # keep in step with precision.py
+SchemeName = Scheme
 
 
 def _check_shape(value: str | None) -> str | None:
@@ -82,23 +81,31 @@ class ShapeOptions(_Body):
         return _check_shape(value)
 
 
-class ProfileBody(ShapeOptions):
+class WorkloadBody(ShapeOptions):
+    """A zoo model at a shape: the workload of a profile or predict request."""
+
+    model: Name
+
+    def workload(self) -> Workload:
+        """The body's workload, built once here and handed to the stages below."""
+        return Workload.from_options(self.model, self)
+
+
+class ProfileBody(WorkloadBody):
     """POST /v1/profile. Zoo names only: the service never imports user code."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"model": "resnet18"}]})
 
-    model: Name
     precision: SchemeName = "fp32"
     depth: int | None = Field(default=None, ge=0, le=64, description="Roll layers up to this module depth.")
 
 
-class PredictBody(ShapeOptions):
+class PredictBody(WorkloadBody):
     """POST /v1/predict: one model x precision x framework on a target."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"model": "yolov5s", "target": "jetson-nano", "precision": "fp16", "framework": "tensorrt"}]})
 
-    model: Name
     target: Id
     precision: SchemeName
     framework: Id

@@ -34,6 +34,7 @@ from advisor.service.bodies import (
     parse_body,
     platforms_from,
 )
+from advisor.service.deps import StoreDep
 
 router = APIRouter(prefix="/v1")
 
@@ -68,48 +69,42 @@ def _platform_body(single: bool) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": content}}
 
 
-def _db(request: Request) -> Any:
-    return request.app.state.db
-
-
 # ---- health and reference data -------------------------------------------------------
 
 @router.get("/health", response_model=Health, tags=["service"])
-def health(request: Request) -> Health:
+def health(store: StoreDep) -> Health:
     """Liveness and readiness: answers only when the database answers."""
     from advisor import __version__
 
-    db = _db(request)
-    url = getattr(db, "url", None)
-    dialect = str(url).split(":", 1)[0].split("+", 1)[0] if url is not None else "unknown"
+    dialect = store.url.split(":", 1)[0].split("+", 1)[0]
     return Health(
         status="ok", version=__version__, database=dialect,
-        platforms=len(db.platform_ids()), frameworks=len(db.framework_ids()),
+        platforms=len(store.platform_ids()), frameworks=len(store.framework_ids()),
     )
 
 
 @router.get("/platforms", response_model=list[PlatformSpec], tags=["platforms"])
-def list_platforms(request: Request) -> list[PlatformSpec]:
-    return _db(request).list_platforms()
+def list_platforms(store: StoreDep) -> list[PlatformSpec]:
+    return store.list_platforms()
 
 
 @router.get("/platforms/{platform_id}", response_model=PlatformSpec, responses=_NOT_FOUND, tags=["platforms"])
-def get_platform(request: Request, platform_id: str = _id_path()) -> PlatformSpec:
+def get_platform(store: StoreDep, platform_id: str = _id_path()) -> PlatformSpec:
     try:
-        return _db(request).get_platform(platform_id)
+        return store.get_platform(platform_id)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/frameworks", response_model=list[FrameworkSpec], tags=["frameworks"])
-def list_frameworks(request: Request) -> list[FrameworkSpec]:
-    return _db(request).list_frameworks()
+def list_frameworks(store: StoreDep) -> list[FrameworkSpec]:
+    return store.list_frameworks()
 
 
 @router.get("/frameworks/{framework_id}", response_model=FrameworkSpec, responses=_NOT_FOUND, tags=["frameworks"])
-def get_framework(request: Request, framework_id: str = _id_path()) -> FrameworkSpec:
+def get_framework(store: StoreDep, framework_id: str = _id_path()) -> FrameworkSpec:
     try:
-        return _db(request).get_framework(framework_id)
+        return store.get_framework(framework_id)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -129,21 +124,20 @@ async def _read_specs(request: Request, *, single: bool) -> list[PlatformSpec]:
     responses={**_WRITE_ERRORS, 409: {"model": Problem, "description": "An id exists already."}},
     openapi_extra=_platform_body(single=False),
 )
-async def add_platforms(request: Request) -> Added:
+async def add_platforms(request: Request, store: StoreDep) -> Added:
     """Add one platform or a list, all or none, in one transaction. JSON or YAML (by
     Content-Type), validated like `advisor hardware add`; an existing id is a 409."""
     from starlette.concurrency import run_in_threadpool
 
     specs = await _read_specs(request, single=False)
-    db = _db(request)
 
     def add() -> None:
-        existing = set(db.platform_ids())
+        existing = set(store.platform_ids())
         taken = [s.id for s in specs if s.id in existing]
         if taken:
             raise HTTPException(409, f"platform '{taken[0]}' exists already; PUT /v1/platforms/{taken[0]} replaces it")
         try:
-            db.add_platforms(specs, replace=False)
+            store.add_platforms(specs, replace=False)
         except InputError as exc:  # another writer added one of the ids since the check
             raise HTTPException(409, str(exc)) from None
 
@@ -157,7 +151,9 @@ async def add_platforms(request: Request) -> Added:
     responses={**_WRITE_ERRORS, 201: {"model": PlatformSpec, "description": "Created."}},
     openapi_extra=_platform_body(single=True),
 )
-async def put_platform(request: Request, response: Response, platform_id: str = _id_path()) -> PlatformSpec:
+async def put_platform(
+    request: Request, response: Response, store: StoreDep, platform_id: str = _id_path(),
+) -> PlatformSpec:
     """Create or replace one platform; the body's id must equal the path's."""
     from fastapi.exceptions import RequestValidationError
     from starlette.concurrency import run_in_threadpool
@@ -168,11 +164,10 @@ async def put_platform(request: Request, response: Response, platform_id: str = 
             "loc": ["body", "id"], "type": "value_error",
             "msg": f"id '{spec.id}' in the body differs from '{platform_id}' in the path",
         }])
-    db = _db(request)
 
     def upsert() -> bool:
-        existed = platform_id in db.platform_ids()
-        db.upsert_platform(spec)
+        existed = platform_id in store.platform_ids()
+        store.upsert_platform(spec)
         return existed
 
     if not await run_in_threadpool(upsert):
@@ -185,9 +180,9 @@ async def put_platform(request: Request, response: Response, platform_id: str = 
     dependencies=[Depends(require_writer)],
     responses={**_WRITE_ERRORS, **_NOT_FOUND},
 )
-def delete_platform(request: Request, platform_id: str = _id_path()) -> Response:
+def delete_platform(store: StoreDep, platform_id: str = _id_path()) -> Response:
     try:
-        _db(request).remove_platform(platform_id)
+        store.remove_platform(platform_id)
     except InputError as exc:
         raise HTTPException(404, str(exc)) from None
     return Response(status_code=204)
@@ -196,58 +191,54 @@ def delete_platform(request: Request, platform_id: str = _id_path()) -> Response
 # ---- model work (threadpool) ---------------------------------------------------------
 
 @router.post("/profile", tags=["models"], responses=_BODY_ERRORS)
-def profile(request: Request, body: ProfileBody) -> dict[str, Any]:
+def profile(store: StoreDep, body: ProfileBody) -> dict[str, Any]:
     """Count a zoo model (cached in the database): the JSON of `advisor profile --format json`."""
-    from advisor.predict.api import load_profile  # from the cache without importing torch
+    from advisor.db.profile_cache import profile_for  # from the cache without importing torch
     from advisor.profiling.aggregate import by_module
     from advisor.profiling.render import profile_dict
 
-    prof = load_profile(
-        _db(request), body.model, input_shape=body.input_shape, batch=body.batch, phase=body.phase,
-        seq_len=body.seq_len, context=body.context, allow_code=False,
-    )
+    prof = profile_for(store, body.workload(), allow_code=False)
     return profile_dict(prof, by_module(prof, body.depth), body.precision)
 
 
 @router.post("/predict", response_model=Prediction, tags=["models"], responses=_BODY_ERRORS)
-def predict(request: Request, body: PredictBody) -> Response:
+def predict(store: StoreDep, body: PredictBody) -> Response:
     """One model x precision x framework on a target: the JSON of `advisor predict --format json`
     (``layers`` filled only with ``per_layer``, as with --per-layer)."""
-    from advisor.predict.api import predict_model
+    from advisor.predict.api import predict_case
     from advisor.predict.command import to_json
+    from advisor.rules.notes import with_rule_notes
 
-    pred = predict_model(
-        _db(request), model=body.model, target=body.target, precision=body.precision,
-        framework=body.framework, batch=body.batch, input_shape=body.input_shape,
-        phase=body.phase, seq_len=body.seq_len, context=body.context, allow_code=False,
-    )
+    pred = with_rule_notes(predict_case(
+        store, body.workload(), target=body.target, precision=body.precision,
+        framework=body.framework, allow_code=False,
+    ))
     return Response(to_json(pred, body.per_layer), media_type="application/json")
 
 
 @router.post("/recommend", response_model=Recommendation, tags=["models"], responses=_BODY_ERRORS)
-def recommend(request: Request, body: RecommendBody) -> Response:
+def recommend(request: Request, store: StoreDep, body: RecommendBody) -> Response:
     """Rank every candidate under the constraints: the JSON of `advisor recommend --format json`
     (each candidate's ``rules`` only with ``explain``, as --explain).
 
     Answers are cached per request and per database state (see advisor.service.cache)."""
     from advisor.service.cache import recommend_key
 
-    db = _db(request)
     cache = request.app.state.recommend_cache
-    key = recommend_key(db, body)  # the body: the request plus ``explain``
+    key = recommend_key(store, body)  # the body: the request plus ``explain``
     payload = cache.get(key)
     if payload is None:
         from advisor.recommend.engine import recommend as rank
         from advisor.recommend.render import to_json
 
-        payload = to_json(rank(db, body.as_request(), allow_code=False), body.explain).encode()
+        payload = to_json(rank(store, body.as_request(), allow_code=False), body.explain).encode()
         cache.put(key, payload)
     return Response(payload, media_type="application/json")
 
 
 @router.post("/gate", response_model=GateResult, tags=["models"], responses=_BODY_ERRORS)
-def gate(request: Request, body: GateBody) -> GateResult:
+def gate(store: StoreDep, body: GateBody) -> GateResult:
     """Run a gate config (JSON); 200 with ``passed`` true or false, like `advisor gate --format json`."""
     from advisor.gate.evaluate import evaluate_gate
 
-    return evaluate_gate(body, _db(request), allow_code=False, source="body")
+    return evaluate_gate(body, store, allow_code=False, source="body")
