@@ -263,7 +263,7 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         f"`benchmarks/data/{data_path(device).name}` (taken by `python benchmarks/validation.py measure --calibrate"
         + ("" if device == "cpu" else " --device cuda") + "`). Do not edit by hand.",
         "",
-        "Predictions are `advisor predict --target local` (advisor.predict.api.predict_model) with the",
+        "Predictions are `advisor predict --target local` (advisor.predict.api.predict_case) with the",
         "calibration records stored in the same data file, loaded into a throw-away database;",
         "measurements are `advisor bench` (random weights, real inputs, median of repeated runs after warm-up).",
         "",
