@@ -27,8 +27,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from advisor import __version__
 from advisor.errors import InputError
 from advisor.models.spec import ModelSpec
+from advisor.profiling.arguments import ArgumentBinder
 from advisor.profiling.formulas import FORMULAS, VIEW, Cost, Formula
-from advisor.profiling.meta_results import META_RESULTS
+from advisor.profiling.meta_results import META_RESULTS, Builder
 from advisor.profiling.types import Category, ModuleInfo, OpRecord, Profile, UnsupportedOp
 
 _Tensor = torch.Tensor
@@ -100,6 +101,16 @@ def _storage_id(t: _Tensor) -> int | None:
         return None
 
 
+@dataclass(slots=True)
+class _OpEntry:
+    """What the counting mode needs to know about one op overload, looked up once."""
+
+    name: str  # overload packet, the registry key: "aten.convolution"
+    formula: Formula | None
+    build: Builder | None  # shape-only result builder (meta_results), if any
+    bind: ArgumentBinder
+
+
 @dataclass
 class _Unsupported:
     count: int = 0
@@ -123,46 +134,56 @@ class CountingMode(TorchDispatchMode):
         self._shortcuts = META_RESULTS if meta_shortcuts else {}
         self._modules = modules
         self._weights = weight_storages
-        self._formulas: dict[Any, tuple[str, Formula | None]] = {}
+        self._ops: dict[Any, _OpEntry] = {}
         self.records: list[OpRecord] = []
         self.unsupported: dict[str, _Unsupported] = {}
         #: > 0 while a fused op is being recorded as one: its inner aten ops are not counted
         self.suppressed = 0
 
+    def _entry(self, func: Any) -> _OpEntry:
+        entry = self._ops.get(func)
+        if entry is None:
+            name = str(func.overloadpacket)
+            entry = self._ops[func] = _OpEntry(
+                name, FORMULAS.get(name), self._shortcuts.get(func), ArgumentBinder.for_op(func)
+            )
+        return entry
+
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        build = self._shortcuts.get(func)
+        entry = self._entry(func)
+        bound = None
         out = None
-        if build is not None:
+        if entry.build is not None:
             try:
-                out = build(args, kwargs)
+                bound = entry.bind(args, kwargs)
+                out = entry.build(bound)
             except Exception:  # an argument form the builder does not know: torch decides
                 out = None
         if out is None:
             out = func(*args, **kwargs)
         if self.suppressed:
             return out
-        entry = self._formulas.get(func)
-        if entry is None:
-            name = str(func.overloadpacket)
-            entry = self._formulas[func] = (name, FORMULAS.get(name))
-        name, formula = entry
         path, module_type = self._modules.current
-        if formula is None:
-            self._unsupported(name, path)
+        if entry.formula is None:
+            self._unsupported(entry.name, path)
             return out
         try:
-            cost = formula(args, kwargs, out)
+            cost = entry.formula(bound if bound is not None else entry.bind(args, kwargs), out)
         except Exception:  # a formula that cannot read this call's arguments: report, don't guess
-            self._unsupported(name, path)
+            self._unsupported(entry.name, path)
             return out
-        self.records.append(self._record(name, cost, path, module_type, args, kwargs, out))
+        self.records.append(self._record(entry.name, cost, path, module_type, args, kwargs, out))
         return out
 
-    def record_fused(self, name: str, args: tuple, kwargs: dict, out: Any) -> None:
+    def record_fused(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
         """Record one op that torch ran as several (see FusedAttention)."""
+        entry = self._entry(func)
+        if entry.formula is None:
+            raise KeyError(f"no formula for the fused op {entry.name}")
         path, module_type = self._modules.current
-        self.records.append(self._record(name, FORMULAS[name](args, kwargs, out), path, module_type, args, kwargs, out))
+        cost = entry.formula(entry.bind(args, kwargs), out)
+        self.records.append(self._record(entry.name, cost, path, module_type, args, kwargs, out))
 
     def _unsupported(self, name: str, path: str) -> None:
         entry = self.unsupported.setdefault(name, _Unsupported())
@@ -245,7 +266,7 @@ class FusedAttention(TorchFunctionMode):
             out = func(*args, **kwargs)
         finally:
             self._counter.suppressed -= 1
-        self._counter.record_fused("aten.scaled_dot_product_attention", args, kwargs, out)
+        self._counter.record_fused(torch.ops.aten.scaled_dot_product_attention.default, args, kwargs, out)
         return out
 
 

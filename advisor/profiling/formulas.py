@@ -1,10 +1,15 @@
-"""Shape-only cost formulas, one per aten op or op family.
+"""Shape-only cost formulas, one per aten op or op family, in a public registry.
 
 Each formula looks at the shapes of an op's arguments and result (meta tensors carry shapes
 and no data) and returns a :class:`Cost`: the category, FLOPs, MACs and, where the default
 "every tensor argument is read once, every tensor result is written once" is wrong, which
 tensors (or how many of their elements) are read and written. The counter splits the reads
 into weights and activations by tensor identity; formulas never need to know roles.
+
+A formula is called as ``formula(a, out)``: ``a`` maps the op schema's argument names to the
+call's values, defaults filled in (see :mod:`advisor.profiling.arguments`), ``out`` is the op's
+result. Formulas for other ops (a user's own ``torch.library`` op) are added with
+:func:`register_formula`; a name can be registered once.
 
 The per-op conventions are documented in ``docs/counting.md``; keep the two in step.
 Everything here is derived from public shape semantics of the aten ops, written for advisor.
@@ -20,6 +25,7 @@ from typing import Any
 
 import torch
 
+from advisor.profiling.arguments import Arguments
 from advisor.profiling.types import Category
 
 MATMUL = Category.matmul
@@ -53,24 +59,36 @@ class Cost:
     extra_weight_elems: int = 0
 
 
-Formula = Callable[[tuple, dict, Any], Cost]
+#: ``formula(a, out) -> Cost``: ``a`` the call's arguments by schema name, ``out`` its result.
+Formula = Callable[[Arguments, Any], Cost]
 
 _registry: dict[str, Formula] = {}
 
 
+def register_formula(name: str, formula: Formula) -> None:
+    """Count every call of the op ``name`` with ``formula``.
+
+    ``name`` is the op's overload packet as the counter sees it: ``"aten.convolution"``, or
+    ``"mylib.my_op"`` for an op defined as ``mylib::my_op`` with ``torch.library``; one formula
+    covers all of the op's overloads. Raises ValueError if the name already has a formula:
+    two formulas for one op would make the count depend on import order.
+    """
+    if not isinstance(name, str) or "." not in name:
+        raise ValueError(f"formula name '{name}' must be 'namespace.op', e.g. 'aten.mm' or 'mylib.my_op'")
+    if name in _registry:
+        raise ValueError(f"op '{name}' already has a formula ({_registry[name].__qualname__}); one formula per op")
+    _registry[name] = formula
+
+
 def _register(*names: str) -> Callable[[Formula], Formula]:
+    """Decorator form of register_formula for the formulas below."""
+
     def deco(fn: Formula) -> Formula:
         for name in names:
-            _registry[name] = fn
+            register_formula(name, fn)
         return fn
 
     return deco
-
-
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
 
 
 def _first(out: Any) -> torch.Tensor:
@@ -100,7 +118,7 @@ VIEW_OPS = (
 
 
 @_register(*(f"aten.{n}" for n in VIEW_OPS))
-def _view(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _view(a: Arguments, out: Any) -> Cost:
     return FREE
 
 
@@ -113,59 +131,58 @@ def _matmul_cost(m: int, n: int, k: int, batch: int = 1, bias_adds: int = 0) -> 
 
 
 @_register("aten.mm")
-def _mm(args: tuple, kwargs: dict, out: Any) -> Cost:
-    a, b = args[0], args[1]
-    return _matmul_cost(a.shape[0], b.shape[1], a.shape[1])
+def _mm(a: Arguments, out: Any) -> Cost:
+    x, y = a["self"], a["mat2"]
+    return _matmul_cost(x.shape[0], y.shape[1], x.shape[1])
 
 
 @_register("aten.addmm")
-def _addmm(args: tuple, kwargs: dict, out: Any) -> Cost:
-    a, b = args[1], args[2]
-    m, n = a.shape[0], b.shape[1]
-    return _matmul_cost(m, n, a.shape[1], bias_adds=m * n)
+def _addmm(a: Arguments, out: Any) -> Cost:
+    x, y = a["mat1"], a["mat2"]
+    m, n = x.shape[0], y.shape[1]
+    return _matmul_cost(m, n, x.shape[1], bias_adds=m * n)
 
 
 @_register("aten.bmm")
-def _bmm(args: tuple, kwargs: dict, out: Any) -> Cost:
-    a, b = args[0], args[1]
-    return _matmul_cost(a.shape[1], b.shape[2], a.shape[2], batch=a.shape[0])
+def _bmm(a: Arguments, out: Any) -> Cost:
+    x, y = a["self"], a["mat2"]
+    return _matmul_cost(x.shape[1], y.shape[2], x.shape[2], batch=x.shape[0])
 
 
 @_register("aten.baddbmm")
-def _baddbmm(args: tuple, kwargs: dict, out: Any) -> Cost:
-    a, b = args[1], args[2]
-    bsz, m, n = a.shape[0], a.shape[1], b.shape[2]
-    return _matmul_cost(m, n, a.shape[2], batch=bsz, bias_adds=bsz * m * n)
+def _baddbmm(a: Arguments, out: Any) -> Cost:
+    x, y = a["batch1"], a["batch2"]
+    bsz, m, n = x.shape[0], x.shape[1], y.shape[2]
+    return _matmul_cost(m, n, x.shape[2], batch=bsz, bias_adds=bsz * m * n)
 
 
 @_register("aten.matmul", "aten.mv", "aten.dot", "aten.vdot", "aten.addmv")
-def _matmul_general(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _matmul_general(a: Arguments, out: Any) -> Cost:
     """Broadcasting matmul: every output element is one K-long dot product."""
-    offset = 1 if len(args) > 2 and isinstance(args[2], torch.Tensor) else 0  # addmv(self, mat, vec)
-    a = args[offset]
-    k = a.shape[-1]
+    adds_self = "mat" in a  # addmv(self, mat, vec): self + mat @ vec
+    k = (a["mat"] if adds_self else a["self"]).shape[-1]
     out_elems = out.numel()
     n = out.shape[-1] if out.dim() >= 1 else 1
     cost = _matmul_cost(out_elems // max(n, 1), n, k)
-    if offset:
+    if adds_self:
         cost.flops += out_elems
     return cost
 
 
 @_register("aten.linear")
-def _linear(args: tuple, kwargs: dict, out: Any) -> Cost:
-    x, w, bias = args[0], args[1], _arg(args, kwargs, 2, "bias")
+def _linear(a: Arguments, out: Any) -> Cost:
+    x, w, bias = a["input"], a["weight"], a["bias"]
     n, k = (w.shape[0], w.shape[1]) if w.dim() == 2 else (1, w.shape[0])
     m = x.numel() // k
     return _matmul_cost(m, n, k, bias_adds=m * n if bias is not None else 0)
 
 
 @_register("aten.convolution", "aten._convolution")
-def _convolution(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _convolution(a: Arguments, out: Any) -> Cost:
     """Direct convolution: each output element of a group is a (Cin/groups x kernel) dot product."""
-    x, w, bias = args[0], args[1], args[2]
-    transposed = bool(_arg(args, kwargs, 6, "transposed", False))
-    groups = int(_arg(args, kwargs, 8, "groups", 1))
+    x, w, bias = a["input"], a["weight"], a["bias"]
+    transposed = bool(a["transposed"])
+    groups = int(a["groups"])
     kernel = _prod(w.shape[2:])
     batch = x.shape[0]
     if not transposed:
@@ -205,8 +222,8 @@ def attention_cost(q_shape: Sequence[int], k_shape: Sequence[int], v_shape: Sequ
     return Cost(MATMUL, flops=flops, macs=macs, gemm_mnk=(bh * seq_q, seq_k, e + ev))
 
 
-def _fused_attention(args: tuple, out: Any, masked: bool) -> Cost:
-    q, k, v = args[0], args[1], args[2]
+def _fused_attention(a: Arguments, out: Any, masked: bool) -> Cost:
+    q, k, v = a["query"], a["key"], a["value"]
     cost = attention_cost(q.shape, k.shape, v.shape, masked)
     if isinstance(out, (tuple, list)):
         cost.output_elems = out[0].numel()  # logsumexp, rng state...: by-products kept for backward
@@ -214,32 +231,26 @@ def _fused_attention(args: tuple, out: Any, masked: bool) -> Cost:
 
 
 @_register("aten.scaled_dot_product_attention")
-def _sdpa(args: tuple, kwargs: dict, out: Any) -> Cost:
-    masked = _arg(args, kwargs, 3, "attn_mask") is not None or bool(_arg(args, kwargs, 5, "is_causal", False))
-    return _fused_attention(args, out, masked)
+def _sdpa(a: Arguments, out: Any) -> Cost:
+    return _fused_attention(a, out, a["attn_mask"] is not None or bool(a["is_causal"]))
 
 
 @_register("aten._scaled_dot_product_flash_attention_for_cpu")
-def _sdpa_cpu_flash(args: tuple, kwargs: dict, out: Any) -> Cost:
-    masked = kwargs.get("attn_mask") is not None or bool(_arg(args, kwargs, 4, "is_causal", False))
-    return _fused_attention(args, out, masked)
+def _sdpa_cpu_flash(a: Arguments, out: Any) -> Cost:
+    return _fused_attention(a, out, a["attn_mask"] is not None or bool(a["is_causal"]))
 
 
 @_register("aten._scaled_dot_product_flash_attention")
-def _sdpa_flash(args: tuple, kwargs: dict, out: Any) -> Cost:
-    return _fused_attention(args, out, bool(_arg(args, kwargs, 4, "is_causal", False)))
+def _sdpa_flash(a: Arguments, out: Any) -> Cost:
+    return _fused_attention(a, out, bool(a["is_causal"]))
 
 
-@_register("aten._scaled_dot_product_efficient_attention", "aten._scaled_dot_product_cudnn_attention")
-def _sdpa_with_bias(args: tuple, kwargs: dict, out: Any) -> Cost:
-    masked = _arg(args, kwargs, 3, "attn_bias") is not None or bool(_arg(args, kwargs, 6, "is_causal", False))
-    return _fused_attention(args, out, masked)
-
-
-@_register("aten._scaled_dot_product_fused_attention_overrideable")
-def _sdpa_overrideable(args: tuple, kwargs: dict, out: Any) -> Cost:
-    masked = _arg(args, kwargs, 3, "attn_bias") is not None or bool(_arg(args, kwargs, 5, "is_causal", False))
-    return _fused_attention(args, out, masked)
+@_register(
+    "aten._scaled_dot_product_efficient_attention", "aten._scaled_dot_product_cudnn_attention",
+    "aten._scaled_dot_product_fused_attention_overrideable",
+)
+def _sdpa_with_bias(a: Arguments, out: Any) -> Cost:
+    return _fused_attention(a, out, a["attn_bias"] is not None or bool(a["is_causal"]))
 
 
 def _combine(parts: Sequence[Cost], category: Category = MATMUL) -> Cost:
@@ -272,11 +283,9 @@ def mha_cost(query: torch.Tensor, key: torch.Tensor, embed_dim: int, num_heads: 
 
 
 @_register("aten._native_multi_head_attention")
-def _native_mha(args: tuple, kwargs: dict, out: Any) -> Cost:
-    query, key = args[0], args[1]
-    embed_dim, num_heads = int(args[3]), int(args[4])
-    masked = _arg(args, kwargs, 9, "mask") is not None
-    cost = mha_cost(query, key, embed_dim, num_heads, masked)
+def _native_mha(a: Arguments, out: Any) -> Cost:
+    masked = a["mask"] is not None
+    cost = mha_cost(a["query"], a["key"], int(a["embed_dim"]), int(a["num_head"]), masked)
     cost.output_elems = _first(out).numel()  # averaged attention weights are optional extras
     return cost
 
@@ -289,14 +298,13 @@ GELU_TANH_FLOPS = 9
 
 
 @_register("aten._transformer_encoder_layer_fwd")
-def _encoder_layer(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _encoder_layer(a: Arguments, out: Any) -> Cost:
     """nn.TransformerEncoderLayer's fused inference op: MHA + 2 residual adds + 2 layer norms + FFN."""
-    src = args[0]
-    e, heads = int(args[1]), int(args[2])
-    use_gelu = bool(args[7])
-    ffn_w1 = args[14]
-    f = ffn_w1.shape[0]
-    masked = _arg(args, kwargs, 18, "mask") is not None
+    src = a["src"]
+    e, heads = int(a["embed_dim"]), int(a["num_heads"])
+    use_gelu = bool(a["use_gelu"])
+    f = a["ffn_weight_1"].shape[0]
+    masked = a["mask"] is not None
     tokens = src.numel() // e
     attn = mha_cost(src, src, e, heads, masked)
     ffn1 = _matmul_cost(tokens, f, e, bias_adds=tokens * f)
@@ -308,9 +316,9 @@ def _encoder_layer(args: tuple, kwargs: dict, out: Any) -> Cost:
     return _equivalent_gemm(cost, tokens, e)
 
 
-def _packed_linear(args: tuple, weight_bytes_per_elem: float) -> Cost:
+def _packed_linear(a: Arguments, weight_bytes_per_elem: float) -> Cost:
     """quantized::linear_dynamic*: the int8/fp16 weight lives in a packed object, not a tensor."""
-    x, packed = args[0], args[1]
+    x, packed = a["X"], a["W_prepack"]
     weight, bias = packed.unpack()
     n, k = weight.shape[0], weight.shape[1]
     m = x.numel() // k
@@ -323,13 +331,13 @@ def _packed_linear(args: tuple, weight_bytes_per_elem: float) -> Cost:
 
 
 @_register("quantized.linear_dynamic")
-def _linear_dynamic(args: tuple, kwargs: dict, out: Any) -> Cost:
-    return _packed_linear(args, 1.0)
+def _linear_dynamic(a: Arguments, out: Any) -> Cost:
+    return _packed_linear(a, 1.0)
 
 
 @_register("quantized.linear_dynamic_fp16")
-def _linear_dynamic_fp16(args: tuple, kwargs: dict, out: Any) -> Cost:
-    return _packed_linear(args, 2.0)
+def _linear_dynamic_fp16(a: Arguments, out: Any) -> Cost:
+    return _packed_linear(a, 2.0)
 
 
 # --------------------------------------------------------------------------- elementwise
@@ -364,32 +372,32 @@ ELEMENTWISE_FLOPS: dict[str, int] = {
 
 
 def _elementwise(per_elem: int) -> Formula:
-    def formula(args: tuple, kwargs: dict, out: Any) -> Cost:
+    def formula(a: Arguments, out: Any) -> Cost:
         return Cost(ELEMENTWISE, flops=per_elem * _first(out).numel())
 
     return formula
 
 
 for _name, _flops in ELEMENTWISE_FLOPS.items():
-    _registry[f"aten.{_name}"] = _elementwise(_flops)
-    _registry[f"aten.{_name}_"] = _elementwise(_flops)
+    register_formula(f"aten.{_name}", _elementwise(_flops))
+    register_formula(f"aten.{_name}_", _elementwise(_flops))
 
 
 @_register("aten.gelu", "aten.gelu_")
-def _gelu(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _gelu(a: Arguments, out: Any) -> Cost:
     """erf form: x/sqrt2, erf, +1, x0.5, xx = 5; tanh form: 9 (cube 2, fma 2, scale, tanh, +1, 2 mul)."""
-    tanh = _arg(args, kwargs, 1, "approximate", "none") == "tanh"
+    tanh = a["approximate"] == "tanh"
     return Cost(ELEMENTWISE, flops=(GELU_TANH_FLOPS if tanh else GELU_FLOPS) * out.numel())
 
 
 @_register("aten.clamp", "aten.clamp_", "aten.clip", "aten.clip_")
-def _clamp(args: tuple, kwargs: dict, out: Any) -> Cost:
-    bounds = sum(_arg(args, kwargs, i, n) is not None for i, n in ((1, "min"), (2, "max")))
+def _clamp(a: Arguments, out: Any) -> Cost:
+    bounds = (a["min"] is not None) + (a["max"] is not None)
     return Cost(ELEMENTWISE, flops=bounds * out.numel())
 
 
 @_register("aten.clamp_min", "aten.clamp_min_", "aten.clamp_max", "aten.clamp_max_")
-def _clamp_one(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _clamp_one(a: Arguments, out: Any) -> Cost:
     return Cost(ELEMENTWISE, flops=out.numel())
 
 
@@ -397,9 +405,9 @@ def _clamp_one(args: tuple, kwargs: dict, out: Any) -> Cost:
 
 
 def _reduction(per_in: int, per_out: int = 0) -> Formula:
-    def formula(args: tuple, kwargs: dict, out: Any) -> Cost:
+    def formula(a: Arguments, out: Any) -> Cost:
         first = _first(out)
-        cost = Cost(NORM, flops=per_in * args[0].numel() + per_out * first.numel())
+        cost = Cost(NORM, flops=per_in * a["self"].numel() + per_out * first.numel())
         if isinstance(out, (tuple, list)):
             cost.output_elems = first.numel()  # (values, indices): indices are a by-product
         return cost
@@ -420,7 +428,7 @@ REDUCTION_FLOPS: dict[str, tuple[int, int]] = {
 }
 
 for _name, (_per_in, _per_out) in REDUCTION_FLOPS.items():
-    _registry[f"aten.{_name}"] = _reduction(_per_in, _per_out)
+    register_formula(f"aten.{_name}", _reduction(_per_in, _per_out))
 
 
 def _window(kernel: Sequence[int], spatial_dims: int) -> int:
@@ -431,9 +439,9 @@ def _window(kernel: Sequence[int], spatial_dims: int) -> int:
 
 
 def _pool(spatial_dims: int) -> Formula:
-    def formula(args: tuple, kwargs: dict, out: Any) -> Cost:
+    def formula(a: Arguments, out: Any) -> Cost:
         values = _first(out)
-        window = _window(args[1], spatial_dims)
+        window = _window(a["kernel_size"], spatial_dims)
         return Cost(NORM, flops=values.numel() * window, output_elems=values.numel())
 
     return formula
@@ -441,7 +449,7 @@ def _pool(spatial_dims: int) -> Formula:
 
 for _dims in (1, 2, 3):
     for _name in (f"max_pool{_dims}d", f"max_pool{_dims}d_with_indices", f"avg_pool{_dims}d"):
-        _registry[f"aten.{_name}"] = _pool(_dims)
+        register_formula(f"aten.{_name}", _pool(_dims))
 
 
 @_register(
@@ -449,10 +457,10 @@ for _dims in (1, 2, 3):
     "aten.adaptive_avg_pool3d", "aten._adaptive_avg_pool3d", "aten.adaptive_max_pool2d",
     "aten.adaptive_max_pool1d", "aten.adaptive_max_pool3d",
 )
-def _adaptive_pool(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _adaptive_pool(a: Arguments, out: Any) -> Cost:
     """1 FLOP per input element (exact when the output size divides the input size)."""
     values = _first(out)
-    return Cost(NORM, flops=args[0].numel(), output_elems=values.numel())
+    return Cost(NORM, flops=a["self"].numel(), output_elems=values.numel())
 
 
 BATCH_NORM_EVAL_FLOPS = 2  # y = x * a + b with per-channel a, b
@@ -460,8 +468,8 @@ BATCH_NORM_CHANNEL_FLOPS = 5  # a = w * rsqrt(var + eps) (3), b = bias - mean * 
 BATCH_NORM_STATS_FLOPS = 4  # training: mean (1) and variance (3) per element
 
 
-def _batch_norm(args: tuple, training: bool, out: Any) -> Cost:
-    x = args[0]
+def _batch_norm(a: Arguments, training: bool, out: Any) -> Cost:
+    x = a["input"]
     y = _first(out)
     channels = x.shape[1] if x.dim() > 1 else x.shape[0]
     per_elem = BATCH_NORM_EVAL_FLOPS + (BATCH_NORM_STATS_FLOPS if training else 0)
@@ -472,15 +480,13 @@ def _batch_norm(args: tuple, training: bool, out: Any) -> Cost:
 
 @_register("aten.native_batch_norm", "aten._native_batch_norm_legit", "aten.cudnn_batch_norm",
            "aten.miopen_batch_norm", "aten.batch_norm")
-def _native_batch_norm(args: tuple, kwargs: dict, out: Any) -> Cost:
-    # the training flag is the first bool after (input, weight, bias): index 3 without running stats, else 5
-    training = next((a for a in args[3:6] if isinstance(a, bool)), bool(kwargs.get("training", False)))
-    return _batch_norm(args, training, out)
+def _native_batch_norm(a: Arguments, out: Any) -> Cost:
+    return _batch_norm(a, bool(a["training"]), out)
 
 
 @_register("aten._native_batch_norm_legit_no_training")
-def _batch_norm_eval(args: tuple, kwargs: dict, out: Any) -> Cost:
-    return _batch_norm(args, False, out)
+def _batch_norm_eval(a: Arguments, out: Any) -> Cost:
+    return _batch_norm(a, False, out)
 
 
 def _row_norm(x: torch.Tensor, rows: int, out: Any, per_elem: int, per_row: int) -> Cost:
@@ -489,26 +495,25 @@ def _row_norm(x: torch.Tensor, rows: int, out: Any, per_elem: int, per_row: int)
 
 
 @_register("aten.native_layer_norm", "aten.layer_norm")
-def _layer_norm(args: tuple, kwargs: dict, out: Any) -> Cost:
-    x, normalized_shape = args[0], args[1]
-    weight = _arg(args, kwargs, 2, "weight")
+def _layer_norm(a: Arguments, out: Any) -> Cost:
+    x, normalized_shape, weight = a["input"], a["normalized_shape"], a["weight"]
     rows = x.numel() // max(1, _prod(normalized_shape))
     per_elem = LAYER_NORM_FLOPS if weight is not None else LAYER_NORM_FLOPS - 2
     return _row_norm(x, rows, out, per_elem, LAYER_NORM_ROW_FLOPS)
 
 
 @_register("aten.native_group_norm")
-def _native_group_norm(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _native_group_norm(a: Arguments, out: Any) -> Cost:
     """native_group_norm(input, weight, bias, N, C, HxW, group, eps)."""
-    x, weight, groups = args[0], args[1], int(args[6])
+    x, weight, groups = a["input"], a["weight"], int(a["group"])
     per_elem = LAYER_NORM_FLOPS if weight is not None else LAYER_NORM_FLOPS - 2
     return _row_norm(x, x.shape[0] * groups, out, per_elem, LAYER_NORM_ROW_FLOPS)
 
 
 @_register("aten.group_norm")
-def _group_norm(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _group_norm(a: Arguments, out: Any) -> Cost:
     """group_norm(input, num_groups, weight, bias, eps)."""
-    x, groups, weight = args[0], int(args[1]), _arg(args, kwargs, 2, "weight")
+    x, groups, weight = a["input"], int(a["num_groups"]), a["weight"]
     per_elem = LAYER_NORM_FLOPS if weight is not None else LAYER_NORM_FLOPS - 2
     return _row_norm(x, x.shape[0] * groups, out, per_elem, LAYER_NORM_ROW_FLOPS)
 
@@ -518,9 +523,8 @@ RMS_NORM_ROW_FLOPS = 2  # eps add, rsqrt
 
 
 @_register("aten._fused_rms_norm", "aten.rms_norm")
-def _rms_norm(args: tuple, kwargs: dict, out: Any) -> Cost:
-    x, normalized_shape = args[0], args[1]
-    weight = _arg(args, kwargs, 2, "weight")
+def _rms_norm(a: Arguments, out: Any) -> Cost:
+    x, normalized_shape, weight = a["input"], a["normalized_shape"], a["weight"]
     rows = x.numel() // max(1, _prod(normalized_shape))
     per_elem = RMS_NORM_FLOPS if weight is not None else RMS_NORM_FLOPS - 1
     return _row_norm(x, rows, out, per_elem, RMS_NORM_ROW_FLOPS)
@@ -542,14 +546,14 @@ DATA_OPS = (
 
 
 @_register(*(f"aten.{n}" for n in DATA_OPS))
-def _data(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _data(a: Arguments, out: Any) -> Cost:
     return Cost(DATA)
 
 
 @_register("aten.copy_")
-def _copy_(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _copy_(a: Arguments, out: Any) -> Cost:
     """dst.copy_(src): src is read, dst is overwritten (not read)."""
-    return Cost(DATA, reads=(args[1],))
+    return Cost(DATA, reads=(a["src"] if "src" in a else a["other"],))  # copy_.Tensor names it other
 
 
 FILL_OPS = (
@@ -559,63 +563,64 @@ FILL_OPS = (
 
 
 @_register(*(f"aten.{n}" for n in FILL_OPS))
-def _fill(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _fill(a: Arguments, out: Any) -> Cost:
     """Creation and fill ops write their result and read nothing."""
     return Cost(DATA, reads=())
 
 
 @_register("aten.embedding")
-def _embedding(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _embedding(a: Arguments, out: Any) -> Cost:
     """A lookup reads only the rows it gathers, not the whole table."""
-    table, indices = args[0], args[1]
+    table, indices = a["weight"], a["indices"]
     return Cost(DATA, reads=((table, out.numel()), indices))
 
 
 @_register("aten.index_select", "aten.gather")
-def _gather(args: tuple, kwargs: dict, out: Any) -> Cost:
-    source, index = args[0], args[2]
+def _gather(a: Arguments, out: Any) -> Cost:
+    source, index = a["self"], a["index"]
     return Cost(DATA, reads=((source, out.numel()), index))
 
 
 @_register("aten.index", "aten._unsafe_index")
-def _index(args: tuple, kwargs: dict, out: Any) -> Cost:
-    source, indices = args[0], args[1]
+def _index(a: Arguments, out: Any) -> Cost:
+    source, indices = a["self"], a["indices"]
     reads: list[Read] = [(source, out.numel())]
     reads.extend(i for i in indices if isinstance(i, torch.Tensor))
     return Cost(DATA, reads=reads)
 
 
 @_register("aten.index_put", "aten.index_put_", "aten._index_put_impl_", "aten._unsafe_index_put")
-def _index_put(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _index_put(a: Arguments, out: Any) -> Cost:
     """Writes the indexed values only (in place) or the whole copy (out of place)."""
-    indices, values = args[1], args[2]
+    indices, values = a["indices"], a["values"]
     reads: list[Read] = [values, *(i for i in indices if isinstance(i, torch.Tensor))]
-    inplace = _first(out) is args[0]
+    inplace = _first(out) is a["self"]
     return Cost(DATA, reads=reads, output_elems=values.numel() if inplace else None)
 
 
 @_register("aten.scatter_add", "aten.scatter_add_", "aten.index_add", "aten.index_add_", "aten.scatter_reduce")
-def _scatter_add(args: tuple, kwargs: dict, out: Any) -> Cost:
-    src = args[3] if len(args) > 3 and isinstance(args[3], torch.Tensor) else args[-1]
+def _scatter_add(a: Arguments, out: Any) -> Cost:
+    src = a["src"] if "src" in a else a["source"]  # index_add names it source
     return Cost(DATA, flops=src.numel() if isinstance(src, torch.Tensor) else 0)
 
 
 @_register("aten.upsample_bilinear2d", "aten._upsample_bilinear2d_aa")
-def _bilinear(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _bilinear(a: Arguments, out: Any) -> Cost:
     """4 weighted taps per output: 4 multiplies + 3 adds."""
     return Cost(DATA, flops=7 * out.numel())
 
 
 @_register("aten.upsample_linear1d")
-def _linear1d(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _linear1d(a: Arguments, out: Any) -> Cost:
     return Cost(DATA, flops=3 * out.numel())
 
 
 @_register("aten.upsample_bicubic2d", "aten._upsample_bicubic2d_aa")
-def _bicubic(args: tuple, kwargs: dict, out: Any) -> Cost:
+def _bicubic(a: Arguments, out: Any) -> Cost:
     """16 weighted taps per output: 16 multiplies + 15 adds."""
     return Cost(DATA, flops=31 * out.numel())
 
 
-#: The registry: overload-packet name ("aten.convolution") -> formula. Read-only.
+#: The registry: overload-packet name ("aten.convolution") -> formula. A read-only view: add
+#: formulas with register_formula.
 FORMULAS: MappingProxyType[str, Formula] = MappingProxyType(_registry)

@@ -11,6 +11,9 @@ Each builder returns None whenever its inputs are outside the simple case it han
 (non-meta tensors, integer dtypes, shapes that do not match...): the counter then runs
 torch's own kernel, which also raises torch's own error for invalid inputs. The test suite
 checks that every zoo model profiles identically with and without these builders.
+
+A builder reads the call's arguments by their schema names (see advisor.profiling.arguments),
+with the schema's defaults filled in.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from typing import Any
 
 import torch
 
+from advisor.profiling.arguments import Arguments
+
 aten = torch.ops.aten
 Tensor = torch.Tensor
-Builder = Callable[[tuple, dict], Any]
+#: ``build(a) -> result | None``: the op's result from its arguments by schema name.
+Builder = Callable[[Arguments], Any]
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
@@ -145,18 +151,18 @@ def _broadcast(a: Sequence[int], b: Sequence[int]) -> list[int] | None:
     return out
 
 
-def _unary(args: tuple, kwargs: dict) -> Tensor | None:
-    x = args[0]
+def _unary(args: Arguments) -> Tensor | None:
+    x = args["self"]
     return _like(x) if _is_meta_float(x) else None
 
 
-def _unary_inplace(args: tuple, kwargs: dict) -> Tensor | None:
-    x = args[0]
+def _unary_inplace(args: Arguments) -> Tensor | None:
+    x = args["self"]
     return x if _is_meta_float(x) else None
 
 
-def _binary_result(args: tuple) -> tuple[Tensor, list[int], torch.dtype] | None:
-    a, b = args[0], args[1]
+def _binary_result(args: Arguments) -> tuple[Tensor, list[int], torch.dtype] | None:
+    a, b = args["self"], args["other"]
     if not _is_meta_float(a):
         return None
     if isinstance(b, Tensor):
@@ -171,12 +177,12 @@ def _binary_result(args: tuple) -> tuple[Tensor, list[int], torch.dtype] | None:
     return None
 
 
-def _binary(args: tuple, kwargs: dict) -> Tensor | None:
+def _binary(args: Arguments) -> Tensor | None:
     found = _binary_result(args)
     if found is None:
         return None
     a, shape, dtype = found
-    b = args[1]
+    b = args["other"]
     if not isinstance(b, Tensor) or b.dim() == 0:
         return _like(a, dtype) if shape == list(a.shape) else None
     if a.is_contiguous() and b.is_contiguous():
@@ -185,7 +191,7 @@ def _binary(args: tuple, kwargs: dict) -> Tensor | None:
     return torch.empty_strided(tuple(shape), strides, dtype=dtype, device="meta")
 
 
-def _binary_inplace(args: tuple, kwargs: dict) -> Tensor | None:
+def _binary_inplace(args: Arguments) -> Tensor | None:
     found = _binary_result(args)
     if found is None:
         return None
@@ -198,11 +204,10 @@ def _expand(values: Sequence[int], n: int) -> list[int]:
     return values * n if len(values) == 1 else values
 
 
-def _convolution(args: tuple, kwargs: dict) -> Tensor | None:
-    if len(args) < 9 or kwargs:
-        return None
-    x, w = args[0], args[1]
-    stride, padding, dilation, transposed, output_padding, groups = args[3:9]
+def _convolution(args: Arguments) -> Tensor | None:
+    x, w = args["input"], args["weight"]
+    stride, padding, dilation = args["stride"], args["padding"], args["dilation"]
+    transposed, output_padding, groups = args["transposed"], args["output_padding"], args["groups"]
     if not (_is_meta_float(x) and isinstance(w, Tensor) and w.device.type == "meta") or x.dim() != w.dim() or x.dim() < 3:
         return None
     n = x.dim() - 2
@@ -227,8 +232,7 @@ def _convolution(args: tuple, kwargs: dict) -> Tensor | None:
     return _empty((x.shape[0], cout, *out), x.dtype, _channels_last(x) or _channels_last(w))
 
 
-def _mm(args: tuple, kwargs: dict, offset: int = 0) -> Tensor | None:
-    a, b = args[offset], args[offset + 1]
+def _matrix_product(a: Any, b: Any) -> Tensor | None:
     if not (_is_meta_float(a) and _is_meta_float(b)) or a.dtype != b.dtype or a.dim() != 2 or b.dim() != 2:
         return None
     if a.shape[1] != b.shape[0]:
@@ -236,15 +240,19 @@ def _mm(args: tuple, kwargs: dict, offset: int = 0) -> Tensor | None:
     return _empty((a.shape[0], b.shape[1]), a.dtype)
 
 
-def _addmm(args: tuple, kwargs: dict) -> Tensor | None:
-    bias = args[0]
-    if not (isinstance(bias, Tensor) and bias.device.type == "meta" and bias.dtype == args[1].dtype):
+def _mm(args: Arguments) -> Tensor | None:
+    return _matrix_product(args["self"], args["mat2"])
+
+
+def _addmm(args: Arguments) -> Tensor | None:
+    bias = args["self"]
+    if not (isinstance(bias, Tensor) and bias.device.type == "meta" and bias.dtype == args["mat1"].dtype):
         return None
-    return _mm(args, kwargs, offset=1)
+    return _matrix_product(args["mat1"], args["mat2"])
 
 
-def _bmm(args: tuple, kwargs: dict) -> Tensor | None:
-    a, b = args[0], args[1]
+def _bmm(args: Arguments) -> Tensor | None:
+    a, b = args["self"], args["mat2"]
     if not (_is_meta_float(a) and _is_meta_float(b)) or a.dtype != b.dtype or a.dim() != 3 or b.dim() != 3:
         return None
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
@@ -252,9 +260,9 @@ def _bmm(args: tuple, kwargs: dict) -> Tensor | None:
     return _empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
 
 
-def _cat(args: tuple, kwargs: dict) -> Tensor | None:
-    tensors = list(args[0])
-    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+def _cat(args: Arguments) -> Tensor | None:
+    tensors = list(args["tensors"])
+    dim = args["dim"]
     tensors = [t for t in tensors if not (t.dim() == 1 and t.numel() == 0)]  # legacy: empty 1-D skipped
     if not tensors or not all(_is_meta_float(t) for t in tensors):
         return None
@@ -278,9 +286,9 @@ def _cat(args: tuple, kwargs: dict) -> Tensor | None:
     return _empty(shape, dtype, channels_last)
 
 
-def _stack(args: tuple, kwargs: dict) -> Tensor | None:
-    tensors = list(args[0])
-    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+def _stack(args: Arguments) -> Tensor | None:
+    tensors = list(args["tensors"])
+    dim = args["dim"]
     if not tensors or not all(_is_meta_float(t) for t in tensors):
         return None
     if any(t.shape != tensors[0].shape for t in tensors):
@@ -292,8 +300,8 @@ def _stack(args: tuple, kwargs: dict) -> Tensor | None:
     return _empty(shape, functools.reduce(torch.promote_types, (t.dtype for t in tensors)))
 
 
-def _batch_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | None:
-    x = args[0]
+def _batch_norm(args: Arguments) -> tuple[Tensor, Tensor, Tensor] | None:
+    x = args["input"]
     if not _is_meta_float(x) or x.dim() < 2:
         return None
     stats = torch.float32 if x.dtype in _LOW_PRECISION else x.dtype
@@ -302,8 +310,8 @@ def _batch_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | No
     return None if out is None else (out, _empty((c,), stats), _empty((c,), stats))
 
 
-def _layer_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | None:
-    x, normalized = args[0], list(args[1])
+def _layer_norm(args: Arguments) -> tuple[Tensor, Tensor, Tensor] | None:
+    x, normalized = args["input"], list(args["normalized_shape"])
     axis = x.dim() - len(normalized) if isinstance(x, Tensor) else -1
     if not _is_meta_float(x) or axis < 0 or list(x.shape[axis:]) != normalized:
         return None  # (torch's layer norm result is contiguous whatever the input layout)
@@ -312,11 +320,12 @@ def _layer_norm(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor, Tensor] | No
     return _empty(x.shape, x.dtype), _empty(stat_shape, stats), _empty(stat_shape, stats)
 
 
-def _softmax(args: tuple, kwargs: dict) -> Tensor | None:
-    x = args[0]
+def _softmax(args: Arguments) -> Tensor | None:
+    """_softmax(self, dim, half_to_float) and _safe_softmax(self, dim, dtype=None)."""
+    x = args["self"]
     if not _is_meta_float(x):
         return None
-    if (len(args) > 2 and args[2] not in (False, None)) or kwargs.get("dtype") is not None:
+    if args.get("half_to_float") or args.get("dtype") is not None:
         return None
     return _empty(x.shape, x.dtype)  # softmax results are contiguous whatever the input layout
 
@@ -332,12 +341,11 @@ def _reduce_dims(x: Tensor, dims: Any, keepdim: bool) -> list[int]:
     return [s for i, s in enumerate(x.shape) if i not in reduced]
 
 
-def _mean_sum(args: tuple, kwargs: dict) -> Tensor | None:
-    x = args[0]
-    keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
-    if not _is_meta_float(x) or x.dim() == 0 or not x.is_contiguous() or kwargs.get("dtype") is not None or len(args) > 3:
+def _mean_sum(args: Arguments) -> Tensor | None:
+    x = args["self"]
+    if not _is_meta_float(x) or x.dim() == 0 or not x.is_contiguous() or args["dtype"] is not None:
         return None
-    return _empty(_reduce_dims(x, args[1] if len(args) > 1 else None, keepdim), x.dtype)
+    return _empty(_reduce_dims(x, args["dim"], args["keepdim"]), x.dtype)
 
 
 def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -348,15 +356,15 @@ def _pool_size(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     return out
 
 
-def _max_pool2d(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor] | None:
-    x = args[0]
-    if kwargs or not _is_meta_float(x) or x.dim() not in (3, 4):
+def _max_pool2d(args: Arguments) -> tuple[Tensor, Tensor] | None:
+    x = args["self"]
+    if not _is_meta_float(x) or x.dim() not in (3, 4):
         return None
-    kernel = _expand(args[1], 2)
-    stride = _expand(args[2], 2) if len(args) > 2 and len(args[2]) else kernel
-    padding = _expand(args[3], 2) if len(args) > 3 else [0, 0]
-    dilation = _expand(args[4], 2) if len(args) > 4 else [1, 1]
-    ceil_mode = bool(args[5]) if len(args) > 5 else False
+    kernel = _expand(args["kernel_size"], 2)
+    stride = _expand(args["stride"], 2) if len(args["stride"]) else kernel  # [] means "= kernel"
+    padding = _expand(args["padding"], 2)
+    dilation = _expand(args["dilation"], 2)
+    ceil_mode = bool(args["ceil_mode"])
     out = [_pool_size(i, k, s, p, d, ceil_mode) for i, k, s, p, d in zip(x.shape[-2:], kernel, stride, padding, dilation)]
     if any(o <= 0 for o in out):
         return None
@@ -365,38 +373,46 @@ def _max_pool2d(args: tuple, kwargs: dict) -> tuple[Tensor, Tensor] | None:
     return _empty(shape, x.dtype, cl), _empty(shape, torch.int64, cl)
 
 
-def _upsample_nearest2d(args: tuple, kwargs: dict) -> Tensor | None:
-    x, size = args[0], args[1] if len(args) > 1 else kwargs.get("output_size")
+def _nearest2d(x: Any, size: Sequence[int] | None, scales: Sequence[float] | None) -> Tensor | None:
     if not _is_meta_float(x) or x.dim() != 4:
         return None
-    if size is None:  # .vec overload with scale factors
-        scales = args[2] if len(args) > 2 else kwargs.get("scale_factors")
+    if size is None:
         if scales is None:
             return None
         size = [int(math.floor(i * s)) for i, s in zip(x.shape[2:], _expand(scales, 2))]
     return _empty((*x.shape[:2], *size), x.dtype, _channels_last(x))
 
 
-def _embedding(args: tuple, kwargs: dict) -> Tensor | None:
-    weight, indices = args[0], args[1]
+def _upsample_nearest2d(args: Arguments) -> Tensor | None:
+    """upsample_nearest2d(self, output_size, scales_h=None, scales_w=None): the size decides."""
+    return _nearest2d(args["self"], args["output_size"], None)
+
+
+def _upsample_nearest2d_vec(args: Arguments) -> Tensor | None:
+    """upsample_nearest2d.vec(input, output_size, scale_factors): a size, else the scales."""
+    return _nearest2d(args["input"], args["output_size"], args["scale_factors"])
+
+
+def _embedding(args: Arguments) -> Tensor | None:
+    weight, indices = args["weight"], args["indices"]
     if not (_is_meta_float(weight) and isinstance(indices, Tensor) and indices.device.type == "meta") or weight.dim() != 2:
         return None
     return _empty((*indices.shape, weight.shape[1]), weight.dtype)
 
 
-def _unsafe_view(args: tuple, kwargs: dict) -> Tensor | None:
-    x = args[0]
+def _unsafe_view(args: Arguments) -> Tensor | None:
+    x = args["self"]
     if not (isinstance(x, Tensor) and x.device.type == "meta" and x.is_contiguous()):
         return None
-    return x.view(args[1])
+    return x.view(args["size"])
 
 
-def _factory_dtype(kwargs: dict, values: Sequence[Any]) -> torch.dtype | None:
+def _factory_dtype(args: Arguments, values: Sequence[Any]) -> torch.dtype | None:
     """dtype of a factory op on meta, or None when it is not a plain meta factory call."""
-    device = kwargs.get("device")
-    if device is None or torch.device(device).type != "meta" or kwargs.get("layout") not in (None, torch.strided):
+    device = args.get("device")
+    if device is None or torch.device(device).type != "meta" or args.get("layout") not in (None, torch.strided):
         return None
-    dtype = kwargs.get("dtype")
+    dtype = args.get("dtype")
     if dtype is not None:
         return dtype
     if any(isinstance(v, bool) for v in values):
@@ -408,36 +424,39 @@ def _factory_dtype(kwargs: dict, values: Sequence[Any]) -> torch.dtype | None:
     return None
 
 
-def _fill_like(args: tuple, kwargs: dict) -> Tensor | None:
+def _fill_like(args: Arguments) -> Tensor | None:
     """zeros_like / ones_like / full_like: empty_like's layout with an optional new dtype."""
-    x = args[0]
+    x = args["self"]
     if not (isinstance(x, Tensor) and x.device.type == "meta"):
         return None
-    if kwargs.get("memory_format") not in (None, torch.preserve_format) or kwargs.get("layout") not in (None, torch.strided):
+    if args["memory_format"] not in (None, torch.preserve_format) or args["layout"] not in (None, torch.strided):
         return None
-    if kwargs.get("device") is not None and torch.device(kwargs["device"]).type != "meta":
+    if args["device"] is not None and torch.device(args["device"]).type != "meta":
         return None
-    return _like(x, kwargs.get("dtype") or x.dtype)
+    return _like(x, args["dtype"] or x.dtype)
 
 
-def _arange(args: tuple, kwargs: dict) -> Tensor | None:
-    """arange(end) / arange(start, end) / arange(start, end, step)."""
-    if not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
+def _arange(args: Arguments) -> Tensor | None:
+    """arange(end) / arange(start, end) / arange(start, end, step=1)."""
+    start, end, step = args.get("start", 0), args["end"], args.get("step", 1)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, end, step)):
         return None
-    start, end, step = (0, args[0], 1) if len(args) == 1 else (args[0], args[1], args[2] if len(args) > 2 else 1)
-    dtype = _factory_dtype(kwargs, (start, end, step))
+    dtype = _factory_dtype(args, (start, end, step))
     if dtype is None or step == 0:
         return None
     length = math.ceil((end - start) / step)
     return _empty((max(length, 0),), dtype)
 
 
-def _full(args: tuple, kwargs: dict) -> Tensor | None:
-    """full(size, value) / ones(size) / zeros(size)."""
-    size = args[0]
+def _full(args: Arguments) -> Tensor | None:
+    """full(size, fill_value) / ones(size) / zeros(size)."""
+    size = args["size"]
     if not all(isinstance(d, int) for d in size):
         return None
-    dtype = _factory_dtype(kwargs, args[1:2]) if len(args) > 1 else _factory_dtype({**kwargs, "dtype": kwargs.get("dtype") or torch.get_default_dtype()}, ())
+    if "fill_value" in args:  # full: the dtype follows the fill value unless given
+        dtype = _factory_dtype(args, (args["fill_value"],))
+    else:
+        dtype = _factory_dtype({**args, "dtype": args["dtype"] or torch.get_default_dtype()}, ())
     if dtype is None:
         return None
     return _empty(size, dtype)
@@ -480,7 +499,7 @@ def _table() -> dict[Any, Builder]:
         aten.sum.dim_IntList: _mean_sum,
         aten.max_pool2d_with_indices.default: _max_pool2d,
         aten.upsample_nearest2d.default: _upsample_nearest2d,
-        aten.upsample_nearest2d.vec: _upsample_nearest2d,
+        aten.upsample_nearest2d.vec: _upsample_nearest2d_vec,
         aten.embedding.default: _embedding,
         aten._unsafe_view.default: _unsafe_view,
         aten.arange.default: _arange,
