@@ -11,7 +11,6 @@ smoke runs; the records then say "QUICK mode").
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -23,7 +22,9 @@ ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def quick_mode() -> bool:
-    return os.environ.get("ADVISOR_CALIBRATE_QUICK", "").strip() not in ("", "0", "false", "no")
+    from advisor.settings import calibrate_quick
+
+    return calibrate_quick()
 
 
 def _console(stderr: bool = False):
@@ -39,11 +40,11 @@ def run_calibrate(*, device: str = "cpu", as_id: str | None = None) -> None:
         raise InputError(f"--as '{platform_id}': platform ids are lower-case kebab-case, e.g. my-laptop")
     if device not in ("cpu", "cuda"):
         raise InputError(f"--device '{device}' is not one of cpu, cuda")
-    from advisor.db import Database
+    from advisor.db.store import open_store
     from advisor.measure.calibrate import calibrate, check_device
 
     check_device(device)
-    db = Database.open()
+    db = open_store()
     existing = None
     if as_id is not None:
         known = {p.id for p in db.list_platforms()}
@@ -133,7 +134,7 @@ def run_bench(*, model: str, precision: str = "fp32", framework: str = "pytorch"
 def run_validate(*, models: list[str] | None = None, batches: list[int] | None = None,
                  precisions: list[str] | None = None, frameworks: list[str] | None = None,
                  target: str = "local", device: str = "cpu", plot: Path | None = None, fmt: str = "table") -> None:
-    from advisor.db import Database
+    from advisor.db.store import open_store
     from advisor.measure import validate as v
     from advisor.measure.bench import BenchBudget, bench_threads
 
@@ -143,16 +144,25 @@ def run_validate(*, models: list[str] | None = None, batches: list[int] | None =
         raise InputError(f"--plot '{plot}': expected a .png or .svg file name")
     models = list(models or v.DEFAULT_MODELS[device])
     batches = list(batches or v.DEFAULT_BATCHES[device])
-    db = Database.open()
+    db = open_store()
     # Everything that can be wrong is checked before the first (long) measurement.
     db.get_platform(target)
     configs, skipped = v.runnable_configs(v.configs_for(frameworks, precisions, device), device)
     for fw, _ in configs:
         db.get_framework(fw)
     from advisor.models import load_model
+    from advisor.workload import Workload
 
+    # A Workload takes only a positive batch; the errors come in the loader's order (an unknown
+    # model before a bad batch; a later batch only once every model has loaded).
+    first_batch = batches[0] if batches[0] >= 1 else None
     for model in models:
-        load_model(model, batch=batches[0])
+        load_model(Workload(model=model, batch=first_batch))
+        if first_batch is None:
+            raise InputError(f"invalid batch {batches[0]!r}: expected a positive integer")
+    for batch in batches[1:]:
+        if batch < 1:
+            raise InputError(f"invalid batch {batch!r}: expected a positive integer")
     v.check_predictions(db, models, batches, configs, target)
 
     budget = BenchBudget.quick() if quick_mode() else BenchBudget()
