@@ -1,11 +1,10 @@
 """The FastAPI application factory. No module-level state: every app built by
-``create_app`` carries its own settings, database handle and caches in ``app.state``,
+``create_app`` carries its own settings, store and caches in ``app.state``,
 so tests can run several apps side by side and uvicorn workers each build their own.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,13 +15,16 @@ from fastapi.responses import JSONResponse
 from advisor import __version__
 from advisor.errors import InputError
 from advisor.service.middleware import AccessLog, BodySizeLimit
+from advisor.settings import Settings
 
 #: Request bodies over this are refused with 413 (a platform file is a few kB).
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
-class Settings:
+class ServiceSettings:
+    """What one app runs with: the arguments of create_app, else advisor.settings."""
+
     db_url: str | None  # None: $ADVISOR_DB, else the per-user SQLite file
     token: str | None  # None or "": writes are refused
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -63,31 +65,27 @@ def create_app(
     from advisor.service.cache import RecommendCache
     from advisor.service.routes import router
 
-    settings = Settings(
-        db_url=db_url if db_url is not None else os.environ.get("ADVISOR_DB") or None,
-        token=token if token is not None else os.environ.get("ADVISOR_API_TOKEN") or None,
+    env = Settings.from_env()
+    settings = ServiceSettings(
+        db_url=db_url if db_url is not None else env.db_url,
+        token=token if token is not None else env.api_token,
         max_body_bytes=max_body_bytes,
-        recommend_cache_size=(
-            recommend_cache_size if recommend_cache_size is not None
-            else int(os.environ.get("ADVISOR_RECOMMEND_CACHE_SIZE", "512"))
-        ),
+        recommend_cache_size=recommend_cache_size if recommend_cache_size is not None else env.recommend_cache_size,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from starlette.concurrency import run_in_threadpool
 
-        from advisor.db import Database
+        from advisor.db.store import open_store
 
         # Opening migrates and seeds on first use: keep it off the event loop.
-        app.state.db = await run_in_threadpool(Database.open, settings.db_url)
+        app.state.store = await run_in_threadpool(open_store, settings.db_url)
         await run_in_threadpool(_preload_and_freeze)
         try:
             yield
         finally:
-            close = getattr(app.state.db, "close", None)
-            if callable(close):
-                close()
+            app.state.store.close()
 
     app = FastAPI(
         title="advisor",
