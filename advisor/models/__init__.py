@@ -48,13 +48,12 @@ def load_model(workload: Workload, *, allow_code: bool = True) -> ModelSpec:
     """
     from advisor.models import zoo
 
-    name = workload.model
+    name, w = workload.model, workload
     if not name.strip():
         raise InputError("model name is empty")
-    shape = dict(input_shape=workload.input_shape, batch=workload.batch)
-    llm = dict(phase=workload.phase, seq_len=workload.seq_len, context=workload.context)
     if zoo.is_builtin_name(name):
-        return zoo.load_zoo_model(name, **shape, **llm)
+        return zoo.load_zoo_model(name, input_shape=w.input_shape, batch=w.batch, phase=w.phase,
+                                  seq_len=w.seq_len, context=w.context)
     path = Path(name)
     looks_like_file = name.endswith(".pt2") or path.is_file()
     looks_like_code = ":" in name and not looks_like_file
@@ -63,15 +62,16 @@ def load_model(workload: Workload, *, allow_code: bool = True) -> ModelSpec:
         # files: a .pt2 archive can carry pickled sample inputs.
         kind = "code" if looks_like_code else "model files"
         raise InputError(f"loading {kind} ('{name}') is not allowed here; use a zoo model name")
-    if (looks_like_file or looks_like_code) and any(v is not None for v in llm.values()):
+    if (looks_like_file or looks_like_code) and (w.phase is not None or w.seq_len is not None or w.context is not None):
         raise InputError(f"--phase/--seq-len/--context apply only to the zoo's language models, not {name}")
     if looks_like_file:
         from advisor.models.loaders import load_exported
 
-        return load_exported(path, **shape)
+        return load_exported(path, input_shape=w.input_shape, batch=w.batch)
     if looks_like_code:
         from advisor.models.loaders import load_callable
 
-        return load_callable(name, **shape)
+        return load_callable(name, input_shape=w.input_shape, batch=w.batch)
     # torchvision names, or an unknown name (InputError naming the nearest zoo names).
-    return zoo.load_zoo_model(name, **shape, **llm)
+    return zoo.load_zoo_model(name, input_shape=w.input_shape, batch=w.batch, phase=w.phase,
+                              seq_len=w.seq_len, context=w.context)
