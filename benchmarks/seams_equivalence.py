@@ -102,6 +102,8 @@ def main() -> int:
     parser.add_argument("--after", default=None, help="git ref of the 'after' side (default: working tree)")
     parser.add_argument("--models", default=None, help="comma-separated subset (default: every zoo model)")
     parser.add_argument("--keep", type=Path, default=None, help="also save both captures in this folder")
+    parser.add_argument("--before-capture", type=Path, default=None,
+                        help="reuse a 'before' capture saved earlier with --keep (same --models)")
     parser.add_argument("--worker", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -132,7 +134,11 @@ def main() -> int:
                 after_root = ROOT
             # Gate configs are passed by path: each side reads its own tree's copy.
             sides = {}
+            if args.before_capture:
+                sides["before"] = json.loads(args.before_capture.read_text())
             for name, root in (("before", before_root), ("after", after_root)):
+                if name in sides:
+                    continue
                 side_cmds = [[a.replace(str(ROOT), str(root)) for a in c] for c in commands]
                 out = tmp_path / f"{name}.json"
                 capture(root, side_cmds, out)
