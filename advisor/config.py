@@ -22,14 +22,13 @@ def config_path(name: str, env: str) -> Path:
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    import yaml
+    """A config file through the bounded reader (advisor.safe_input), which every file
+    the advisor reads goes through."""
+    from advisor.safe_input import read_yaml_file
 
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"config file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if not path.exists():
+        raise InputError(f"config file not found: {path}")
+    data = read_yaml_file(path, what="config file (YAML)")
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping at the top level")
     return data

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from advisor.domain.specs import FrameworkSpec, PlatformSpec
 from advisor.errors import InputError
 from advisor.precision import PRECISIONS
+from advisor.safe_input import read_yaml_file
 
 #: Larger files are refused before parsing: a platform file is a few kB.
 MAX_FILE_BYTES = 1_000_000
@@ -23,46 +24,11 @@ MAX_FILE_BYTES = 1_000_000
 SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}'", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def read_yaml(path: Path) -> Any:
-    """Parse one YAML file, refusing missing, oversized, empty and malformed files."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read file ({exc.strerror})") from None
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"{path}: file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read file ({exc.strerror})") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{path}: invalid YAML{where}: {problem}") from None
+    """Parse one YAML file through the bounded reader (advisor.safe_input: regular files
+    only, at most MAX_FILE_BYTES read, no aliases, bounded nesting and integers, no
+    duplicate keys), refusing an empty file."""
+    data = read_yaml_file(path, MAX_FILE_BYTES, what="YAML file")
     if data is None:
         raise InputError(f"{path}: file is empty (expected a mapping with id, name, ...)")
     return data

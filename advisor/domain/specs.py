@@ -15,24 +15,87 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from advisor.domain.vocab import DeviceClass, check_compute_capability, compute_capability_tuple
 from advisor.precision import PRECISIONS, SCHEMES, Precision
+from advisor.safe_input import control_character, describe
 
 Engine = Literal["tensor", "vector", "npu"]
 
 #: Platform and framework ids: lower-case kebab-case (design.md).
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: Longest id: the same limit for adding, reading and deleting (the service's paths too).
+MAX_ID_LENGTH = 64
+
+# Ranges of every figure (issue 14). Wide enough for any device or runtime we know of, and
+# narrow enough that no combination can overflow, underflow to zero or divide by zero in
+# the predictor: tests/test_spec_ranges.py predicts at every combination of the bounds.
+#: Dense peak per engine, TFLOPS/TOPS: 1 MFLOP/s (below any microcontroller; a Cortex-M4
+#: does about 2e-4 TFLOPS) to 100 PFLOP/s (10x the largest dense figure of one device,
+#: B200 fp4 at 9 PFLOPS, NVIDIA datasheet).
+MIN_PEAK_TFLOPS = 1e-6
+MAX_PEAK_TFLOPS = 1e5
+#: Memory bandwidth, GB/s: 1 MB/s to 1 PB/s (100x HBM3e's 8 TB/s on B200).
+MIN_BANDWIDTH_GBS = 1e-3
+MAX_BANDWIDTH_GBS = 1e6
+#: Memory capacity, GB: 1 kB to 1 PB.
+MIN_CAPACITY_GB = 1e-6
+MAX_CAPACITY_GB = 1e6
+#: On-chip memory and private caches, MB: 1 kB to 1 PB.
+MIN_SIZE_MB = 1e-3
+MAX_SIZE_MB = 1e9
+#: Parallel units (SMs, cores): 1 to 10 million (Cerebras WSE-3 has 900,000 cores).
+MAX_UNITS = 10_000_000
+#: Clock, GHz: 1 MHz to 100 GHz.
+MIN_CLOCK_GHZ = 1e-3
+MAX_CLOCK_GHZ = 100.0
+#: Framework efficiency (fraction of peak): 0.1% to 100%.
+MIN_EFFICIENCY = 1e-3
+#: Per-kernel and per-call costs, microseconds: 0 to 1 s.
+MAX_OVERHEAD_US = 1e6
+#: Cycles per window element of a pooling loop: 0 to a million.
+MAX_WINDOW_OP_CYCLES = 1e6
+#: Any other figure (power, reference headlines): magnitude up to 10^12.
+MAX_FIGURE = 1e12
+#: Work (output elements) of a utilisation-curve point: 0 to 10^18.
+MAX_CURVE_WORK = 1e18
+#: Characters of a one-line text field (name, vendor, source) and of a note.
+MAX_LINE_CHARS = 1000
+MAX_NOTE_CHARS = 20_000
+
+
+def _one_line(value: str) -> str:
+    """Names, sources and ids reach terminals: no escape sequences, no line breaks."""
+    bad = control_character(value)
+    if bad is not None:
+        raise ValueError(f"control character {bad} is not allowed (escape sequences could rewrite a terminal)")
+    return value
+
+
+def _note_text(value: str) -> str:
+    """Notes may have line breaks and tabs, nothing else invisible."""
+    bad = control_character(value, allow_newlines=True)
+    if bad is not None:
+        raise ValueError(f"control character {bad} is not allowed (escape sequences could rewrite a terminal)")
+    return value
+
+
+#: A printable one-line string (names, vendors, sources, tokens).
+Line = Annotated[str, StringConstraints(max_length=MAX_LINE_CHARS), AfterValidator(_one_line)]
+#: A printable note that may span lines.
+Note = Annotated[str, StringConstraints(max_length=MAX_NOTE_CHARS), AfterValidator(_note_text)]
 #: Feature tokens: sm_87, avx512_vnni, amx, neon_dotprod, fp16_arith...
 FEATURE_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 
 
 def _check_id(value: str) -> str:
+    if len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"id of {len(value)} characters is over the {MAX_ID_LENGTH}-character limit")
     if not ID_PATTERN.match(value):
-        raise ValueError(f"id '{value}' must be lower-case kebab-case, e.g. jetson-orin-nano")
+        raise ValueError(f"id '{describe(value)}' must be lower-case kebab-case, e.g. jetson-orin-nano")
     return value
 
 
@@ -54,9 +117,9 @@ class Strict(BaseModel):
 class Figure(Strict):
     """A number with where it comes from."""
 
-    value: float
-    source: str
-    note: str | None = None
+    value: float = Field(ge=-MAX_FIGURE, le=MAX_FIGURE)
+    source: Line
+    note: Note | None = None
 
     @field_validator("value")
     @classmethod
@@ -75,11 +138,11 @@ class Peak(Strict):
     in ``PlatformSpec.sparse_headline``.
     """
 
-    value: float = Field(gt=0)
+    value: float = Field(ge=MIN_PEAK_TFLOPS, le=MAX_PEAK_TFLOPS)
     engine: Engine
-    source: str
-    derivation: str | None = None
-    note: str | None = None
+    source: Line
+    derivation: Note | None = None
+    note: Note | None = None
     dense: bool = True
 
     @field_validator("value")
@@ -101,35 +164,53 @@ class PositiveFigure(Figure):
     """A figure that must be > 0 (a bandwidth or capacity of zero is a typo, and would
     divide by zero in the roofline)."""
 
-    value: float = Field(gt=0)
+    value: float = Field(gt=0, le=MAX_FIGURE)
+
+
+class BandwidthFigure(Figure):
+    """GB/s, within [MIN_BANDWIDTH_GBS, MAX_BANDWIDTH_GBS]: bytes / bandwidth stays finite."""
+
+    value: float = Field(ge=MIN_BANDWIDTH_GBS, le=MAX_BANDWIDTH_GBS)
+
+
+class CapacityFigure(Figure):
+    """GB, within [MIN_CAPACITY_GB, MAX_CAPACITY_GB]."""
+
+    value: float = Field(ge=MIN_CAPACITY_GB, le=MAX_CAPACITY_GB)
+
+
+class SizeFigure(Figure):
+    """MB of on-chip memory or cache, within [MIN_SIZE_MB, MAX_SIZE_MB]."""
+
+    value: float = Field(ge=MIN_SIZE_MB, le=MAX_SIZE_MB)
 
 
 class Memory(Strict):
-    capacity_gb: PositiveFigure
-    bandwidth_gbs: PositiveFigure
-    type: str | None = None
+    capacity_gb: CapacityFigure
+    bandwidth_gbs: BandwidthFigure
+    type: Line | None = None
     #: on-chip memory for accelerators that keep weights and activations on chip (NPUs)
-    on_chip_mb: PositiveFigure | None = None
+    on_chip_mb: SizeFigure | None = None
     #: host link for attached accelerators: bytes that leave the chip cross it
-    host_link_gbs: PositiveFigure | None = None
+    host_link_gbs: BandwidthFigure | None = None
     #: CPUs: the private (per-core L2) caches of the cores a runtime uses, summed; a kernel
     #: whose operands exceed it streams them from the shared LLC/DRAM (see docs/predictor.md)
-    private_cache_mb: PositiveFigure | None = None
+    private_cache_mb: SizeFigure | None = None
 
 
 class Parallelism(Strict):
     """What the predictor's utilisation term compares a kernel's work against."""
 
-    units: int = Field(gt=0)  # SMs, CPU cores, NPU cores
+    units: int = Field(ge=1, le=MAX_UNITS)  # SMs, CPU cores, NPU cores
     unit_kind: Literal["sm", "cu", "core", "npu_core", "eu"]
-    clock_ghz: float = Field(gt=0)
-    source: str
+    clock_ghz: float = Field(ge=MIN_CLOCK_GHZ, le=MAX_CLOCK_GHZ)
+    source: Line
 
 
 class PlatformSpec(Strict):
     id: str
-    name: str
-    vendor: str
+    name: Line
+    vendor: Line
     device_class: DeviceClass
     #: matmul-class kernels: tensor/matrix engine peaks per precision (dense)
     matrix_peaks: dict[Precision, Peak] = Field(default_factory=dict)
@@ -142,11 +223,11 @@ class PlatformSpec(Strict):
     sparse_headline: dict[Precision, Figure] = Field(default_factory=dict)
     memory: Memory
     power_w: Figure | None = None
-    compute_capability: str | None = None  # e.g. "8.7" for NVIDIA GPUs
-    features: list[str] = Field(default_factory=list)  # sm_87, avx512_vnni, amx, neon_dotprod, fp16_arith
+    compute_capability: Line | None = None  # e.g. "8.7" for NVIDIA GPUs
+    features: list[Line] = Field(default_factory=list, max_length=256)  # sm_87, avx512_vnni, amx, neon_dotprod, fp16_arith
     parallelism: Parallelism
-    notes: str | None = None
-    sources: list[str] = Field(default_factory=list)
+    notes: Note | None = None
+    sources: list[Line] = Field(default_factory=list, max_length=256)
 
     @field_validator("id")
     @classmethod
@@ -226,11 +307,11 @@ class PrecisionSupport(Strict):
 
     device_class: DeviceClass
     precision: str  # a scheme name: fp32 ... int8, w8a16, w4a16
-    min_compute_capability: str | None = None  # "8.0" for bf16 on NVIDIA
-    requires_features: list[str] = Field(default_factory=list)  # e.g. ["avx512_vnni"]
+    min_compute_capability: Line | None = None  # "8.0" for bf16 on NVIDIA
+    requires_features: list[Line] = Field(default_factory=list)  # e.g. ["avx512_vnni"]
     excluded_platforms: list[str] = Field(default_factory=list)  # e.g. ["jetson-tx2"]
-    note: str | None = None
-    source: str
+    note: Note | None = None
+    source: Line
 
     @field_validator("precision")
     @classmethod
@@ -270,15 +351,15 @@ class Fusion(Strict):
     bn_folding: bool
     epilogue_fusion: bool  # elementwise ops fused into the preceding matmul-class kernel
     attention_fusion: bool
-    source: str
+    source: Line
     #: chains of elementwise ops merged into one kernel even when not into a matmul
     #: (torch.compile's pointwise fusion); implied by epilogue_fusion in most runtimes
     elementwise_fusion: bool = False
     #: activations that the quantized (int8) graph runs as separate quantized nodes instead of
     #: fusing them into the preceding kernel, e.g. onnxruntime's QDQ SiLU -> QLinearSigmoid +
     #: QLinearMul (each a full pass over the tensor); names are aten op names ("silu")
-    quantized_unfused: list[str] = Field(default_factory=list)
-    note: str | None = None
+    quantized_unfused: list[Line] = Field(default_factory=list)
+    note: Note | None = None
 
 
 class Overhead(Strict):
@@ -292,8 +373,11 @@ class Overhead(Strict):
     @model_validator(mode="after")
     def _non_negative(self) -> "Overhead":
         for name in ("per_kernel_us", "per_call_us"):
-            if getattr(self, name).value < 0:
-                raise ValueError(f"{name} must be >= 0 (got {getattr(self, name).value:g})")
+            if not 0 <= getattr(self, name).value <= MAX_OVERHEAD_US:
+                raise ValueError(f"{name} must be within [0, {MAX_OVERHEAD_US:g}] us (got {getattr(self, name).value:g})")
+        cycles = self.window_op_cycles
+        if cycles is not None and not 0 <= cycles.value <= MAX_WINDOW_OP_CYCLES:
+            raise ValueError(f"window_op_cycles must be within [0, {MAX_WINDOW_OP_CYCLES:g}] (got {cycles.value:g})")
         return self
 
 
@@ -309,20 +393,22 @@ class Efficiency(Strict):
             value = getattr(self, name).value
             if not 0 < value <= 1:
                 raise ValueError(f"{name} efficiency must be in (0, 1] (got {value:g})")
+            if value < MIN_EFFICIENCY:
+                raise ValueError(f"{name} efficiency must be at least {MIN_EFFICIENCY:g} (got {value:g})")
         return self
 
 
 class FrameworkSpec(Strict):
     id: str
-    name: str
+    name: Line
     device_classes: list[DeviceClass]
     support: list[PrecisionSupport]
     int8_calibration: Literal["required", "optional", "none"]
     fusion: Fusion
     overhead: Overhead
     efficiency: Efficiency
-    notes: str | None = None
-    sources: list[str] = Field(default_factory=list)
+    notes: Note | None = None
+    sources: list[Line] = Field(default_factory=list, max_length=256)
 
     @field_validator("id")
     @classmethod
@@ -357,22 +443,28 @@ class FrameworkSpec(Strict):
         return f"{self.id} {scheme}: {reason}"
 
 
+PeakTflops = Annotated[float, Field(ge=MIN_PEAK_TFLOPS, le=MAX_PEAK_TFLOPS)]
+OverheadUs = Annotated[float, Field(ge=0, le=MAX_OVERHEAD_US)]
+CurveWork = Annotated[float, Field(ge=0, le=MAX_CURVE_WORK)]
+CurveFraction = Annotated[float, Field(ge=0, le=1)]
+
+
 class CalibrationSpec(Strict):
     """Measured achievable figures for one platform (and framework, when it is specific)."""
 
-    platform_id: str
-    framework_id: str | None = None
-    measured_at: str  # ISO 8601 date-time
-    method: str
-    tool_version: str
-    matmul_tflops: dict[Precision, float] = Field(default_factory=dict)  # achievable per precision
-    vector_tflops: dict[Precision, float] = Field(default_factory=dict)
-    bandwidth_gbs: float | None = None
-    per_op_overhead_us: float | None = None  # eager dispatch cost per op
-    graph_kernel_us: float | None = None  # per-kernel cost under CUDA-graph replay
+    platform_id: Line
+    framework_id: Line | None = None
+    measured_at: Line  # ISO 8601 date-time
+    method: Note
+    tool_version: Line
+    matmul_tflops: dict[Precision, PeakTflops] = Field(default_factory=dict)  # achievable per precision
+    vector_tflops: dict[Precision, PeakTflops] = Field(default_factory=dict)
+    bandwidth_gbs: Annotated[float, Field(ge=MIN_BANDWIDTH_GBS, le=MAX_BANDWIDTH_GBS)] | None = None
+    per_op_overhead_us: OverheadUs | None = None  # eager dispatch cost per op
+    graph_kernel_us: OverheadUs | None = None  # per-kernel cost under CUDA-graph replay
     #: (work items, fraction of achievable peak) points of the utilisation curve
-    utilisation_curve: list[tuple[float, float]] = Field(default_factory=list)
-    notes: str | None = None
+    utilisation_curve: list[tuple[CurveWork, CurveFraction]] = Field(default_factory=list, max_length=10_000)
+    notes: Note | None = None
 
     @field_validator("matmul_tflops", "vector_tflops")
     @classmethod

@@ -6,13 +6,13 @@ A baseline file is exactly the JSON that `advisor gate --format json` prints (an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from advisor.errors import InputError
 from advisor.gate.types import CandidateFigures, GateResult
+from advisor.safe_input import load_json, read_text
 
 MAX_BASELINE_BYTES = 10_000_000
 
@@ -23,18 +23,11 @@ def read_baseline(path: Path, target: str) -> CandidateFigures:
     A baseline for another target is refused: comparing latencies across devices says
     nothing about a regression.
     """
+    text = read_text(path, MAX_BASELINE_BYTES, what="baseline (a gate's JSON result)")
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such baseline file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read baseline ({exc.strerror})") from None
-    if len(raw) > MAX_BASELINE_BYTES:
-        raise InputError(f"{path}: {len(raw)} bytes is over the {MAX_BASELINE_BYTES}-byte limit for a baseline")
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a JSON gate result ({exc})") from None
+        data = load_json(text, str(path))
+    except InputError as exc:
+        raise InputError(f"{path}: not a JSON gate result ({str(exc).removeprefix(f'{path}: ')})") from None
     try:
         result = GateResult.model_validate(data)
     except ValidationError as exc:

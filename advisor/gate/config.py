@@ -11,11 +11,11 @@ import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from advisor.errors import InputError
 from advisor.precision import SCHEMES
+from advisor.safe_input import read_yaml_file
 from advisor.workload import Workload
 
 #: A config file larger than this is not a gate config (and would be slow to parse).
@@ -161,25 +161,10 @@ def parse_config(data: Any, source: str) -> GateConfig:
 
 
 def load_config(path: Path) -> GateConfig:
-    """Read and validate a gate config file; every problem is an InputError naming the file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a YAML file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise InputError(f"{path}: {len(raw)} bytes is over the {MAX_CONFIG_BYTES}-byte limit for a gate config")
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"{path}: invalid YAML{where}: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    """Read and validate a gate config file; every problem is an InputError naming the file.
+    Read through the bounded reader (advisor.safe_input): regular files only, at most
+    MAX_CONFIG_BYTES, no YAML aliases, bounded nesting and integers, no duplicate keys."""
+    data = read_yaml_file(path, MAX_CONFIG_BYTES, what="gate config (YAML)")
     if data is None:
         raise InputError(f"{path}: empty config; expected models, target and requirements")
     return parse_config(data, str(path))

@@ -38,6 +38,9 @@ def headline(result: GateResult) -> str:
 
 
 def render_json(result: GateResult) -> str:
+    from advisor.finite_json import check_finite
+
+    check_finite(result.model_dump(), "gate result")  # pydantic would write NaN as null silently
     return result.model_dump_json(indent=2)
 
 

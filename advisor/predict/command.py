@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -60,7 +59,9 @@ def to_json(pred: Prediction, per_layer: bool) -> str:
     data = pred.model_dump(mode="json")
     if not per_layer:
         data["layers"] = []
-    return json.dumps(data, indent=2)
+    from advisor.finite_json import dumps
+
+    return dumps(data, "prediction", indent=2)  # NaN/Infinity: one line naming the field
 
 
 def print_table(pred: Prediction, per_layer: bool) -> None:

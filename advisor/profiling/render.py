@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from typing import Any
 
@@ -81,7 +80,9 @@ def profile_dict(profile: Profile, rows: list[ModuleRow], precision: str) -> dic
 
 
 def to_json(profile: Profile, rows: list[ModuleRow], precision: str) -> str:
-    return json.dumps(profile_dict(profile, rows, precision), indent=2)
+    from advisor.finite_json import dumps
+
+    return dumps(profile_dict(profile, rows, precision), "profile", indent=2)
 
 
 def to_csv(rows: list[ModuleRow], precision: str) -> str:

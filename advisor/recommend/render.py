@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
 from advisor.domain.candidates import Exclusion
+from advisor.finite_json import dumps
 from advisor.recommend.types import Recommendation
 
 
@@ -15,7 +15,7 @@ def to_json(rec: Recommendation, explain: bool = False) -> str:
     if not explain:
         for c in data["candidates"]:
             c.pop("rules", None)
-    return json.dumps(data, indent=2)
+    return dumps(data, "recommendation", indent=2)  # NaN/Infinity: one line naming the field
 
 
 #: exclusions that only say a framework does not apply at all (shown in full with --explain)
