@@ -282,11 +282,12 @@ def serve(
 def calibrate(
     device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",
     as_id: Annotated[Optional[str], typer.Option("--as", help="Platform id to store under.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Store the figures even when the run was noisy.")] = False,
 ) -> None:
     """Measure this machine's achievable peaks, bandwidth and overheads."""
     from advisor.measure.command import run_calibrate
 
-    run_calibrate(device=device, as_id=as_id)
+    run_calibrate(device=device, as_id=as_id, force=force)
 
 
 @app.command()
@@ -324,16 +325,36 @@ def validate(
     )
 
 
+def _terminal_safe(exc: Exception) -> str:
+    """The message with escape sequences shown, not obeyed: it may quote a name or a file's
+    content (issue 14). Line breaks a message means to have are kept."""
+    from advisor.safe_input import printable
+
+    return "\n".join(printable(line) for line in str(exc).split("\n"))
+
+
 def main() -> None:
     """Entry point: map the two error kinds onto exit codes with one line on stderr."""
     try:
         app()
     except InputError as exc:
-        print(f"advisor: error: {exc}", file=sys.stderr)
+        print(f"advisor: error: {_terminal_safe(exc)}", file=sys.stderr)
         sys.exit(InputError.exit_code)
     except ConstraintNotMet as exc:
-        print(f"advisor: {exc}", file=sys.stderr)
+        print(f"advisor: {_terminal_safe(exc)}", file=sys.stderr)
         sys.exit(ConstraintNotMet.exit_code)
+    except Exception as exc:
+        # A database file damaged under a read that did not expect it (SQLite says so):
+        # one line with the path and what to do, like any other bad input.
+        from advisor.db.integrity import corrupt_message, corruption_problem
+
+        problem = corruption_problem(exc)
+        if problem is None:
+            raise
+        from advisor.db.locations import display_location, resolve_url
+
+        print(f"advisor: error: {corrupt_message(display_location(resolve_url()), problem)}", file=sys.stderr)
+        sys.exit(InputError.exit_code)
 
 
 if __name__ == "__main__":

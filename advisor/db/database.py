@@ -17,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy import text as sql_text
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
 from advisor.db import migrate
 from advisor.db.engine import make_engine, schema_lock, writer
-from advisor.db.locations import ENV_URL, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files
+from advisor.db.integrity import CorruptDatabase, check_file, corruption_problem
+from advisor.db.locations import ENV_URL, SEED_DIR, display_location, resolve_url, seed_fingerprint, seed_files, sqlite_file
 from advisor.db.records import framework_columns, platform_columns
 from advisor.db.store import SEED_STATE_NAME, DuplicateIdError, Row, SqlValue, StoreReads, profile_key_hash
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
@@ -57,6 +58,7 @@ class Database(StoreReads):
         """Open the database at ``url`` (default: $ADVISOR_DB, else a SQLite file in the
         user data dir), migrating it to head and refreshing the seed rows if needed."""
         resolved = resolve_url(url)
+        _refuse_damaged_file(resolved)
         try:
             engine = make_engine(resolved)
         except (ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
@@ -65,8 +67,13 @@ class Database(StoreReads):
         if migrate_schema:
             try:
                 db.ensure_ready()
-            except OperationalError as exc:
+            except DatabaseError as exc:
                 engine.dispose()
+                problem = corruption_problem(exc)
+                if problem is not None:
+                    raise CorruptDatabase(db.location, problem) from None
+                if not isinstance(exc, OperationalError):
+                    raise
                 raise InputError(f"cannot open the database at {db.location}: {_first_line(exc.orig or exc)}") from None
         return db
 
@@ -177,9 +184,25 @@ class Database(StoreReads):
             ids = ", ".join(s.id for s in specs)
             raise DuplicateIdError("platform", specs[0].id, f"platform '{ids}' was added by someone else meanwhile; use --replace to overwrite it") from None
 
-    def upsert_platform(self, spec: PlatformSpec) -> None:
-        """Insert or replace one platform as a user row (used by `advisor calibrate`)."""
-        self.add_platforms([spec], replace=True)
+    def upsert_platform(self, spec: PlatformSpec) -> bool:
+        """Insert or replace one platform as a user row; True when it was created.
+
+        Decided inside the write transaction (BEGIN IMMEDIATE on SQLite), so of several
+        writers racing to create one id exactly one sees it missing: the service's PUT
+        answers 201 once. On PostgreSQL the loser of an insert race gets IntegrityError
+        and replaces the winner's row instead."""
+        columns = platform_columns(spec.model_dump(mode="json"))
+        for attempt in range(2):
+            try:
+                with Session(self._writer) as session:
+                    row = session.get(PlatformRow, spec.id)
+                    _put(session, PlatformRow, row, columns, ORIGIN_USER, utcnow())
+                    session.commit()
+                    return row is None
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def remove_platform(self, platform_id: str) -> None:
         """Delete a platform. A removed seed platform comes back only when the seed data
@@ -207,8 +230,17 @@ class Database(StoreReads):
 
     # ------------------------------------------------------------------ calibrations
     def add_calibration(self, rec: CalibrationSpec) -> None:
+        self.record_calibration(None, [rec])
+
+    def record_calibration(self, platform: PlatformSpec | None, records: list[CalibrationSpec]) -> None:
+        """`advisor calibrate`'s write in one transaction: the platform (None: keep the
+        stored one) and its calibration records. A kill between two separate writes used
+        to leave a platform without its calibration, which recommend then used silently."""
         with Session(self._writer) as session:
-            session.add(CalibrationRow(**rec.model_dump(mode="json")))
+            if platform is not None:
+                row = session.get(PlatformRow, platform.id)
+                _put(session, PlatformRow, row, platform_columns(platform.model_dump(mode="json")), ORIGIN_USER, utcnow())
+            session.add_all([CalibrationRow(**rec.model_dump(mode="json")) for rec in records])
             session.commit()
 
     # ------------------------------------------------------------------ profile cache
@@ -222,9 +254,22 @@ class Database(StoreReads):
             else:
                 row.key, row.payload, row.created_at = key, payload, utcnow()
             try:
+                session.flush()
+                self._evict_profiles(session)
                 session.commit()
             except IntegrityError:  # another process cached the same key first: same content
                 session.rollback()
+
+    def _evict_profiles(self, session: Session) -> None:
+        """Keep the newest ADVISOR_PROFILE_CACHE_ROWS profiles: every distinct model, batch
+        and shape adds a row, and the service must not grow its database without bound."""
+        from advisor.settings import profile_cache_rows
+
+        every = "-1" if self.engine.dialect.name == "sqlite" else "ALL"
+        session.execute(sql_text(
+            "DELETE FROM profile_cache WHERE key_sha256 IN (SELECT key_sha256 FROM profile_cache "
+            f"ORDER BY created_at DESC, key_sha256 DESC LIMIT {every} OFFSET :keep)"  # noqa: S608 - fixed text
+        ), {"keep": profile_cache_rows()})
 
     # ------------------------------------------------------------------ validation results
     def add_validation_results(self, rows: list[dict]) -> None:
@@ -246,6 +291,14 @@ class Database(StoreReads):
 
 
 # ---------------------------------------------------------------------- helpers
+def _refuse_damaged_file(url: str) -> None:
+    """An existing SQLite file is checked (PRAGMA quick_check, about 1 ms) before anything
+    opens it for writing or migrating: a damaged file is named, never written to."""
+    file = sqlite_file(url)
+    if file is not None and file.is_file() and file.stat().st_size > 0:
+        check_file(str(file))
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

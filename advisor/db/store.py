@@ -27,6 +27,7 @@ from typing import Generic, Literal, Protocol, Self, TypeVar, overload
 from advisor.db.records import FRAMEWORK_FIELDS, PLATFORM_FIELDS, framework_data, platform_data
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.errors import InputError, unknown_name
+from advisor.safe_input import describe
 
 #: The seed_state row that holds the fingerprint of the seed YAML last applied.
 SEED_STATE_NAME = "hardware_db"
@@ -83,10 +84,15 @@ class WritableStore(Store, Protocol):
     """A Store that also takes the writes of `hardware add/remove`, `calibrate` and `validate`."""
 
     def add_platforms(self, specs: list[PlatformSpec], replace: bool = False) -> None: ...
-    def upsert_platform(self, spec: PlatformSpec) -> None: ...
+    def upsert_platform(self, spec: PlatformSpec) -> bool:
+        """Insert or replace; True when this call created the id (decided inside the write)."""
+        ...
     def remove_platform(self, platform_id: str) -> None: ...
     def add_frameworks(self, specs: list[FrameworkSpec], replace: bool = False) -> None: ...
     def add_calibration(self, rec: CalibrationSpec) -> None: ...
+    def record_calibration(self, platform: PlatformSpec | None, records: list[CalibrationSpec]) -> None:
+        """`advisor calibrate`'s write: the platform (when new) and its records, all or none."""
+        ...
     def add_validation_results(self, rows: list[dict]) -> None: ...
     def validation_results(self, target: str | None = None) -> list[dict[str, object]]: ...
 
@@ -150,7 +156,7 @@ class StoreReads(ABC):
 
     def _specs(self, table: _SpecTable[SpecT], where: str = "", params: Mapping[str, SqlValue] | None = None) -> list[SpecT]:
         rows = self._rows(f"{table.select}{where} ORDER BY id", params)
-        return [table.spec.model_validate(table.data(r, True)) for r in rows]
+        return [_stored_spec(table, r) for r in rows]
 
     def _spec(self, table: _SpecTable[SpecT], spec_id: str) -> SpecT:
         found = self._specs(table, " WHERE id = :id", {"id": spec_id})
@@ -222,6 +228,23 @@ class StoreReads(ABC):
         rows = self._rows("SELECT key, payload FROM profile_cache WHERE key_sha256 = :digest",
                           {"digest": profile_key_hash(key)})
         return str(rows[0]["payload"]) if rows and rows[0]["key"] == key else None
+
+
+def _stored_spec(table: _SpecTable[SpecT], row: Row) -> SpecT:
+    """A row as its spec. A row that no longer validates (written by hand, or before a
+    range existed) is one InputError naming the row and the field, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return table.spec.model_validate(table.data(row, True))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or table.kind
+        spec_id = describe(str(row.get("id", "?")))
+        raise InputError(
+            f"stored {table.kind} '{spec_id}' does not validate: field {where}: {first['msg']}; "
+            f"replace it (advisor hardware add --replace, or PUT /v1/platforms/{spec_id}) or remove it"
+        ) from None
 
 
 def _text(value: object) -> str | None:

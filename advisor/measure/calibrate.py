@@ -79,6 +79,10 @@ class CalibrationRun:
     records: list[CalibrationSpec]
     threads: int
     details: dict[str, Any] = field(default_factory=dict)
+    #: the headline figures of each round (advisor.measure.noise.round_figures), and the
+    #: share of the CPUs other processes used meanwhile: the run's own noise
+    round_figures: list[dict[str, float]] = field(default_factory=list)
+    contention: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -225,9 +229,14 @@ def calibrate(
 
     with ContentionMeter() as contention:
         _run_steps(steps, show_progress)
+    from advisor.measure.noise import round_figures
+
     m: Measurements = mb.median_of_rounds(rounds)
-    return _build_run(device, platform_id, cpu, threads, m, quick, existing_platform,
-                      rounds=budget.rounds, contention=contention.others)
+    run = _build_run(device, platform_id, cpu, threads, m, quick, existing_platform,
+                     rounds=budget.rounds, contention=contention.others)
+    run.round_figures = [round_figures(r) for r in rounds]
+    run.contention = contention.others
+    return run
 
 
 def _onnxruntime_steps(ort: OrtMeasurements | None, threads: int, budget: mb.Budget, quick: bool) -> list[Step]:

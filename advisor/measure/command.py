@@ -34,7 +34,7 @@ def _console(stderr: bool = False):
 
 
 # ---------------------------------------------------------------- calibrate
-def run_calibrate(*, device: str = "cpu", as_id: str | None = None) -> None:
+def run_calibrate(*, device: str = "cpu", as_id: str | None = None, force: bool = False) -> None:
     platform_id = as_id or "local"
     if not ID_RE.match(platform_id):
         raise InputError(f"--as '{platform_id}': platform ids are lower-case kebab-case, e.g. my-laptop")
@@ -54,12 +54,32 @@ def run_calibrate(*, device: str = "cpu", as_id: str | None = None) -> None:
                 raise InputError(
                     f"--as {as_id}: that platform is a {existing.device_class}, but --device is {device}"
                 )
-    run = calibrate(device, platform_id, quick=quick_mode(), existing_platform=existing)
-    if existing is None:
-        db.upsert_platform(run.platform)
-    for record in run.records:
-        db.add_calibration(record)
+    quick = quick_mode()
+    run = calibrate(device, platform_id, quick=quick, existing_platform=existing)
+    verdict = judge_calibration_noise(run, force=force, quick=quick)
+    # One transaction: a kill between the platform and its records must not leave one without the other.
+    db.record_calibration(None if existing is not None else run.platform, run.records)
     print_calibration(run, created=existing is None)
+    if not verdict.quiet:
+        _console().print(f"warning: noisy calibration stored anyway ({'QUICK mode' if quick else '--force'}): "
+                         f"{'; '.join(verdict.reasons)}")
+
+
+def judge_calibration_noise(run: Any, *, force: bool, quick: bool) -> Any:
+    """The run's verdict on its own noise (advisor.measure.noise). A noisy full calibration
+    is refused (ConstraintNotMet, exit 1, nothing stored) unless ``force``; quick mode's
+    figures are test figures, marked so, and stored with a warning."""
+    from advisor.errors import ConstraintNotMet
+    from advisor.measure.noise import judge_noise
+
+    verdict = judge_noise(run.round_figures, run.contention)
+    if not verdict.quiet and not force and not quick:
+        raise ConstraintNotMet(
+            f"calibration not stored: {'; '.join(verdict.reasons)}. Its figures would make every later "
+            "prediction for this platform wrong; rerun on a quiet machine (nothing else running), "
+            "or pass --force to store them anyway"
+        )
+    return verdict
 
 
 def print_calibration(run: Any, created: bool) -> None:
@@ -92,10 +112,6 @@ def print_calibration(run: Any, created: bool) -> None:
     table.add_row("utilisation curve", f"{len(rec.utilisation_curve)} points", curve)
     console = _console()
     console.print(table)
-    busy = run.details.get("contention", 0.0)
-    if busy > 0.1:
-        console.print(f"warning: other processes used {busy:.0%} of the CPUs during calibration; "
-                      "the figures may be low, rerun on a quiet machine")
     what = "created/updated platform" if created else "kept the curated figures of platform"
     console.print(f"{what} '{rec.platform_id}'; stored {len(run.records)} calibration records "
                   f"({', '.join(r.framework_id or 'device' for r in run.records)}).")
