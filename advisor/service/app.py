@@ -5,15 +5,19 @@ so tests can run several apps side by side and uvicorn workers each build their 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DatabaseError
 
 from advisor import __version__
 from advisor.errors import InputError
+from advisor.service.guards import FiniteAnswers, JsonBodies, TimeBudget, validation_error
 from advisor.service.middleware import AccessLog, BodySizeLimit
 from advisor.settings import Settings
 
@@ -29,6 +33,7 @@ class ServiceSettings:
     token: str | None  # None or "": writes are refused
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     recommend_cache_size: int = 512
+    request_budget_s: float = 60.0  # 0: no time budget
 
 
 #: Modules the endpoints import on first use; none of them imports torch.
@@ -71,6 +76,7 @@ def create_app(
         token=token if token is not None else env.api_token,
         max_body_bytes=max_body_bytes,
         recommend_cache_size=recommend_cache_size if recommend_cache_size is not None else env.recommend_cache_size,
+        request_budget_s=env.request_budget_s,
     )
 
     @asynccontextmanager
@@ -110,7 +116,29 @@ def create_app(
             content={"detail": [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]},
         )
 
-    # Outermost first: the access log times everything, including a 413.
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 naming the field, never echoing the input (it may be NaN, huge, or escapes)."""
+        return await validation_error(request, exc)
+
+    async def damaged_database(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
+        """A database file damaged while the service runs: 503 with the one line of the CLI."""
+        from advisor.db.integrity import corrupt_message, corruption_problem
+
+        problem = corruption_problem(exc)
+        if problem is None:
+            raise exc
+        return JSONResponse(status_code=503, content={"detail": corrupt_message(app.state.store.location, problem)})
+
+    # SQLAlchemy's (Database) and the standard library's (the read-only SqliteStore)
+    app.add_exception_handler(DatabaseError, damaged_database)
+    app.add_exception_handler(sqlite3.DatabaseError, damaged_database)
+
+    # Added innermost first; a request passes AccessLog, BodySizeLimit, TimeBudget,
+    # JsonBodies, FiniteAnswers, then the app (advisor.service.guards says why each).
+    app.add_middleware(FiniteAnswers)
+    app.add_middleware(JsonBodies)
+    app.add_middleware(TimeBudget, seconds=settings.request_budget_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

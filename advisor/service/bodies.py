@@ -7,23 +7,21 @@ models at once.
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Annotated, Any, Literal
 
-import yaml
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from advisor.domain.specs import PlatformSpec
+from advisor.domain.specs import MAX_ID_LENGTH, PlatformSpec
 from advisor.gate.config import GateConfig
 from advisor.precision import Scheme
 from advisor.recommend.types import RecommendRequest
+from advisor.safe_input import load_json, load_yaml
+from advisor.service.limits import MAX_INPUT_ELEMENTS
 from advisor.workload import Phase, Workload
 
-#: Largest input an HTTP request may ask to profile (elements). Profiling runs on meta
-#: tensors, but a few zoo models (detection) run their forward on CPU tensors.
-MAX_INPUT_ELEMENTS = 64 * 1024 * 1024
+#: Largest input an HTTP request may ask to profile (elements), whatever the model; the
+#: limits per model (batch x its default shape, detection models) are in service.limits.
 MAX_BATCH = 4096
 MAX_TOKENS = 1 << 20
 
@@ -32,8 +30,10 @@ FILE_SUFFIXES = (".pt2", ".pt", ".pth", ".onnx", ".pkl", ".pickle", ".bin", ".sa
 
 def _zoo_name_only(value: str) -> str:
     """The service never loads files or imports code: only names shaped like a zoo name
-    (no path separator, no ``module:callable``, no file suffix) get to the loader."""
-    if value.lower().endswith(FILE_SUFFIXES) or os.path.lexists(value):
+    (no path separator, no ``module:callable``, no file suffix) get to the loader.
+    Decided from the text alone: asking the file system would tell a client which names
+    exist in the service's working directory (issue 14)."""
+    if value.lower().endswith(FILE_SUFFIXES):
         raise ValueError(f"'{value}' looks like a file; the service profiles zoo models by name only")
     return value
 
@@ -44,7 +44,7 @@ Name = Annotated[
     StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"),
     AfterValidator(_zoo_name_only),
 ]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
 Shape = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,7}(x[0-9]{1,7}){0,7}$")]
 SchemeName = Scheme
 
@@ -148,6 +148,17 @@ class GateBody(GateConfig):
         "requirements": {"max_latency_ms": 100, "min_throughput": 10, "max_params": 8000000}}]})
 
     models: list[Name] = Field(min_length=1, max_length=8)
+    target: Id
+    input_shape: Shape | None = None
+    batch: int | None = Field(default=None, ge=1, le=MAX_BATCH)
+    seq_len: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    context: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+
+    @field_validator("input_shape")
+    @classmethod
+    def _bounded_shape(cls, value: str | None) -> str | None:
+        """The shape limits of the other endpoints (the gate used to skip them)."""
+        return _check_shape(value)
 
 
 class Added(BaseModel):
@@ -199,43 +210,26 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 JSON_TYPES = ("application/json",)
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors/aliases: a few hundred bytes of nested aliases
-    expand into billions of nodes for the validator (the "billion laughs")."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: ANN401 - PyYAML's API
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted", event.start_mark)
-        return super().compose_node(parent, index)
-
-
 def _invalid(loc: list[str | int], msg: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ["body", *loc], "msg": msg, "type": "value_error"}])
 
 
-def parse_body(raw: bytes, content_type: str) -> Any:
-    """Bytes of a platform upload -> plain data, by content type (JSON or YAML).
+def parse_body(raw: bytes, content_type: str) -> Any:  # noqa: ANN401 - any JSON/YAML document
+    """Bytes of a platform upload -> plain data, by content type (JSON or YAML), through
+    the bounded reader every file goes through (advisor.safe_input: no YAML aliases,
+    bounded nesting and integers, no duplicate keys, finite numbers only).
 
     Raises RequestValidationError (422) for bodies that do not parse; the caller answers
     415 for other content types before calling this.
     """
+    from advisor.errors import InputError
+    from advisor.safe_input import decode_text
+
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _invalid([], f"body is not UTF-8 (byte {exc.start})") from None
-    if content_type in JSON_TYPES:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _invalid([], f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _invalid([], f"invalid YAML{where}: {problem}") from None
+        text = decode_text(raw, "body")
+        return load_json(text, "body") if content_type in JSON_TYPES else load_yaml(text, "body")
+    except InputError as exc:
+        raise _invalid([], str(exc).removeprefix("body: ")) from None
 
 
 def platforms_from(data: Any, *, single: bool) -> list[PlatformSpec]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
-from advisor.domain.specs import FrameworkSpec, PlatformSpec
+from advisor.domain.specs import MAX_ID_LENGTH, FrameworkSpec, PlatformSpec
 from advisor.errors import InputError
 from advisor.gate.types import GateResult
 from advisor.predict.types import Prediction
@@ -35,13 +35,14 @@ from advisor.service.bodies import (
     platforms_from,
 )
 from advisor.service.deps import StoreDep
+from advisor.service.limits import check_workload
 
 router = APIRouter(prefix="/v1")
 
 
 def _id_path() -> Any:
     """A fresh Path() per parameter: FastAPI binds a Path object to the first name it serves."""
-    return Path(min_length=1, max_length=100, description="Kebab-case id, e.g. jetson-nano.")
+    return Path(min_length=1, max_length=MAX_ID_LENGTH, description="Kebab-case id, e.g. jetson-nano.")
 
 
 _NOT_FOUND = {404: {"model": Problem, "description": "No such id."}}
@@ -165,12 +166,8 @@ async def put_platform(
             "msg": f"id '{spec.id}' in the body differs from '{platform_id}' in the path",
         }])
 
-    def upsert() -> bool:
-        existed = platform_id in store.platform_ids()
-        store.upsert_platform(spec)
-        return existed
-
-    if not await run_in_threadpool(upsert):
+    # whether the id was new is decided inside the write: of racing PUTs one gets 201
+    if await run_in_threadpool(store.upsert_platform, spec):
         response.status_code = status.HTTP_201_CREATED
     return spec
 
@@ -197,7 +194,9 @@ def profile(store: StoreDep, body: ProfileBody) -> dict[str, Any]:
     from advisor.profiling.aggregate import by_module
     from advisor.profiling.render import profile_dict
 
-    prof = profile_for(store, body.workload(), allow_code=False)
+    workload = body.workload()
+    check_workload(workload, store)
+    prof = profile_for(store, workload, allow_code=False)
     return profile_dict(prof, by_module(prof, body.depth), body.precision)
 
 
@@ -209,8 +208,10 @@ def predict(store: StoreDep, body: PredictBody) -> Response:
     from advisor.predict.command import to_json
     from advisor.rules.notes import with_rule_notes
 
+    workload = body.workload()
+    check_workload(workload, store)
     pred = with_rule_notes(predict_case(
-        store, body.workload(), target=body.target, precision=body.precision,
+        store, workload, target=body.target, precision=body.precision,
         framework=body.framework, allow_code=False,
     ))
     return Response(to_json(pred, body.per_layer), media_type="application/json")
@@ -231,7 +232,10 @@ def recommend(request: Request, store: StoreDep, body: RecommendBody) -> Respons
         from advisor.recommend.engine import recommend as rank
         from advisor.recommend.render import to_json
 
-        payload = to_json(rank(store, body.as_request(), allow_code=False), body.explain).encode()
+        request_ = body.as_request()
+        for model in request_.models:
+            check_workload(request_.workload(model), store)
+        payload = to_json(rank(store, request_, allow_code=False), body.explain).encode()
         cache.put(key, payload)
     return Response(payload, media_type="application/json")
 
@@ -241,4 +245,6 @@ def gate(store: StoreDep, body: GateBody) -> GateResult:
     """Run a gate config (JSON); 200 with ``passed`` true or false, like `advisor gate --format json`."""
     from advisor.gate.evaluate import evaluate_gate
 
+    for model in body.models:
+        check_workload(body.workload(model), store)
     return evaluate_gate(body, store, allow_code=False, source="body")

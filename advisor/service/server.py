@@ -39,12 +39,21 @@ def log_config(level: str = "info") -> dict[str, Any]:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Run until SIGINT/SIGTERM. Settings come from ADVISOR_DB and ADVISOR_API_TOKEN."""
+    """Run until SIGINT/SIGTERM. Settings come from ADVISOR_DB and ADVISOR_API_TOKEN.
+
+    The database is opened (migrated, seeded, checked) here once before uvicorn starts:
+    a damaged or unreachable database is then one line and exit 2 from the CLI, not a
+    traceback from every worker's startup."""
     import uvicorn
 
-    from advisor.settings import Settings
+    from advisor.db.store import open_store
+    from advisor.service.protocol import DeadlineH11Protocol
+    from advisor.settings import Settings, service_read_timeout_s
 
-    if not Settings.from_env().api_token:
+    settings = Settings.from_env()
+    service_read_timeout_s()  # a bad value is an InputError here, not in every connection
+    open_store(settings.db_url).close()
+    if not settings.api_token:
         print("advisor: ADVISOR_API_TOKEN is not set: platform writes will be refused (403)", file=sys.stderr)
     uvicorn.run(
         "advisor.service.app:create_app",
@@ -56,4 +65,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         access_log=False,  # AccessLog middleware writes structured lines instead
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
+        http=DeadlineH11Protocol,  # closes connections whose request does not arrive in time
     )
