@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.db import Database
+from advisor.db.locations import HEAD_REVISION
 from advisor.domain.specs import CalibrationSpec
 from advisor.errors import InputError
 from db_samples import FRAMEWORK_IDS, PLATFORM_IDS, make_platform
@@ -125,7 +126,7 @@ def test_reopen_is_cheap_and_keeps_rows(isolated_db: str) -> None:
     db.close()
     again = Database.open(isolated_db)
     assert again.get_platform("kept") == make_platform("kept")
-    assert again.revision() == "0002_validation_seed_state"
+    assert again.revision() == HEAD_REVISION
     again.close()
 
 

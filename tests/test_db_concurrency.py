@@ -49,6 +49,7 @@ def test_eight_processes_add_and_read_one_sqlite_file(tmp_path: Path) -> None:
         assert counts == sorted(counts)  # a process never sees rows disappear
 
     from advisor.db import Database
+    from advisor.db.locations import HEAD_REVISION
 
     db = Database.open(url)
     ids = {p.id for p in db.list_platforms()}
@@ -58,7 +59,7 @@ def test_eight_processes_add_and_read_one_sqlite_file(tmp_path: Path) -> None:
             assert db.get_platform(f"w{i}-p{j}").memory.bandwidth_gbs.value == i * 100 + j + 1
         assert db.get_cached_profile(f"key-{i}") == json.dumps({"worker": i})
     assert len(ids) == 26 + PROCESSES * ADDS_PER_PROCESS
-    assert db.revision() == "0002_validation_seed_state"
+    assert db.revision() == HEAD_REVISION
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     db.close()

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from advisor.cli import main
+from advisor.db.locations import HEAD_REVISION
 from db_samples import FRAMEWORK_IDS, PLATFORM_IDS, make_platform
 
 
@@ -118,7 +119,7 @@ def test_db_path_and_upgrade(isolated_db: str, capsys: pytest.CaptureFixture[str
     else:
         assert out.strip().startswith("postgresql+psycopg://")
     code, out, _ = run_cli(capsys, "db", "upgrade")
-    assert code == 0 and "0002_validation_seed_state" in out and "26 platforms" in out
+    assert code == 0 and HEAD_REVISION in out and "26 platforms" in out
 
 
 def test_bad_database_url_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

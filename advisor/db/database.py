@@ -35,6 +35,7 @@ from advisor.db.tables import (
     PlatformRow,
     ProfileCacheRow,
     SeedStateRow,
+    SensitivityReportRow,
     ValidationResultRow,
     utcnow,
 )
@@ -270,6 +271,14 @@ class Database(StoreReads):
             "DELETE FROM profile_cache WHERE key_sha256 IN (SELECT key_sha256 FROM profile_cache "
             f"ORDER BY created_at DESC, key_sha256 DESC LIMIT {every} OFFSET :keep)"  # noqa: S608 - fixed text
         ), {"keep": profile_cache_rows()})
+
+    # ------------------------------------------------------------------ sensitivity reports
+    def put_sensitivity_report(self, weights_sha256: str, model: str, method: str, payload: str) -> None:
+        """Store one `advisor sensitivity` report (JSON text); reads return the newest."""
+        with Session(self._writer) as session:
+            session.add(SensitivityReportRow(weights_sha256=weights_sha256, model=model, method=method,
+                                             payload=payload))
+            session.commit()
 
     # ------------------------------------------------------------------ validation results
     def add_validation_results(self, rows: list[dict]) -> None:

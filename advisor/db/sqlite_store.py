@@ -59,6 +59,14 @@ class SqliteStore(StoreReads):
             self._cache_writer = Database.open(self.url)
         self._cache_writer.put_cached_profile(key, payload)
 
+    def put_sensitivity_report(self, weights_sha256: str, model: str, method: str, payload: str) -> None:
+        """Store a sensitivity report through Database (the one writer of the table's rows)."""
+        if self._cache_writer is None:
+            from advisor.db.database import Database
+
+            self._cache_writer = Database.open(self.url)
+        self._cache_writer.put_sensitivity_report(weights_sha256, model, method, payload)
+
     def close(self) -> None:
         self._conn.close()
         if self._cache_writer is not None:

@@ -75,6 +75,9 @@ class Store(Protocol):
     def answer_state(self, platform_id: str) -> list[StateStamp]: ...
     def get_cached_profile(self, key: str) -> str | None: ...
     def put_cached_profile(self, key: str, payload: str) -> None: ...
+    def get_sensitivity_report(self, weights_sha256: str, model: str | None = None) -> str | None: ...
+    def count_sensitivity_reports(self) -> int: ...
+    def put_sensitivity_report(self, weights_sha256: str, model: str, method: str, payload: str) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
@@ -228,6 +231,20 @@ class StoreReads(ABC):
         rows = self._rows("SELECT key, payload FROM profile_cache WHERE key_sha256 = :digest",
                           {"digest": profile_key_hash(key)})
         return str(rows[0]["payload"]) if rows and rows[0]["key"] == key else None
+
+    # -- sensitivity reports (advisor sensitivity), keyed by the weights' content hash
+    def get_sensitivity_report(self, weights_sha256: str, model: str | None = None) -> str | None:
+        """The JSON text of the newest report on these weights (and model spec, if given), or None."""
+        sql = "SELECT payload FROM sensitivity_reports WHERE weights_sha256 = :sha"
+        params: dict[str, SqlValue] = {"sha": weights_sha256}
+        if model is not None:
+            sql += " AND model = :model"
+            params["model"] = model
+        rows = self._rows(sql + " ORDER BY id DESC LIMIT 1", params)
+        return str(rows[0]["payload"]) if rows else None
+
+    def count_sensitivity_reports(self) -> int:
+        return int(self._rows("SELECT COUNT(*) AS n FROM sensitivity_reports")[0]["n"])
 
 
 def _stored_spec(table: _SpecTable[SpecT], row: Row) -> SpecT:

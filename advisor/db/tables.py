@@ -126,6 +126,20 @@ class ValidationResultRow(SQLModel, table=True):
     created_at: datetime = _stamp()
 
 
+class SensitivityReportRow(SQLModel, table=True):
+    """One `advisor sensitivity` report (its JSON text), keyed by the SHA-256 of the weight
+    files it measured and the model spec they were loaded into; reads take the newest."""
+
+    __tablename__ = "sensitivity_reports"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    weights_sha256: str = Field(index=True, max_length=64)
+    model: str = Field(index=True)
+    method: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _stamp()
+
+
 class SeedStateRow(SQLModel, table=True):
     """Fingerprint of the seed YAML last applied, so first use can tell cheaply whether
     hardware_db/ changed since."""
