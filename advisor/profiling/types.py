@@ -86,6 +86,10 @@ class Profile(BaseModel):
     seq_len: int | None = None
     context: int | None = None
     params: int
+    #: parameters one token uses: a mixture-of-experts model counts its routed top-k experts
+    #: plus every shared part; equal to ``params`` for dense models (None only in profiles
+    #: cached before the field existed; reports then show ``params``)
+    active_params: int | None = None
     #: elements of the KV cache held in memory during decode (0 otherwise)
     kv_cache_elems: int = 0
     ops: list[OpRecord]
@@ -93,6 +97,14 @@ class Profile(BaseModel):
     advisor_version: str = ""
     #: the module tree in definition order (for per-layer params, types and output shapes)
     modules: list[ModuleInfo] = Field(default_factory=list)
+    #: the model source that built it (advisor.models.sources): zoo, onnx, hf, gguf,
+    #: safetensors, timm, callable, pt2; None for profiles counted outside the registry
+    source: str | None = None
+    #: the precision the model file itself fixes (a quantized ONNX graph: "int8"; "fp16" for a
+    #: half-precision graph); None when any scheme can be applied (torch models, fp32 graphs)
+    native_precision: str | None = None
+    #: one-line facts about how the counts were obtained (batch norm folded by the exporter...)
+    notes: list[str] = Field(default_factory=list)
 
     @property
     def flops(self) -> int:
