@@ -99,8 +99,10 @@ def test_weight_only_scheme_reads_low_bit_weights() -> None:
     fp16 = predict(profile([gemv]), gpu(), fw, "fp16")
     w4 = predict(profile([gemv]), gpu(), fw, "w4a16")
     assert fp16.bound == "memory" and w4.bound == "memory"
-    assert w4.layers[0].bytes == pytest.approx(16384 * 16384 * 0.5 + (16384 + 16384) * 2)
-    assert w4.latency_ms / fp16.latency_ms == pytest.approx(0.25, rel=0.01)
+    # int4 values + one fp16 scale per 128 weights (configs/quantization.yaml)
+    weights = 16384 * 16384
+    assert w4.layers[0].bytes == pytest.approx(weights * 0.5 + weights / 128 * 2 + (16384 + 16384) * 2)
+    assert w4.latency_ms / fp16.latency_ms == pytest.approx((0.5 + 2 / 128) / 2, rel=0.01)
 
 
 def test_bn_folding_and_epilogue_fusion() -> None:
@@ -193,11 +195,12 @@ def test_memory_counts_weights_activations_and_kv_cache() -> None:
     ops = [gemm_op(1, 4096, 4096), pointwise(5000, inputs=2)]
     p = profile(ops, params=10_000_000, kv_cache_elems=1_000_000)
     m = estimate_memory(p, "w4a16")
-    assert m.weights_bytes == 5_000_000  # 0.5 byte per weight
+    assert m.weights_bytes == 5_000_000 + 10_000_000 / 128 * 2  # 0.5 byte per weight + fp16 scale per 128
     assert m.activations_bytes == 15000 * 2  # the add: 10000 in + 5000 out at fp16
-    assert m.kv_cache_bytes == 2_000_000
+    assert m.kv_cache_bytes == 2_000_000  # the default cache is fp16 under w4a16
+    assert estimate_memory(p, "w4a16", kv_cache="fp8").kv_cache_bytes == 1_000_000
     pred = predict(p, gpu(), framework(), "w4a16")
-    assert pred.memory_mb == pytest.approx(7.03, rel=1e-6)
+    assert pred.memory_mb == pytest.approx(7.03 + 0.15625, rel=1e-6)
 
 
 def test_depthwise_conv_runs_on_the_vector_units() -> None:

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from advisor.domain.serving import DevicePrice, Interconnect, ServingTraits
 from advisor.domain.vocab import DeviceClass, check_compute_capability, compute_capability_tuple
 from advisor.precision import PRECISIONS, SCHEMES, Precision
 from advisor.safe_input import control_character, describe
@@ -226,6 +227,10 @@ class PlatformSpec(Strict):
     compute_capability: Line | None = None  # e.g. "8.7" for NVIDIA GPUs
     features: list[Line] = Field(default_factory=list, max_length=256)  # sm_87, avx512_vnni, amx, neon_dotprod, fp16_arith
     parallelism: Parallelism
+    #: how devices of this platform are linked for tensor/pipeline parallelism (advisor plan)
+    interconnect: Interconnect | None = None
+    #: USD per device-hour: a cited cloud list price or an amortised purchase price (advisor plan)
+    price_per_device_hour: DevicePrice | None = None
     notes: Note | None = None
     sources: list[Line] = Field(default_factory=list, max_length=256)
 
@@ -359,6 +364,13 @@ class Fusion(Strict):
     #: fusing them into the preceding kernel, e.g. onnxruntime's QDQ SiLU -> QLinearSigmoid +
     #: QLinearMul (each a full pass over the tensor); names are aten op names ("silu")
     quantized_unfused: list[Line] = Field(default_factory=list)
+    #: precision families (advisor.precision.SchemeSpec.family: int8, fp8, weight_only, gguf)
+    #: for which the runtime quantizes each matmul's input in a kernel of its own (vLLM's
+    #: scaled_int8_quant / scaled_fp8_quant, llama.cpp CUDA's quantize_q8_1 before mmvq)
+    activation_quantize_kernels: list[Line] = Field(default_factory=list)
+    #: layers the runtime keeps at 16-bit under a quantized scheme: "first" (the first
+    #: weighted matmul) and/or "last" (the last one: the LM head / classifier)
+    float_layers: list[Literal["first", "last"]] = Field(default_factory=list)
     note: Note | None = None
 
 
@@ -407,6 +419,9 @@ class FrameworkSpec(Strict):
     fusion: Fusion
     overhead: Overhead
     efficiency: Efficiency
+    #: how an LLM server pages its KV cache and batches requests (advisor plan); None for
+    #: frameworks that are not LLM servers
+    serving: ServingTraits | None = None
     notes: Note | None = None
     sources: list[Line] = Field(default_factory=list, max_length=256)
 
@@ -465,6 +480,21 @@ class CalibrationSpec(Strict):
     #: (work items, fraction of achievable peak) points of the utilisation curve
     utilisation_curve: list[tuple[CurveWork, CurveFraction]] = Field(default_factory=list, max_length=10_000)
     notes: Note | None = None
+    #: latency multipliers fitted by `advisor fit`, keyed "framework/precision family" ("*"
+    #: for any; advisor.predict.corrections), applied by the predictor in one place
+    corrections: dict[Line, float] = Field(default_factory=dict)
+    #: where each correction came from (measurement file, models, leave-one-model-out error)
+    correction_sources: dict[Line, Note] = Field(default_factory=dict)
+
+    @field_validator("corrections")
+    @classmethod
+    def _positive_corrections(cls, values: dict[str, float]) -> dict[str, float]:
+        for key, value in values.items():
+            if key.count("/") != 1:
+                raise ValueError(f"corrections: key '{key}' is not 'framework/precision family'")
+            if not (math.isfinite(value) and 1e-3 <= value <= 1e3):
+                raise ValueError(f"corrections.{key}: multiplier must be in [0.001, 1000] (got {value!r})")
+        return values
 
     @field_validator("matmul_tflops", "vector_tflops")
     @classmethod

@@ -65,5 +65,6 @@ def predict_case(
     platform = store.get_platform(target)
     fw = store.get_framework(framework)
     profile = profile_for(store, workload, allow_code=allow_code)
-    pred = predict(profile, platform, fw, precision, calibration_for(store, platform.id, fw.id))
+    pred = predict(profile, platform, fw, precision, calibration_for(store, platform.id, fw.id),
+                   kv_cache=workload.kv_cache)
     return PredictedCase(workload, platform, fw, precision, profile, pred)

@@ -46,11 +46,17 @@ class MemoryConstants(_Strict):
     runtime_mb: float
 
 
+class QuantizationConstants(_Strict):
+    dequant_ops_per_weight: float
+    dequant_rows_per_pass: int
+
+
 class PredictorConstants(_Strict):
     gpu: GpuConstants
     cpu: CpuConstants
     host: HostConstants
     memory: MemoryConstants
+    quantization: QuantizationConstants
 
 
 @lru_cache(maxsize=4)

@@ -21,11 +21,18 @@ from dataclasses import dataclass
 
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.domain.vocab import is_gpu, is_npu
-from advisor.precision import scheme as scheme_spec
+from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
+from advisor.predict.corrections import latency_correction
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
+from advisor.predict.quantization import (
+    dequant_flops,
+    float_layer_indices,
+    kv_cache_reads,
+    quantize_kernels,
+)
 from advisor.predict.types import KernelPrediction, Prediction
 from advisor.predict.utilisation import utilisation
 from advisor.profiling.types import Profile
@@ -43,6 +50,7 @@ class KernelTiming:
     memory_s: float
     overhead_s: float
     utilisation: float
+    bytes: float = 0.0  # moved at the scheme's widths (KV cache at its dtype, float layers at 16-bit)
 
     def busy_s(self, floor_s: float = 0.0) -> float:
         """Time the kernel occupies the device: compute and memory overlap, never under the floor."""
@@ -184,12 +192,14 @@ def predict(
     constants: PredictorConstants | None = None,
     kernels: list[Kernel] | None = None,
     with_layers: bool = True,
+    kv_cache: str | None = None,
 ) -> Prediction:
     """Predict latency, throughput and memory of one profile on one platform/framework.
 
     ``kernels`` may pass ``fuse(profile.ops, framework.fusion, scheme)`` already computed (the
     recommender shares it between frameworks with the same fusion traits); ``with_layers=False``
-    leaves ``layers`` empty (the recommender needs only the totals)."""
+    leaves ``layers`` empty (the recommender needs only the totals). ``kv_cache`` is the
+    KV-cache dtype (None: the scheme's default, advisor.precision.default_kv_cache)."""
     c = constants or predictor_constants()
     peaks = achievable(platform, framework, calibration)
     ovh = overheads(platform, framework, calibration, c)
@@ -199,23 +209,37 @@ def predict(
 
     if kernels is None:
         kernels = fuse(profile.ops, framework.fusion, scheme)
+    s = scheme_spec(scheme)
+    kv_width = kv_cache_bytes(scheme, kv_cache)
+    float_layers = float_layer_indices(kernels, framework.fusion, s)
+    kv_reads = dict(zip(map(id, kernels), kv_cache_reads(kernels, profile.kv_cache_elems)))
+    float_ids = {id(kernels[i]) for i in float_layers}
+    kernels = quantize_kernels(kernels, framework.fusion, s, float_layers)
+    warnings += scheme_warnings(kernels, framework, s, float_ids)
     on_chip = is_npu(platform.device_class)
     call_us = ovh.call_us + (host_link_us(kernels, profile, platform, scheme) if on_chip else 0.0)
     # shortest time any kernel occupies a GPU (ramp-up, tail, drain), in clock cycles
     floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.clock_ghz * 1e9) if is_gpu(platform.device_class) else 0.0
-    s = scheme_spec(scheme)
     bandwidth = peaks.bandwidth_gbs * 1e9
     timings: list[KernelTiming] = []
     host_clock = gpu_clock = 0.0  # seconds, for the host-dispatch timeline
     for kernel in kernels:
-        prec = matmul_prec if kernel.matmul else vector_prec
+        kept_float = id(kernel) in float_ids
+        prec = (s.float_dtype if kept_float else matmul_prec) if kernel.matmul else vector_prec
+        weight_width = BYTES_PER_ELEMENT[s.float_dtype] if kept_float else s.weight_bytes
         rate, _, util = compute_rate(kernel, prec, platform, peaks, c, curve)
         compute_s = kernel.flops / (rate * 1e12) if kernel.flops else 0.0
+        if not kept_float:
+            dequant = dequant_flops(kernel, s, c.quantization)
+            if dequant:  # on the vector units, at the activation precision, whole device
+                compute_s += dequant / (peaks.peak(vector_prec, matrix=False)[0] * 1e12)
         if ovh.mode == "serial" and is_window_op(kernel):
             compute_s = max(compute_s, window_op_s(kernel, platform, framework))
+        nbytes = kernel.bytes_at(weight_width, s.activation_bytes) + kv_reads.get(id(kernel), 0) * (
+            kv_width - s.activation_bytes)
         # NPUs keep weights and activations on chip; only the host link is charged (per call)
-        memory_s = 0.0 if on_chip else kernel.bytes_at(s.weight_bytes, s.activation_bytes) / bandwidth
-        if ovh.mode == "serial" and spills_private_cache(kernel, platform, s.weight_bytes, s.activation_bytes):
+        memory_s = 0.0 if on_chip else nbytes / bandwidth
+        if ovh.mode == "serial" and spills_private_cache(kernel, platform, weight_width, s.activation_bytes):
             compute_s, memory_s = compute_s + memory_s, 0.0  # streamed operands do not overlap compute
         busy_s = max(compute_s, memory_s, floor_s)
         if ovh.mode == "host":
@@ -225,7 +249,7 @@ def predict(
             gpu_clock = start + ovh.kernel_us * US + busy_s
         else:
             overhead_s = ovh.kernel_us * US
-        timings.append(KernelTiming(kernel, compute_s, memory_s, overhead_s, util))
+        timings.append(KernelTiming(kernel, compute_s, memory_s, overhead_s, util, nbytes))
 
     total_flops = sum(k.flops for k in kernels) + sum(o.flops for k in kernels for o in k.folded)
     if total_flops and not peaks.has(matmul_prec):
@@ -237,8 +261,13 @@ def predict(
 
     call_ms = call_us * US / MS
     latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms
-    memory = estimate_memory(profile, scheme, c.memory.runtime_mb)
-    layers = [_kernel_prediction(t, scheme, floor_s) for t in timings] if with_layers else []
+    # the one place a fitted correction (`advisor fit`) applies: a multiplier on the total
+    correction, correction_note = latency_correction(calibration, framework.id, scheme)
+    latency_ms *= correction
+    float_weights = sum(k.scheme_weight_elems for k in kernels if id(k) in float_ids)
+    memory = estimate_memory(profile, scheme, c.memory.runtime_mb, kv_cache=kv_cache,
+                             float_weight_elems=float_weights)
+    layers = [_kernel_prediction(t, floor_s) for t in timings] if with_layers else []
     return Prediction(
         model=profile.model,
         target=platform.id,
@@ -255,13 +284,30 @@ def predict(
         params=profile.params,
         layers=layers,
         warnings=warnings,
-        provenance=_provenance(peaks, ovh, curve, c),
+        provenance=_provenance(peaks, ovh, curve, c) | ({"correction": correction_note} if correction_note else {}),
     )
 
 
-def _kernel_prediction(timing: KernelTiming, scheme: str, floor_s: float = 0.0) -> KernelPrediction:
+def scheme_warnings(kernels: list[Kernel], framework: FrameworkSpec, s: SchemeSpec, float_ids: set[int]) -> list[str]:
+    """What the runtime does differently from the plain scheme, said to the user."""
+    out = []
+    kept = [k for k in kernels if id(k) in float_ids]
+    if kept:
+        elems = sum(k.scheme_weight_elems for k in kept)
+        extra_mb = elems * (BYTES_PER_ELEMENT[s.float_dtype] - s.weight_bytes) / 1e6
+        names = ", ".join(k.name for k in kept)
+        out.append(f"{framework.id} keeps {names} at {s.float_dtype} under {s.name} "
+                   f"(+{extra_mb:.3g} MB of weights, {s.float_dtype} compute there)")
+    quantizers = sum(1 for k in kernels if k.kind == "quantize_input")
+    if quantizers:
+        out.append(f"{framework.id} quantizes the input of each {s.name} matmul in a separate kernel "
+                   f"({quantizers} extra kernels)")
+    return out
+
+
+def _kernel_prediction(timing: KernelTiming, floor_s: float = 0.0) -> KernelPrediction:
     kernel, compute_s, memory_s, overhead_s = timing.kernel, timing.compute_s, timing.memory_s, timing.overhead_s
-    nbytes = kernel.bytes(scheme)
+    nbytes = timing.bytes
     time_s = timing.busy_s(floor_s) + overhead_s
     if overhead_s + floor_s >= max(compute_s, memory_s):
         bound = "overhead"

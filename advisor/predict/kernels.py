@@ -39,6 +39,9 @@ class Kernel:
     depthwise: bool = False
     #: ops folded away at build time (batch norm into conv weights): no time, no bytes
     folded: list[OpRecord] = field(default_factory=list)
+    #: bytes moved whatever the scheme (a quantize kernel: 16-bit in, 8-bit out); None:
+    #: derived from the element counts at the scheme's widths
+    fixed_bytes: float | None = None
     #: utilisation per (platform, engine, constants, curve): kernels are shared between the
     #: frameworks and schemes the recommender predicts, and utilisation depends on none of them
     util_cache: dict = field(default_factory=dict, repr=False, compare=False)
@@ -83,6 +86,8 @@ class Kernel:
         return self.bytes_at(s.weight_bytes, s.activation_bytes)
 
     def bytes_at(self, weight_width: float, activation_width: float) -> float:
+        if self.fixed_bytes is not None:
+            return self.fixed_bytes
         plain, stored = self._weight_split
         return plain * weight_width + stored + (self.input_elems + self.output_elems) * activation_width
 
@@ -90,6 +95,11 @@ class Kernel:
         """Weights at the scheme's width, except those whose storage the model fixes."""
         plain, stored = self._weight_split
         return plain * scheme_spec(scheme).weight_bytes + stored
+
+    @property
+    def scheme_weight_elems(self) -> int:
+        """Weight elements stored at the scheme's width (not fixed by the model file)."""
+        return self._weight_split[0]
 
     @cached_property
     def _weight_split(self) -> tuple[int, float]:

@@ -15,7 +15,7 @@ from advisor.db.profile_cache import profile_for
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.domain.findings import EXCLUDE, Finding, excluded, penalty_factor
 from advisor.errors import unknown_name
-from advisor.precision import SCHEMES
+from advisor.precision import GGUF_SCHEMES, SCHEMES
 from advisor.predict.api import calibration_for
 from advisor.predict.engine import predict
 from advisor.predict.kernels import fuse, fusion_key
@@ -37,7 +37,7 @@ def _frameworks(db: Store, wanted: list[str] | None) -> list[FrameworkSpec]:
 
 def _schemes(wanted: list[str] | None) -> list[str]:
     if not wanted:
-        return list(SCHEMES)
+        return list(SCHEMES)  # file-format schemes (GGUF) are kept only where a framework lists them
     out = []
     for name in (w.strip() for w in wanted):
         if name not in SCHEMES:
@@ -73,20 +73,20 @@ def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> 
     frameworks = _frameworks(db, request.frameworks)
     schemes = _schemes(request.precisions)
     config = rules_config()
+    if not request.precisions:
+        frameworks_of = {s: {fw.id for fw in frameworks if any(e.precision == s for e in fw.support)} for s in GGUF_SCHEMES}
+    else:
+        frameworks_of = {}
 
     ranked: list[tuple[float, Candidate]] = []
     dropped: list[Exclusion] = []
     for model in request.models:
-        support = {
-            (fw.id, s): evaluate(RuleContext(platform, fw, s, model), config, stage="support")
-            for fw in frameworks
-            for s in schemes
-        }
-        runnable = [(fw, s) for fw in frameworks for s in schemes if not excluded(support[(fw.id, s)])]
-        for fw in frameworks:
-            for s in schemes:
-                if excluded(support[(fw.id, s)]):
-                    dropped.append(Exclusion(model=model, precision=s, framework=fw.id, findings=support[(fw.id, s)]))
+        pairs = [(fw, s) for fw in frameworks for s in schemes if s not in frameworks_of or fw.id in frameworks_of[s]]
+        support = {(fw.id, s): evaluate(RuleContext(platform, fw, s, model), config, stage="support") for fw, s in pairs}
+        runnable = [(fw, s) for fw, s in pairs if not excluded(support[(fw.id, s)])]
+        for fw, s in pairs:
+            if excluded(support[(fw.id, s)]):
+                dropped.append(Exclusion(model=model, precision=s, framework=fw.id, findings=support[(fw.id, s)]))
         if not runnable:
             continue
         profile = profile_for(db, request.workload(model), allow_code=allow_code)
@@ -101,7 +101,8 @@ def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> 
             traits = fusion_key(fw.fusion, s)
             if traits not in fused:
                 fused[traits] = fuse(profile.ops, fw.fusion, s)
-            pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits], with_layers=False)
+            pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits], with_layers=False,
+                           kv_cache=request.kv_cache)
             ctx = RuleContext(platform, fw, s, model, profile=profile, prediction=pred)
             findings += evaluate(ctx, config, stage="prediction")
             if excluded(findings):

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.domain.candidates import Candidate, Exclusion
+from advisor.precision import KvCacheDtype
 from advisor.workload import Phase, Workload
 
 
@@ -27,6 +28,7 @@ class RecommendRequest(BaseModel):
     phase: Phase | None = None
     seq_len: int | None = Field(default=None, ge=1)
     context: int | None = Field(default=None, ge=1)
+    kv_cache: KvCacheDtype | None = None
     max_latency_ms: float | None = Field(default=None, gt=0)
     min_throughput: float | None = Field(default=None, gt=0)
     max_memory_mb: float | None = Field(default=None, gt=0)

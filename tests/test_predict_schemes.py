@@ -1,0 +1,106 @@
+"""What a scheme costs beyond narrower bytes: KV-cache dtype, layers kept at 16-bit, separate
+activation-quantize kernels and dequantization in mixed-input GEMMs (advisor/predict/quantization.py).
+Expected figures are worked out by hand from the toy devices' round numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.domain.specs import Fusion
+from advisor.predict.engine import predict
+from tests.factories_predict import SRC, framework, gemm_op, gpu, profile
+
+
+def with_traits(**traits):
+    fw = framework(per_kernel_us=0, per_call_us=0)
+    fusion = Fusion(bn_folding=True, epilogue_fusion=True, attention_fusion=True, elementwise_fusion=True,
+                    source=SRC, **traits)
+    return fw.model_copy(update={"fusion": fusion})
+
+
+# -- KV cache at its own dtype, on a real llama-7b decode profile
+
+
+@pytest.fixture(scope="module")
+def llama7b_decode():
+    from advisor.profiling.api import count_workload
+    from advisor.workload import Workload
+
+    return count_workload(Workload(model="llama-7b", phase="decode", context=2048))
+
+
+def test_llama7b_decode_kv_cache_bytes_follow_the_cache_dtype(llama7b_decode) -> None:
+    p = llama7b_decode
+    # K and V x 32 layers x 2048 tokens x 32 KV heads x head_dim 128 (Llama-2-7B config)
+    elems = 2 * 32 * 2048 * 32 * 128
+    assert p.kv_cache_elems == elems
+    fw = framework(per_kernel_us=0, per_call_us=0)
+    by_dtype = {kv: predict(p, gpu(bandwidth=1000), fw, "fp16", kv_cache=kv) for kv in ("fp16", "fp8", "int4")}
+    # memory: 2, 1 and 0.5 bytes per cached element (MB = 1e6 bytes)
+    assert by_dtype["fp16"].memory_mb - by_dtype["fp8"].memory_mb == pytest.approx(elems * 1 / 1e6)
+    assert by_dtype["fp16"].memory_mb - by_dtype["int4"].memory_mb == pytest.approx(elems * 1.5 / 1e6)
+    # decode attention is memory-bound: every byte not read saves bytes / bandwidth (1000 GB/s)
+    saved_ms = by_dtype["fp16"].latency_ms - by_dtype["fp8"].latency_ms
+    assert saved_ms == pytest.approx(elems * 1 / 1000e9 * 1e3, rel=0.02)
+
+
+def test_w8a8_and_fp8_weights_keep_a_16_bit_cache_by_default(llama7b_decode) -> None:
+    p = llama7b_decode
+    fw = framework(per_kernel_us=0, per_call_us=0)
+    int8 = predict(p, gpu(), fw, "int8")
+    int8_fp16_cache = predict(p, gpu(), fw, "int8", kv_cache="fp16")
+    int8_int8_cache = predict(p, gpu(), fw, "int8", kv_cache="int8")
+    assert int8.memory_mb == int8_fp16_cache.memory_mb
+    assert int8.memory_mb - int8_int8_cache.memory_mb == pytest.approx(p.kv_cache_elems / 1e6)
+
+
+# -- layers kept at 16-bit
+
+
+def test_last_layer_kept_at_fp16_reads_16_bit_weights_and_says_so() -> None:
+    ops = [gemm_op(1, 4096, 4096, path="body"), gemm_op(1, 32000, 4096, path="lm_head")]
+    plain = predict(profile(ops), gpu(), framework(per_kernel_us=0, per_call_us=0), "w4a16")
+    kept = predict(profile(ops), gpu(), with_traits(float_layers=["last"]), "w4a16")
+    head_weights = 32000 * 4096
+    # body unchanged; the head at 2 bytes per weight instead of 0.5 + 2/128
+    assert kept.layers[0].bytes == plain.layers[0].bytes
+    assert kept.layers[1].bytes - plain.layers[1].bytes == pytest.approx(head_weights * (2 - 0.5 - 2 / 128))
+    assert kept.memory_mb - plain.memory_mb == pytest.approx(head_weights * (2 - 0.5 - 2 / 128) / 1e6)
+    assert any("keeps lm_head at fp16 under w4a16" in w for w in kept.warnings)
+    # no trait for float schemes: fp16 is fp16
+    assert predict(profile(ops), gpu(), with_traits(float_layers=["last"]), "fp16").warnings == []
+
+
+# -- separate activation-quantize kernels
+
+
+def test_separate_quantize_kernel_before_each_int8_matmul() -> None:
+    ops = [gemm_op(64, 4096, 4096, path="a"), gemm_op(64, 4096, 4096, path="b")]
+    fw = with_traits(activation_quantize_kernels=["int8"])
+    pred = predict(profile(ops), gpu(), fw, "int8")
+    kinds = [k.kind for k in pred.layers]
+    assert kinds == ["quantize_input", "mm", "quantize_input", "mm"]
+    q = pred.layers[0]
+    # reads 64 x 4096 fp16 activations, writes them at 1 byte
+    assert q.bytes == 64 * 4096 * (2 + 1)
+    assert q.flops == 2 * 64 * 4096
+    assert any("2 extra kernels" in w for w in pred.warnings)
+    # a family the runtime fuses: no extra kernels
+    assert [k.kind for k in predict(profile(ops), gpu(), fw, "w8a16").layers] == ["mm", "mm"]
+
+
+# -- dequantization inside mixed-input GEMMs
+
+
+def test_dequant_work_grows_with_row_blocks() -> None:
+    """M = 1024 rows: 8 blocks of 128 rows each dequantize the 4096 x 4096 weights at 4
+    operations per weight on the fp16 vector units (20 TFLOPS on the toy GPU)."""
+    fw = framework(per_kernel_us=0, per_call_us=0)
+    gemm = gemm_op(1024, 4096, 4096)
+    fp16 = predict(profile([gemm]), gpu(), fw, "fp16").layers[0]
+    w4 = predict(profile([gemm]), gpu(), fw, "w4a16").layers[0]
+    dequant_ms = 4096 * 4096 * 4 * 8 / 20e12 * 1e3
+    assert w4.compute_ms - fp16.compute_ms == pytest.approx(dequant_ms, rel=1e-6)
+    # a decode GEMV dequantizes once and stays memory-bound
+    gemv = predict(profile([gemm_op(1, 4096, 4096)]), gpu(), fw, "w4a16").layers[0]
+    assert gemv.bound == "memory"
