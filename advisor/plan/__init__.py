@@ -1,0 +1,1 @@
+"""Serving and capacity planning: devices, parallelism, concurrency, cost (`advisor plan`)."""

@@ -1,0 +1,165 @@
+"""Step times of a served decoder on one device group, from the roofline predictor.
+
+A step is one forward pass: a prefill over a prompt, or a decode of one token for every
+running sequence. Each rank runs its tensor-parallel shard of the collapsed profile
+(advisor.plan.stack, advisor.plan.shard) through ``advisor.predict.engine.predict``; the
+repeated block is predicted once and counted once per block of the rank's pipeline stage.
+Tensor parallelism adds two ring all-reduces per block and a gather of the logits
+(advisor.plan.comm); pipeline parallelism adds a send of the residual stream between
+stages. Collectives are not overlapped with compute (vLLM and TensorRT-LLM run them
+between the GEMMs of a block).
+
+Until the predictor takes a KV-cache dtype of its own, a decode attention that reads the
+cache at a width other than the scheme's activation width is charged the difference here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from advisor.domain.serving import Interconnect
+from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.plan.comm import point_to_point_s, ring_all_gather_s, ring_all_reduce_s
+from advisor.plan.shard import ShardedStack, shard
+from advisor.plan.stack import BatchedStack, LayerStack
+from advisor.precision import scheme as scheme_spec
+from advisor.predict.engine import predict
+from advisor.predict.kernels import Kernel, fuse, fusion_key
+from advisor.predict.kv_cache import kv_heads_per_device
+from advisor.profiling.types import Category, Profile
+
+MS = 1e-3
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """Seconds of one step on one pipeline stage: kernels (with per-call overhead) and
+    collectives, and what the kernel time is bound by."""
+
+    kernel_s: float
+    comm_s: float
+    bound: str  # compute | memory | overhead | interconnect
+
+    @property
+    def total_s(self) -> float:
+        return self.kernel_s + self.comm_s
+
+
+def comm_width(scheme: str) -> float:
+    """Bytes per element of an all-reduce: 16-bit activations (fp8/int8 GEMM outputs are
+    dequantized before the reduction), 32-bit for fp32/tf32 models."""
+    return 4.0 if scheme_spec(scheme).activation in ("fp32", "tf32") else 2.0
+
+
+def _small_profile(ops: list, batch: int, phase: str, seq_len: int | None) -> Profile:
+    return Profile.model_construct(
+        model="plan", input_shape=[], batch=batch, phase=phase, seq_len=seq_len, context=None, params=0,
+        kv_cache_elems=0, ops=ops, unsupported_ops=[], advisor_version="", modules=[],
+    )
+
+
+@dataclass
+class StepModel:
+    """Decode steps at any batch and the prefill of one prompt, for one model and workload."""
+
+    decode: BatchedStack
+    prefill: LayerStack
+    prompt_tokens: int
+    kv_heads: int
+    _batched: dict = field(default_factory=dict, repr=False)
+    _sharded: dict = field(default_factory=dict, repr=False)
+    _kernels: dict = field(default_factory=dict, repr=False)
+
+    def sharded(self, phase: str, batch: int, tp: int) -> ShardedStack:
+        key = (phase, batch, tp)
+        if key not in self._sharded:
+            if phase == "decode":
+                if batch not in self._batched:
+                    self._batched[batch] = self.decode.at(batch)
+                stack = self._batched[batch]
+            else:
+                stack = self.prefill
+            self._sharded[key] = shard(stack, tp)
+        return self._sharded[key]
+
+    def _kv_extra_elems(self, batch: int, tp: int, count: int) -> float:
+        """Cached K/V elements one rank's decode attention reads per block."""
+        total = self.decode.kv_cache_elems(batch)
+        per_block = total / max(1, count)
+        return per_block * kv_heads_per_device(self.kv_heads, tp) / self.kv_heads
+
+    def kernels(self, phase: str, batch: int, tp: int, framework: FrameworkSpec, scheme: str,
+                kv_width: float) -> tuple[list[Kernel], list[Kernel], list[Kernel]]:
+        act = scheme_spec(scheme).activation_bytes
+        kv_ratio = kv_width / act if phase == "decode" else 1.0
+        # kernels depend on the scheme only through the fusion key (and the KV width ratio);
+        # the predictor prices their bytes per scheme
+        key = (phase, batch, tp, fusion_key(framework.fusion, scheme), kv_ratio)
+        if key not in self._kernels:
+            stack = self.sharded(phase, batch, tp).stack
+            head, block, tail = (fuse(ops, framework.fusion, scheme) for ops in (stack.head, stack.block, stack.tail))
+            if kv_ratio != 1.0:
+                extra = self._kv_extra_elems(batch, tp, stack.count) * (kv_ratio - 1.0)
+                block = [replace(k, input_elems=max(0, round(k.input_elems + extra)), util_cache={})
+                         if k.category == Category.matmul and k.weight_elems == 0 and "attention" in k.kind else k
+                         for k in block]
+            self._kernels[key] = (head, block, tail)
+        return self._kernels[key]
+
+    def stage_time(
+        self,
+        phase: str,
+        batch: int,
+        *,
+        tp: int,
+        pp: int,
+        platform: PlatformSpec,
+        framework: FrameworkSpec,
+        scheme: str,
+        calibration: CalibrationSpec | None,
+        link: Interconnect | None,
+        kv_width: float,
+        detail: bool = False,
+    ) -> StepTime:
+        """One pipeline stage's time for a decode step of ``batch`` sequences, or for the
+        prefill of one prompt of ``prompt_tokens`` (``batch`` 1), collectives included.
+
+        ``bound`` is worked out only with ``detail`` (it needs every kernel's times, which
+        costs more than the total): what most of the stage's time is spent bound by."""
+        head, block, tail = self.kernels(phase, batch, tp, framework, scheme, kv_width)
+        sharded = self.sharded(phase, batch, tp)
+        stack = sharded.stack
+        seq = self.prompt_tokens if phase == "prefill" else None
+
+        def run(kernels: list[Kernel], layers: bool = False):
+            return predict(_small_profile(stack.ops, batch, phase, seq), platform, framework, scheme, calibration,
+                           kernels=kernels, with_layers=layers)
+
+        # the per-call cost is what a prediction of no kernels takes; each part is its
+        # prediction less that (the predictor adds it once per call)
+        call_ms = run([]).latency_ms
+        outside = run(head + tail, detail)
+        repeated = run(block, detail) if block else None
+        blocks = math.ceil(stack.count / pp) if stack.count else 0
+        block_ms = repeated.latency_ms - call_ms if repeated is not None else 0.0
+        kernel_s = (outside.latency_ms + blocks * block_ms) * MS
+        bound = ""
+        if detail:
+            totals = {"compute": 0.0, "memory": 0.0, "overhead": call_ms}
+            for part, weight in ((outside, 1), (repeated, blocks)):
+                for layer in part.layers if part is not None else []:
+                    totals[layer.bound] += weight * layer.time_ms
+            bound = max(totals, key=totals.__getitem__)
+        comm_s = 0.0
+        if tp > 1 and link is not None and link.bandwidth_gbs:
+            width = comm_width(scheme)
+            comm_s += blocks * ring_all_reduce_s(sharded.all_reduce_elems_per_block * width, tp,
+                                                 link.bandwidth_gbs, link.latency_us or 0.0)
+            comm_s += ring_all_gather_s(sharded.gather_elems * width, tp, link.bandwidth_gbs, link.latency_us or 0.0)
+        if pp > 1 and link is not None:
+            boundary = stack.block[-1].output_elems if stack.block else 0
+            comm_s += point_to_point_s(boundary * comm_width(scheme), link)
+        if detail and comm_s > kernel_s:
+            bound = "interconnect"
+        return StepTime(kernel_s=kernel_s, comm_s=comm_s, bound=bound)
