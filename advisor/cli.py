@@ -325,6 +325,44 @@ def validate(
     )
 
 
+@app.command()
+def sensitivity(
+    weights: Annotated[Path, typer.Option("--weights", "-w", help="A .safetensors file, a directory of shards (a Hugging Face directory), or a .pt/.bin state dict.")],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model spec the weights belong to (not needed with --method data-free).")] = None,
+    calib: Annotated[Optional[Path], typer.Option("--calib", help="Folder of images, a text file, or a .npy/.pt tensor of samples.")] = None,
+    calib_random: Annotated[Optional[int], typer.Option("--calib-random", min=1, help="N random inputs instead (rough ranking only).")] = None,
+    calib_limit: Annotated[int, typer.Option("--calib-limit", min=1, help="Use at most this many calibration samples.")] = 64,
+    tokenizer: Annotated[Optional[Path], typer.Option("--tokenizer", help="tokenizer.json (or its folder) for text calibration.")] = None,
+    schemes: Annotated[str, typer.Option("--schemes", help="int8,int8-tensor,fp8,w8a16,w4a16,q8_0,q4_k_m")] = "int8,fp8,w8a16,w4a16",
+    group_size: Annotated[int, typer.Option("--group-size", min=2, help="w4a16 group size.")] = 128,
+    method: Annotated[str, typer.Option("--method", help="local: layer output SQNR, one pass; e2e: model output per layer; data-free: weights only, streamed.")] = "local",
+    target_sqnr_db: Annotated[Optional[float], typer.Option("--target-sqnr-db", help="Suggestion target (default 30 dB).")] = None,
+    target_top1: Annotated[Optional[float], typer.Option("--target-top1", help="Suggestion target as top-1 agreement, e.g. 0.99.")] = None,
+    suggest_scheme: Annotated[Optional[str], typer.Option("--suggest-scheme", help="Scheme to fix (default: the worst).")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", "-t", help="Price the suggestion on this platform.")] = None,
+    framework: Annotated[Optional[str], typer.Option("--framework", "-F", help="Framework for --target.")] = None,
+    input_shape: Annotated[Optional[str], typer.Option("--input-shape")] = None,
+    seq_len: SeqLenOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Calibration samples per forward pass.")] = 8,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="Table of the most sensitive layers (JSON: all layers).")] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="Layers shown with --per-layer.")] = 10,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Store the report under the weights' hash.")] = True,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
+) -> None:
+    """Accuracy cost of each quantization scheme on your weights, the most sensitive layers, and the fewest to keep in fp16."""
+    from advisor.sensitivity.command import run_sensitivity
+    from advisor.sensitivity.run import SensitivityOptions
+
+    options = SensitivityOptions(
+        schemes=schemes, method=method, calib=calib, calib_random=calib_random, calib_limit=calib_limit,
+        tokenizer=tokenizer, group_size=group_size, batch_size=batch_size, target_sqnr_db=target_sqnr_db,
+        target_top1=target_top1, suggest_scheme=suggest_scheme,
+    )
+    workload = _workload(model, input_shape, None, None, seq_len, None) if model else None
+    run_sensitivity(workload, weights, options, target=target, framework=framework, per_layer=per_layer, top=top,
+                    fmt=fmt.value, save=save)
+
+
 def _terminal_safe(exc: Exception) -> str:
     """The message with escape sequences shown, not obeyed: it may quote a name or a file's
     content (issue 14). Line breaks a message means to have are kept."""
