@@ -363,6 +363,20 @@ def sensitivity(
                     fmt=fmt.value, save=save)
 
 
+@app.command()
+def fit(
+    measurements: Annotated[list[Path], typer.Argument(metavar="MEASUREMENTS...", help=(
+        "CSV/JSON (model, framework, precision, batch/phase, latency_ms), or trtexec, benchmark_app, "
+        "llama-bench or `advisor bench --format json` output."))],
+    target: TargetOpt,
+    fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+) -> None:
+    """Fit this platform's framework x precision corrections to measured latencies."""
+    from advisor.measure.fit_command import run_fit_command
+
+    run_fit_command(measurements, target, fmt.value)
+
+
 def _terminal_safe(exc: Exception) -> str:
     """The message with escape sequences shown, not obeyed: it may quote a name or a file's
     content (issue 14). Line breaks a message means to have are kept."""

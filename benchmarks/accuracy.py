@@ -1,28 +1,33 @@
-"""Predict every published measurement the zoo can express and report the error.
+"""Score the predictor on published measurements by leave-one-source-out cross-validation.
 
-    python benchmarks/accuracy.py            # writes docs/accuracy.md
-    python benchmarks/accuracy.py --fit      # also searches the fitted constants on the FIT rows
+    python benchmarks/accuracy.py      # writes docs/accuracy.md and configs/intervals.yaml
 
-Rows come from benchmarks/data/published.yaml (taken from
-/work/shared/reference/published-measurements.md, sources kept per row). Platforms and
-frameworks are read from hardware_db/ (the database's seed), plus the two variants that
-file declares. Profiles are counted on meta tensors once and cached under the user cache dir.
+Rows: benchmarks/data/published.yaml (every row cites its source; `source_id` names the
+publication). Each row is predicted by the roofline model (hardware_db seed, no calibration)
+times the corrections of benchmarks/fit.py fitted on the OTHER sources only, the prior
+strength chosen on those other sources too: a row is never predicted by figures fitted on its
+own source. Every row is scored; rows with a known mismatch keep their note.
 
-Errors are reported on latency (ms per call; throughput rows converted: batch / items per s):
-error = predicted / measured - 1. The headline figures are the median absolute error of the
-held-out rows and the pairwise order agreement within each device (for every two rows on the
-same platform, is the faster one predicted faster?). Low-confidence rows are listed but kept
-out of the headline metrics.
+Also reported:
+- prediction intervals: the p10-p90 ratio measured / predicted of each class (device class x
+  framework x precision family, backing off to wider classes with fewer than 3 rows) from
+  leave-one-source-out residuals. Coverage is the share of rows inside the interval computed
+  WITHOUT their own source (nested: the residuals themselves come from fits without it too);
+  configs/intervals.yaml (read by advisor.predict.intervals) is computed from all sources.
+- speed-up ratios: for every two rows of one source that differ only in precision, the
+  predicted vs measured speed-up of the narrower precision over the wider one.
+- the CPU validation (benchmarks/data/validation-cpu.json) with `advisor fit` corrections fitted
+  leave-one-model-out: the "calibrated" interval class, and its int8/fp32 speed-ups.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 import statistics
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,290 +37,342 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from advisor.domain.specs import FrameworkSpec, Peak, PlatformSpec  # noqa: E402
-from advisor.db.yaml_io import load_framework_file, load_platform_file  # noqa: E402
-from advisor.predict.constants import PredictorConstants, predictor_constants  # noqa: E402
-from advisor.predict.engine import predict  # noqa: E402
-from advisor.profiling.types import Category, OpRecord, Profile  # noqa: E402
+from benchmarks.fit import RowPrediction, Structure, choose_structure, predict_rows  # noqa: E402
 
-DATA = ROOT / "benchmarks" / "data" / "published.yaml"
 REPORT = ROOT / "docs" / "accuracy.md"
+INTERVALS = ROOT / "configs" / "intervals.yaml"
+VALIDATION = ROOT / "benchmarks" / "data" / "validation-cpu.json"
+#: fewest rows a class needs for its own interval (the contract with advisor.predict.intervals)
+MIN_CLASS_ROWS = 3
+DEFAULT_INTERVAL = {"n": 0, "low_ratio": 0.5, "high_ratio": 2.0}
+#: width order of precisions: a speed-up is the narrower one's over the wider one's latency
+WIDTH_RANK = {"fp32": 0, "f32": 0, "tf32": 1, "fp16": 2, "bf16": 2, "f16": 2, "w8a16": 3, "q8_0": 3,
+              "fp8": 4, "int8": 4, "q6_k": 4, "q5_k_m": 5, "q4_k_m": 6, "q4_0": 6, "w4a16": 6}
 
 
-@dataclass
-class Result:
-    row: dict[str, Any]
-    predicted_latency_ms: float
-    measured_latency_ms: float
-    predicted_value: float
-    bound: str
-
-    @property
-    def error(self) -> float:
-        return self.predicted_latency_ms / self.measured_latency_ms - 1.0
-
-    @property
-    def headline(self) -> bool:
-        return self.row.get("confidence", "normal") != "low"
+# --------------------------------------------------------------------------- intervals
+@dataclass(frozen=True)
+class Residual:
+    device_class: str
+    framework: str
+    family: str
+    ratio: float  # measured / predicted
 
 
-def load_specs(variants: dict[str, Any], fw_variants: dict[str, Any] | None = None
-               ) -> tuple[dict[str, PlatformSpec], dict[str, FrameworkSpec]]:
-    platforms = {p.id: p for f in sorted((ROOT / "hardware_db" / "platforms").glob("*.yaml")) for p in load_platform_file(f)}
-    frameworks = {p.id: p for f in sorted((ROOT / "hardware_db" / "frameworks").glob("*.yaml")) for p in load_framework_file(f)}
-    for vid, v in variants.items():
-        base = platforms[v["base"]]
-        src = v["source"]
-        data = base.model_dump()
-        data.update(id=vid, name=f"{base.name} ({vid})", sparse_headline={})
-        if "clock_ghz" in v:
-            data["parallelism"]["clock_ghz"] = v["clock_ghz"]
-        for key, engine in (("matrix_peaks", "tensor"), ("vector_peaks", "vector")):
-            for prec, value in v.get(key, {}).items():
-                data[key][prec] = Peak(value=value, engine=engine, source=src).model_dump()
-        if "bandwidth_gbs" in v:
-            data["memory"]["bandwidth_gbs"] = {"value": v["bandwidth_gbs"], "source": src}
-        if "capacity_gb" in v:
-            data["memory"]["capacity_gb"] = {"value": v["capacity_gb"], "source": src}
-        platforms[vid] = PlatformSpec.model_validate(data)
-    for vid, v in (fw_variants or {}).items():
-        data = frameworks[v["base"]].model_dump()
-        data["id"], data["name"] = vid, f"{data['name']} ({vid})"
-        data["overhead"]["per_kernel_us"] = frameworks[v["per_kernel_from"]].overhead.per_kernel_us.model_dump()
-        data["overhead"]["per_call_us"] = {"value": v["per_call_us"], "source": v["source"]}
-        frameworks[vid] = FrameworkSpec.model_validate(data)
-    return platforms, frameworks
+def _quantile_bounds(ratios: Sequence[float]) -> tuple[float, float]:
+    """p10 and p90 of the ratios in log space, widened by (p90 - p10) / (2 sqrt(n)) on each
+    side when there is little evidence (a rule fixed before looking at coverage)."""
+    logs = sorted(math.log(r) for r in ratios)
+    if len(logs) == 1:
+        lo = hi = logs[0]
+    else:
+        cuts = statistics.quantiles(logs, n=10, method="inclusive")
+        lo, hi = cuts[0], cuts[-1]
+    pad = (hi - lo) / (2 * math.sqrt(len(logs)))
+    return math.exp(lo - pad), math.exp(hi + pad)
 
 
-def gemm_profile(m: int, n: int, k: int) -> Profile:
-    """A one-kernel profile for rows that measured a single GEMM."""
-    op = OpRecord(
-        op="aten.mm", category=Category.matmul, module_path="gemm", module_type="Linear",
-        flops=2 * m * n * k, macs=m * n * k, weight_elems=n * k, input_elems=m * k, output_elems=m * n,
-        output_shape=[m, n], parallel_work=m * n, gemm_mnk=(m, n, k),
-    )
-    return Profile(model=f"gemm {m}x{n}x{k}", input_shape=[m, k], params=n * k, ops=[op])
-
-
-def profile_for(row: dict[str, Any], cache_dir: Path) -> Profile:
-    model = row["model"]
-    if isinstance(model, dict):
-        return gemm_profile(*model["gemm"])
-    from advisor.workload import Workload
-
-    workload = Workload(model=model, batch=row.get("batch"), phase=row.get("phase"), seq_len=row.get("seq_len"),
-                        context=row.get("context"))
-    path = cache_dir / (workload.profile_cache_key().replace("/", "_") + ".json")
-    if path.exists():
-        return Profile.model_validate_json(path.read_text())
-    from advisor.profiling.api import count_workload
-
-    prof = count_workload(workload)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(prof.model_dump_json())
-    return prof
-
-
-def evaluate(rows, profiles, platforms, frameworks, constants: PredictorConstants,
-             framework_overrides: dict[str, dict[str, float]] | None = None) -> list[Result]:
-    results = []
-    for row in rows:
-        prof = profiles[row["id"]]
-        fw = frameworks[row["framework"]]
-        if framework_overrides and fw.id in framework_overrides:
-            fw = override_framework(fw, framework_overrides[fw.id])
-        pred = predict(prof, platforms[row["platform"]], fw, row["precision"], constants=constants)
-        metric, measured = row["metric"], float(row["measured"])
-        batch = prof.batch
-        if metric == "kernel_ms":
-            value = pred.layers[0].time_ms
-            results.append(Result(row, value, measured, value, pred.layers[0].bound))
+def interval_classes(residuals: Sequence[Residual], device_class_label: str | None = None) -> list[dict[str, Any]]:
+    """Every (device class, framework, precision family) class and its wildcards with >= 3 rows."""
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for r in residuals:
+        dc = device_class_label or r.device_class
+        for key in itertools.product((dc, "*"), (r.framework, "*"), (r.family, "*")):
+            groups.setdefault(key, []).append(r.ratio)
+    out = []
+    for (dc, fw, fam), ratios in sorted(groups.items()):
+        if len(ratios) < MIN_CLASS_ROWS:
             continue
-        if metric == "latency_ms":
-            meas_lat, value = measured, pred.latency_ms
-        elif metric in ("tokens_per_s", "items_per_s"):
-            meas_lat, value = batch / measured * 1e3, pred.throughput_per_s
-        else:
-            raise ValueError(f"row {row['id']}: unknown metric {metric}")
-        results.append(Result(row, pred.latency_ms, meas_lat, value, pred.bound))
-    return results
-
-
-def override_framework(fw: FrameworkSpec, values: dict[str, float]) -> FrameworkSpec:
-    data = fw.model_dump()
-    for key, value in values.items():
-        section, name = key.split(".")
-        data[section][name]["value"] = value
-    return FrameworkSpec.model_validate(data)
-
-
-def median_abs(results: list[Result]) -> float:
-    errs = [abs(r.error) for r in results if r.headline]
-    return statistics.median(errs) if errs else float("nan")
-
-
-def pairwise_order(results: list[Result]) -> tuple[int, int, list[tuple[str, str]]]:
-    """(agreeing pairs, pairs, wrong pairs) over rows on the same platform (headline rows)."""
-    good = total = 0
-    wrong = []
-    by_platform: dict[str, list[Result]] = {}
-    for r in results:
-        if r.headline:
-            by_platform.setdefault(r.row["platform"], []).append(r)
-    for group in by_platform.values():
-        for a, b in itertools.combinations(group, 2):
-            if a.measured_latency_ms == b.measured_latency_ms:
-                continue
-            total += 1
-            if (a.predicted_latency_ms < b.predicted_latency_ms) == (a.measured_latency_ms < b.measured_latency_ms):
-                good += 1
-            else:
-                wrong.append((a.row["id"], b.row["id"]))
-    return good, total, wrong
-
-
-def log_loss(results: list[Result]) -> float:
-    """Mean |log(pred/meas)| over headline rows: symmetric in over/under-prediction."""
-    errs = [abs(math.log(r.predicted_latency_ms / r.measured_latency_ms)) for r in results if r.headline]
-    return sum(errs) / len(errs)
-
-
-#: The constants `--fit` searches, and the grid for each (reasoned ranges, docs/predictor.md).
-FIT_GRID: dict[str, list[float]] = {
-    "host.slowdown.edge_gpu_soc": [1.0, 2.0, 3.0, 4.0, 6.0],
-    "gpu.k_half": [64, 128, 256, 512, 1024],
-    "gpu.min_kernel_cycles": [500, 1000, 2000, 4000, 8000],
-}
-
-
-def with_values(base: PredictorConstants, values: dict[str, float]) -> PredictorConstants:
-    data = base.model_dump()
-    for dotted, value in values.items():
-        *path, last = dotted.split(".")
-        node = data
-        for part in path:
-            node = node[part]
-        node[last] = value
-    return PredictorConstants.model_validate(data)
-
-
-def fit(rows, profiles, platforms, frameworks, base: PredictorConstants) -> tuple[PredictorConstants, dict[str, float]]:
-    """Grid search of FIT_GRID on the FIT rows only, minimising mean |log error|."""
-    fit_rows = [r for r in rows if r["split"] == "fit"]
-    best: tuple[float, dict[str, float]] | None = None
-    names = list(FIT_GRID)
-    for combo in itertools.product(*(FIT_GRID[n] for n in names)):
-        values = dict(zip(names, combo))
-        loss = log_loss(evaluate(fit_rows, profiles, platforms, frameworks, with_values(base, values)))
-        if best is None or loss < best[0] - 1e-12:
-            best = (loss, values)
-    assert best is not None
-    return with_values(base, best[1]), best[1]
-
-
-def current_fitted() -> dict[str, float]:
-    data = predictor_constants().model_dump()
-    out = {}
-    for dotted in FIT_GRID:
-        node = data
-        for part in dotted.split("."):
-            node = node[part]
-        out[dotted] = node
+        low, high = _quantile_bounds(ratios)
+        out.append({"device_class": dc, "framework": fw, "precision_family": fam, "n": len(ratios),
+                    "low_ratio": round(low, 4), "high_ratio": round(high, 4)})
     return out
 
 
-def fmt_ms(v: float) -> str:
-    return f"{v:.3g}"
+def lookup(classes: Sequence[dict[str, Any]], device_class: str, framework: str, family: str) -> dict[str, Any]:
+    """The most specific class with >= 3 rows: framework wildcard first, then precision family,
+    then device class "*" (configs/intervals.yaml contract); else the default."""
+    index = {(c["device_class"], c["framework"], c["precision_family"]): c for c in classes if c["n"] >= MIN_CLASS_ROWS}
+    for dc in (device_class, "*"):
+        for fw, fam in ((framework, family), ("*", family), (framework, "*"), ("*", "*")):
+            if (dc, fw, fam) in index:
+                return index[(dc, fw, fam)]
+    return DEFAULT_INTERVAL
 
 
-def write_report(results: list[Result], skipped: list[dict], fitted: dict[str, float] | None, path: Path) -> str:
-    fit_r = [r for r in results if r.row["split"] == "fit"]
-    hold_r = [r for r in results if r.row["split"] == "holdout"]
-    good, total, wrong = pairwise_order(results)
-    hg, ht, _ = pairwise_order(hold_r)
+# --------------------------------------------------------------------------- cross-validation
+@dataclass
+class Scored:
+    pred: RowPrediction
+    loso_ms: float  # corrected prediction from the other sources
+    low_ms: float  # interval computed without the row's own source
+    high_ms: float
+    structure: Structure
+
+    @property
+    def error(self) -> float:
+        return self.loso_ms / self.pred.measured_ms - 1
+
+    @property
+    def raw_error(self) -> float:
+        return self.pred.predicted_ms / self.pred.measured_ms - 1
+
+    @property
+    def inside(self) -> bool:
+        return self.low_ms <= self.pred.measured_ms <= self.high_ms
+
+
+def _residuals(preds: Sequence[RowPrediction], corrected: dict[str, float]) -> list[Residual]:
+    return [Residual(p.device_class, p.row["framework"], p.family, p.measured_ms / corrected[p.id]) for p in preds]
+
+
+def _loso(preds: Sequence[RowPrediction], structure: Structure) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for src in sorted({p.source for p in preds}):
+        fitted = structure.fit([p.sample() for p in preds if p.source != src])
+        for p in preds:
+            if p.source == src:
+                out[p.id] = p.predicted_ms * fitted.multiplier(p.sample().path)
+    return out
+
+
+def cross_validate(preds: list[RowPrediction]) -> tuple[list[Scored], list[Residual]]:
+    """(every row scored from the other sources, the outer residuals for configs/intervals.yaml)."""
+    source_of = {p.id: p.source for p in preds}
+    scored: list[Scored] = []
+    outer: dict[str, float] = {}
+    for src in sorted({p.source for p in preds}):
+        train = [p for p in preds if p.source != src]
+        held = [p for p in preds if p.source == src]
+        structure = choose_structure([p.sample() for p in train], source_of)
+        fitted = structure.fit([p.sample() for p in train])
+        classes = interval_classes(_residuals(train, _loso(train, structure)))
+        for p in held:
+            corrected = p.predicted_ms * fitted.multiplier(p.sample().path)
+            outer[p.id] = corrected
+            band = lookup(classes, p.device_class, p.row["framework"], p.family)
+            scored.append(Scored(p, corrected, corrected * band["low_ratio"], corrected * band["high_ratio"], structure))
+    order = {p.id: i for i, p in enumerate(preds)}
+    scored.sort(key=lambda s: order[s.pred.id])
+    return scored, _residuals(preds, outer)
+
+
+# --------------------------------------------------------------------------- speed-up ratios
+@dataclass(frozen=True)
+class Speedup:
+    label: str  # "int8/fp16": the int8 row's speed-up over the fp16 row
+    ids: tuple[str, str]
+    measured: float
+    predicted: float
+    raw: float
+
+    @property
+    def error(self) -> float:
+        return self.predicted / self.measured - 1
+
+
+def speedups(rows: Sequence[tuple[dict[str, Any], float, float, float]], same: Sequence[str]) -> list[Speedup]:
+    """Pairs of rows equal on ``same`` fields but in precision. Each item: (row, measured ms,
+    corrected predicted ms, uncorrected predicted ms)."""
+    groups: dict[tuple, list] = {}
+    for item in rows:
+        row = item[0]
+        groups.setdefault(tuple(str(row.get(k)) for k in same), []).append(item)
+    out = []
+    for group in groups.values():
+        for a, b in itertools.combinations(group, 2):
+            if a[0]["precision"] == b[0]["precision"]:
+                continue
+            wide, narrow = sorted((a, b), key=lambda it: WIDTH_RANK.get(it[0]["precision"], 9))
+            out.append(Speedup(f"{narrow[0]['precision']}/{wide[0]['precision']}", (narrow[0]["id"], wide[0]["id"]),
+                               wide[1] / narrow[1], wide[2] / narrow[2], wide[3] / narrow[3]))
+    return out
+
+
+PUBLISHED_PAIR_KEYS = ("source_id", "model", "platform", "framework", "batch", "phase", "seq_len", "context", "metric")
+
+
+# --------------------------------------------------------------------------- CPU validation + advisor fit
+@dataclass
+class ValidationFit:
+    rows: list[tuple[dict[str, Any], float, float, float]]  # (row, measured, LOMO-corrected, uncorrected)
+    residuals: list[Residual]
+    before: float
+    after: float
+
+
+def validation_fit(path: Path = VALIDATION) -> ValidationFit | None:
+    """The CPU validation predicted with its calibration, corrected leave-one-model-out the way
+    `advisor fit` does (advisor.measure.fitting)."""
+    try:
+        from advisor.measure.fitting import leave_one_model_out, validation_samples
+    except ImportError:
+        return None
+    samples, measured = validation_samples(path)
+    rows = [dict(m, id=f"{m['model']} b{m['batch']} {m['framework']} {m['precision']}") for m in measured]
+    corrected = leave_one_model_out(samples)
+    items = [(row, s.measured_ms, corrected[s.id], s.predicted_ms) for row, s in zip(rows, samples)]
+    residuals = [Residual("calibrated", row["framework"], s.path[-1], s.measured_ms / corrected[s.id])
+                 for row, s in zip(rows, samples)]
+    med = statistics.median
+    return ValidationFit(items, residuals, med(abs(s.predicted_ms / s.measured_ms - 1) for s in samples),
+                         med(abs(corrected[s.id] / s.measured_ms - 1) for s in samples))
+
+
+# --------------------------------------------------------------------------- report
+def pairwise_order(scored: Sequence[Scored]) -> tuple[int, int]:
+    good = total = 0
+    by_platform: dict[str, list[Scored]] = {}
+    for s in scored:
+        by_platform.setdefault(s.pred.row["platform"], []).append(s)
+    for group in by_platform.values():
+        for a, b in itertools.combinations(group, 2):
+            if a.pred.measured_ms == b.pred.measured_ms:
+                continue
+            total += 1
+            good += (a.loso_ms < b.loso_ms) == (a.pred.measured_ms < b.pred.measured_ms)
+    return good, total
+
+
+def _med(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _shape(row: dict[str, Any]) -> str:
+    shape = str(row.get("batch", 1))
+    if row.get("phase"):
+        shape += f" {row['phase']} " + (f"seq {row['seq_len']}" if row.get("seq_len") else f"ctx {row['context']}")
+    return shape
+
+
+def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | None, vpairs: list[Speedup],
+           data: dict[str, Any], classes: list[dict[str, Any]]) -> str:
+    n = len(scored)
+    sources = sorted({s.pred.source for s in scored})
+    errs = [abs(s.error) for s in scored]
+    raw = [abs(s.raw_error) for s in scored]
+    inside = sum(s.inside for s in scored)
+    widths = [s.high_ms / s.low_ms for s in scored]
+    ratio_errs = [abs(p.error) for p in pairs]
+    good, total = pairwise_order(scored)
+    structures = sorted({str(s.structure) for s in scored})
+    goal = lambda ok: "met" if ok else "NOT met"  # noqa: E731
     lines = [
-        "# Predictor accuracy on published measurements",
+        "# Predictor accuracy on published measurements (leave-one-source-out)",
         "",
-        "Generated by `python benchmarks/accuracy.py` from `benchmarks/data/published.yaml` (rows of",
-        "`shared/reference/published-measurements.md` that the zoo can express; each row keeps its source).",
-        "Platforms and frameworks are the seed data in `hardware_db/`, constants are `configs/predictor.yaml`.",
-        "No calibration record is used: every figure is datasheet x framework efficiency.",
+        "Generated by `python benchmarks/accuracy.py` from `benchmarks/data/published.yaml`; do not edit by hand.",
+        "Each row is predicted by the roofline model (seed data in `hardware_db/`, constants in",
+        "`configs/predictor.yaml`, no calibration) times the corrections of `benchmarks/fit.py` fitted on the",
+        "rows of the OTHER sources only (the fit's prior strength is chosen on those sources too). A row is",
+        "never predicted by figures fitted on its own source, and no row is left out of any figure.",
         "",
         "Error = predicted latency / measured latency - 1 (throughput rows converted to latency per call).",
-        "Low-confidence rows (marked *) are listed but left out of the summary metrics.",
         "",
         "## Summary",
         "",
-        "| split | rows | median abs error | pairwise order (same device) |",
-        "|---|---|---|---|",
-    ]
-    for name, group in (("fit", fit_r), ("held-out", hold_r), ("all", results)):
-        g, t, _ = pairwise_order(group)
-        n = sum(r.headline for r in group)
-        order = f"{g}/{t} = {g / t:.0%}" if t else "n/a"
-        lines.append(f"| {name} | {n} | {median_abs(group):.1%} | {order} |")
-    lines += ["", f"Pairwise order over all rows: {good}/{total}; held-out only: {hg}/{ht}.", ""]
-    current = ", ".join(f"`{k}` = {v:g}" for k, v in current_fitted().items())
-    lines += [f"Fitted constants as used (configs/predictor.yaml): {current}.",
-              "They were searched on the fit split only (`python benchmarks/accuracy.py --fit`, grid in FIT_GRID)."]
-    if fitted:
-        lines += ["This run's fit found: " + ", ".join(f"`{k}` = {v:g}" for k, v in fitted.items()) + "."]
-    lines += [""]
-    lines += [
-        "## Rows",
+        "| figure | value | goal |",
+        "|---|---|---|",
+        f"| rows / sources | {n} / {len(sources)} | |",
+        f"| median abs error, leave-one-source-out | {_med(errs):.1%} | <= 20%: {goal(_med(errs) <= 0.20)} |",
+        f"| median abs error, roofline model alone (no fitted correction) | {_med(raw):.1%} | |",
+        f"| rows within +/-25% (leave-one-source-out) | {sum(e <= 0.25 for e in errs)} of {n} | |",
+        f"| interval coverage (measured inside p10-p90, interval without the row's source) | {inside / n:.0%} ({inside} of {n}) "
+        f"| 70-90%: {goal(0.70 <= inside / n <= 0.90)} |",
+        f"| median interval width high/low | {_med(widths):.2f}x | < 2x: {goal(_med(widths) < 2)} |",
+        f"| median speed-up ratio error ({len(pairs)} same-source precision pairs) | {_med(ratio_errs):.1%} "
+        f"| <= 15%: {goal(_med(ratio_errs) <= 0.15)} |",
+        f"| pairwise order on the same device (leave-one-source-out) | {good}/{total} | |",
         "",
-        "| id | split | model | platform | framework | precision | batch/phase | measured | predicted | error | bound |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "Fit structure chosen per held-out source on the other sources (group centre, prior strength k):",
+        ", ".join(f"{st} ({sum(str(s.structure) == st for s in scored)} rows)" for st in structures) + ".",
+        "The global constants `host.slowdown.edge_gpu_soc`, `gpu.k_half` and `gpu.min_kernel_cycles` in",
+        "configs/predictor.yaml were searched earlier on rows of this file (rows 1, 9, 13, 17, 20), so those",
+        "sources are not fully independent of the model structure.",
+        "",
+        "## Error per class (device class x framework x precision family)",
+        "",
+        "| class | rows | sources | median abs error (LOSO) | median abs error (model alone) | median signed (LOSO) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
-        row = r.row
+    by_class: dict[str, list[Scored]] = {}
+    for s in scored:
+        by_class.setdefault(f"{s.pred.device_class} / {s.pred.row['framework']} / {s.pred.family}", []).append(s)
+    for name, group in sorted(by_class.items()):
+        lines.append(f"| {name} | {len(group)} | {len({g.pred.source for g in group})} | {_med([abs(g.error) for g in group]):.0%} "
+                     f"| {_med([abs(g.raw_error) for g in group]):.0%} | {_med([g.error for g in group]):+.0%} |")
+    lines += ["", "## Speed-up ratios (same source, same model and shape, different precision)", "",
+              "Speed-up = latency of the wider precision / latency of the narrower one; error = predicted / measured - 1.",
+              "", "| pair | rows | measured | predicted (LOSO) | error | model alone |", "|---|---|---:|---:|---:|---:|"]
+    for p in pairs:
+        lines.append(f"| {p.label} | {p.ids[0]} vs {p.ids[1]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
+    by_label: dict[str, list[float]] = {}
+    for p in pairs:
+        by_label.setdefault(p.label, []).append(abs(p.error))
+    lines += ["", "Median ratio error per pair kind: " + ", ".join(f"{k} {_med(v):.0%} (n={len(v)})" for k, v in sorted(by_label.items())) + ".",
+              "Pairs the published data does not hold yet: fp8/fp16, q4_k_m/f16 (no cited same-source measurement in the file).", ""]
+    if vfit is not None:
+        vr = [abs(p.error) for p in vpairs]
+        lines += ["## CPU validation with `advisor fit` (leave-one-model-out)", "",
+                  f"The {len(vfit.rows)} measurements of `benchmarks/data/validation-cpu.json` (this repo's CPU, calibrated by",
+                  "`advisor calibrate`), each predicted with framework x precision-family corrections fitted on the OTHER",
+                  f"models (advisor.measure.fitting, as `advisor fit` does): median abs error {vfit.before:.1%} without corrections,",
+                  f"{vfit.after:.1%} with them. These residuals give the \"calibrated\" interval class.",
+                  f"int8/fp32 speed-ups (onnxruntime-cpu, {len(vpairs)} pairs): median ratio error {_med(vr):.1%}.", "",
+                  "| pair | model, batch | measured | predicted (LOMO-corrected) | error | model alone |", "|---|---|---:|---:|---:|---:|"]
+        for p in vpairs:
+            lines.append(f"| {p.label} | {p.ids[0]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
+        lines.append("")
+    lines += ["## Interval classes (configs/intervals.yaml)", "",
+              "p10-p90 of measured / predicted over leave-one-source-out residuals, widened by (p90 - p10) / (2 sqrt(n))",
+              "on each side; classes with fewer than 3 rows are not written (lookups back off to wider classes).", "",
+              "| device class | framework | precision family | rows | low | high |", "|---|---|---|---:|---:|---:|"]
+    for c in classes:
+        lines.append(f"| {c['device_class']} | {c['framework']} | {c['precision_family']} | {c['n']} | {c['low_ratio']:.3g} | {c['high_ratio']:.3g} |")
+    lines += ["", "## Rows", "",
+              "| id | source | model | platform | framework | precision | batch/phase | measured ms | model ms | LOSO ms | error | p10-p90 ms | in | bound |",
+              "|---|---|---|---|---|---|---|---:|---:|---:|---:|---|---|---|"]
+    for s in scored:
+        row = s.pred.row
         model = row["model"] if isinstance(row["model"], str) else "GEMM " + "x".join(map(str, row["model"]["gemm"]))
-        shape = str(row.get("batch", 1))
-        if row.get("phase"):
-            shape += f" {row['phase']} " + (f"seq {row['seq_len']}" if row.get("seq_len") else f"ctx {row['context']}")
-        unit = {"latency_ms": "ms", "kernel_ms": "ms", "tokens_per_s": "tok/s", "items_per_s": "img/s"}[row["metric"]]
-        star = "" if r.headline else " *"
         lines.append(
-            f"| {row['id']}{star} | {row['split']} | {model} | {row['platform']} | {row['framework']} | {row['precision']} | {shape} "
-            f"| {fmt_ms(float(row['measured']))} {unit} | {fmt_ms(r.predicted_value)} {unit} | {r.error:+.0%} | {r.bound} |"
-        )
-    lines += ["", "Wrongly ordered pairs (all splits): " + (", ".join(f"{a} vs {b}" for a, b in wrong) or "none"), ""]
-    lines += ["## Rows not predicted", ""]
-    lines += [f"- row {s['row']}: {s['reason']}" for s in skipped]
-    notes = [r for r in results if r.row.get("note")]
-    lines += ["", "## Row notes", ""] + [f"- {r.row['id']}: {r.row['note']}" for r in notes]
-    text = "\n".join(lines) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return text
+            f"| {row['id']} | {row['source_id']} | {model} | {row['platform']} | {row['framework']} | {row['precision']} | {_shape(row)} "
+            f"| {s.pred.measured_ms:.3g} | {s.pred.predicted_ms:.3g} | {s.loso_ms:.3g} | {s.error:+.0%} | {s.low_ms:.3g}-{s.high_ms:.3g} "
+            f"| {'yes' if s.inside else 'no'} | {s.pred.bound} |")
+    lines += ["", "## Rows not predicted", ""] + [f"- row {s['row']}: {s['reason']}" for s in data.get("skipped", [])]
+    lines += ["", "## Row notes", ""] + [f"- {s.pred.id}: {s.pred.row['note']}" for s in scored if s.pred.row.get("note")]
+    return "\n".join(lines) + "\n"
+
+
+def intervals_yaml(classes: list[dict[str, Any]]) -> str:
+    header = (
+        "# Generated by `python benchmarks/accuracy.py` from leave-one-source-out residuals; do not edit by hand.\n"
+        "# ratio = measured latency / predicted latency of held-out rows; low/high = its p10/p90 (widened when n is small).\n"
+        "# Published rows (benchmarks/data/published.yaml) give the device-class entries; the CPU validation with\n"
+        "# `advisor fit` corrections fitted leave-one-model-out gives the \"calibrated\" entries.\n"
+    )
+    body = {"default": DEFAULT_INTERVAL, "classes": classes}
+    return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fit", action="store_true", help="search the fitted constants on the fit split and print them")
     ap.add_argument("--report", type=Path, default=REPORT)
-    ap.add_argument("--json", action="store_true", help="print per-row results as JSON")
+    ap.add_argument("--intervals", type=Path, default=INTERVALS)
     args = ap.parse_args(argv)
 
-    data = yaml.safe_load(DATA.read_text())
-    rows = data["rows"]
-    platforms, frameworks = load_specs(data.get("platform_variants", {}), data.get("framework_variants", {}))
-    from platformdirs import user_cache_dir
-
-    cache = Path(user_cache_dir("advisor")) / "accuracy-profiles"
-    profiles = {row["id"]: profile_for(row, cache) for row in rows}
-    constants = predictor_constants()
-    fitted = None
-    if args.fit:
-        _, fitted = fit(rows, profiles, platforms, frameworks, constants)
-        print("fitted on the fit split:", json.dumps(fitted), "(copy into configs/predictor.yaml to use them)")
-    results = evaluate(rows, profiles, platforms, frameworks, constants)
-    text = write_report(results, data.get("skipped", []), fitted, args.report)
-    if args.json:
-        print(json.dumps([{"id": r.row["id"], "measured_ms": r.measured_latency_ms, "predicted_ms": r.predicted_latency_ms,
-                           "error": r.error} for r in results], indent=1))
-    else:
-        print(text)
+    preds, data = predict_rows()
+    scored, residuals = cross_validate(preds)
+    items = [(s.pred.row, s.pred.measured_ms, s.loso_ms, s.pred.predicted_ms) for s in scored]
+    pairs = speedups(items, PUBLISHED_PAIR_KEYS)
+    vfit = validation_fit()
+    vpairs = speedups(vfit.rows, ("model", "batch", "framework")) if vfit else []
+    classes = interval_classes(residuals)
+    if vfit is not None:
+        classes += [c for c in interval_classes(vfit.residuals, "calibrated") if c["device_class"] == "calibrated"]
+    args.intervals.write_text(intervals_yaml(classes))
+    text = render(scored, pairs, vfit, vpairs, data, classes)
+    args.report.write_text(text)
+    print(text.split("## Error per class")[0])
     return 0
 
 

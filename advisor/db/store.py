@@ -104,8 +104,9 @@ class WritableStore(Store, Protocol):
 _CALIBRATION_COLUMNS = (
     "platform_id", "framework_id", "measured_at", "method", "tool_version", "matmul_tflops",
     "vector_tflops", "bandwidth_gbs", "per_op_overhead_us", "graph_kernel_us", "utilisation_curve", "notes",
+    "corrections", "correction_sources",
 )
-_CALIBRATION_JSON = frozenset({"matmul_tflops", "vector_tflops", "utilisation_curve"})
+_CALIBRATION_JSON = frozenset({"matmul_tflops", "vector_tflops", "utilisation_curve", "corrections", "correction_sources"})
 SpecT = TypeVar("SpecT", PlatformSpec, FrameworkSpec)
 
 
@@ -276,6 +277,8 @@ def _calibration(row: Row) -> CalibrationSpec:
         data[name] = json.loads(value) if name in _CALIBRATION_JSON and isinstance(value, str) else value
     data["matmul_tflops"] = data["matmul_tflops"] or {}
     data["vector_tflops"] = data["vector_tflops"] or {}
+    data["corrections"] = data["corrections"] or {}
+    data["correction_sources"] = data["correction_sources"] or {}
     curve = data["utilisation_curve"]
     data["utilisation_curve"] = [tuple(point) for point in curve] if isinstance(curve, list) else []
     return CalibrationSpec.model_validate(data)

@@ -93,6 +93,8 @@ class CalibrationRow(SQLModel, table=True):
     graph_kernel_us: Optional[float] = None
     utilisation_curve: list = _json()
     notes: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    corrections: dict = _json(nullable=True)
+    correction_sources: dict = _json(nullable=True)
     created_at: datetime = _stamp()
 
 

@@ -1,0 +1,45 @@
+"""CLI glue for `advisor fit MEASUREMENTS... --target ID` (advisor.measure.fitting does the work)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from advisor.errors import InputError
+
+
+def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
+    from advisor.db.store import open_store
+    from advisor.measure.fit_inputs import read_measurements
+    from advisor.measure.fitting import run_fit
+
+    if not paths:
+        raise InputError("advisor fit: give at least one measurements file")
+    measurements = [m for path in paths for m in read_measurements(path)]
+    origin = ", ".join(p.name for p in paths)
+    store = open_store()
+    store.get_platform(target)  # unknown target: InputError naming the nearest ids
+    result = run_fit(store, target, measurements, origin)
+    if fmt == "json":
+        print(json.dumps({
+            "target": target, "measurements": len(result.samples),
+            "median_abs_error_before": result.before, "median_abs_error_after": result.after,
+            "corrections": result.corrections, "sources": result.sources,
+        }, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    console.print(f"fitted {len(result.corrections)} corrections for {target} from {len(result.samples)} measurements; "
+                  f"leave-one-model-out median |error| {result.before:.1%} -> {result.after:.1%}")
+    table = Table("correction", "x latency", "from")
+    for key, value in sorted(result.corrections.items()):
+        table.add_row(key, f"{value:.3g}", result.sources[key].split(": ", 1)[1].split(";")[0])
+    console.print(table)
+    rows = Table("measurement", "measured ms", "predicted ms", "held-out ms", "error before", "error after")
+    for m, s in zip(measurements, result.samples):
+        held = result.held_out_ms[s.id]
+        rows.add_row(m.label, f"{s.measured_ms:.3g}", f"{s.predicted_ms:.3g}", f"{held:.3g}",
+                     f"{s.predicted_ms / s.measured_ms - 1:+.0%}", f"{held / s.measured_ms - 1:+.0%}")
+    console.print(rows)

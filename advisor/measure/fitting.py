@@ -1,0 +1,181 @@
+"""`advisor fit`: fit one platform's framework x precision corrections to a user's measurements.
+
+Why: a few measured latencies on the real device say more about its frameworks than any
+datasheet efficiency. Each measurement is predicted as today (datasheet or calibration,
+without any stored correction), the ratio measured / predicted is fitted per framework x
+precision family (advisor.predict.corrections, shrunk towards the framework's and the
+platform's figure), and the result is stored as a calibration record whose
+``correction_sources`` say which file, models and error each figure came from.
+
+The error is scored leave-one-MODEL-out: every measurement is predicted from corrections
+fitted on the other models only. A fit whose held-out error is worse than no fit is refused.
+The structure (median of log ratios, prior strength 2) is fixed, not tuned on the user's data.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from advisor.errors import InputError
+from advisor.measure.fit_inputs import Measurement
+from advisor.predict.corrections import (
+    DEFAULT_PRIOR,
+    WILDCARD,
+    Sample,
+    fit_corrections,
+    leave_one_group_out,
+    precision_family,
+)
+
+if TYPE_CHECKING:
+    from advisor.db.store import Store, WritableStore
+    from advisor.domain.specs import CalibrationSpec
+
+#: fixed before looking at any data: the median resists one wild measurement
+ESTIMATOR = "median"
+PRIOR = DEFAULT_PRIOR
+
+
+def _model_of(sample: Sample) -> str:
+    return sample.id.split("|", 1)[0]
+
+
+def uncorrected(cal: CalibrationSpec | None) -> CalibrationSpec | None:
+    """The calibration without stored corrections (a fit starts from the plain prediction)."""
+    if cal is None or not cal.corrections:
+        return cal
+    return cal.model_copy(update={"corrections": {}, "correction_sources": {}})
+
+
+def predict_samples(store: Store, target: str, measurements: Sequence[Measurement]) -> list[Sample]:
+    """Each measurement against today's prediction on ``target`` (no stored correction)."""
+    from advisor.db.profile_cache import profile_for
+    from advisor.precision import scheme as scheme_spec
+    from advisor.predict.api import calibration_for
+    from advisor.predict.engine import predict
+    from advisor.workload import Workload
+
+    platform = store.get_platform(target)
+    samples = []
+    for i, m in enumerate(measurements):
+        try:
+            scheme_spec(m.precision)
+            fw = store.get_framework(m.framework)
+            workload = Workload(model=m.model, batch=m.batch, phase=m.phase, seq_len=m.seq_len, context=m.context)
+            profile = profile_for(store, workload, allow_code=False)
+        except InputError as exc:
+            raise InputError(f"{m.origin}: {exc}") from None
+        cal = uncorrected(calibration_for(store, platform.id, fw.id))
+        pred = predict(profile, platform, fw, m.precision, cal, with_layers=False)
+        samples.append(Sample(f"{m.model}|{i}", m.latency_ms, pred.latency_ms, (m.framework, precision_family(m.precision))))
+    return samples
+
+
+def leave_one_model_out(samples: Sequence[Sample]) -> dict[str, float]:
+    """Corrected prediction of every sample from corrections fitted on the other models."""
+    return leave_one_group_out(samples, _model_of, PRIOR, ESTIMATOR)
+
+
+def _median_error(samples: Sequence[Sample], predicted: dict[str, float] | None = None) -> float:
+    return statistics.median(abs((predicted[s.id] if predicted else s.predicted_ms) / s.measured_ms - 1) for s in samples)
+
+
+@dataclass
+class FitResult:
+    """Corrections fitted on all measurements and their leave-one-model-out scores."""
+
+    samples: list[Sample]
+    held_out_ms: dict[str, float]
+    corrections: dict[str, float]
+    sources: dict[str, str]
+    before: float  # median |error| without corrections
+    after: float  # median |error| with corrections fitted on the other models
+
+    @property
+    def improves(self) -> bool:
+        return self.after < self.before
+
+
+def fit_measurements(samples: list[Sample], origin: str) -> FitResult:
+    """Fit corrections on every sample and score them leave-one-model-out."""
+    models = sorted({_model_of(s) for s in samples})
+    if len(models) < 2:
+        raise InputError(f"{origin}: measurements of at least 2 models are needed to score a fit "
+                         f"(leave one model out); got {', '.join(models) or 'none'}")
+    held = leave_one_model_out(samples)
+    before, after = _median_error(samples), _median_error(samples, held)
+    fitted = fit_corrections(samples, PRIOR, ESTIMATOR)
+    corrections: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    for path, fig in fitted.figures.items():
+        key = "/".join(path) if len(path) == 2 else (f"{path[0]}/{WILDCARD}" if path else f"{WILDCARD}/{WILDCARD}")
+        corrections[key] = round(fig.multiplier, 4)
+        used = sorted({_model_of(s) for s in samples if s.id in fig.rows})
+        sources[key] = (f"advisor fit {origin}: {fig.n} measurements of {', '.join(used)}; leave-one-model-out "
+                        f"median |error| {before:.1%} -> {after:.1%}")
+    return FitResult(samples, held, corrections, sources, before, after)
+
+
+def fit_records(store: Store, target: str, result: FitResult, origin: str) -> list[CalibrationSpec]:
+    """Copies of the calibration records predictions use now, with the corrections added;
+    a corrections-only record when the platform has none (peaks stay the datasheet's)."""
+    from advisor import __version__
+    from advisor.domain.specs import CalibrationSpec
+
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    update = {"corrections": result.corrections, "correction_sources": result.sources, "measured_at": now}
+    base = store.latest_calibration(target)
+    records = []
+    platform_wide = base if base is not None and base.framework_id is None else None
+    if platform_wide is not None:
+        records.append(platform_wide.model_copy(update=update | {"method": f"{platform_wide.method}; + advisor fit {origin}"}))
+    else:
+        records.append(CalibrationSpec(platform_id=target, measured_at=now, method=f"advisor fit {origin}",
+                                       tool_version=__version__, corrections=result.corrections,
+                                       correction_sources=result.sources))
+    for fw in store.list_frameworks():
+        cal = store.latest_calibration(target, fw.id)
+        if cal is not None and cal.framework_id == fw.id:
+            records.append(cal.model_copy(update=update | {"method": f"{cal.method}; + advisor fit {origin}"}))
+    return [CalibrationSpec.model_validate(r.model_dump()) for r in records]
+
+
+def run_fit(store: WritableStore, target: str, measurements: Sequence[Measurement], origin: str) -> FitResult:
+    """Fit, refuse a fit worse than none (InputError, nothing stored), else store it."""
+    samples = predict_samples(store, target, measurements)
+    result = fit_measurements(samples, origin)
+    if not result.improves:
+        raise InputError(f"{origin}: the fit is no better than no fit (leave-one-model-out median |error| "
+                         f"{result.before:.1%} without, {result.after:.1%} with); nothing stored")
+    store.record_calibration(None, fit_records(store, target, result, origin))
+    return result
+
+
+# --------------------------------------------------------------------------- the CPU validation data
+def validation_samples(path: Path) -> tuple[list[Sample], list[dict[str, Any]]]:
+    """The measurements of a validation data file (benchmarks/validation.py) against predictions
+    with its stored calibration, in a throw-away database: (samples, measurement rows)."""
+    from advisor.db import Database
+    from advisor.domain.specs import CalibrationSpec, PlatformSpec
+    from advisor.measure.fit_inputs import parse_json
+
+    payload = json.loads(path.read_text())
+    measurements = parse_json(json.dumps(payload["measurements"]), path)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database.open(f"sqlite:///{tmp}/fit.db")
+        try:
+            cal = payload["calibration"]
+            db.upsert_platform(PlatformSpec.model_validate(cal["platform"]))
+            for rec in cal["records"]:
+                db.add_calibration(CalibrationSpec.model_validate(rec))
+            samples = predict_samples(db, cal["platform"]["id"], measurements)
+        finally:
+            db.close()
+    return samples, payload["measurements"]

@@ -1,0 +1,245 @@
+"""Fit per-(device class, framework, precision family) latency corrections on published measurements.
+
+    python benchmarks/fit.py          # writes configs/fitted.yaml and prints the figures
+
+Rows come from benchmarks/data/published.yaml (every row cites its source). Each row is
+predicted by the roofline model from the database seed (hardware_db/) with no calibration;
+the fit is a multiplier on that prediction (measured / predicted, in log space), shrunk down
+the hierarchy all -> device class -> framework -> precision family
+(advisor.predict.corrections.fit_corrections). A multiplier m on a compute-bound group is the
+framework's efficiency divided by m; on an overhead-bound group, its overheads times m.
+
+The structural choices, the group centre (mean or median of the log ratios) and the prior
+strength k (how many rows a group needs to weigh as much as its parent; k = inf is "no
+correction"), are chosen by leave-one-source-out error on the rows being fitted only (never
+on a held-out source): `choose_structure`. Each fitted figure lists the rows it came from.
+benchmarks/accuracy.py scores the fit by leave-one-source-out cross-validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from advisor.db.yaml_io import load_framework_file, load_platform_file  # noqa: E402
+from advisor.domain.specs import FrameworkSpec, Peak, PlatformSpec  # noqa: E402
+from advisor.predict.constants import PredictorConstants, predictor_constants  # noqa: E402
+from advisor.predict.corrections import DEFAULT_PRIOR, Corrections, Sample, fit_corrections, precision_family  # noqa: E402
+from advisor.predict.engine import predict  # noqa: E402
+from advisor.profiling.types import Category, OpRecord, Profile  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data" / "published.yaml"
+FITTED = ROOT / "configs" / "fitted.yaml"
+#: prior strengths tried by choose_prior (rows a group needs to weigh as much as its parent)
+PRIOR_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+@dataclass
+class RowPrediction:
+    """One published row against the uncorrected roofline prediction."""
+
+    row: dict[str, Any]
+    device_class: str
+    predicted_ms: float  # latency per call (kernel time for kernel_ms rows)
+    measured_ms: float
+    bound: str
+
+    @property
+    def id(self) -> str:
+        return self.row["id"]
+
+    @property
+    def source(self) -> str:
+        return self.row["source_id"]
+
+    @property
+    def family(self) -> str:
+        return precision_family(self.row["precision"])
+
+    def sample(self) -> Sample:
+        return Sample(self.id, self.measured_ms, self.predicted_ms,
+                      (self.device_class, self.row["framework"], self.family))
+
+
+def load_specs(variants: dict[str, Any], fw_variants: dict[str, Any] | None = None
+               ) -> tuple[dict[str, PlatformSpec], dict[str, FrameworkSpec]]:
+    """The seed's platforms and frameworks plus the variants published.yaml declares."""
+    platforms = {p.id: p for f in sorted((ROOT / "hardware_db" / "platforms").glob("*.yaml")) for p in load_platform_file(f)}
+    frameworks = {p.id: p for f in sorted((ROOT / "hardware_db" / "frameworks").glob("*.yaml")) for p in load_framework_file(f)}
+    for vid, v in variants.items():
+        base = platforms[v["base"]]
+        src = v["source"]
+        data = base.model_dump()
+        data.update(id=vid, name=f"{base.name} ({vid})", sparse_headline={})
+        if "clock_ghz" in v:
+            data["parallelism"]["clock_ghz"] = v["clock_ghz"]
+        for key, engine in (("matrix_peaks", "tensor"), ("vector_peaks", "vector")):
+            for prec, value in v.get(key, {}).items():
+                data[key][prec] = Peak(value=value, engine=engine, source=src).model_dump()
+        if "bandwidth_gbs" in v:
+            data["memory"]["bandwidth_gbs"] = {"value": v["bandwidth_gbs"], "source": src}
+        if "capacity_gb" in v:
+            data["memory"]["capacity_gb"] = {"value": v["capacity_gb"], "source": src}
+        platforms[vid] = PlatformSpec.model_validate(data)
+    for vid, v in (fw_variants or {}).items():
+        data = frameworks[v["base"]].model_dump()
+        data["id"], data["name"] = vid, f"{data['name']} ({vid})"
+        data["overhead"]["per_kernel_us"] = frameworks[v["per_kernel_from"]].overhead.per_kernel_us.model_dump()
+        data["overhead"]["per_call_us"] = {"value": v["per_call_us"], "source": v["source"]}
+        frameworks[vid] = FrameworkSpec.model_validate(data)
+    return platforms, frameworks
+
+
+def gemm_profile(m: int, n: int, k: int) -> Profile:
+    """A one-kernel profile for rows that measured a single GEMM."""
+    op = OpRecord(
+        op="aten.mm", category=Category.matmul, module_path="gemm", module_type="Linear",
+        flops=2 * m * n * k, macs=m * n * k, weight_elems=n * k, input_elems=m * k, output_elems=m * n,
+        output_shape=[m, n], parallel_work=m * n, gemm_mnk=(m, n, k),
+    )
+    return Profile(model=f"gemm {m}x{n}x{k}", input_shape=[m, k], params=n * k, ops=[op])
+
+
+def profile_for(row: dict[str, Any], cache_dir: Path) -> Profile:
+    """The row's profile, counted on meta tensors once and cached under cache_dir."""
+    model = row["model"]
+    if isinstance(model, dict):
+        return gemm_profile(*model["gemm"])
+    from advisor.workload import Workload
+
+    workload = Workload(model=model, batch=row.get("batch"), phase=row.get("phase"), seq_len=row.get("seq_len"),
+                        context=row.get("context"))
+    path = cache_dir / (workload.profile_cache_key().replace("/", "_") + ".json")
+    if path.exists():
+        return Profile.model_validate_json(path.read_text())
+    from advisor.profiling.api import count_workload
+
+    prof = count_workload(workload)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(prof.model_dump_json())
+    return prof
+
+
+def measured_latency_ms(row: dict[str, Any], profile: Profile) -> float:
+    """Latency per call of a row (throughput rows converted: batch / items per s)."""
+    metric, measured = row["metric"], float(row["measured"])
+    if metric in ("latency_ms", "kernel_ms"):
+        return measured
+    if metric in ("tokens_per_s", "items_per_s"):
+        return profile.batch / measured * 1e3
+    raise ValueError(f"row {row['id']}: unknown metric {metric}")
+
+
+def predict_rows(constants: PredictorConstants | None = None) -> tuple[list[RowPrediction], dict[str, Any]]:
+    """Every row of published.yaml predicted without calibration or correction."""
+    from platformdirs import user_cache_dir
+
+    data = yaml.safe_load(DATA.read_text())
+    platforms, frameworks = load_specs(data.get("platform_variants", {}), data.get("framework_variants", {}))
+    cache = Path(user_cache_dir("advisor")) / "accuracy-profiles"
+    c = constants or predictor_constants()
+    out = []
+    for row in data["rows"]:
+        prof = profile_for(row, cache)
+        platform = platforms[row["platform"]]
+        pred = predict(prof, platform, frameworks[row["framework"]], row["precision"], constants=c)
+        if row["metric"] == "kernel_ms":
+            predicted, bound = pred.layers[0].time_ms, pred.layers[0].bound
+        else:
+            predicted, bound = pred.latency_ms, pred.bound
+        out.append(RowPrediction(row, platform.device_class, predicted, measured_latency_ms(row, prof), bound))
+    return out, data
+
+
+@dataclass(frozen=True)
+class Structure:
+    """How the corrections are fitted: the estimator and the prior strength (inf: no correction)."""
+
+    estimator: str
+    prior: float
+
+    def fit(self, samples: list[Sample]) -> Corrections:
+        return fit_corrections(samples, self.prior, self.estimator)
+
+    def __str__(self) -> str:
+        return "no correction" if math.isinf(self.prior) else f"{self.estimator}, k = {self.prior:g}"
+
+
+#: the structures choose_structure tries: group centre (mean or median of log ratios) x prior
+STRUCTURES: tuple[Structure, ...] = (
+    Structure("mean", math.inf),
+    *(Structure(est, k) for est in ("mean", "median") for k in PRIOR_GRID),
+)
+
+
+def median_abs_log(samples: list[Sample], predicted: dict[str, float]) -> float:
+    return statistics.median(abs(math.log(predicted[s.id] / s.measured_ms)) for s in samples)
+
+
+def loso_predictions(samples: list[Sample], source_of: dict[str, str], structure: Structure) -> dict[str, float]:
+    """Corrected prediction of every sample from a fit on the other sources only."""
+    out: dict[str, float] = {}
+    for src in sorted({source_of[s.id] for s in samples}):
+        fitted = structure.fit([s for s in samples if source_of[s.id] != src])
+        for s in samples:
+            if source_of[s.id] == src:
+                out[s.id] = s.predicted_ms * fitted.multiplier(s.path)
+    return out
+
+
+def choose_structure(samples: list[Sample], source_of: dict[str, str]) -> Structure:
+    """The structure with the lowest leave-one-source-out median |log error| on these samples
+    (the caller passes only the rows it may fit on); ties go to the simpler (earlier) one."""
+    if len({source_of[s.id] for s in samples}) < 2:
+        return Structure("median", DEFAULT_PRIOR)
+    scores = [(median_abs_log(samples, loso_predictions(samples, source_of, st)), i) for i, st in enumerate(STRUCTURES)]
+    return STRUCTURES[min(scores)[1]]
+
+
+def fitted_yaml(corrections: Corrections, n_rows: int) -> str:
+    figures = []
+    for path, fig in sorted(corrections.figures.items(), key=lambda kv: (len(kv[0]), kv[0])):
+        level = ("device_class", "framework", "precision_family")
+        entry: dict[str, Any] = {name: value for name, value in zip(level, path)}
+        entry.update(multiplier=round(fig.multiplier, 4), n=fig.n, rows=list(fig.rows))
+        figures.append(entry)
+    header = (
+        "# Generated by `python benchmarks/fit.py` from benchmarks/data/published.yaml; do not edit by hand.\n"
+        "# multiplier = fitted measured / predicted latency of the roofline model (hardware_db seed, no\n"
+        "# calibration), shrunk towards its parent (all -> device class -> framework -> precision family)\n"
+        f"# ({corrections.estimator} of the group's log ratios, prior strength k = {corrections.prior:g}: chosen by\n"
+        "# leave-one-source-out error on these rows; k = inf means no correction).\n"
+        f"# {n_rows} rows; `rows` lists the rows each figure came from. Scores: docs/accuracy.md.\n"
+    )
+    prior = corrections.prior if math.isfinite(corrections.prior) else "inf"
+    body = {"estimator": corrections.estimator, "prior": prior, "figures": figures}
+    return header + yaml.safe_dump(body, sort_keys=False, width=100)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=FITTED)
+    args = ap.parse_args(argv)
+    preds, _ = predict_rows()
+    samples = [p.sample() for p in preds]
+    source_of = {p.id: p.source for p in preds}
+    corrections = choose_structure(samples, source_of).fit(samples)
+    args.out.write_text(fitted_yaml(corrections, len(samples)))
+    for path, fig in sorted(corrections.figures.items(), key=lambda kv: (len(kv[0]), kv[0])):
+        print(f"{'/'.join(path) or '(all)':48} x{fig.multiplier:6.3g}  n={fig.n}")
+    print(f"{corrections.estimator}, prior k = {corrections.prior:g}; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""`advisor fit`: the readers of measurement files (fixtures typed from each tool's documented
+output), the correction fit (hand-computed), and the command end to end on a throw-away
+database: it stores corrections the predictor then applies, and refuses (exit 2, one line,
+nothing stored) a fit that is worse than no fit."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import InputError
+from advisor.measure.fit_inputs import read_measurements
+from advisor.predict.corrections import Sample, fit_corrections, latency_correction, leave_one_group_out
+
+DATA = Path(__file__).resolve().parent / "data" / "fit"
+
+
+# --------------------------------------------------------------------------- readers
+def test_trtexec_log_gives_gpu_compute_median_and_the_command_line() -> None:
+    (m,) = read_measurements(DATA / "trtexec_resnet50.log")
+    assert (m.model, m.framework, m.precision, m.batch) == ("resnet50", "tensorrt", "int8", 8)
+    assert m.latency_ms == 5.22  # GPU Compute Time median, not the end-to-end Latency (5.5)
+
+
+def test_benchmark_app_report_gives_median_latency_and_takes_names_from_the_file() -> None:
+    (m,) = read_measurements(DATA / "mobilenet_v2_int8.txt")
+    assert (m.model, m.framework, m.precision, m.batch, m.latency_ms) == ("mobilenet_v2", "openvino", "int8", 1, 2.71)
+
+
+def test_llama_bench_markdown_pp_is_prefill_and_tg_is_decode() -> None:
+    pp, tg = read_measurements(DATA / "llama_bench.md")
+    assert (pp.model, pp.framework, pp.precision, pp.phase, pp.seq_len) == ("llama-7b", "llama-cpp", "q4_0", "prefill", 512)
+    assert pp.latency_ms == pytest.approx(512 / 2368.80 * 1e3)
+    assert (tg.phase, tg.context) == ("decode", 64)  # 128 tokens from an empty context: mean context 64
+    assert tg.latency_ms == pytest.approx(1e3 / 131.42)
+
+
+def test_llama_bench_json() -> None:
+    (m,) = read_measurements(DATA / "llama_bench.json")
+    assert (m.model, m.precision, m.phase, m.context) == ("llama-7b", "q4_0", "decode", 64)
+    assert m.latency_ms == pytest.approx(1e3 / 130.965708)
+
+
+def test_csv_and_advisor_bench_json(tmp_path: Path) -> None:
+    resnet, llama = read_measurements(DATA / "measurements.csv")
+    assert (resnet.model, resnet.batch, resnet.latency_ms, resnet.phase) == ("resnet18", 1, 30.5, None)
+    assert (llama.phase, llama.context, llama.precision) == ("decode", 64, "q4_0")
+    bench = {"model": "resnet18", "framework": "onnxruntime-cpu", "precision": "int8", "batch": 8, "device": "cpu",
+             "input_shape": [8, 3, 224, 224], "latency_ms": 41.08, "p10_ms": 39.0, "p90_ms": 50.8}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(bench, indent=2))  # `advisor bench --format json` prints one indented object
+    (m,) = read_measurements(path)
+    assert (m.framework, m.precision, m.batch, m.latency_ms) == ("onnxruntime-cpu", "int8", 8, 41.08)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model,framework,precision\nresnet18,pytorch,fp32\n", "bad.csv:2: missing field latency_ms"),
+    ("model,framework,precision,latency_ms\nresnet18,pytorch,fp32,-3\n", "bad.csv:2: latency_ms must be a positive number"),
+    ("model,framework,precision,latency_ms,batch\nresnet18,pytorch,fp32,3,1.5\n", "bad.csv:2: batch must be a whole number"),
+    ("| model | test | t/s |\n|---|---|---|\n| mistral 7B Q4_0 | tg 128 | 50 |\n", "is not a llama model"),
+])
+def test_bad_files_name_the_file_line_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message.replace("bad.csv", ".*bad.csv")):
+        read_measurements(path)
+
+
+# --------------------------------------------------------------------------- the fit
+def test_shrinkage_fit_by_hand() -> None:
+    # two rows measured 2x the prediction in group x, one row on time in group y; prior 2
+    rows = [Sample("a", 2.0, 1.0, ("x", "float")), Sample("b", 2.0, 1.0, ("x", "float")), Sample("c", 1.0, 1.0, ("y", "float"))]
+    fitted = fit_corrections(rows, prior=2.0)
+    root = 2 * math.log(2) / 3 * 3 / 5  # mean log ratio over 3 rows, moved 3/(3+2) of the way from 0
+    assert fitted.figures[()].multiplier == pytest.approx(math.exp(root))
+    x = root + (math.log(2) - root) * 2 / 4  # group x: 2 rows, 2/(2+2) of the way from its parent
+    assert fitted.figures[("x",)].multiplier == pytest.approx(math.exp(x))
+    assert fitted.figures[("x",)].rows == ("a", "b")
+    assert fitted.multiplier(("z", "int8")) == pytest.approx(math.exp(root))  # unseen group: the parent's
+    median = fit_corrections(rows, prior=2.0, estimator="median")
+    assert median.figures[()].multiplier == pytest.approx(math.exp(math.log(2) * 3 / 5))  # median log ratio = log 2
+
+
+def test_leave_one_group_out_never_sees_the_group() -> None:
+    rows = [Sample("m1|0", 3.0, 1.0, ("pytorch", "float")), Sample("m2|1", 1.0, 1.0, ("pytorch", "float"))]
+    held = leave_one_group_out(rows, lambda s: s.id.split("|")[0], prior=0.0)
+    assert held == {"m1|0": pytest.approx(1.0), "m2|1": pytest.approx(3.0)}  # each from the other alone
+
+
+def test_correction_lookup_falls_back_to_framework_then_all() -> None:
+    from advisor.domain.specs import CalibrationSpec
+
+    cal = CalibrationSpec(platform_id="p", measured_at="2026-12-01T00:00:00+00:00", method="m", tool_version="0",
+                          corrections={"pytorch/float": 1.5, "pytorch/*": 1.2, "*/*": 1.1})
+    assert latency_correction(cal, "pytorch", "fp16")[0] == 1.5
+    assert latency_correction(cal, "pytorch", "int8")[0] == 1.2
+    assert latency_correction(cal, "onnxruntime-cpu", "int8")[0] == 1.1
+    assert latency_correction(None, "pytorch", "fp16") == (1.0, None)
+    with pytest.raises(ValueError, match="corrections.pytorch/float"):
+        CalibrationSpec(platform_id="p", measured_at="x", method="m", tool_version="0", corrections={"pytorch/float": 0.0})
+
+
+# --------------------------------------------------------------------------- end to end
+TARGET = "xeon-8480"
+CASES = [(model, fw, prec) for model in ("resnet18", "mobilenet_v2", "resnet50")
+         for fw, prec in (("pytorch", "fp32"), ("onnxruntime-cpu", "fp32"), ("onnxruntime-cpu", "int8"))]
+
+
+def advisor(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "advisor.cli", *args], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=600)
+
+
+def predicted_ms(model: str, fw: str, prec: str) -> float:
+    from advisor.db.store import open_store
+    from advisor.predict.api import predict_case
+    from advisor.workload import Workload
+
+    return predict_case(open_store(), Workload(model=model, batch=1), target=TARGET, precision=prec, framework=fw).prediction.latency_ms
+
+
+def write_csv(path: Path, ratio) -> None:
+    lines = ["model,framework,precision,batch,latency_ms"]
+    lines += [f"{m},{fw},{p},1,{predicted_ms(m, fw, p) * ratio(m, fw, p):.6g}" for m, fw, p in CASES]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def calibration_count(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    with create_engine(url).connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM calibrations WHERE platform_id = :p"), {"p": TARGET}).scalar_one()
+
+
+def test_fit_stores_corrections_the_predictor_applies(isolated_db: str, tmp_path: Path) -> None:
+    # the device runs pytorch 1.5x, onnxruntime fp32 0.8x and int8 2x slower than predicted, on every model
+    factors = {("pytorch", "fp32"): 1.5, ("onnxruntime-cpu", "fp32"): 0.8, ("onnxruntime-cpu", "int8"): 2.0}
+    path = tmp_path / "mine.csv"
+    write_csv(path, lambda m, fw, p: factors[(fw, p)])
+    before = {case: predicted_ms(*case) for case in CASES}
+    result = advisor("fit", str(path), "--target", TARGET, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["median_abs_error_after"] < out["median_abs_error_before"]
+    corr = out["corrections"]
+    assert corr["onnxruntime-cpu/int8"] > corr["pytorch/float"] > 1.0 > corr["onnxruntime-cpu/float"]
+    assert "mine.csv: 3 measurements of mobilenet_v2, resnet18, resnet50" in out["sources"]["onnxruntime-cpu/int8"]
+    # the stored corrections multiply the prediction, one multiplier per framework x precision family
+    for (model, fw, prec), ms in before.items():
+        key = f"{fw}/{'int8' if prec == 'int8' else 'float'}"
+        assert predicted_ms(model, fw, prec) == pytest.approx(ms * corr[key], rel=1e-6)
+    # a second fit starts from the uncorrected predictions, not from the corrected ones
+    again = json.loads(advisor("fit", str(path), "--target", TARGET, "--format", "json").stdout)
+    assert again["corrections"] == corr
+
+
+def test_fit_worse_than_none_is_refused_and_stores_nothing(isolated_db: str, tmp_path: Path) -> None:
+    # pytorch only, and the models disagree: 2x slow, 2x fast, on time
+    ratio = {"resnet18": 2.0, "mobilenet_v2": 0.5, "resnet50": 1.0}
+    path = tmp_path / "noisy.csv"
+    lines = ["model,framework,precision,latency_ms"]
+    lines += [f"{m},pytorch,fp32,{predicted_ms(m, 'pytorch', 'fp32') * r:.6g}" for m, r in ratio.items()]
+    path.write_text("\n".join(lines) + "\n")
+    count = calibration_count(isolated_db)
+    result = advisor("fit", str(path), "--target", TARGET)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "no better than no fit" in result.stderr and "noisy.csv" in result.stderr
+    assert calibration_count(isolated_db) == count
+
+
+def test_fit_bad_input_is_one_line_exit_2(isolated_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("model,framework,precision,latency_ms\nresnet18,pytorch,fp32,10\n")
+    result = advisor("fit", str(path), "--target", TARGET)
+    assert result.returncode == 2 and "at least 2 models" in result.stderr and result.stderr.count("\n") == 1
+    result = advisor("fit", str(path), "--target", "no-such-board")
+    assert result.returncode == 2 and "no-such-board" in result.stderr
+    path.write_text("model,framework,precision,latency_ms\nresnet18,pytorch,fp99,10\nresnet50,pytorch,fp32,10\n")
+    result = advisor("fit", str(path), "--target", TARGET)
+    assert result.returncode == 2 and "one.csv:2" in result.stderr and "fp99" in result.stderr
