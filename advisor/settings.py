@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from advisor.errors import InputError
 
@@ -25,6 +26,8 @@ ENV_API_TOKEN = "ADVISOR_API_TOKEN"
 ENV_RECOMMEND_CACHE_SIZE = "ADVISOR_RECOMMEND_CACHE_SIZE"
 #: Set (to anything but "", 0, false, no): `advisor calibrate` runs its quick budget.
 ENV_CALIBRATE_QUICK = "ADVISOR_CALIBRATE_QUICK"
+#: The only directory the service reads model files from (`advisor serve --models-dir`).
+ENV_MODELS_DIR = "ADVISOR_MODELS_DIR"
 
 #: Seconds a client has to send a whole request (head and body) before the service closes
 #: the connection (slow clients holding sockets, issue 14); 0 turns the deadline off.
@@ -71,6 +74,14 @@ def database_url(environ: Mapping[str, str] | None = None) -> str | None:
     (the service's cache size) must not stop `hardware list`."""
     env = os.environ if environ is None else environ
     return env.get(ENV_DB) or None
+
+
+def models_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """$ADVISOR_MODELS_DIR alone: the directory `advisor serve --models-dir` names (the
+    service's workers inherit it); None: the service reads no model files."""
+    env = os.environ if environ is None else environ
+    value = env.get(ENV_MODELS_DIR)
+    return Path(value) if value else None
 
 
 def calibrate_quick(environ: Mapping[str, str] | None = None) -> bool:

@@ -176,7 +176,7 @@ def test_exported_program_loads_on_meta_with_its_example_shapes(exported: Path) 
 
 
 def test_files_are_refused_when_code_is_not_allowed(exported: Path) -> None:
-    with pytest.raises(InputError, match="loading model files .* not allowed"):
+    with pytest.raises(InputError, match="torch.export file .* not allowed here: code is never loaded"):
         load_model(Workload(model=str(exported)), allow_code=False)
 
 

@@ -3,8 +3,8 @@
 Why here: predict, recommend, profile, the gate and the service all need a Profile for a
 workload; each used to look the cache up on its own (twice on one path). The lookup comes
 first and needs neither torch nor SQLAlchemy, so a cached `recommend` stays fast; only a
-miss loads the model (torch) and counts it. Only zoo models are written back: a callable or
-a .pt2 file can change behind the same name.
+miss builds the model through its source and counts it. Only zoo models are written back:
+a file or a callable can change behind the same name.
 """
 
 from __future__ import annotations
@@ -21,19 +21,20 @@ if TYPE_CHECKING:
 def profile_for(store: Store | None, workload: Workload, *, allow_code: bool = True) -> Profile:
     """The Profile of ``workload``: from ``store``'s cache when present, else counted.
 
-    ``allow_code`` False refuses files and import paths (the HTTP service). Raises
+    ``allow_code`` False refuses code, and files outside --models-dir (the HTTP service). Raises
     InputError for an unknown model, a malformed shape or a model that cannot run.
     """
     key = workload.profile_cache_key()
     if store is not None:
         cached = store.get_cached_profile(key)
         if cached is not None:
-            return Profile.model_validate_json(cached)
+            profile = Profile.model_validate_json(cached)
+            # only zoo profiles are cached; those written before profiles named their source lack it
+            return profile if profile.source else profile.model_copy(update={"source": "zoo"})
 
-    from advisor.models import is_zoo_name
     from advisor.profiling.api import count_workload
 
     profile = count_workload(workload, allow_code=allow_code)
-    if store is not None and is_zoo_name(workload.model):
+    if store is not None and profile.source == "zoo":
         store.put_cached_profile(key, profile.model_dump_json())
     return profile

@@ -52,6 +52,17 @@ class LoadPolicy:
     allow_code: bool = True
     models_dir: Path | None = None
 
+    @classmethod
+    def of(cls, allow_code: bool) -> LoadPolicy:
+        """The policy behind a caller's ``allow_code``: the CLI's (everything), or the
+        service's (no code; files only from the directory `advisor serve --models-dir` names,
+        which its workers inherit as $ADVISOR_MODELS_DIR)."""
+        if allow_code:
+            return cls()
+        from advisor.settings import models_dir
+
+        return cls(allow_code=False, models_dir=models_dir())
+
     @property
     def allow_files(self) -> bool:
         return self.allow_code or self.models_dir is not None
@@ -163,7 +174,7 @@ class SourceRegistry:
     def _check_access(source: ModelSource, spec: str, policy: LoadPolicy) -> None:
         if source.access == "code" and not policy.allow_code:
             raise InputError(
-                f"{source.label} '{spec}' is not accepted here (code is never loaded from a request); "
+                f"{source.label} '{spec}' is not allowed here: code is never loaded from a request; "
                 "use a zoo name or a model file in the server's models directory"
             )
         if source.access == "files" and not policy.allow_files:

@@ -1,8 +1,8 @@
-"""Profile a workload: load its model (zoo, callable or .pt2) and count it.
+"""Profile a workload: build its model through its model source (advisor.models.sources) and count it.
 
 No cache here: the profiler sits below the store, so looking a profile up in the database
 (and writing zoo profiles back) is advisor.db.profile_cache.profile_for's job, which calls
-this on a miss. Imports torch only when called.
+this on a miss. Imports torch only when a torch model is counted (ONNX files need none).
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 def count_workload(workload: Workload, *, allow_code: bool = True) -> Profile:
     """The Profile of ``workload``'s model at its shape and phase, counted now.
 
-    ``allow_code`` False refuses files and import paths (the HTTP service). Raises
+    ``allow_code`` False refuses import paths and .pt2 files, and reads model files only from
+    the service's --models-dir (the HTTP service). Raises
     InputError for an unknown model, a malformed shape or a model that cannot run.
     """
-    from advisor.models import load_model
-    from advisor.profiling.counter import count
+    from advisor.models.sources import LoadPolicy, default_registry
+    from advisor.profiling.dispatch import count_built
 
-    return count(load_model(workload, allow_code=allow_code))
+    source, built = default_registry().build(workload, LoadPolicy.of(allow_code))
+    return count_built(built, source=source.name)

@@ -407,8 +407,8 @@ def _notes(model: Any, quantized: str | None) -> list[str]:
         elif node.op_type == "Conv" and len(node.input) > 1 and node.input[1].startswith("onnx::Conv_"):
             folded += 1  # the TorchScript exporter names the weights it rewrote when folding batch norm
     if folded and not any(n.op_type == "BatchNormalization" for n in model.graph.node):
-        notes.append(f"batch norm folded into {folded} convolutions by the exporter: the parameters exclude "
-                     "the batch-norm scale and shift (and running statistics)")
+        notes.append(f"batch norm folded into {folded} convolutions by the exporter: its scale and shift are merged "
+                     "into their weights and biases, so parameters differ from the torch model's")
     if quantized:
         kind = "QOperator" if any(n.op_type in QOPERATOR_OPS for n in model.graph.node) else "QDQ"
         notes.append(f"quantized graph ({kind}): its precision is {quantized}; predictions use it")

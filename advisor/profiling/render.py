@@ -68,12 +68,16 @@ def profile_dict(profile: Profile, rows: list[ModuleRow], precision: str) -> dic
         "context": profile.context,
         "precision": precision,
         "params": profile.params,
+        "active_params": profile.params if profile.active_params is None else profile.active_params,
         "macs": profile.macs,
         "flops": profile.flops,
         "bytes_read": _number(profile.bytes_read(precision)),
         "bytes_written": _number(profile.bytes_written(precision)),
         "intensity": round(profile.intensity(precision), 4),
         "kv_cache_elems": profile.kv_cache_elems,
+        "source": profile.source,
+        "native_precision": profile.native_precision,
+        "notes": list(profile.notes),
         "layers": [layer_dict(r, precision) for r in rows],
         "unsupported_ops": [u.model_dump() for u in profile.unsupported_ops],
     }
@@ -124,6 +128,8 @@ def print_table(profile: Profile, rows: list[ModuleRow] | None, precision: str) 
     totals.add_column("exact", justify="right", style="dim")
     read, written = profile.bytes_read(precision), profile.bytes_written(precision)
     totals.add_row("parameters", _si(profile.params), f"{profile.params:,}")
+    if profile.active_params is not None and profile.active_params != profile.params:
+        totals.add_row("active parameters (per token)", _si(profile.active_params), f"{profile.active_params:,}")
     totals.add_row("MACs (multiply-accumulates)", _si(profile.macs), f"{profile.macs:,}")
     totals.add_row("FLOPs", _si(profile.flops), f"{profile.flops:,}")
     totals.add_row(f"bytes read ({precision})", _bytes(read), f"{read:,.0f}")
@@ -131,7 +137,11 @@ def print_table(profile: Profile, rows: list[ModuleRow] | None, precision: str) 
     if profile.kv_cache_elems:
         totals.add_row("KV-cache elements (read in decode)", _si(profile.kv_cache_elems), f"{profile.kv_cache_elems:,}")
     totals.add_row("arithmetic intensity (FLOPs/byte)", f"{profile.intensity(precision):.2f}", "")
+    if profile.native_precision:
+        totals.add_row("stored precision (fixed by the model file)", profile.native_precision, "")
     console.print(totals)
+    for note in profile.notes:
+        console.print(f"note: {note}", highlight=False)
     if rows is None:
         return
     table = Table(title=f"per layer ({precision} bytes)", title_justify="left")

@@ -25,24 +25,37 @@ from advisor.workload import Phase, Workload
 MAX_BATCH = 4096
 MAX_TOKENS = 1 << 20
 
-FILE_SUFFIXES = (".pt2", ".pt", ".pth", ".onnx", ".pkl", ".pickle", ".bin", ".safetensors")
+#: Suffixes of files that carry code or pickles: never named by a request.
+CODE_SUFFIXES = (".pt2", ".pt", ".pth", ".pkl", ".pickle", ".bin", ".py")
 
 
-def _zoo_name_only(value: str) -> str:
-    """The service never loads files or imports code: only names shaped like a zoo name
-    (no path separator, no ``module:callable``, no file suffix) get to the loader.
-    Decided from the text alone: asking the file system would tell a client which names
-    exist in the service's working directory (issue 14)."""
-    if value.lower().endswith(FILE_SUFFIXES):
-        raise ValueError(f"'{value}' looks like a file; the service profiles zoo models by name only")
+def _no_code(value: str) -> str:
+    """The service never imports code or unpickles: ``module:callable`` and .pt2/.pt/.pkl
+    are refused; model files (ONNX, GGUF, safetensors, config directories) are read only
+    from the directory the operator named with ``advisor serve --models-dir``, checked when
+    the model is built. Decided from the text alone: asking the file system here would tell
+    a client which names exist in the service's working directory (issue 14)."""
+    if value.lower().endswith(CODE_SUFFIXES):
+        raise ValueError(f"'{value}' is a code or pickle file; the service never loads code from a request")
+    if ".." in value.split("/"):
+        raise ValueError(f"'{value}': '..' is not allowed; name files relative to the server's models directory")
     return value
 
 
-#: A zoo model name; the pattern already rules out paths and ``package.module:callable``.
+MODEL_FORMS = (
+    "A zoo name (resnet50, yolov5s, llama-7b); hf:org/name from the server's local Hugging Face cache; or, when "
+    "the server runs with --models-dir, a path relative to that directory: an ONNX file (model.onnx), a GGUF or "
+    "safetensors checkpoint (model.gguf, model.safetensors), or a Hugging Face config directory. Code "
+    "(module:callable, .pt2) is never accepted."
+)
+
+#: A model spec: the pattern rules out absolute paths, ``module:callable`` and every prefix but hf:.
 Name = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"),
-    AfterValidator(_zoo_name_only),
+    StringConstraints(min_length=1, max_length=200,
+                      pattern=r"^(hf:)?[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9_.\-]+)*/?$"),
+    AfterValidator(_no_code),
+    Field(description=MODEL_FORMS, examples=["resnet50", "model.onnx", "hf:Qwen/Qwen2.5-7B"]),
 ]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
 Shape = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,7}(x[0-9]{1,7}){0,7}$")]

@@ -7,9 +7,12 @@ each build their own app (and database engine) from the environment.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
+from advisor.errors import InputError
 from advisor.service.middleware import ACCESS_LOGGER
 
 #: On SIGTERM uvicorn stops accepting, lets requests in flight finish for this long,
@@ -38,8 +41,11 @@ def log_config(level: str = "info") -> dict[str, Any]:
     }
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, models_dir: Path | None = None) -> None:
     """Run until SIGINT/SIGTERM. Settings come from ADVISOR_DB and ADVISOR_API_TOKEN.
+
+    ``models_dir`` is the only directory requests may name model files in; the workers
+    (separate processes) inherit it as $ADVISOR_MODELS_DIR. None: no model files at all.
 
     The database is opened (migrated, seeded, checked) here once before uvicorn starts:
     a damaged or unreachable database is then one line and exit 2 from the CLI, not a
@@ -48,8 +54,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     from advisor.db.store import open_store
     from advisor.service.protocol import DeadlineH11Protocol
-    from advisor.settings import Settings, service_read_timeout_s
+    from advisor.settings import ENV_MODELS_DIR, Settings, service_read_timeout_s
 
+    if models_dir is not None:
+        if not models_dir.is_dir():
+            raise InputError(f"--models-dir {models_dir}: not a directory")
+        os.environ[ENV_MODELS_DIR] = str(models_dir.resolve())
+    else:
+        os.environ.pop(ENV_MODELS_DIR, None)
     settings = Settings.from_env()
     service_read_timeout_s()  # a bad value is an InputError here, not in every connection
     open_store(settings.db_url).close()
