@@ -249,7 +249,26 @@ def test_tp2_decode_faster_than_tp1_and_slower_than_half(isolated_db):
 
     def decode(tp: int) -> float:
         return model.steps.stage_time("decode", 16, tp=tp, pp=1, platform=platform, framework=framework,
-                                      scheme="fp16", calibration=None, link=link, kv_width=2.0).total_s
+                                      scheme="fp16", calibration=None, link=link, kv_cache="fp16").total_s
 
     one, two = decode(1), decode(2)
     assert one / 2 < two < one
+
+
+def test_fp8_kv_cache_saves_the_cache_bytes_of_a_decode_step(isolated_db):
+    from advisor.db.store import open_store
+    from advisor.plan.engine import load_model_for_serving
+
+    store = open_store(isolated_db, readonly=True)
+    model = load_model_for_serving(None, "llama-7b", 1024, 128)  # decode context 1024 + 64 = 1088
+    platform, framework = store.get_platform("h100-sxm"), store.get_framework("vllm")
+
+    def decode(kv: str) -> float:
+        return model.steps.stage_time("decode", 32, tp=1, pp=1, platform=platform, framework=framework,
+                                      scheme="fp16", calibration=None, link=None, kv_cache=kv).total_s
+
+    # the attention kernels are memory-bound: one byte less per cached element, read once a step:
+    # 32 layers x 2 (K, V) x 32 sequences x 1088 tokens x 32 heads x 128 = 9.13e9 elements
+    elems = 32 * 2 * 32 * 1088 * 32 * 128
+    bandwidth = platform.memory.bandwidth_gbs.value * 1e9 * framework.efficiency.bandwidth.value
+    assert decode("fp16") - decode("fp8") == pytest.approx(elems / bandwidth, rel=0.1)

@@ -24,10 +24,9 @@ from advisor.plan.serving import LoadPoint, Pipeline, Slo, best_concurrency, sig
 from advisor.plan.stack import BatchedStack, collapse
 from advisor.plan.steps import StepModel
 from advisor.plan.types import (
-    DEFAULT_DEVICES, DEFAULT_KV_CACHES, DEFAULT_PRECISIONS, KV_CACHE_DTYPES, Plan, PlanExcluded, PlanReport,
-    PlanRequest,
+    DEFAULT_DEVICES, DEFAULT_KV_CACHES, DEFAULT_PRECISIONS, Plan, PlanExcluded, PlanReport, PlanRequest,
 )
-from advisor.precision import BYTES_PER_ELEMENT, scheme as scheme_spec
+from advisor.precision import KV_CACHE_DTYPES, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.api import calibration_for
 from advisor.workload import Workload
 
@@ -196,7 +195,7 @@ class _Candidate:
         plans: list[Plan] = []
         excluded: list[PlanExcluded] = []
         unfit: list[tuple[int, int, int, MemoryPlan]] = []
-        kv_width = BYTES_PER_ELEMENT[self.kv_cache]
+        kv_width = kv_cache_bytes(self.precision, self.kv_cache)
         attempted = 0
         for devices in sorted(set(counts)):
             layouts = _layouts(devices, self.traits, self.link, self.platform, self.framework, model.shape)
@@ -211,7 +210,7 @@ class _Candidate:
                 if not memory.fits:
                     unfit.append((devices, tp, pp, memory))
                     continue
-                plan, misses = self._evaluate(model, request, slo, memory, devices, tp, pp, kv_width)
+                plan, misses = self._evaluate(model, request, slo, memory, devices, tp, pp)
                 if plan is not None:
                     plans.append(plan)
                 else:
@@ -231,10 +230,10 @@ class _Candidate:
         return plans, excluded
 
     def _evaluate(self, model: ModelForServing, request: PlanRequest, slo: Slo, memory: MemoryPlan,
-                  devices: int, tp: int, pp: int, kv_width: float) -> tuple[Plan | None, list[str]]:
+                  devices: int, tp: int, pp: int) -> tuple[Plan | None, list[str]]:
         steps = model.steps
         common = dict(tp=tp, pp=pp, platform=self.platform, framework=self.framework, scheme=self.precision,
-                      calibration=self.calibration, link=self.link, kv_width=kv_width)
+                      calibration=self.calibration, link=self.link, kv_cache=self.kv_cache)
         prefill = steps.stage_time("prefill", 1, **common)
         micro = pp if self.traits.pipeline_microbatches == "stages" else 1
         pipeline = Pipeline(stages=pp, microbatches=micro)

@@ -7,16 +7,15 @@ repeated block is predicted once and counted once per block of the rank's pipeli
 Tensor parallelism adds two ring all-reduces per block and a gather of the logits
 (advisor.plan.comm); pipeline parallelism adds a send of the residual stream between
 stages. Collectives are not overlapped with compute (vLLM and TensorRT-LLM run them
-between the GEMMs of a block).
-
-Until the predictor takes a KV-cache dtype of its own, a decode attention that reads the
-cache at a width other than the scheme's activation width is charged the difference here.
+between the GEMMs of a block). The KV cache is read at its own dtype by the predictor
+(``predict(kv_cache=...)``): each decode block is predicted with the cache elements one rank
+holds for it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from advisor.domain.serving import Interconnect
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
@@ -27,7 +26,7 @@ from advisor.precision import scheme as scheme_spec
 from advisor.predict.engine import predict
 from advisor.predict.kernels import Kernel, fuse, fusion_key
 from advisor.predict.kv_cache import kv_heads_per_device
-from advisor.profiling.types import Category, Profile
+from advisor.profiling.types import Profile
 
 MS = 1e-3
 
@@ -52,10 +51,12 @@ def comm_width(scheme: str) -> float:
     return 4.0 if scheme_spec(scheme).activation in ("fp32", "tf32") else 2.0
 
 
-def _small_profile(ops: list, batch: int, phase: str, seq_len: int | None) -> Profile:
+def _small_profile(ops: list, batch: int, phase: str, seq_len: int | None, kv_cache_elems: int = 0) -> Profile:
+    """The part of a profile predict() reads when it is handed the kernels."""
     return Profile.model_construct(
         model="plan", input_shape=[], batch=batch, phase=phase, seq_len=seq_len, context=None, params=0,
-        kv_cache_elems=0, ops=ops, unsupported_ops=[], advisor_version="", modules=[],
+        kv_cache_elems=kv_cache_elems, ops=ops, unsupported_ops=[], advisor_version="", modules=[],
+        source=None, native_precision=None, notes=[],
     )
 
 
@@ -83,28 +84,20 @@ class StepModel:
             self._sharded[key] = shard(stack, tp)
         return self._sharded[key]
 
-    def _kv_extra_elems(self, batch: int, tp: int, count: int) -> float:
-        """Cached K/V elements one rank's decode attention reads per block."""
-        total = self.decode.kv_cache_elems(batch)
-        per_block = total / max(1, count)
-        return per_block * kv_heads_per_device(self.kv_heads, tp) / self.kv_heads
+    def kv_elems_per_block(self, batch: int, tp: int) -> int:
+        """Cached K/V elements one rank holds (and a decode step reads) for one block."""
+        count = max(1, self.decode.one.count)
+        per_block = self.decode.kv_cache_elems(batch) / count
+        return round(per_block * kv_heads_per_device(self.kv_heads, tp) / self.kv_heads)
 
-    def kernels(self, phase: str, batch: int, tp: int, framework: FrameworkSpec, scheme: str,
-                kv_width: float) -> tuple[list[Kernel], list[Kernel], list[Kernel]]:
-        act = scheme_spec(scheme).activation_bytes
-        kv_ratio = kv_width / act if phase == "decode" else 1.0
-        # kernels depend on the scheme only through the fusion key (and the KV width ratio);
-        # the predictor prices their bytes per scheme
-        key = (phase, batch, tp, fusion_key(framework.fusion, scheme), kv_ratio)
+    def kernels(self, phase: str, batch: int, tp: int, framework: FrameworkSpec,
+                scheme: str) -> tuple[list[Kernel], list[Kernel], list[Kernel]]:
+        """Head, block and tail kernels of one rank; shared by frameworks and schemes with the
+        same fusion key (the predictor prices their bytes per scheme)."""
+        key = (phase, batch, tp, fusion_key(framework.fusion, scheme))
         if key not in self._kernels:
             stack = self.sharded(phase, batch, tp).stack
-            head, block, tail = (fuse(ops, framework.fusion, scheme) for ops in (stack.head, stack.block, stack.tail))
-            if kv_ratio != 1.0:
-                extra = self._kv_extra_elems(batch, tp, stack.count) * (kv_ratio - 1.0)
-                block = [replace(k, input_elems=max(0, round(k.input_elems + extra)), util_cache={})
-                         if k.category == Category.matmul and k.weight_elems == 0 and "attention" in k.kind else k
-                         for k in block]
-            self._kernels[key] = (head, block, tail)
+            self._kernels[key] = tuple(fuse(ops, framework.fusion, scheme) for ops in (stack.head, stack.block, stack.tail))
         return self._kernels[key]
 
     def stage_time(
@@ -119,7 +112,7 @@ class StepModel:
         scheme: str,
         calibration: CalibrationSpec | None,
         link: Interconnect | None,
-        kv_width: float,
+        kv_cache: str | None,
         detail: bool = False,
     ) -> StepTime:
         """One pipeline stage's time for a decode step of ``batch`` sequences, or for the
@@ -127,20 +120,21 @@ class StepModel:
 
         ``bound`` is worked out only with ``detail`` (it needs every kernel's times, which
         costs more than the total): what most of the stage's time is spent bound by."""
-        head, block, tail = self.kernels(phase, batch, tp, framework, scheme, kv_width)
+        head, block, tail = self.kernels(phase, batch, tp, framework, scheme)
         sharded = self.sharded(phase, batch, tp)
         stack = sharded.stack
         seq = self.prompt_tokens if phase == "prefill" else None
+        kv_elems = self.kv_elems_per_block(batch, tp) if phase == "decode" else 0
 
-        def run(kernels: list[Kernel], layers: bool = False):
-            return predict(_small_profile(stack.ops, batch, phase, seq), platform, framework, scheme, calibration,
-                           kernels=kernels, with_layers=layers)
+        def run(kernels: list[Kernel], layers: bool = False, cached: int = 0):
+            return predict(_small_profile(stack.ops, batch, phase, seq, cached), platform, framework, scheme,
+                           calibration, kernels=kernels, with_layers=layers, kv_cache=kv_cache)
 
         # the per-call cost is what a prediction of no kernels takes; each part is its
         # prediction less that (the predictor adds it once per call)
         call_ms = run([]).latency_ms
         outside = run(head + tail, detail)
-        repeated = run(block, detail) if block else None
+        repeated = run(block, detail, kv_elems) if block else None
         blocks = math.ceil(stack.count / pp) if stack.count else 0
         block_ms = repeated.latency_ms - call_ms if repeated is not None else 0.0
         kernel_s = (outside.latency_ms + blocks * block_ms) * MS

@@ -7,7 +7,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: weight schemes tried when none are given (bf16 predicts as fp16; fp32/tf32 are not served)
 DEFAULT_PRECISIONS: tuple[str, ...] = ("fp16", "fp8", "int8", "w8a16", "w4a16")
 DEFAULT_KV_CACHES: tuple[str, ...] = ("fp16",)
-KV_CACHE_DTYPES: tuple[str, ...] = ("fp32", "fp16", "bf16", "fp8", "int8")
 #: device counts tried when none are given (capped by each platform's interconnect)
 DEFAULT_DEVICES: tuple[int, ...] = (1, 2, 4, 8)
 

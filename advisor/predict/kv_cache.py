@@ -1,22 +1,13 @@
-"""Bytes of an LLM's key/value cache: the one place that computes them.
+"""Bytes of an LLM's key/value cache per token and per page, on one device of a split model.
 
-The planner sizes its KV pages with it, and the predictor's decode cost model can read
-the cache at the same width (a KV-cache dtype independent of the weight scheme, e.g. an
-fp8 cache under fp16 weights). No torch import.
+The width of one cached element is advisor.precision.kv_cache_bytes (the one width the
+predictor, the memory estimate and the planner use); this module turns it into bytes per
+token on a tensor-/pipeline-parallel rank and into whole pages. No torch import.
 """
 
 from __future__ import annotations
 
 import math
-
-from advisor.precision import kv_cache_bytes
-
-
-def kv_cache_width(scheme: str, kv_cache: str | None = None) -> float:
-    """Bytes per cached element: ``kv_cache`` (a precision name) when given, else the
-    framework default for the scheme (16-bit whatever the weights; fp32 for fp32 models).
-    One definition shared with the predictor: advisor.precision.kv_cache_bytes."""
-    return kv_cache_bytes(scheme, kv_cache)
 
 
 def kv_heads_per_device(kv_heads: int, tensor_parallel: int) -> int:
