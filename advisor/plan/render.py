@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from advisor.plan.serving import sig3
 from advisor.plan.types import Plan, PlanExcluded, PlanReport
 
@@ -101,7 +99,9 @@ def describe(entry: PlanExcluded) -> str:
 
 
 def to_json(report: PlanReport) -> str:
-    return json.dumps(report.model_dump(mode="json"), indent=2)
+    from advisor.finite_json import dumps
+
+    return dumps(report.model_dump(mode="json"), "plan", indent=2)  # NaN/Infinity: one line naming the field
 
 
 def to_markdown(report: PlanReport) -> str:
