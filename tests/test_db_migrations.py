@@ -43,6 +43,7 @@ def _insert_rev1_rows(engine) -> dict:  # noqa: ANN001
         for spec in (mine, shadow):
             cols = platform_columns(spec.model_dump(mode="json"))
             cols.pop("npu_peaks"), cols.pop("sparse_headline")  # not in revision 0001
+            cols.pop("interconnect"), cols.pop("price_per_device_hour")  # 0005 added them
             values = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in cols.items()}
             names = ", ".join([*values, "origin", "created_at", "updated_at"])
             binds = ", ".join([f":{k}" for k in values] + ["'user'", "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP"])

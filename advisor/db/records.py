@@ -9,16 +9,19 @@ from typing import Any, Mapping
 PLATFORM_FIELDS: tuple[str, ...] = (
     "id", "name", "vendor", "device_class", "matrix_peaks", "vector_peaks", "npu_peaks",
     "sparse_headline", "memory", "power_w", "compute_capability", "features", "parallelism",
-    "notes", "sources",
+    "interconnect", "price_per_device_hour", "notes", "sources",
 )
 PLATFORM_JSON: frozenset[str] = frozenset(
-    {"matrix_peaks", "vector_peaks", "npu_peaks", "sparse_headline", "memory", "power_w", "features", "parallelism", "sources"}
+    {"matrix_peaks", "vector_peaks", "npu_peaks", "sparse_headline", "memory", "power_w", "features", "parallelism",
+     "interconnect", "price_per_device_hour", "sources"}
 )
 FRAMEWORK_FIELDS: tuple[str, ...] = (
     "id", "name", "device_classes", "support", "int8_calibration", "fusion", "overhead",
-    "efficiency", "notes", "sources",
+    "efficiency", "serving", "notes", "sources",
 )
-FRAMEWORK_JSON: frozenset[str] = frozenset({"device_classes", "support", "fusion", "overhead", "efficiency", "sources"})
+FRAMEWORK_JSON: frozenset[str] = frozenset(
+    {"device_classes", "support", "fusion", "overhead", "efficiency", "serving", "sources"}
+)
 
 
 def platform_columns(data: Mapping[str, Any]) -> dict[str, Any]:

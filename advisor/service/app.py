@@ -68,6 +68,7 @@ def create_app(
     ADVISOR_API_TOKEN, ADVISOR_RECOMMEND_CACHE_SIZE), which is how ``uvicorn --factory``
     workers get them."""
     from advisor.service.cache import RecommendCache
+    from advisor.service.plan_route import router as plan_router
     from advisor.service.routes import router
 
     env = Settings.from_env()
@@ -107,6 +108,7 @@ def create_app(
     app.state.settings = settings
     app.state.recommend_cache = RecommendCache(settings.recommend_cache_size)
     app.include_router(router)
+    app.include_router(plan_router)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> JSONResponse:  # noqa: ARG001
