@@ -232,10 +232,10 @@ def recommend(request: Request, store: StoreDep, body: RecommendBody) -> Respons
         from advisor.recommend.engine import recommend as rank
         from advisor.recommend.render import to_json
 
-        request_ = body.as_request()
-        for model in request_.models:
-            check_workload(request_.workload(model), store)
-        payload = to_json(rank(store, request_, allow_code=False), body.explain).encode()
+        asked = body.as_request()
+        for model in asked.models:
+            check_workload(asked.workload(model), store)
+        payload = to_json(rank(store, asked, allow_code=False), body.explain).encode()
         cache.put(key, payload)
     return Response(payload, media_type="application/json")
 
