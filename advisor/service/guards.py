@@ -60,7 +60,7 @@ def invalid_body(message: str) -> dict[str, Any]:
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
     """FastAPI's RequestValidationError as 422 without echoing any input back."""
-    errors = getattr(exc, "errors", lambda: [])()
+    errors: list[dict[str, Any]] = list(getattr(exc, "errors", lambda: [])())
     detail = []
     for error in errors:
         msg = str(error.get("msg", "invalid value"))
