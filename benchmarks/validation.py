@@ -242,6 +242,11 @@ def report(args: argparse.Namespace) -> None:
     plot = DOCS / f"validation{suffix or '-cpu'}.png"
     v.plot_validation(summary.rows, plot, title=f"advisor predict --target local vs advisor bench ({device})")
     md = render_markdown(payload, summary, measurements, plot.name, device, repeat)
+    if device == "cpu":  # `advisor fit` on half of the measurements (benchmarks/fit.py)
+        from benchmarks.fit import halves_markdown, validation_halves
+
+        section = "\n".join(halves_markdown(validation_halves(data_path(device))))
+        md = md.replace("\n## How the measurements were taken", "\n" + section + "\n## How the measurements were taken", 1)
     out = DOCS / f"validation{suffix}.md"
     out.write_text(md)
     print(f"wrote {out} and {plot}; median |error| {summary.median_abs_error:.1%}, "
