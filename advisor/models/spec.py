@@ -26,3 +26,11 @@ class ModelSpec:
     context: int | None = None
     kv_cache_elems: int = 0  # decode: K and V elements held across all layers
     device: str = "meta"  # "meta" or "cpu": where args and parameters live
+    #: the precision the model file fixes (a GGUF "q4_k_m", fp8 safetensors); None: any scheme
+    native_precision: str | None = None
+    #: one-line facts about how the model was built (shown by profile)
+    notes: list[str] = field(default_factory=list)
+    #: parameters one token uses (MoE: routed top-k experts plus shared parts); None: all of them
+    active_params: int | None = None
+    #: experts each token is routed to in a mixture-of-experts model; None for dense models
+    expert_top_k: int | None = None

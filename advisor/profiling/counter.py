@@ -30,6 +30,7 @@ from advisor.models.spec import ModelSpec
 from advisor.profiling.arguments import ArgumentBinder
 from advisor.profiling.formulas import FORMULAS, VIEW, Cost, Formula
 from advisor.profiling.meta_results import META_RESULTS, Builder
+from advisor.profiling.moe import route_expert_reads
 from advisor.profiling.types import Category, ModuleInfo, OpRecord, Profile, UnsupportedOp
 
 _Tensor = torch.Tensor
@@ -333,8 +334,12 @@ def count(spec: ModelSpec, *, meta_shortcuts: bool = True) -> Profile:
     unsupported = [
         UnsupportedOp(op=name, count=u.count, modules=list(u.modules)) for name, u in sorted(mode.unsupported.items())
     ]
+    # mixture of experts: a grouped expert GEMM reads the experts its tokens were routed to
+    records = route_expert_reads(mode.records, spec.expert_top_k) if spec.expert_top_k else mode.records
     return Profile(
         model=spec.name, input_shape=list(spec.input_shape), batch=spec.batch, phase=spec.phase,
-        seq_len=spec.seq_len, context=spec.context, params=params, kv_cache_elems=spec.kv_cache_elems,
-        ops=mode.records, unsupported_ops=unsupported, advisor_version=__version__, modules=infos,
+        seq_len=spec.seq_len, context=spec.context, params=params,
+        active_params=params if spec.active_params is None else spec.active_params,
+        kv_cache_elems=spec.kv_cache_elems, ops=records, unsupported_ops=unsupported,
+        advisor_version=__version__, modules=infos, native_precision=spec.native_precision, notes=list(spec.notes),
     )
