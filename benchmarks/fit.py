@@ -136,7 +136,8 @@ def measured_latency_ms(row: dict[str, Any], profile: Profile) -> float:
     if metric in ("latency_ms", "kernel_ms"):
         return measured
     if metric in ("tokens_per_s", "items_per_s"):
-        return profile.batch / measured * 1e3
+        items = profile.batch * (profile.seq_len or 1 if profile.phase == "prefill" else 1)  # prefill: every prompt token
+        return items / measured * 1e3
     raise ValueError(f"row {row['id']}: unknown metric {metric}")
 
 

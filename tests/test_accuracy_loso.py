@@ -1,0 +1,71 @@
+"""benchmarks/accuracy.py scores honestly: a row's prediction and interval never depend on its own
+source's measurements (leave-one-source-out), intervals back off to wider classes as the
+configs/intervals.yaml contract says, and speed-ups pair rows of one source by precision."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.accuracy import DEFAULT_INTERVAL, _quantile_bounds, cross_validate, interval_classes, lookup, speedups  # noqa: E402
+from benchmarks.fit import RowPrediction  # noqa: E402
+
+
+def rows(measured: dict[str, float]) -> list[RowPrediction]:
+    """Three sources, two frameworks; every prediction 10 ms."""
+    out = []
+    for i, (rid, ms) in enumerate(measured.items()):
+        source = rid.split("-")[0]
+        fw = "tensorrt" if i % 2 else "pytorch"
+        row = {"id": rid, "source_id": source, "framework": fw, "precision": "fp16", "platform": "p", "model": "m"}
+        out.append(RowPrediction(row, "edge_gpu_soc", 10.0, ms, "compute"))
+    return out
+
+
+BASE = {"a-1": 20.0, "a-2": 21.0, "a-3": 19.0, "b-1": 22.0, "b-2": 18.0, "b-3": 20.5, "c-1": 9.0, "c-2": 11.0,
+        "c-3": 30.0, "d-1": 12.0, "d-2": 25.0, "d-3": 16.0}
+
+
+def test_a_source_never_scores_itself() -> None:
+    scored, _ = cross_validate(rows(BASE))
+    # multiply every measurement of source c by 100: c's predictions and intervals must not move
+    changed = dict(BASE, **{k: v * 100 for k, v in BASE.items() if k.startswith("c-")})
+    again, _ = cross_validate(rows(changed))
+    for s, t in zip(scored, again):
+        if s.pred.source == "c":
+            assert (t.loso_ms, t.low_ms, t.high_ms) == pytest.approx((s.loso_ms, s.low_ms, s.high_ms))
+    # ... while the other sources see it (the check above is not vacuous)
+    assert any(t.low_ms != pytest.approx(s.low_ms) or t.loso_ms != pytest.approx(s.loso_ms)
+               for s, t in zip(scored, again) if s.pred.source != "c")
+
+
+def test_interval_bounds_and_lookup_backoff() -> None:
+    assert _quantile_bounds([1.0, 1.0, 1.0]) == pytest.approx((1.0, 1.0))
+    lo, hi = _quantile_bounds([1.0, 2.0])  # p10/p90 of log(1), log(2) (inclusive) widened by range / (2 sqrt 2)
+    span = math.log(2) * 0.8
+    pad = span / (2 * math.sqrt(2))
+    assert (lo, hi) == pytest.approx((math.exp(0.1 * math.log(2) - pad), math.exp(0.9 * math.log(2) + pad)))
+    from benchmarks.accuracy import Residual
+
+    residuals = [Residual("cpu", "ncnn", "float", 1.0)] * 3 + [Residual("cpu", "ncnn", "int8", 2.0)] * 2
+    classes = interval_classes(residuals)
+    names = {(c["device_class"], c["framework"], c["precision_family"]) for c in classes}
+    assert ("cpu", "ncnn", "float") in names and ("cpu", "ncnn", "int8") not in names  # 2 rows: not written
+    # int8 backs off: (cpu, *, int8) has 2 rows, so (cpu, ncnn, *) with all 5 is next
+    assert lookup(classes, "cpu", "ncnn", "int8")["n"] == 5
+    assert lookup(classes, "npu", "hailort", "int8")["n"] == 5  # device class "*"
+    assert lookup([], "npu", "hailort", "int8") == DEFAULT_INTERVAL
+
+
+def test_speedups_pair_precisions_of_one_source() -> None:
+    items = [({"id": "x-fp32", "precision": "fp32", "source_id": "s", "model": "m"}, 8.0, 6.0, 6.0),
+             ({"id": "x-int8", "precision": "int8", "source_id": "s", "model": "m"}, 2.0, 2.0, 3.0),
+             ({"id": "y-int8", "precision": "int8", "source_id": "t", "model": "m"}, 1.0, 1.0, 1.0)]
+    (pair,) = speedups(items, ("source_id", "model"))
+    assert pair.label == "int8/fp32" and pair.measured == 4.0 and pair.predicted == 3.0 and pair.raw == 2.0
+    assert pair.error == pytest.approx(-0.25)
