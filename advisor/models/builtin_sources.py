@@ -95,7 +95,7 @@ class CallableSource(ModelSource):
         return ":" in spec
 
     def build(self, workload: Workload, policy: LoadPolicy) -> ModelSpec:
-        refuse_phase_options(workload, workload.model)
         from advisor.models.loaders import load_callable
 
-        return load_callable(workload.model, input_shape=workload.input_shape, batch=workload.batch)
+        # phase options are checked there: a callable may return a Hugging Face language model
+        return load_callable(workload.model, workload)

@@ -1,9 +1,10 @@
 """Models from outside the zoo: a ``package.module:callable`` and a ``torch.export`` .pt2 file.
 
 A callable is invoked with no arguments while the meta device is the default, so the
-modules it builds allocate no real weights. It may return an ``nn.Module`` (then
-``--input-shape`` is required) or a ``(module, example_inputs)`` pair, where
-``example_inputs`` is a tensor or a tuple of tensors. A .pt2 file is loaded with
+modules it builds allocate no real weights. It may return a ``(module, example_inputs)``
+pair, where ``example_inputs`` is a tensor or a tuple of tensors, or just the module: then
+``--input-shape`` gives the input, or the model's own config does (Hugging Face models,
+timm models' pretrained input size). The current directory is importable. A .pt2 file is loaded with
 ``torch.export.load`` and run through ``ExportedProgram.module()`` on meta, with inputs shaped
 like the program's user-input placeholders.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import importlib
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -22,6 +23,17 @@ from advisor.errors import InputError
 from advisor.models.meta import on_meta
 from advisor.models.shapes import format_shape, parse_shape
 from advisor.models.spec import ModelSpec
+from advisor.models.user_code import (
+    cwd_importable,
+    explain_run_failure,
+    is_hf_model,
+    quiet_torch_export_log,
+    timm_input_shape,
+    unregistered_ops,
+)
+
+if TYPE_CHECKING:
+    from advisor.workload import Workload
 
 
 def _first_line(exc: BaseException) -> str:
@@ -58,13 +70,14 @@ def _with_batch(args: tuple[Any, ...], batch: int | None) -> tuple[Any, ...]:
 
 
 def _dry_run(label: str, module: nn.Module, args: tuple[Any, ...]) -> None:
-    """One forward on meta, so inputs the model cannot take fail here with one line."""
+    """One forward on meta, so inputs the model cannot take fail here with one line (and a
+    forward that needs tensor values says what to do instead)."""
     try:
         with torch.no_grad():
             module(*args)
     except Exception as exc:  # noqa: BLE001 - any failure means these inputs do not fit the model
         shapes = ", ".join(format_shape(list(a.shape)) for a in args if isinstance(a, torch.Tensor))
-        raise InputError(f"{label} cannot run on inputs {shapes}: {_first_line(exc)}") from None
+        raise InputError(explain_run_failure(label, exc, shapes)) from None
 
 
 def _shape_and_batch(input_shape: str | list[int] | None, batch: int | None) -> list[int] | None:
@@ -76,17 +89,21 @@ def _shape_and_batch(input_shape: str | list[int] | None, batch: int | None) -> 
     return shape
 
 
-def load_callable(target: str, *, input_shape: str | list[int] | None, batch: int | None) -> ModelSpec:
-    """Import ``package.module:callable``, call it on meta, and wrap what it returns."""
+def load_callable(target: str, workload: Workload) -> ModelSpec:
+    """Import ``package.module:callable`` (the current directory is importable), call it on
+    meta, and wrap what it returns: a (module, inputs) pair, or a bare module whose inputs
+    come from ``--input-shape`` or, for Hugging Face and timm models, from their config."""
     module_name, _, attr_path = target.partition(":")
     if not module_name or not attr_path:
         raise InputError(f"malformed model '{target}': expected package.module:callable")
     try:
-        obj: Any = importlib.import_module(module_name)
+        with cwd_importable():
+            obj: Any = importlib.import_module(module_name)
         for part in attr_path.split("."):
             obj = getattr(obj, part)
     except Exception as exc:  # noqa: BLE001 - import errors of user code are input errors
-        raise InputError(f"cannot import '{target}': {_first_line(exc)}") from None
+        raise InputError(f"cannot import '{target}': {_first_line(exc)} (run advisor from the directory that "
+                         "holds the module, or put it on PYTHONPATH)") from None
     if not callable(obj):
         raise InputError(f"'{target}' is not callable")
     try:
@@ -101,7 +118,17 @@ def load_callable(target: str, *, input_shape: str | list[int] | None, batch: in
     if not isinstance(result, nn.Module):
         raise InputError(f"'{target}' returned {type(result).__name__}, not a torch.nn.Module or (module, inputs)")
     module = _module_to_meta(result).eval()
+    input_shape, batch = workload.input_shape, workload.batch
+    if example is None and input_shape is None and is_hf_model(module):
+        from advisor.models.hf_source import spec_from_hf_module
+
+        return spec_from_hf_module(module, workload, name=target)
+    if workload.phase is not None or workload.seq_len is not None or workload.context is not None:
+        raise InputError(f"--phase/--seq-len/--context apply to language models (zoo LLMs, Hugging Face models), "
+                         f"not {target}")
     shape = _shape_and_batch(input_shape, batch)
+    if shape is None and example is None:
+        shape = timm_input_shape(module, batch)
     if shape is not None:
         first_dtype = example[0].dtype if example and isinstance(example[0], torch.Tensor) else torch.float32
         rest = _to_meta(example[1:]) if example else ()
@@ -109,7 +136,8 @@ def load_callable(target: str, *, input_shape: str | list[int] | None, batch: in
     elif example is not None:
         args = _with_batch(_to_meta(example), batch)
     else:
-        raise InputError(f"'{target}' returned a module without example inputs: pass --input-shape, e.g. 1x3x224x224")
+        raise InputError(f"'{target}' returned a module without example inputs: pass --input-shape, e.g. "
+                         "1x3x224x224, or return (model, example_inputs)")
     _dry_run(target, module, args)
     first = args[0] if args and isinstance(args[0], torch.Tensor) else None
     shown = list(first.shape) if first is not None else []
@@ -133,8 +161,15 @@ def load_exported(path: Path, *, input_shape: str | list[int] | None, batch: int
     if not _is_pt2_archive(path):
         raise InputError(f"{path}: not a torch.export .pt2 archive (save one with torch.export.save)")
     try:
-        program = torch.export.load(str(path))
+        with quiet_torch_export_log():
+            program = torch.export.load(str(path))
     except Exception as exc:  # noqa: BLE001 - any failure means the file is not a usable program
+        missing = unregistered_ops(path)
+        if missing:
+            raise InputError(
+                f"{path}: uses operator(s) {', '.join(missing)} that are not registered in this process: import "
+                "the library that defines them first (a callable that imports it and returns "
+                "torch.export.load(path).module() with example inputs)") from None
         raise InputError(f"{path}: not a torch.export program ({_first_line(exc)})") from None
     from torch.export.graph_signature import InputKind
 
