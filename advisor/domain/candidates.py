@@ -29,6 +29,12 @@ class Candidate(BaseModel):
     latency_ms: float
     throughput_per_s: float
     bound: str
+    #: p10-p90 range of the latency (penalties applied), and what dominates its width
+    latency_ms_low: float = 0.0
+    latency_ms_high: float = 0.0
+    uncertainty: str = ""
+    #: its range overlaps the best candidate's: not distinguishable from the best by prediction
+    within_error_of_best: bool = False
     memory_mb: float
     warnings: list[str] = Field(default_factory=list)
     rules: list[Finding] = Field(default_factory=list)

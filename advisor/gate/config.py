@@ -66,6 +66,10 @@ class GateConfig(_Strict):
     precisions: list[str] | None = Field(default=None, min_length=1, max_length=16)
     requirements: Requirements
     regression: Regression = Field(default_factory=Regression)
+    #: which latency the budget is checked against: the predicted figure ("point") or the
+    #: pessimistic end of its p10-p90 range ("high": latency_ms_high, and the throughput
+    #: that latency gives); regression checks against a baseline always use the point figures
+    use: Literal["point", "high"] = "point"
 
     @field_validator("models")
     @classmethod

@@ -38,7 +38,9 @@ class Limit:
 
 _UNITS = {
     "latency_ms": "ms",
+    "latency_ms_high": "ms",
     "throughput_per_s": "/s",
+    "throughput_per_s_low": "/s",
     "memory_mb": "MB",
     "params": "",
     "flops": "FLOPs",
@@ -52,6 +54,9 @@ _BUDGETS: dict[str, tuple[str, Literal["<=", ">="]]] = {
     "max_params": ("params", "<="),
     "max_flops": ("flops", "<="),
 }
+
+#: figure -> its pessimistic end (``use: high``)
+_PESSIMISTIC = {"latency_ms": "latency_ms_high", "throughput_per_s": "throughput_per_s_low"}
 
 # regression tolerance key -> (requirement name, candidate figure, direction of "better")
 _REGRESSIONS: dict[str, tuple[str, str, Literal["<=", ">="]]] = {
@@ -82,6 +87,8 @@ def limits_for(config: GateConfig, baseline: CandidateFigures | None) -> list[Li
     limits: list[Limit] = []
     for key, (metric, comparison) in _BUDGETS.items():
         bound = getattr(config.requirements, key)
+        if config.use == "high":  # the pessimistic end of the interval
+            metric = _PESSIMISTIC.get(metric, metric)
         if bound is not None:
             limits.append(Limit(key, metric, comparison, float(bound), _UNITS[metric]))
     if baseline is not None:
@@ -233,11 +240,19 @@ def collect(
             rank=cand.rank, model=cand.model, precision=cand.precision, framework=cand.framework,
             latency_ms=cand.latency_ms, throughput_per_s=cand.throughput_per_s,
             memory_mb=cand.memory_mb, params=cand.params, flops=cand.flops, bound=cand.bound,
-            warnings=list(cand.warnings),
+            warnings=list(cand.warnings), **pessimistic_end(cand.latency_ms, cand.latency_ms_high, cand.throughput_per_s),
         )
         for cand in rec.candidates
     ]
     return figures, list(rec.excluded)
+
+
+def pessimistic_end(latency_ms: float, latency_ms_high: float, throughput_per_s: float) -> dict[str, float]:
+    """The slow end of the interval and the throughput at that latency (a candidate without
+    an interval keeps its point figures)."""
+    high = max(latency_ms, latency_ms_high)
+    low_rate = throughput_per_s * latency_ms / high if high > 0 else throughput_per_s
+    return {"latency_ms_high": high, "throughput_per_s_low": low_rate}
 
 
 def evaluate_gate(

@@ -23,6 +23,9 @@ class CandidateFigures(BaseModel):
     flops: int
     bound: str
     warnings: list[str] = Field(default_factory=list)
+    #: the pessimistic end of the prediction interval (0: none known), for ``use: high``
+    latency_ms_high: float = 0.0
+    throughput_per_s_low: float = 0.0
 
     @property
     def label(self) -> str:

@@ -75,7 +75,8 @@ def print_table(pred: Prediction, per_layer: bool) -> None:
     unit = "tokens/s" if pred.phase else "items/s"
     rows = [
         ("batch", str(pred.batch) + (f" ({pred.phase})" if pred.phase else "")),
-        ("latency", f"{pred.latency_ms:.3f} ms"),
+        ("latency", f"{pred.latency_ms:.3g} ms (p10-p90 {pred.latency_ms_low:.3g}-{pred.latency_ms_high:.3g} ms)"),
+        ("uncertainty", pred.uncertainty),
         ("throughput", f"{pred.throughput_per_s:,.1f} {unit}"),
         ("bound", pred.bound),
         ("memory", f"{pred.memory_mb:,.1f} MB"),

@@ -24,6 +24,7 @@ from advisor.domain.vocab import is_gpu, is_npu
 from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
 from advisor.predict.corrections import latency_correction
+from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
@@ -261,6 +262,9 @@ def predict(
 
     call_ms = call_us * US / MS
     latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms
+    # the range comes last, from the final latency (any correction is applied before this)
+    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None)
+    latency_low, latency_high = latency_range(latency_ms, interval)
     # the one place a fitted correction (`advisor fit`) applies: a multiplier on the total
     correction, correction_note = latency_correction(calibration, framework.id, scheme)
     latency_ms *= correction
@@ -276,6 +280,9 @@ def predict(
         batch=profile.batch,
         phase=profile.phase,
         latency_ms=latency_ms,
+        latency_ms_low=latency_low,
+        latency_ms_high=latency_high,
+        uncertainty=interval.describe(),
         throughput_per_s=throughput(profile, latency_ms),
         bound=overall_bound(timings, floor_s, call_ms),
         memory_mb=memory.total_mb,

@@ -35,6 +35,11 @@ class Prediction(BaseModel):
     batch: int
     phase: str | None = None
     latency_ms: float
+    #: p10-p90 range of the measured latency (advisor.predict.intervals, configs/intervals.yaml)
+    latency_ms_low: float = 0.0
+    latency_ms_high: float = 0.0
+    #: the interval class the range comes from and its evidence: what dominates the uncertainty
+    uncertainty: str = ""
     throughput_per_s: float  # items/s, tokens/s for LLM decode and prefill
     bound: Bound
     memory_mb: float

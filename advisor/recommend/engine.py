@@ -68,6 +68,16 @@ def _missed(constraint: str, message: str, value: float, limit: float) -> Findin
                    details={"value": value, "limit": limit})
 
 
+def mark_within_error(candidates: list[Candidate]) -> list[Candidate]:
+    """Flag the candidates whose latency range overlaps the best one's (rank 1 included):
+    the predictor cannot tell them apart from the best."""
+    if not candidates:
+        return candidates
+    best = candidates[0]
+    return [c.model_copy(update={"within_error_of_best": c.latency_ms_low <= best.latency_ms_high
+                                 and best.latency_ms_low <= c.latency_ms_high}) for c in candidates]
+
+
 def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> Recommendation:
     platform = db.get_platform(request.target)
     frameworks = _frameworks(db, request.frameworks)
@@ -118,12 +128,14 @@ def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> 
             notes = [f.message for f in findings if not f.excludes] + pred.warnings
             ranked.append((latency, Candidate(
                 rank=0, model=model, precision=s, framework=fw.id, latency_ms=latency,
+                latency_ms_low=pred.latency_ms_low * factor, latency_ms_high=pred.latency_ms_high * factor,
+                uncertainty=pred.uncertainty,
                 throughput_per_s=throughput, bound=pred.bound, memory_mb=pred.memory_mb,
                 warnings=notes, rules=findings, params=profile.params, flops=profile.flops,
             )))
 
     ranked.sort(key=lambda item: (item[0], item[1].model, item[1].framework, item[1].precision))
-    candidates = [c.model_copy(update={"rank": i + 1}) for i, (_, c) in enumerate(ranked)]
+    candidates = mark_within_error([c.model_copy(update={"rank": i + 1}) for i, (_, c) in enumerate(ranked)])
     if request.top is not None:
         candidates = candidates[: request.top]
     return Recommendation(target=platform.id, candidates=candidates, excluded=dropped)

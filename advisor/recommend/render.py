@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
-from advisor.domain.candidates import Exclusion
+from advisor.domain.candidates import Candidate, Exclusion
 from advisor.finite_json import dumps
 from advisor.recommend.types import Recommendation
 
@@ -35,6 +36,34 @@ def grouped_excluded(excluded: list[Exclusion]) -> list[tuple[str, str, str, lis
 
 
 
+def sig3(x: float) -> str:
+    """Three significant figures without an exponent: 1348 -> "1,350", 0.04567 -> "0.0457"."""
+    rounded = float(f"{x:.3g}")
+    if rounded == 0 or not math.isfinite(rounded):
+        return f"{rounded:g}"
+    return f"{rounded:,.{max(0, 2 - math.floor(math.log10(abs(rounded))))}f}"
+
+
+#: the mark of a candidate whose latency range overlaps the best one's
+WITHIN_ERROR = "~"
+
+
+def latency_cell(c: Candidate) -> str:
+    """"2.87 (2.30-3.59)~": the predicted latency, its p10-p90 range, the within-error mark."""
+    text = sig3(c.latency_ms)
+    if c.latency_ms_high > 0:
+        text += f" ({sig3(c.latency_ms_low)}-{sig3(c.latency_ms_high)})"
+    return text + (WITHIN_ERROR if c.within_error_of_best and c.rank != 1 else "")
+
+
+def within_error_line(rec: Recommendation) -> str | None:
+    near = [c for c in rec.candidates if c.within_error_of_best and c.rank != 1]
+    if not near:
+        return None
+    return (f"{WITHIN_ERROR} within error of the best: {len(near)} candidate(s) whose p10-p90 latency range "
+            f"overlaps #1's")
+
+
 def to_markdown(rec: Recommendation, explain: bool = False) -> str:
     lines = [f"# Recommendation for {rec.target}", ""]
     if rec.candidates:
@@ -42,7 +71,7 @@ def to_markdown(rec: Recommendation, explain: bool = False) -> str:
                   "|---|---|---|---|---|---|---|---|---|"]
         for c in rec.candidates:
             warn = "<br>".join(c.warnings) if c.warnings else ""
-            lines.append(f"| {c.rank} | {c.model} | {c.framework} | {c.precision} | {c.latency_ms:.3f} | "
+            lines.append(f"| {c.rank} | {c.model} | {c.framework} | {c.precision} | {latency_cell(c)} | "
                          f"{c.throughput_per_s:,.1f} | {c.bound} | {c.memory_mb:,.1f} | {warn} |")
     else:
         lines.append("No candidate meets the constraints.")
@@ -50,7 +79,9 @@ def to_markdown(rec: Recommendation, explain: bool = False) -> str:
         lines += ["", "## Rules fired per candidate", ""]
         for c in rec.candidates:
             fired = "; ".join(f"{f.rule} ({f.action}): {f.message}" for f in c.rules) or "none"
-            lines.append(f"- #{c.rank} {c.model} {c.framework} {c.precision}, {c.bound}-bound: {fired}")
+            lines.append(f"- #{c.rank} {c.model} {c.framework} {c.precision}, {c.bound}-bound: {fired}; "
+                         f"uncertainty: {c.uncertainty or 'unknown'}")
+    lines += ["", line] if (line := within_error_line(rec)) else []
     if rec.excluded:
         lines += ["", "## Excluded", "", "| model | framework | precisions | reasons |", "|---|---|---|---|"]
         for model, fw, precs, reasons in grouped_excluded(rec.excluded):
@@ -71,14 +102,17 @@ def print_table(rec: Recommendation, explain: bool = False) -> None:
         for c in rec.candidates:
             notes = "\n".join(c.warnings) if explain else ", ".join(
                 dict.fromkeys(f.rule for f in c.rules if f.action != "exclude")) or ("see --explain" if c.warnings else "")
-            table.add_row(str(c.rank), c.model, c.framework, c.precision, f"{c.latency_ms:.3f}",
+            table.add_row(str(c.rank), c.model, c.framework, c.precision, latency_cell(c),
                           f"{c.throughput_per_s:,.1f}", c.bound, f"{c.memory_mb:,.1f}", notes)
         console.print(table)
+        if line := within_error_line(rec):
+            console.print(line, highlight=False)
     else:
         console.print("[bold red]No candidate meets the constraints.[/bold red]")
     if explain:
         for c in rec.candidates:
-            console.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound", highlight=False)
+            console.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound; "
+                          f"uncertainty: {c.uncertainty or 'unknown'}", highlight=False)
             for f in c.rules:
                 console.print(f"    {f.rule} ({f.action}): {f.message}", highlight=False)
     shown = rec.excluded if explain else [e for e in rec.excluded if not not_applicable(e)]

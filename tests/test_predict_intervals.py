@@ -1,0 +1,145 @@
+"""Prediction intervals: the class lookup and its fallbacks, the range on predictions and
+recommend candidates, the display, and the gate's ``use: high`` (advisor/predict/intervals.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.domain.candidates import Candidate
+from advisor.errors import InputError
+from advisor.gate.config import parse_config
+from advisor.gate.evaluate import judge
+from advisor.gate.types import CandidateFigures
+from advisor.predict.engine import predict
+from advisor.predict.intervals import IntervalTable, interval_table, latency_range
+from advisor.recommend.engine import mark_within_error
+from advisor.recommend.render import latency_cell, sig3
+from tests.factories_predict import framework, gemm_op, gpu, profile
+
+TABLE = IntervalTable.model_validate({
+    "default": {"n": 0, "low_ratio": 0.5, "high_ratio": 2.0},
+    "classes": [
+        {"device_class": "datacenter_gpu", "framework": "tensorrt", "precision_family": "int8",
+         "n": 5, "low_ratio": 0.9, "high_ratio": 1.3},
+        {"device_class": "datacenter_gpu", "framework": "*", "precision_family": "int8",
+         "n": 4, "low_ratio": 0.8, "high_ratio": 1.5},
+        {"device_class": "datacenter_gpu", "framework": "vllm", "precision_family": "*",
+         "n": 3, "low_ratio": 0.85, "high_ratio": 1.4},
+        {"device_class": "datacenter_gpu", "framework": "pytorch", "precision_family": "float",
+         "n": 2, "low_ratio": 0.99, "high_ratio": 1.01},  # too little evidence: skipped
+        {"device_class": "*", "framework": "*", "precision_family": "*",
+         "n": 30, "low_ratio": 0.6, "high_ratio": 1.8},
+        {"device_class": "calibrated", "framework": "*", "precision_family": "*",
+         "n": 40, "low_ratio": 0.85, "high_ratio": 1.2},
+        {"device_class": "cpu", "framework": "*", "precision_family": "float",
+         "n": 3, "low_ratio": 1.1, "high_ratio": 1.6},  # biased: the range lies above the prediction
+    ],
+})
+
+
+@pytest.mark.parametrize(("device", "fw", "family", "calibrated", "expected"), [
+    ("datacenter_gpu", "tensorrt", "int8", False, (0.9, 1.3)),  # exact class
+    ("datacenter_gpu", "onnxruntime-tensorrt", "int8", False, (0.8, 1.5)),  # framework wildcard
+    ("datacenter_gpu", "vllm", "fp8", False, (0.85, 1.4)),  # precision-family wildcard
+    ("datacenter_gpu", "pytorch", "float", False, (0.6, 1.8)),  # n=2 skipped -> any device
+    ("edge_gpu_soc", "tensorrt", "int8", False, (0.6, 1.8)),  # device wildcard
+    ("datacenter_gpu", "tensorrt", "int8", True, (0.85, 1.2)),  # calibrated classes first
+])
+def test_lookup_falls_back_from_specific_to_wildcards(device, fw, family, calibrated, expected) -> None:
+    found = TABLE.lookup(device, fw, family, calibrated)
+    assert (found.low_ratio, found.high_ratio) == expected
+
+
+def test_lookup_without_evidence_is_the_default() -> None:
+    empty = IntervalTable.model_validate({"default": {"n": 0, "low_ratio": 0.5, "high_ratio": 2.0}})
+    found = empty.lookup("npu", "hailort", "int8")
+    assert (found.low_ratio, found.high_ratio) == (0.5, 2.0)
+    assert found.describe() == "no measured evidence (default range)"
+    assert TABLE.lookup("datacenter_gpu", "tensorrt", "int8").describe() == "datacenter_gpu x tensorrt x int8 (n=5)"
+
+
+def test_a_biased_class_shifts_the_range_above_the_prediction() -> None:
+    low, high = latency_range(10.0, TABLE.lookup("cpu", "onnxruntime-cpu", "float"))
+    assert (low, high) == pytest.approx((11.0, 16.0))
+
+
+def write_table(tmp_path: Path, monkeypatch, text: str) -> None:
+    path = tmp_path / "intervals.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("ADVISOR_INTERVALS_CONFIG", str(path))
+
+
+def test_predictions_carry_the_range_of_their_class(tmp_path, monkeypatch) -> None:
+    write_table(tmp_path, monkeypatch, "default: {n: 0, low_ratio: 0.5, high_ratio: 2.0}\nclasses:\n"
+                "  - {device_class: datacenter_gpu, framework: toy-engine, precision_family: weight_only,"
+                " n: 6, low_ratio: 0.75, high_ratio: 1.25}\n")
+    p = profile([gemm_op(1, 4096, 4096)])
+    w4 = predict(p, gpu(), framework(), "w4a16")
+    assert (w4.latency_ms_low, w4.latency_ms_high) == pytest.approx((0.75 * w4.latency_ms, 1.25 * w4.latency_ms))
+    assert w4.uncertainty == "datacenter_gpu x toy-engine x weight_only (n=6)"
+    fp16 = predict(p, gpu(), framework(), "fp16")  # no class for float: the default
+    assert (fp16.latency_ms_low, fp16.latency_ms_high) == pytest.approx((0.5 * fp16.latency_ms, 2 * fp16.latency_ms))
+    assert "latency_ms_low" in fp16.model_dump(mode="json")
+
+
+def test_a_bad_interval_file_names_the_field(tmp_path, monkeypatch) -> None:
+    write_table(tmp_path, monkeypatch, "default: {n: 0, low_ratio: 2.0, high_ratio: 0.5}\n")
+    with pytest.raises(InputError, match="intervals.yaml: field 'default'.*low_ratio 2 is above high_ratio 0.5"):
+        interval_table()
+
+
+def test_the_committed_table_loads() -> None:
+    table = interval_table()
+    assert table.default.low_ratio <= 1 <= table.default.high_ratio
+
+
+# -- recommend: overlap with the best, three significant figures
+
+
+def cand(rank: int, latency: float, low: float, high: float) -> Candidate:
+    return Candidate(rank=rank, model="m", precision="fp16", framework=f"fw{rank}", latency_ms=latency,
+                     throughput_per_s=1000 / latency, bound="memory", memory_mb=1.0,
+                     latency_ms_low=low, latency_ms_high=high)
+
+
+def test_candidates_whose_range_overlaps_the_best_are_within_error() -> None:
+    marked = mark_within_error([cand(1, 2.0, 1.6, 2.6), cand(2, 2.4, 1.9, 3.1), cand(3, 4.0, 2.7, 5.0)])
+    assert [c.within_error_of_best for c in marked] == [True, True, False]
+    assert latency_cell(marked[1]) == "2.40 (1.90-3.10)~"
+    assert latency_cell(marked[0]) == "2.00 (1.60-2.60)"
+    assert latency_cell(marked[2]) == "4.00 (2.70-5.00)"
+
+
+@pytest.mark.parametrize(("value", "text"), [(1348, "1,350"), (0.04567, "0.0457"), (2.871, "2.87"),
+                                             (9.999, "10.0"), (0, "0")])
+def test_three_significant_figures(value, text) -> None:
+    assert sig3(value) == text
+
+
+# -- the gate's use: high
+
+
+def figures(latency: float, high: float) -> CandidateFigures:
+    return CandidateFigures(rank=1, model="m", precision="fp16", framework="fw", latency_ms=latency,
+                            throughput_per_s=1000 / latency, memory_mb=1, params=1, flops=1, bound="memory",
+                            latency_ms_high=high, throughput_per_s_low=1000 / high)
+
+
+def test_gate_use_high_checks_the_pessimistic_end() -> None:
+    base = {"models": ["m"], "target": "t", "requirements": {"max_latency_ms": 5, "min_throughput": 180}}
+    point = judge(parse_config(base, "gate.yaml"), [figures(4.0, 6.0)], [])
+    high = judge(parse_config({**base, "use": "high"}, "gate.yaml"), [figures(4.0, 6.0)], [])
+    assert point.passed and not high.passed
+    by_req = {c.requirement: c for c in high.checks}
+    assert by_req["max_latency_ms"].metric == "latency_ms_high" and by_req["max_latency_ms"].value == 6.0
+    # 1000 / 6 ms = 166.7/s at the slow end, short of 180
+    assert by_req["min_throughput"].value == pytest.approx(1000 / 6)
+    assert not by_req["min_throughput"].passed
+
+
+def test_gate_use_names_a_bad_value() -> None:
+    with pytest.raises(InputError, match="gate.yaml: use"):
+        parse_config({"models": ["m"], "target": "t", "requirements": {"max_latency_ms": 5}, "use": "worst"},
+                     "gate.yaml")
