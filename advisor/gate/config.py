@@ -36,6 +36,11 @@ class Requirements(_Strict):
     max_memory_mb: float | None = Field(default=None, gt=0, description="Predicted device memory, MB.")
     max_params: int | None = Field(default=None, gt=0, description="Parameters of the model.")
     max_flops: float | None = Field(default=None, gt=0, description="FLOPs per call at the configured batch.")
+    min_output_sqnr_db: float | None = Field(
+        default=None, ge=-1000, le=1000,
+        description="Model output SQNR of the candidate's scheme on `weights`, dB (from `advisor sensitivity`).")
+    min_top1_agreement: float | None = Field(
+        default=None, gt=0, le=1, description="Share of calibration samples whose top-1 class the scheme keeps.")
 
     def is_empty(self) -> bool:
         return all(v is None for v in self.model_dump().values())
@@ -70,6 +75,9 @@ class GateConfig(_Strict):
     #: pessimistic end of its p10-p90 range ("high": latency_ms_high, and the throughput
     #: that latency gives); regression checks against a baseline always use the point figures
     use: Literal["point", "high"] = "point"
+    #: the weights whose stored `advisor sensitivity` report the accuracy requirements read
+    #: (a .safetensors file, a shard directory or a state dict; found by content hash)
+    weights: str | None = Field(default=None, min_length=1, max_length=4096)
 
     @field_validator("models")
     @classmethod
@@ -93,6 +101,10 @@ class GateConfig(_Strict):
     def _something_to_check(self) -> GateConfig:
         if self.requirements.is_empty():
             raise ValueError("requirements: set at least one of " + ", ".join(Requirements.model_fields))
+        for accuracy in ("min_output_sqnr_db", "min_top1_agreement"):
+            if getattr(self.requirements, accuracy) is not None and self.weights is None:
+                raise ValueError(f"requirements.{accuracy} needs weights: the path of the weights that "
+                                 "`advisor sensitivity` measured")
         if self.phase == "prefill" and self.context is not None:
             raise ValueError("context applies to phase decode, not prefill")
         if self.phase == "decode" and self.seq_len is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from advisor import __version__
@@ -44,6 +45,8 @@ _UNITS = {
     "memory_mb": "MB",
     "params": "",
     "flops": "FLOPs",
+    "output_sqnr_db": "dB",
+    "top1_agreement": "",
 }
 
 # requirement key -> (candidate figure, direction)
@@ -53,6 +56,8 @@ _BUDGETS: dict[str, tuple[str, Literal["<=", ">="]]] = {
     "max_memory_mb": ("memory_mb", "<="),
     "max_params": ("params", "<="),
     "max_flops": ("flops", "<="),
+    "min_output_sqnr_db": ("output_sqnr_db", ">="),
+    "min_top1_agreement": ("top1_agreement", ">="),
 }
 
 #: figure -> its pessimistic end (``use: high``)
@@ -102,6 +107,8 @@ def limits_for(config: GateConfig, baseline: CandidateFigures | None) -> list[Li
 
 def check(limit: Limit, candidate: CandidateFigures) -> Check:
     """Apply one limit to one candidate, with a message that says by how much."""
+    if getattr(candidate, limit.metric) is None:
+        return _unmeasured(limit, candidate)
     value = float(getattr(candidate, limit.metric))
     unit = limit.unit
     if limit.comparison == "<=":
@@ -134,6 +141,8 @@ def check(limit: Limit, candidate: CandidateFigures) -> Check:
 
 def _shortfall(limit: Limit, candidate: CandidateFigures) -> float:
     """How far a candidate is from meeting a limit, as a ratio >= 1 (1 = met)."""
+    if getattr(candidate, limit.metric) is None:
+        return 1.0 if _unmeasured(limit, candidate).passed else math.inf
     value = float(getattr(candidate, limit.metric))
     if limit.comparison == "<=":
         return max(1.0, value / limit.limit) if limit.limit > 0 else (1.0 if value <= 0 else math.inf)
@@ -193,6 +202,43 @@ def judge(
     )
 
 
+def _unmeasured(limit: Limit, candidate: CandidateFigures) -> Check:
+    """An accuracy requirement on a candidate without that figure: met when its precision
+    quantizes nothing, else failed with what to run."""
+    exact = candidate.accuracy_scheme == "exact"
+    message = (f"{candidate.precision} is not quantized: {limit.requirement} met" if exact else
+               f"no sensitivity report measured {candidate.precision} on these weights: run `advisor sensitivity "
+               f"--schemes {candidate.precision}` to check {limit.requirement}")
+    return Check(requirement=limit.requirement, metric=limit.metric, comparison=limit.comparison,
+                 limit=limit.limit, value=None, passed=exact, message=message)
+
+
+def with_accuracy(config: GateConfig, db: Store, figures: list[CandidateFigures], *, allow_code: bool,
+                  source: str) -> list[CandidateFigures]:
+    """Each candidate with the figures the stored sensitivity report on ``config.weights`` has
+    for its precision (the report of its model when there is one, else any on these weights)."""
+    from advisor.sensitivity.lookup import accuracy_for, stored_report
+
+    if config.weights is None:
+        return figures
+    if not allow_code:
+        raise _prefixed(source, "weights", InputError("weight files are not read here; run the gate from the CLI"))
+    try:
+        reports = {model: stored_report(db, Path(config.weights), model) for model in config.models}
+    except InputError as exc:
+        raise _prefixed(source, "weights", exc) from None
+    out = []
+    for fig in figures:
+        report = reports.get(fig.model)
+        accuracy = accuracy_for(report, fig.precision)
+        if accuracy is not None:
+            fig = fig.model_copy(update={"output_sqnr_db": accuracy.output_sqnr_db,
+                                         "top1_agreement": accuracy.top1_agreement,
+                                         "accuracy_risk": accuracy.risk, "accuracy_scheme": accuracy.scheme})
+        out.append(fig)
+    return out
+
+
 def _prefixed(source: str, field: str | None, exc: InputError) -> InputError:
     where = f"{source}: {field}: " if field else f"{source}: "
     return InputError(where + str(exc))
@@ -244,7 +290,7 @@ def collect(
         )
         for cand in rec.candidates
     ]
-    return figures, list(rec.excluded)
+    return with_accuracy(config, db, figures, allow_code=allow_code, source=source), list(rec.excluded)
 
 
 def pessimistic_end(latency_ms: float, latency_ms_high: float, throughput_per_s: float) -> dict[str, float]:

@@ -23,6 +23,12 @@ class CandidateFigures(BaseModel):
     flops: int
     bound: str
     warnings: list[str] = Field(default_factory=list)
+    #: from the stored sensitivity report on the config's weights (None: not measured);
+    #: ``accuracy_scheme`` is the report scheme read, "exact" for unquantized precisions
+    output_sqnr_db: float | None = None
+    top1_agreement: float | None = None
+    accuracy_risk: str | None = None
+    accuracy_scheme: str | None = None
     #: the pessimistic end of the prediction interval (0: none known), for ``use: high``
     latency_ms_high: float = 0.0
     throughput_per_s_low: float = 0.0

@@ -80,7 +80,7 @@ def run_sensitivity(
     from advisor.sensitivity.render import print_table, to_json, to_markdown
     from advisor.sensitivity.run import analyse_data_free, analyse_model
     from advisor.sensitivity.schemes import get_scheme
-    from advisor.sensitivity.weights import content_hash
+    from advisor.sensitivity.files import content_hash
 
     options.check()
     if target is not None and framework is None:

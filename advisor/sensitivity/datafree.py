@@ -25,7 +25,7 @@ from advisor.errors import InputError
 from advisor.sensitivity.analysis import Tracker, no_progress
 from advisor.sensitivity.report import LayerResult, SchemeResult, SensitivityReport
 from advisor.sensitivity.schemes import QuantScheme, sqnr_db
-from advisor.sensitivity.weights import SAFETENSORS_SUFFIX, weight_files
+from advisor.sensitivity.files import SAFETENSORS_SUFFIX, weight_files
 
 CHUNK_ELEMENTS = 1 << 24  # 16 M elements: 64 MB as fp32, a few of them alive while quantizing
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}

@@ -1,0 +1,61 @@
+"""Where the user's weights are and what their content hash is: no torch import, so the gate and
+recommend can look a stored report up without loading torch.
+
+Accepted: a ``.safetensors`` file; a directory of safetensors shards (with or without
+``model.safetensors.index.json``), as a Hugging Face model directory holds; a PyTorch state dict
+(``.pt`` / ``.pth`` / ``.bin``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from advisor.errors import InputError
+
+SAFETENSORS_SUFFIX = ".safetensors"
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin")
+HF_INDEX = "model.safetensors.index.json"
+HF_TORCH_FILES = ("pytorch_model.bin",)
+HASH_CHUNK = 1 << 22
+
+
+def weight_files(path: Path) -> list[Path]:
+    """The files that hold the weights at ``path``, in a stable order (InputError when none)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"--weights {path}: no such file or directory")
+    if path.is_file():
+        if path.suffix == SAFETENSORS_SUFFIX or path.suffix in PICKLE_SUFFIXES:
+            return [path]
+        raise InputError(f"--weights {path}: expected a .safetensors file, a .pt/.pth/.bin state dict or a directory")
+    index = path / HF_INDEX
+    if index.is_file():
+        try:
+            shard_names = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise InputError(f"--weights {index}: not a safetensors index (no weight_map)") from None
+        shards = [path / name for name in shard_names]
+        missing = [str(s) for s in shards if not s.is_file()]
+        if missing:
+            raise InputError(f"--weights {index}: shard {missing[0]} is missing")
+        return shards
+    shards = sorted(path.glob(f"*{SAFETENSORS_SUFFIX}"))
+    if shards:
+        return shards
+    for name in HF_TORCH_FILES:
+        if (path / name).is_file():
+            return [path / name]
+    raise InputError(f"--weights {path}: the directory holds no .safetensors files or pytorch_model.bin")
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 over the weight files' bytes (in order, with their names), the key reports are stored under."""
+    digest = hashlib.sha256()
+    for file in weight_files(path):
+        digest.update(file.name.encode())
+        with open(file, "rb") as handle:
+            while chunk := handle.read(HASH_CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,87 @@
+"""The gate's accuracy requirements read the stored sensitivity report of the config's weights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from safetensors.torch import save_file
+
+from tests.sensitivity_digits import digits_mlp, load_digits_split
+from tests.test_sensitivity_cli import MODEL, _in_process
+
+TARGET, FRAMEWORK = "jetson-orin-nano", "tensorrt"  # candidates there: int8 and fp16
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        data = load_digits_split()
+        model = digits_mlp(data, outlier_scale=200.0)
+    finally:
+        torch.set_num_threads(before)
+    folder = tmp_path_factory.mktemp("gate-digits")
+    save_file(model.state_dict(), folder / "mlp.safetensors")
+    np.save(folder / "calib.npy", data.x_train[:64].numpy())
+    return folder
+
+
+def _report(capsys, folder) -> dict:
+    code, out, err = _in_process(capsys, "sensitivity", "--model", MODEL, "--weights", str(folder / "mlp.safetensors"),
+                                 "--calib", str(folder / "calib.npy"), "--schemes", "int8", "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _gate(capsys, tmp_path, requirements: dict, weights: str | None) -> tuple[int, dict | None, str]:
+    config = {"models": [MODEL], "target": TARGET, "frameworks": [FRAMEWORK], "precisions": ["int8", "fp16"],
+              "requirements": requirements}
+    if weights is not None:
+        config["weights"] = weights
+    path = tmp_path / "gate.yaml"
+    path.write_text(yaml.safe_dump(config))
+    code, out, err = _in_process(capsys, "gate", str(path), "--format", "json")
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+def test_min_output_sqnr_fails_the_int8_candidate_and_selects_fp16(isolated_db, weights, capsys, tmp_path):
+    int8 = _report(capsys, weights)["schemes"][0]
+    assert int8["output_sqnr_db"] < 20  # the outliers break per-tensor int8 inputs
+    code, result, err = _gate(capsys, tmp_path, {"min_output_sqnr_db": 20, "max_latency_ms": 10},
+                              str(weights / "mlp.safetensors"))
+    assert code == 0, err
+    by_precision = {c["precision"]: c for c in result["candidates"]}
+    assert by_precision["int8"]["output_sqnr_db"] == int8["output_sqnr_db"]
+    assert by_precision["int8"]["failed"] == ["min_output_sqnr_db"]
+    assert by_precision["fp16"]["passed"] and by_precision["fp16"]["accuracy_scheme"] == "exact"
+    assert result["selected"]["precision"] == "fp16"
+
+
+def test_min_top1_agreement_that_int8_meets_keeps_the_faster_int8(isolated_db, weights, capsys, tmp_path):
+    int8 = _report(capsys, weights)["schemes"][0]
+    code, result, err = _gate(capsys, tmp_path, {"min_top1_agreement": int8["top1_agreement"] - 0.01},
+                              str(weights / "mlp.safetensors"))
+    assert code == 0, err
+    assert result["selected"]["precision"] == "int8" and result["selected"]["top1_agreement"] == int8["top1_agreement"]
+    code, result, _ = _gate(capsys, tmp_path, {"min_top1_agreement": 1.0, "max_latency_ms": 1e-6},
+                            str(weights / "mlp.safetensors"))
+    assert code == 1 and not result["passed"]
+
+
+def test_weights_without_a_report_fail_quantized_candidates_with_what_to_run(isolated_db, weights, capsys, tmp_path):
+    code, result, err = _gate(capsys, tmp_path, {"min_output_sqnr_db": 20}, str(weights / "mlp.safetensors"))
+    assert code == 0, err  # fp16 quantizes nothing
+    int8 = next(c for c in result["candidates"] if c["precision"] == "int8")
+    assert int8["failed"] == ["min_output_sqnr_db"] and int8["output_sqnr_db"] is None
+    code, result, err = _gate(capsys, tmp_path, {"min_output_sqnr_db": 20}, str(tmp_path / "missing.safetensors"))
+    assert code == 2 and "weights" in err and "missing.safetensors" in err and len(err.strip().splitlines()) == 1
+
+
+def test_accuracy_requirement_without_weights_is_a_config_error(isolated_db, capsys, tmp_path):
+    code, _, err = _gate(capsys, tmp_path, {"min_top1_agreement": 0.99}, None)
+    assert code == 2 and "min_top1_agreement needs weights" in err and len(err.strip().splitlines()) == 1
