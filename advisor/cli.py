@@ -55,6 +55,11 @@ class ReportFormat(str, Enum):
     markdown = "markdown"
 
 
+class Optimize(str, Enum):
+    latency = "latency"
+    throughput = "throughput"
+
+
 class ListFormat(str, Enum):
     table = "table"
     json = "json"
@@ -138,8 +143,10 @@ def predict(
 @app.command()
 def recommend(
     model: Annotated[list[str], typer.Option("--model", "-m", help="Repeat for several models.")],
-    target: TargetOpt,
-    batch: BatchOpt = None,
+    target: Annotated[list[str], typer.Option(
+        "--target", "-t", help="Platform id; repeat or comma-separate to compare several.")],
+    batch: Annotated[Optional[str], typer.Option(
+        "--batch", "-b", help="Batch size, or several to compare: 1,8,32 (default: the model's).")] = None,
     input_shape: Annotated[Optional[str], typer.Option("--input-shape")] = None,
     phase: PhaseOpt = None,
     seq_len: SeqLenOpt = None,
@@ -151,16 +158,67 @@ def recommend(
     precisions: Annotated[Optional[str], typer.Option("--precisions", help="Comma-separated schemes.")] = None,
     top: Annotated[Optional[int], typer.Option("--top", min=1)] = None,
     explain: Annotated[bool, typer.Option("--explain")] = False,
+    optimize: Annotated[Optimize, typer.Option(
+        "--optimize", help="latency: fastest first; throughput: the best batch per candidate under "
+        "--max-latency-ms (batches 1..256 unless --batch lists them).")] = Optimize.latency,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
 ) -> None:
     """Rank every model x precision x framework for a target under constraints."""
     from advisor.recommend.command import run_recommend
+    from advisor.recommend.sweep import parse_batches, run_sweep
 
-    run_recommend(
-        _workload(model[0], input_shape, batch, phase, seq_len, context), models=model, target=target,
-        max_latency_ms=max_latency_ms, min_throughput=min_throughput, max_memory_mb=max_memory_mb,
-        frameworks=frameworks, precisions=precisions, top=top, explain=explain, fmt=fmt.value,
+    targets = [t.strip() for value in target for t in value.split(",") if t.strip()]
+    if not targets:
+        raise InputError("--target: give a platform id")
+    batches = parse_batches(batch)
+    if len(targets) == 1 and len(batches) == 1 and optimize is Optimize.latency:
+        run_recommend(
+            _workload(model[0], input_shape, batches[0], phase, seq_len, context), models=model,
+            target=targets[0], max_latency_ms=max_latency_ms, min_throughput=min_throughput,
+            max_memory_mb=max_memory_mb, frameworks=frameworks, precisions=precisions, top=top, explain=explain,
+            fmt=fmt.value,
+        )
+        return
+    run_sweep(
+        _workload(model[0], input_shape, None, phase, seq_len, context), models=model, targets=targets,
+        batches=batches, optimize=optimize.value, max_latency_ms=max_latency_ms, min_throughput=min_throughput,
+        max_memory_mb=max_memory_mb, frameworks=frameworks, precisions=precisions, top=top, explain=explain,
+        fmt=fmt.value,
     )
+
+
+@app.command()
+def plan(
+    model: ModelOpt,
+    target: Annotated[list[str], typer.Option(
+        "--target", "-t", help="Platform id; repeat or comma-separate several, or 'all'.")],
+    input_len: Annotated[int, typer.Option("--input-len", min=1, help="Prompt tokens per request.")] = 1024,
+    output_len: Annotated[int, typer.Option("--output-len", min=1, help="Output tokens per request.")] = 256,
+    devices: Annotated[Optional[str], typer.Option(
+        "--devices", help="Device count (4), list (1,2,4) or range (1-8); default 1, 2, 4, 8.")] = None,
+    ttft_ms: Annotated[Optional[float], typer.Option("--ttft-ms", help="Time-to-first-token objective, ms.")] = None,
+    tpot_ms: Annotated[Optional[float], typer.Option("--tpot-ms", help="Time-per-output-token objective, ms.")] = None,
+    min_output_tokens_per_s: Annotated[Optional[float], typer.Option(
+        "--min-output-tokens-per-s", help="Output tokens/s the whole plan must reach.")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(
+        "--concurrency", help="Running requests to evaluate at (default: the best under the objectives).")] = None,
+    frameworks: Annotated[Optional[str], typer.Option("--frameworks", help="Comma-separated ids.")] = None,
+    precisions: Annotated[Optional[str], typer.Option("--precisions", help="Comma-separated schemes.")] = None,
+    kv_cache: Annotated[Optional[str], typer.Option("--kv-cache", help="KV-cache dtypes to try, e.g. fp16,fp8.")] = None,
+    price: Annotated[Optional[list[str]], typer.Option(
+        "--price", help="ID=USD_PER_HOUR per device, instead of the database's; repeatable.")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rows in the table.")] = 10,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
+) -> None:
+    """Serving plans for an LLM: devices, parallelism, concurrency, cost per million tokens."""
+    from advisor.plan.command import build_request, run_plan
+
+    request = build_request(
+        model=model, targets=target, devices=devices, input_len=input_len, output_len=output_len,
+        ttft_ms=ttft_ms, tpot_ms=tpot_ms, min_output_tokens_per_s=min_output_tokens_per_s,
+        frameworks=frameworks, precisions=precisions, kv_cache=kv_cache, prices=price, concurrency=concurrency,
+    )
+    run_plan(request, fmt=fmt.value, top=top)
 
 
 @hardware_app.command("list")

@@ -1,0 +1,177 @@
+"""recommend over several targets and batch sizes at once, instead of a shell loop.
+
+``--target a --target b`` and ``--batch 1,8,32`` used to keep only the last value. Here each
+(target, batch) is recommended as usual and the answers are merged into one ranking:
+
+* ``optimize="latency"``: every (target, batch, candidate), fastest first;
+* ``optimize="throughput"``: per target x model x scheme x framework the batch with the most
+  items/s whose latency meets ``--max-latency-ms`` (recommend already dropped the others),
+  highest throughput first. Without ``--batch`` the batches tried are powers of two up to 256.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+from advisor.domain.candidates import Candidate, Exclusion
+from advisor.recommend.engine import recommend
+from advisor.recommend.types import RecommendRequest
+
+if TYPE_CHECKING:
+    from advisor.db.store import Store
+    from advisor.workload import Workload
+
+Optimize = Literal["latency", "throughput"]
+#: batches tried by --optimize throughput when --batch is not given
+THROUGHPUT_BATCHES: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class SweepCandidate(Candidate):
+    """A candidate with the target and batch it was predicted at."""
+
+    target: str
+    batch: int | None
+
+
+class SweepExclusion(Exclusion):
+    target: str
+    batch: int | None
+
+
+class Sweep(BaseModel):
+    targets: list[str]
+    batches: list[int | None]
+    optimize: Optimize
+    candidates: list[SweepCandidate]
+    excluded: list[SweepExclusion] = Field(default_factory=list)
+
+
+def sweep(store: Store, request: RecommendRequest, targets: list[str], batches: list[int | None],
+          optimize: Optimize = "latency", allow_code: bool = True) -> Sweep:
+    """Recommend at every (target, batch) and merge; ``request.top`` applies to the merged list."""
+    if optimize == "throughput" and batches == [None]:
+        batches = list(THROUGHPUT_BATCHES)
+    found: list[SweepCandidate] = []
+    dropped: list[SweepExclusion] = []
+    for target in dict.fromkeys(targets):
+        for batch in dict.fromkeys(batches):
+            asked = request.model_copy(update={"target": target, "batch": batch, "top": None})
+            rec = recommend(store, asked, allow_code=allow_code)
+            found += [SweepCandidate(**dict(c), target=rec.target, batch=batch) for c in rec.candidates]
+            dropped += [SweepExclusion(model=e.model, precision=e.precision, framework=e.framework,
+                                       findings=e.findings, target=rec.target, batch=batch) for e in rec.excluded]
+    if optimize == "throughput":
+        best: dict[tuple[str, str, str, str], SweepCandidate] = {}
+        for c in found:
+            key = (c.target, c.model, c.precision, c.framework)
+            if key not in best or c.throughput_per_s > best[key].throughput_per_s:
+                best[key] = c
+        ranked = sorted(best.values(), key=lambda c: (-c.throughput_per_s, c.target, c.model, c.framework, c.precision))
+    else:
+        ranked = sorted(found, key=lambda c: (c.latency_ms, c.target, c.batch or 0, c.model, c.framework, c.precision))
+    ranked = [c.model_copy(update={"rank": i + 1}) for i, c in enumerate(ranked)]
+    if request.top is not None:
+        ranked = ranked[: request.top]
+    return Sweep(targets=list(dict.fromkeys(targets)), batches=list(dict.fromkeys(batches)), optimize=optimize,
+                 candidates=ranked, excluded=dropped)
+
+
+def to_json(result: Sweep, explain: bool = False) -> str:
+    data = result.model_dump(mode="json")
+    if not explain:
+        for c in data["candidates"]:
+            c.pop("rules", None)
+    return json.dumps(data, indent=2)
+
+
+def _batch(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def to_markdown(result: Sweep, explain: bool = False) -> str:  # noqa: ARG001 - same signature as render
+    lines = [f"# Recommendation for {', '.join(result.targets)} (by {result.optimize})", ""]
+    if result.candidates:
+        lines += ["| rank | target | batch | model | framework | precision | latency ms | throughput/s | bound | "
+                  "memory MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for c in result.candidates:
+            lines.append(f"| {c.rank} | {c.target} | {_batch(c.batch)} | {c.model} | {c.framework} | {c.precision} | "
+                         f"{c.latency_ms:.3f} | {c.throughput_per_s:,.1f} | {c.bound} | {c.memory_mb:,.1f} |")
+    else:
+        lines.append("No candidate meets the constraints.")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(result: Sweep, explain: bool = False) -> None:  # noqa: ARG001
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    probe = Console()
+    console = Console(width=min(100, probe.width) if probe.is_terminal else 100)
+    if not result.candidates:
+        console.print(f"no candidate meets the constraints on {', '.join(result.targets)} "
+                      f"({len(result.excluded)} excluded; --format json lists why)", highlight=False)
+        return
+    best = result.candidates[0]
+    console.print(f"best by {result.optimize}: {best.model} {best.framework} {best.precision} on {best.target} at "
+                  f"batch {_batch(best.batch)}: {best.latency_ms:.3g} ms, {best.throughput_per_s:,.1f}/s",
+                  highlight=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
+    for name, justify in (("#", "right"), ("target", "left"), ("batch", "right"), ("model", "left"),
+                          ("framework", "left"), ("precision", "left"), ("latency ms", "right"),
+                          ("items/s", "right"), ("bound", "left"), ("memory MB", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)
+    for c in result.candidates:
+        table.add_row(str(c.rank), c.target, _batch(c.batch), c.model, c.framework, c.precision,
+                      f"{c.latency_ms:.3g}", f"{c.throughput_per_s:,.0f}", c.bound, f"{c.memory_mb:,.0f}")
+    console.print(table)
+
+
+def parse_batches(value: str | None) -> list[int | None]:
+    """"8" -> [8]; "1,8,32" -> [1, 8, 32]; None -> [None] (the model's own batch)."""
+    from advisor.errors import InputError
+
+    if value is None:
+        return [None]
+    try:
+        batches = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        batches = []
+    if not batches or min(batches) < 1:
+        raise InputError(f"--batch '{value}': expected a positive batch size or a list like 1,8,32")
+    return list(dict.fromkeys(batches))
+
+
+def run_sweep(workload: Workload, *, models: list[str], targets: list[str], batches: list[int | None],
+              optimize: Optimize, max_latency_ms: float | None = None, min_throughput: float | None = None,
+              max_memory_mb: float | None = None, frameworks: str | None = None, precisions: str | None = None,
+              top: int | None = None, explain: bool = False, fmt: str = "table") -> None:
+    """`advisor recommend` with several targets or batches, or --optimize throughput: the same
+    options as run_recommend, one merged ranking."""
+    from pydantic import ValidationError
+
+    from advisor.db.store import open_store
+    from advisor.errors import ConstraintNotMet, InputError
+    from advisor.recommend.command import _split
+
+    try:
+        request = RecommendRequest.of(
+            workload, models=models, target=targets[0], max_latency_ms=max_latency_ms or None,
+            min_throughput=min_throughput or None, max_memory_mb=max_memory_mb or None,
+            frameworks=_split(frameworks), precisions=_split(precisions), top=top,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}") from None
+    result = sweep(open_store(readonly=True), request, targets, batches, optimize)
+    if fmt == "json":
+        print(to_json(result, explain))
+    elif fmt == "markdown":
+        print(to_markdown(result, explain), end="")
+    else:
+        print_table(result, explain)
+    if not result.candidates:
+        raise ConstraintNotMet(f"no candidate meets the constraints on {', '.join(result.targets)}")
