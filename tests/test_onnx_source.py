@@ -330,3 +330,17 @@ def test_onnx_route_does_not_import_torch(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_recommend_keeps_a_quantized_graph_at_its_precision(isolated_db: str, tmp_path: Path) -> None:
+    test_qlinear_matmul_graph(tmp_path)  # writes q.onnx
+    result = subprocess.run(
+        [sys.executable, "-m", "advisor.cli", "recommend", "--model", str(tmp_path / "q.onnx"), "--target",
+         "xeon-8480", "-f", "json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    data = json.loads(result.stdout)
+    assert data["candidates"] and {c["precision"] for c in data["candidates"]} == {"int8"}
+    reasons = [r for e in data["excluded"] if e["precision"] == "fp32" for r in e["reasons"]]
+    assert any("stored as int8" in r and "[model_precision]" in r for r in reasons)

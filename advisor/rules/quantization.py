@@ -19,6 +19,8 @@ def int8_calibration(ctx: RuleContext, settings: Int8CalibrationSettings) -> lis
         return []
     if ctx.framework.int8_calibration != "required":
         return []
+    if ctx.profile is not None and ctx.profile.native_precision == ctx.scheme:
+        return []  # a model file already quantized at this scheme carries its scales
     samples = settings.suggested_samples
     return finding(
         "int8_calibration", WARNING,

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from advisor.config import config_path, load_yaml
 from advisor.domain.findings import ACTIONS, Finding, excluded, penalty_factor
 from advisor.errors import InputError, unknown_name
-from advisor.rules import hardware, memory, npu, quantization, support
+from advisor.rules import hardware, memory, model_precision, npu, quantization, support
 from advisor.rules.base import Rule, RuleContext
 from advisor.rules.settings import RulesConfig
 
@@ -25,6 +25,7 @@ RULES: tuple[Rule, ...] = (
     Rule("framework_device_class", support.framework_device_class),
     Rule("npu_runtime", support.npu_runtime),
     Rule("model_family", support.model_family, frozenset({"profile"})),
+    Rule("model_precision", model_precision.model_precision, frozenset({"profile"})),
     Rule("precision_support", support.precision_support),
     Rule("hardware_precision", hardware.hardware_precision),
     Rule("int8_calibration", quantization.int8_calibration),

@@ -97,6 +97,7 @@ class RulesConfig(BaseModel):
     framework_device_class: RuleSettings = RuleSettings()
     npu_runtime: NpuRuntimeSettings = NpuRuntimeSettings()
     model_family: ModelFamilySettings = ModelFamilySettings()
+    model_precision: RuleSettings = RuleSettings()
     precision_support: RuleSettings = RuleSettings()
     hardware_precision: HardwarePrecisionSettings = HardwarePrecisionSettings()
     int8_calibration: Int8CalibrationSettings = Int8CalibrationSettings()
