@@ -40,6 +40,10 @@ class Candidate(BaseModel):
     rules: list[Finding] = Field(default_factory=list)
     params: int = Field(default=0, exclude=True)
     flops: int = Field(default=0, exclude=True)
+    #: the profile's LLM phase (throughput is then tokens/s); not part of the recommend JSON
+    phase: str | None = Field(default=None, exclude=True)
+    #: ops of the profile without a cost formula (not counted: the prediction is low)
+    uncounted_ops: list[str] = Field(default_factory=list, exclude=True)
 
     @field_serializer("rules")
     def _rules_json(self, rules: list[Finding]) -> list[dict[str, Any]]:

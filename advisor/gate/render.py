@@ -37,6 +37,14 @@ def headline(result: GateResult) -> str:
     return f"FAIL {result.gate}: best candidate {who} on {result.target} misses: " + "; ".join(c.message for c in failed)
 
 
+def uncounted_warning(result: GateResult) -> str | None:
+    """The candidate's model has ops the profiler could not count: a PASS may not hold."""
+    from advisor.predict.engine import UNCOUNTED_OPS
+
+    found = next((w for w in (result.best.warnings if result.best else []) if w.startswith(UNCOUNTED_OPS)), None)
+    return f"warning: {found}; the predicted figures are underestimated" if found else None
+
+
 def render_json(result: GateResult) -> str:
     from advisor.finite_json import check_finite
 
@@ -54,6 +62,8 @@ def render_table(result: GateResult) -> str:
     who = result.best.label if result.best else "no allowed candidate"
     role = "selected" if result.passed else "closest"
     console.print(f"gate {result.gate}: {status}  (target {result.target}; {role}: {who})")
+    if warning := uncounted_warning(result):
+        console.print(warning)
     req = Table(title="requirements", title_justify="left")
     for col, just in (("requirement", "left"), ("limit", "right"), ("value", "right"), ("margin", "right"), ("result", "left")):
         req.add_column(col, justify=just)  # type: ignore[arg-type]
@@ -94,6 +104,8 @@ def render_markdown(result: GateResult) -> str:
         )
     else:
         lines.append("No allowed candidate: every combination was excluded.")
+    if warning := uncounted_warning(result):
+        lines += ["", f"**{_md_escape(warning)}**"]
     lines += ["", "| requirement | limit | value | margin | result |", "|---|---:|---:|---:|---|"]
     for chk in result.checks:
         mark = ":white_check_mark: pass" if chk.passed else ":x: fail"

@@ -38,6 +38,9 @@ from advisor.predict.types import KernelPrediction, Prediction
 from advisor.predict.utilisation import utilisation
 from advisor.profiling.types import Profile
 
+#: how a prediction says that part of the model was not counted (recommend and the gate repeat it)
+UNCOUNTED_OPS = "ops without a cost formula are not counted"
+
 US = 1e-6
 MS = 1e-3
 
@@ -258,7 +261,7 @@ def predict(
         warnings.append(f"{platform.id} has no {matmul_prec} peak; matmul-class kernels predicted at the {used} rate")
     if profile.unsupported_ops:
         names = ", ".join(sorted(u.op for u in profile.unsupported_ops))
-        warnings.append(f"ops without a cost formula are not counted: {names}")
+        warnings.append(f"{UNCOUNTED_OPS}: {names}")
 
     call_ms = call_us * US / MS
     latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms

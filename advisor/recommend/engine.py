@@ -132,6 +132,7 @@ def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> 
                 uncertainty=pred.uncertainty,
                 throughput_per_s=throughput, bound=pred.bound, memory_mb=pred.memory_mb,
                 warnings=notes, rules=findings, params=profile.params, flops=profile.flops,
+                phase=profile.phase, uncounted_ops=sorted(u.op for u in profile.unsupported_ops),
             )))
 
     ranked.sort(key=lambda item: (item[0], item[1].model, item[1].framework, item[1].precision))

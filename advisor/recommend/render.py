@@ -64,10 +64,28 @@ def within_error_line(rec: Recommendation) -> str | None:
             f"overlaps #1's")
 
 
+def throughput_header(rec: Recommendation) -> str:
+    """Language models run per token: their throughput is tokens/s."""
+    return "tok/s" if rec.candidates and all(c.phase for c in rec.candidates) else "throughput/s"
+
+
+def uncounted_line(rec: Recommendation) -> str | None:
+    """One warning line per model whose profile has ops without a cost formula: its figures are low."""
+    per_model: dict[str, list[str]] = {}
+    for c in rec.candidates:
+        if c.uncounted_ops:
+            per_model.setdefault(c.model, c.uncounted_ops)
+    if not per_model:
+        return None
+    parts = "; ".join(f"{model}: {', '.join(ops)}" for model, ops in per_model.items())
+    return f"warning: ops without a cost formula are not counted, so latencies are underestimated ({parts})"
+
+
 def to_markdown(rec: Recommendation, explain: bool = False) -> str:
     lines = [f"# Recommendation for {rec.target}", ""]
     if rec.candidates:
-        lines += ["| rank | model | framework | precision | latency ms | throughput/s | bound | memory MB | warnings |",
+        lines += [f"| rank | model | framework | precision | latency ms | {throughput_header(rec)} | bound | memory MB "
+                  "| warnings |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for c in rec.candidates:
             warn = "<br>".join(c.warnings) if c.warnings else ""
@@ -82,6 +100,7 @@ def to_markdown(rec: Recommendation, explain: bool = False) -> str:
             lines.append(f"- #{c.rank} {c.model} {c.framework} {c.precision}, {c.bound}-bound: {fired}; "
                          f"uncertainty: {c.uncertainty or 'unknown'}")
     lines += ["", line] if (line := within_error_line(rec)) else []
+    lines += ["", line] if (line := uncounted_line(rec)) else []
     if rec.excluded:
         lines += ["", "## Excluded", "", "| model | framework | precisions | reasons |", "|---|---|---|---|"]
         for model, fw, precs, reasons in grouped_excluded(rec.excluded):
@@ -96,8 +115,9 @@ def print_table(rec: Recommendation, explain: bool = False) -> None:
     console = Console()
     if rec.candidates:
         table = Table(title=f"Recommendation for {rec.target} (fastest first)")
-        for col in ("#", "model", "framework", "precision", "latency ms", "throughput/s", "bound", "memory MB", "warnings"):
-            table.add_column(col, justify="right" if col in ("#", "latency ms", "throughput/s", "memory MB") else "left",
+        rate = throughput_header(rec)
+        for col in ("#", "model", "framework", "precision", "latency ms", rate, "bound", "memory MB", "warnings"):
+            table.add_column(col, justify="right" if col in ("#", "latency ms", rate, "memory MB") else "left",
                              overflow="fold")
         for c in rec.candidates:
             notes = "\n".join(c.warnings) if explain else ", ".join(
@@ -109,6 +129,8 @@ def print_table(rec: Recommendation, explain: bool = False) -> None:
             console.print(line, highlight=False)
     else:
         console.print("[bold red]No candidate meets the constraints.[/bold red]")
+    if line := uncounted_line(rec):
+        console.print(line, style="yellow", highlight=False)
     if explain:
         for c in rec.candidates:
             console.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound; "
