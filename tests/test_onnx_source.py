@@ -344,3 +344,16 @@ def test_recommend_keeps_a_quantized_graph_at_its_precision(isolated_db: str, tm
     assert data["candidates"] and {c["precision"] for c in data["candidates"]} == {"int8"}
     reasons = [r for e in data["excluded"] if e["precision"] == "fp32" for r in e["reasons"]]
     assert any("stored as int8" in r and "[model_precision]" in r for r in reasons)
+
+
+def test_bench_runs_the_onnx_file_as_stored(tmp_path: Path) -> None:
+    from advisor.measure.bench import BenchBudget, bench
+
+    test_qlinear_matmul_graph(tmp_path)  # writes q.onnx
+    budget = BenchBudget(budget_s=0.2, min_runs=3, max_runs=20, rel_ci=0.5, warmup_s=0.05, max_warmup_s=1.0)
+    result = bench(str(tmp_path / "q.onnx"), "int8", "onnxruntime-cpu", budget=budget)
+    assert result.precision == "int8" and result.input_shape == [4, 8] and result.latency_ms > 0
+    with pytest.raises(InputError, match="runs at int8 as stored, not fp32"):
+        bench(str(tmp_path / "q.onnx"), "fp32", "onnxruntime-cpu", budget=budget)
+    with pytest.raises(InputError, match="bench runs ONNX files with onnxruntime-cpu"):
+        bench(str(tmp_path / "q.onnx"), "fp32", "pytorch", budget=budget)

@@ -564,13 +564,34 @@ class ModelBench:
             self._onnx = None
 
 
+def open_bench(model: str, batch: int | None, device: str = "cpu", *, allow_code: bool = True,
+               budget: BenchBudget | None = None) -> Any:
+    """A ModelBench for a torch model (materialised with random weights), an OnnxFileBench
+    for an ONNX file (timed as it is, weights included)."""
+    from advisor.models.sources import LoadPolicy, default_registry
+
+    policy = LoadPolicy.of(allow_code)
+    registry = default_registry()
+    if registry.resolve(model, policy).name != "onnx":
+        return ModelBench(model, batch, device, allow_code=allow_code, budget=budget)
+    from advisor.measure.onnx_file_bench import OnnxFileBench
+    from advisor.profiling.dispatch import count_built
+    from advisor.workload import Workload
+
+    if device != "cpu":
+        raise InputError(f"{model}: bench runs ONNX files on the CPU (onnxruntime-cpu), not --device {device}")
+    source, graph = registry.build(Workload(model=model, batch=batch), policy)
+    profile = count_built(graph, source=source.name)
+    return OnnxFileBench(model, graph, profile.params, profile.native_precision, budget)
+
+
 def bench(
     model: str, precision: str = "fp32", framework: str = "pytorch", batch: int | None = None,
     device: str = "cpu", *, budget: BenchBudget | None = None, allow_code: bool = True,
 ) -> BenchResult:
     """Measure one configuration. Bad configurations fail before the model is built."""
     check_config(framework, precision, device)
-    mb = ModelBench(model, batch, device, allow_code=allow_code, budget=budget)
+    mb = open_bench(model, batch, device, allow_code=allow_code, budget=budget)
     try:
         return mb.run(framework, precision)
     finally:
