@@ -265,12 +265,12 @@ def predict(
 
     call_ms = call_us * US / MS
     latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms
-    # the range comes last, from the final latency (any correction is applied before this)
-    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None)
-    latency_low, latency_high = latency_range(latency_ms, interval)
     # the one place a fitted correction (`advisor fit`) applies: a multiplier on the total
     correction, correction_note = latency_correction(calibration, framework.id, scheme)
     latency_ms *= correction
+    # the range comes last, from the final latency (any correction is applied before this)
+    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None)
+    latency_low, latency_high = latency_range(latency_ms, interval)
     float_weights = sum(k.scheme_weight_elems for k in kernels if id(k) in float_ids)
     memory = estimate_memory(profile, scheme, c.memory.runtime_mb, kv_cache=kv_cache,
                              float_weight_elems=float_weights)
