@@ -280,3 +280,24 @@ def test_a_built_transformers_model_gets_its_inputs(tmp_path):
     assert spec.kv_cache_elems == 2 * 12 * 2 * 512 * 768
     bert = build_module(config_from_dict(CONFIGS["bert-base-uncased"], "bert"), "encoder")
     assert spec_from_hf_module(bert, Workload(model="mypkg:bert", seq_len=64)).input_shape == [1, 64]
+
+
+def test_shared_experts_count_in_full_for_active_params(tmp_path):
+    """Qwen-MoE layout: routed experts (top-k of E) plus an always-on shared expert with its gate."""
+    h, layers, experts, top_k, moe_i, shared_i, vocab = 256, 2, 8, 2, 128, 512, 1000
+    config = {
+        "architectures": ["Qwen2MoeForCausalLM"], "model_type": "qwen2_moe", "hidden_size": h,
+        "num_hidden_layers": layers, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": vocab,
+        "intermediate_size": 1024, "moe_intermediate_size": moe_i, "shared_expert_intermediate_size": shared_i,
+        "num_experts": experts, "num_experts_per_tok": top_k, "decoder_sparse_step": 1,
+        "tie_word_embeddings": False, "max_position_embeddings": 4096,
+    }
+    profile = _profile(tmp_path, "qwen-moe-small", config)
+    attn = h * h + 2 * h * (h // 2) + (h + 2 * (h // 2)) + h * h  # q, k, v (GQA) with biases, o
+    routed = experts * 3 * h * moe_i
+    shared = 3 * h * shared_i + h  # the shared expert and its 1-output gate
+    router = h * experts
+    per_layer = attn + routed + shared + router + 2 * h
+    assert profile.params == 2 * vocab * h + layers * per_layer + h
+    assert profile.active_params == profile.params - layers * (experts - top_k) * 3 * h * moe_i
+    assert not profile.unsupported_ops
