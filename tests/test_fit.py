@@ -117,12 +117,16 @@ def advisor(*args: str) -> subprocess.CompletedProcess:
                           env=dict(os.environ), timeout=600)
 
 
-def predicted_ms(model: str, fw: str, prec: str) -> float:
+def prediction(model: str, fw: str, prec: str):
     from advisor.db.store import open_store
     from advisor.predict.api import predict_case
     from advisor.workload import Workload
 
-    return predict_case(open_store(), Workload(model=model, batch=1), target=TARGET, precision=prec, framework=fw).prediction.latency_ms
+    return predict_case(open_store(), Workload(model=model, batch=1), target=TARGET, precision=prec, framework=fw).prediction
+
+
+def predicted_ms(model: str, fw: str, prec: str) -> float:
+    return prediction(model, fw, prec).latency_ms
 
 
 def write_csv(path: Path, ratio) -> None:
@@ -152,9 +156,17 @@ def test_fit_stores_corrections_the_predictor_applies(isolated_db: str, tmp_path
     assert corr["onnxruntime-cpu/int8"] > corr["pytorch/float"] > 1.0 > corr["onnxruntime-cpu/float"]
     assert "mine.csv: 3 measurements of mobilenet_v2, resnet18, resnet50" in out["sources"]["onnxruntime-cpu/int8"]
     # the stored corrections multiply the prediction, one multiplier per framework x precision family
+    from advisor.predict.intervals import interval_table
+
     for (model, fw, prec), ms in before.items():
-        key = f"{fw}/{'int8' if prec == 'int8' else 'float'}"
-        assert predicted_ms(model, fw, prec) == pytest.approx(ms * corr[key], rel=1e-6)
+        family = "int8" if prec == "int8" else "float"
+        pred = prediction(model, fw, prec)
+        assert pred.latency_ms == pytest.approx(ms * corr[f"{fw}/{family}"], rel=1e-6)
+        assert "fitted correction" in pred.provenance["correction"]
+        # the range is taken around the corrected latency, from the calibrated classes
+        cls = interval_table().lookup("cpu", fw, family, calibrated=True)
+        assert (pred.latency_ms_low, pred.latency_ms_high) == pytest.approx(
+            (pred.latency_ms * cls.low_ratio, pred.latency_ms * cls.high_ratio), rel=1e-6)
     # a second fit starts from the uncorrected predictions, not from the corrected ones
     again = json.loads(advisor("fit", str(path), "--target", TARGET, "--format", "json").stdout)
     assert again["corrections"] == corr
