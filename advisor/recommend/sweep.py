@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from advisor.domain.candidates import Candidate, Exclusion
+from advisor.finite_json import dumps
 from advisor.recommend.engine import recommend
 from advisor.recommend.types import RecommendRequest
 
@@ -84,7 +84,7 @@ def to_json(result: Sweep, explain: bool = False) -> str:
     if not explain:
         for c in data["candidates"]:
             c.pop("rules", None)
-    return json.dumps(data, indent=2)
+    return dumps(data, "recommendation", indent=2)  # NaN/Infinity: one line naming the field
 
 
 def _batch(value: int | None) -> str:
