@@ -158,6 +158,7 @@ def recommend(
     precisions: Annotated[Optional[str], typer.Option("--precisions", help="Comma-separated schemes.")] = None,
     top: Annotated[Optional[int], typer.Option("--top", min=1)] = None,
     explain: Annotated[bool, typer.Option("--explain")] = False,
+    weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="Show the accuracy that a stored `advisor sensitivity` report on these weights gives each candidate.")] = None,
     optimize: Annotated[Optimize, typer.Option(
         "--optimize", help="latency: fastest first; throughput: the best batch per candidate under "
         "--max-latency-ms (batches 1..256 unless --batch lists them).")] = Optimize.latency,
@@ -176,9 +177,11 @@ def recommend(
             _workload(model[0], input_shape, batches[0], phase, seq_len, context), models=model,
             target=targets[0], max_latency_ms=max_latency_ms, min_throughput=min_throughput,
             max_memory_mb=max_memory_mb, frameworks=frameworks, precisions=precisions, top=top, explain=explain,
-            fmt=fmt.value,
+            fmt=fmt.value, weights=weights,
         )
         return
+    if weights is not None:
+        raise InputError("--weights applies to one target and one batch (not to a sweep)")
     run_sweep(
         _workload(model[0], input_shape, None, phase, seq_len, context), models=model, targets=targets,
         batches=batches, optimize=optimize.value, max_latency_ms=max_latency_ms, min_throughput=min_throughput,

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field, field_serializer
 
+from advisor.domain.accuracy import CandidateAccuracy
 from advisor.domain.findings import Finding
 
 
@@ -40,6 +41,8 @@ class Candidate(BaseModel):
     rules: list[Finding] = Field(default_factory=list)
     params: int = Field(default=0, exclude=True)
     flops: int = Field(default=0, exclude=True)
+    #: from the stored sensitivity report (recommend --weights); rendering adds it to the JSON when set
+    accuracy: CandidateAccuracy | None = Field(default=None, exclude=True)
     #: the profile's LLM phase (throughput is then tokens/s); not part of the recommend JSON
     phase: str | None = Field(default=None, exclude=True)
     #: ops of the profile without a cost formula (not counted: the prediction is low)

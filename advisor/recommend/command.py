@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.errors import ConstraintNotMet, InputError
@@ -33,6 +34,7 @@ def run_recommend(
     top: int | None = None,
     explain: bool = False,
     fmt: str = "table",
+    weights: Path | None = None,
 ) -> None:
     """Rank ``models`` at ``workload``'s shape and phase (the CLI builds it from the first model)."""
     from pydantic import ValidationError
@@ -52,6 +54,10 @@ def run_recommend(
         raise InputError(f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}") from None
     db = open_store(readonly=True)
     rec = recommend(db, request)
+    if weights is not None:
+        from advisor.recommend.accuracy import with_accuracy
+
+        rec = with_accuracy(rec, db, weights)
     if fmt == "json":
         print(render.to_json(rec, explain))
     elif fmt == "markdown":

@@ -7,12 +7,14 @@ from collections import OrderedDict
 
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.finite_json import dumps
+from advisor.recommend import accuracy
 from advisor.recommend.types import Recommendation
 
 
 def to_json(rec: Recommendation, explain: bool = False) -> str:
     """model_dump of the Recommendation; the per-candidate ``rules`` only with --explain."""
     data = rec.model_dump(mode="json")
+    accuracy.add_to_json(data, rec)
     if not explain:
         for c in data["candidates"]:
             c.pop("rules", None)
@@ -100,6 +102,7 @@ def to_markdown(rec: Recommendation, explain: bool = False) -> str:
             lines.append(f"- #{c.rank} {c.model} {c.framework} {c.precision}, {c.bound}-bound: {fired}; "
                          f"uncertainty: {c.uncertainty or 'unknown'}")
     lines += ["", line] if (line := within_error_line(rec)) else []
+    lines += accuracy.markdown_lines(rec)
     lines += ["", line] if (line := uncounted_line(rec)) else []
     if rec.excluded:
         lines += ["", "## Excluded", "", "| model | framework | precisions | reasons |", "|---|---|---|---|"]
@@ -131,6 +134,7 @@ def print_table(rec: Recommendation, explain: bool = False) -> None:
         console.print("[bold red]No candidate meets the constraints.[/bold red]")
     if line := uncounted_line(rec):
         console.print(line, style="yellow", highlight=False)
+    accuracy.print_table(console, rec)
     if explain:
         for c in rec.candidates:
             console.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound; "

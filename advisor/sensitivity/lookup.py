@@ -11,10 +11,10 @@ from ``w4a16`` (groups) or else from ``q4_k_m``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from advisor.domain.accuracy import CandidateAccuracy as Accuracy
 from advisor.sensitivity.files import content_hash
 from advisor.sensitivity.report import SensitivityReport, risk_level
 
@@ -32,30 +32,6 @@ REPORT_SCHEMES: dict[str, tuple[str, ...]] = {
 UNQUANTIZED = frozenset({"fp32", "tf32", "fp16", "bf16"})
 
 
-@dataclass(frozen=True)
-class Accuracy:
-    """What a report says about one candidate precision."""
-
-    scheme: str  # the report scheme read ("exact" for unquantized precisions)
-    output_sqnr_db: float | None
-    top1_agreement: float | None
-    risk: str
-
-    def cell(self) -> str:
-        """A table cell: '31.2 dB, 99.5 %, low'."""
-        if self.scheme == "exact":
-            return "exact"
-        parts = ["exact" if self.output_sqnr_db is None else f"{self.output_sqnr_db:.3g} dB"]
-        if self.top1_agreement is not None:
-            parts.append(f"{100 * self.top1_agreement:.3g} %")
-        parts.append(self.risk)
-        return ", ".join(parts)
-
-    def as_json(self) -> dict[str, object]:
-        return {"scheme": self.scheme, "output_sqnr_db": self.output_sqnr_db,
-                "top1_agreement": self.top1_agreement, "risk": self.risk}
-
-
 def stored_report(store: Store, weights: Path, model: str | None = None) -> SensitivityReport | None:
     """The newest report on the weights at ``weights`` (for ``model``, when given), or None."""
     payload = store.get_sensitivity_report(content_hash(Path(weights)), model)
@@ -69,13 +45,14 @@ def accuracy_for(report: SensitivityReport | None, precision: str) -> Accuracy |
     Unquantized precisions are exact with or without a report."""
     if precision in UNQUANTIZED:
         classifier = report is not None and any(s.top1_agreement is not None for s in report.schemes)
-        return Accuracy("exact", None, 1.0 if classifier else None, "low")
+        return Accuracy(scheme="exact", output_sqnr_db=None, top1_agreement=1.0 if classifier else None, risk="low")
     if report is None:
         return None
     for name in REPORT_SCHEMES.get(precision, (precision,)):
         result = report.scheme(name)
         if result is not None and result.cosine is not None:  # measured on outputs (not data-free)
-            return Accuracy(name, result.output_sqnr_db, result.top1_agreement, risk_level(result.output_sqnr_db))
+            return Accuracy(scheme=name, output_sqnr_db=result.output_sqnr_db, top1_agreement=result.top1_agreement,
+                            risk=risk_level(result.output_sqnr_db))
     return None
 
 
