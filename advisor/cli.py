@@ -32,6 +32,26 @@ app.add_typer(hardware_app, name="hardware")
 app.add_typer(frameworks_app, name="frameworks")
 app.add_typer(db_app, name="db")
 
+#: Exit code of a failure that is neither bad input nor an unmet constraint (a bug).
+INTERNAL_ERROR_EXIT = 3
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Print the full traceback of a failure.")] = False,
+) -> None:
+    """Options before the command name; --debug is read by main() (which handles failures)."""
+
+
+def _debug_requested(argv: list[str]) -> bool:
+    """--debug among the options before the command name."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return False
+        if arg == "--debug":
+            return True
+    return False
+
 
 class Phase(str, Enum):
     prefill = "prefill"
@@ -79,17 +99,26 @@ BatchOpt = Annotated[Optional[int], typer.Option("--batch", "-b", min=1, help="B
 PhaseOpt = Annotated[Optional[Phase], typer.Option("--phase", help="LLM phase.")]
 SeqLenOpt = Annotated[Optional[int], typer.Option("--seq-len", min=1, help="Prompt length for --phase prefill.")]
 ContextOpt = Annotated[Optional[int], typer.Option("--context", min=1, help="KV-cache length for --phase decode.")]
+KvCacheOpt = Annotated[Optional[str], typer.Option(
+    "--kv-cache", help="KV-cache dtype: fp16, bf16, fp8, int8, int4 (default: the framework's, 16-bit).")]
 
 
 def _workload(
     model: str, input_shape: str | None, batch: int | None, phase: Phase | None, seq_len: int | None,
-    context: int | None,
+    context: int | None, kv_cache: str | None = None,
 ) -> Workload:
     """The options that say what runs, as the one value the stages below are handed."""
     from advisor.workload import Workload
 
+    if kv_cache is not None:
+        from advisor.precision import KV_CACHE_DTYPES
+
+        if kv_cache not in KV_CACHE_DTYPES:
+            from advisor.errors import unknown_name
+
+            raise unknown_name("--kv-cache dtype", kv_cache, KV_CACHE_DTYPES)
     return Workload(model=model, input_shape=input_shape, batch=batch, phase=phase.value if phase else None,
-                    seq_len=seq_len, context=context)
+                    seq_len=seq_len, context=context, kv_cache=kv_cache)
 
 
 @app.command()
@@ -126,6 +155,7 @@ def predict(
     phase: PhaseOpt = None,
     seq_len: SeqLenOpt = None,
     context: ContextOpt = None,
+    kv_cache: KvCacheOpt = None,
     per_layer: Annotated[bool, typer.Option("--per-layer")] = False,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Roofline chart, .png or .svg.")] = None,
     fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
@@ -135,7 +165,7 @@ def predict(
     from advisor.rules.notes import with_rule_notes
 
     run_predict(
-        _workload(model, input_shape, batch, phase, seq_len, context), target=target, precision=precision,
+        _workload(model, input_shape, batch, phase, seq_len, context, kv_cache), target=target, precision=precision,
         framework=framework, annotate=with_rule_notes, per_layer=per_layer, plot=plot, fmt=fmt.value,
     )
 
@@ -151,6 +181,7 @@ def recommend(
     phase: PhaseOpt = None,
     seq_len: SeqLenOpt = None,
     context: ContextOpt = None,
+    kv_cache: KvCacheOpt = None,
     max_latency_ms: Annotated[Optional[float], typer.Option("--max-latency-ms", min=0)] = None,
     min_throughput: Annotated[Optional[float], typer.Option("--min-throughput", min=0)] = None,
     max_memory_mb: Annotated[Optional[float], typer.Option("--max-memory-mb", min=0)] = None,
@@ -174,7 +205,7 @@ def recommend(
     batches = parse_batches(batch)
     if len(targets) == 1 and len(batches) == 1 and optimize is Optimize.latency:
         run_recommend(
-            _workload(model[0], input_shape, batches[0], phase, seq_len, context), models=model,
+            _workload(model[0], input_shape, batches[0], phase, seq_len, context, kv_cache), models=model,
             target=targets[0], max_latency_ms=max_latency_ms, min_throughput=min_throughput,
             max_memory_mb=max_memory_mb, frameworks=frameworks, precisions=precisions, top=top, explain=explain,
             fmt=fmt.value, weights=weights,
@@ -183,7 +214,7 @@ def recommend(
     if weights is not None:
         raise InputError("--weights applies to one target and one batch (not to a sweep)")
     run_sweep(
-        _workload(model[0], input_shape, None, phase, seq_len, context), models=model, targets=targets,
+        _workload(model[0], input_shape, None, phase, seq_len, context, kv_cache), models=model, targets=targets,
         batches=batches, optimize=optimize.value, max_latency_ms=max_latency_ms, min_throughput=min_throughput,
         max_memory_mb=max_memory_mb, frameworks=frameworks, precisions=precisions, top=top, explain=explain,
         fmt=fmt.value,
@@ -332,11 +363,14 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+    models_dir: Annotated[Optional[Path], typer.Option(
+        "--models-dir", help="The only directory requests may name model files in (ONNX, GGUF, safetensors, "
+                             "Hugging Face config directories). Code is never loaded from a request.")] = None,
 ) -> None:
     """Run the HTTP service."""
     from advisor.service.server import serve as run
 
-    run(host=host, port=port, workers=workers)
+    run(host=host, port=port, workers=workers, models_dir=models_dir)
 
 
 @app.command()
@@ -447,10 +481,16 @@ def _terminal_safe(exc: Exception) -> str:
 
 
 def main() -> None:
-    """Entry point: map the two error kinds onto exit codes with one line on stderr."""
+    """Entry point: map the two error kinds onto exit codes with one line on stderr; any other
+    failure is one line too (exit 3), with the traceback only under ``advisor --debug``."""
+    debug = _debug_requested(sys.argv[1:])
     try:
         app()
     except InputError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
         print(f"advisor: error: {_terminal_safe(exc)}", file=sys.stderr)
         sys.exit(InputError.exit_code)
     except ConstraintNotMet as exc:
@@ -463,7 +503,13 @@ def main() -> None:
 
         problem = corruption_problem(exc)
         if problem is None:
-            raise
+            if debug:
+                raise
+            text = str(exc).strip().splitlines()
+            detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+            print(f"advisor: internal error: {_terminal_safe(RuntimeError(detail))} "
+                  "(rerun with advisor --debug ... for the traceback)", file=sys.stderr)
+            sys.exit(INTERNAL_ERROR_EXIT)
         from advisor.db.locations import display_location, resolve_url
 
         print(f"advisor: error: {corrupt_message(display_location(resolve_url()), problem)}", file=sys.stderr)

@@ -60,6 +60,7 @@ def start_server(
     workers: int = 1,
     name: str = "server",
     startup_timeout: float = 60.0,
+    models_dir: Path | None = None,
 ) -> Server:
     """Launch `python -m advisor.cli serve` and wait until /v1/health answers 200."""
     port = free_port()
@@ -69,7 +70,8 @@ def start_server(
         env["ADVISOR_API_TOKEN"] = token
     log_path, err_path = tmp / f"{name}.out", tmp / f"{name}.err"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "advisor.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "advisor.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         *(["--models-dir", str(models_dir)] if models_dir is not None else [])],
         stdout=log_path.open("w"), stderr=err_path.open("w"), env=env,
     )
     server = Server(proc, port, log_path, err_path, env)
