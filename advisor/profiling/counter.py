@@ -327,8 +327,12 @@ def count(spec: ModelSpec, *, meta_shortcuts: bool = True) -> Profile:
         except InputError:
             raise
         except Exception as exc:  # the model's own code failed on these inputs
+            from advisor.models.user_code import DATA_DEPENDENT_HINT, is_data_dependent
+
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             shape = "x".join(str(d) for d in spec.input_shape)
+            if is_data_dependent(exc):
+                raise InputError(f"model '{spec.name}' cannot be profiled on meta tensors: {DATA_DEPENDENT_HINT}") from None
             raise InputError(f"model '{spec.name}' failed to run on input shape {shape}: {detail}") from None
     params, infos = _module_infos(module, stack)
     unsupported = [
