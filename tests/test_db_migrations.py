@@ -49,7 +49,7 @@ def _insert_rev1_rows(engine) -> dict:  # noqa: ANN001
             binds = ", ".join([f":{k}" for k in values] + ["'user'", "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP"])
             conn.execute(text(f"INSERT INTO platforms ({names}) VALUES ({binds})"), values)
         # revision 1 has no correction columns (0004 added them)
-        calib = cal.model_dump(mode="json", exclude={"corrections", "correction_sources"})
+        calib = cal.model_dump(mode="json", exclude={"corrections", "correction_sources", "module_call_us", "view_op_us"})
         calib = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in calib.items()}
         names = ", ".join([*calib, "created_at"])
         binds = ", ".join([f":{k}" for k in calib] + ["CURRENT_TIMESTAMP"])

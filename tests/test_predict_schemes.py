@@ -104,3 +104,48 @@ def test_dequant_work_grows_with_row_blocks() -> None:
     # a decode GEMV dequantizes once and stays memory-bound
     gemv = predict(profile([gemm_op(1, 4096, 4096)]), gpu(), fw, "w4a16").layers[0]
     assert gemv.bound == "memory"
+
+
+# -- eager host-only costs: module calls around modules, view ops
+
+
+def test_eager_pays_host_time_for_container_modules_and_views() -> None:
+    """Eager PyTorch, tiny kernels (host-bound): each container module call and each view op
+    adds its host time even though it launches no kernel (figures from the framework)."""
+    from advisor.domain.specs import Figure
+    from advisor.profiling.types import Category, ModuleInfo, OpRecord
+    from tests.factories_predict import pointwise
+
+    ops = [pointwise(1000, path=f"block.a{i}") for i in range(10)]
+    ops += [OpRecord(op="aten.view", category=Category.view, module_path="block", module_type="Block",
+                     output_shape=[1000]) for _ in range(4)]
+    p = profile(ops)
+    p = p.model_copy(update={"modules": [ModuleInfo(path="", type="Net", calls=1),
+                                         ModuleInfo(path="block", type="Block", calls=1)]
+                             + [ModuleInfo(path=f"block.a{i}", type="ReLU", calls=1) for i in range(10)]})
+    fw = framework(fused=False, per_kernel_us=20, per_call_us=0)
+    plain = predict(p, gpu(), fw, "fp16").latency_ms
+    figures = fw.overhead.model_copy(update={"module_call_us": Figure(value=3.0, source=SRC),
+                                             "view_op_us": Figure(value=1.0, source=SRC)})
+    costed = predict(p, gpu(), fw.model_copy(update={"overhead": figures}), "fp16")
+    # 2 container calls (the model and its block) x 3 us + 4 views x 1 us = 10 us more host time
+    assert costed.latency_ms - plain == pytest.approx(10e-3, rel=1e-6)
+    assert "2 module calls x 3 us + 4 view ops x 1 us" in costed.provenance["overhead"]
+
+
+def test_calibrated_host_costs_replace_the_seed_figures() -> None:
+    from advisor.domain.specs import CalibrationSpec
+    from advisor.predict.constants import predictor_constants
+    from advisor.predict.engine import host_only_us
+    from advisor.profiling.types import Category, ModuleInfo, OpRecord
+
+    ops = [OpRecord(op="aten.view", category=Category.view, module_path="", module_type="Net", output_shape=[1])]
+    p = profile(ops).model_copy(update={"modules": [ModuleInfo(path="", type="Net", calls=1),
+                                                    ModuleInfo(path="fc", type="Linear", calls=1)]})
+    fw = framework(id="pytorch", fused=False, per_kernel_us=20)
+    cal = CalibrationSpec(platform_id="toy-gpu", framework_id="pytorch", measured_at="2026-12-01T00:00:00",
+                          method="test", tool_version="test", module_call_us=7.0, view_op_us=0.5)
+    total, origin = host_only_us(p, gpu(), fw, cal, predictor_constants())
+    assert total == pytest.approx(7.0 + 0.5) and "calibration" in origin
+    other = cal.model_copy(update={"framework_id": "torch-compile"})  # another framework's record lends nothing
+    assert host_only_us(p, gpu(), fw, other, predictor_constants())[0] == 0.0

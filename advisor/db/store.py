@@ -104,7 +104,7 @@ class WritableStore(Store, Protocol):
 _CALIBRATION_COLUMNS = (
     "platform_id", "framework_id", "measured_at", "method", "tool_version", "matmul_tflops",
     "vector_tflops", "bandwidth_gbs", "per_op_overhead_us", "graph_kernel_us", "utilisation_curve", "notes",
-    "corrections", "correction_sources",
+    "corrections", "correction_sources", "module_call_us", "view_op_us",
 )
 _CALIBRATION_JSON = frozenset({"matmul_tflops", "vector_tflops", "utilisation_curve", "corrections", "correction_sources"})
 SpecT = TypeVar("SpecT", PlatformSpec, FrameworkSpec)

@@ -94,6 +94,8 @@ class CalibrationRow(SQLModel, table=True):
     bandwidth_gbs: Optional[float] = None
     per_op_overhead_us: Optional[float] = None
     graph_kernel_us: Optional[float] = None
+    module_call_us: Optional[float] = None
+    view_op_us: Optional[float] = None
     utilisation_curve: list = _json()
     notes: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     corrections: dict = _json(nullable=True)

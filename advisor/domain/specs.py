@@ -381,12 +381,17 @@ class Overhead(Strict):
     #: per output element, e.g. eager PyTorch on NCHW tensors); None = priced like any
     #: other vector kernel
     window_op_cycles: Figure | None = None
+    #: host-dispatched (eager) frameworks: host time of a Python module call that wraps other
+    #: modules and of a view op, neither of which launches a kernel; None = not paid
+    module_call_us: Figure | None = None
+    view_op_us: Figure | None = None
 
     @model_validator(mode="after")
     def _non_negative(self) -> "Overhead":
-        for name in ("per_kernel_us", "per_call_us"):
-            if not 0 <= getattr(self, name).value <= MAX_OVERHEAD_US:
-                raise ValueError(f"{name} must be within [0, {MAX_OVERHEAD_US:g}] us (got {getattr(self, name).value:g})")
+        for name in ("per_kernel_us", "per_call_us", "module_call_us", "view_op_us"):
+            figure = getattr(self, name)
+            if figure is not None and not 0 <= figure.value <= MAX_OVERHEAD_US:
+                raise ValueError(f"{name} must be within [0, {MAX_OVERHEAD_US:g}] us (got {figure.value:g})")
         cycles = self.window_op_cycles
         if cycles is not None and not 0 <= cycles.value <= MAX_WINDOW_OP_CYCLES:
             raise ValueError(f"window_op_cycles must be within [0, {MAX_WINDOW_OP_CYCLES:g}] (got {cycles.value:g})")
@@ -477,6 +482,10 @@ class CalibrationSpec(Strict):
     bandwidth_gbs: Annotated[float, Field(ge=MIN_BANDWIDTH_GBS, le=MAX_BANDWIDTH_GBS)] | None = None
     per_op_overhead_us: OverheadUs | None = None  # eager dispatch cost per op
     graph_kernel_us: OverheadUs | None = None  # per-kernel cost under CUDA-graph replay
+    #: eager PyTorch host-only costs: one Python nn.Module call around other modules (a
+    #: transformer block, attention, MLP) and one view/reshape op (no kernel)
+    module_call_us: OverheadUs | None = None
+    view_op_us: OverheadUs | None = None
     #: (work items, fraction of achievable peak) points of the utilisation curve
     utilisation_curve: list[tuple[CurveWork, CurveFraction]] = Field(default_factory=list, max_length=10_000)
     notes: Note | None = None

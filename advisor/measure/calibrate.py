@@ -330,6 +330,8 @@ def _build_run(
     pytorch_record = device_record.model_copy(update={
         "framework_id": "pytorch",
         "per_op_overhead_us": round(overheads.module_op_us, 3),
+        "module_call_us": round(overheads.module_call_us, 3) or None,
+        "view_op_us": round(overheads.view_op_us, 3) or None,
         "method": device_record.method + ": eager PyTorch",
     })
     records = [device_record, pytorch_record]

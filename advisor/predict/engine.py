@@ -25,6 +25,7 @@ from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, sch
 from advisor.predict.constants import PredictorConstants, predictor_constants
 from advisor.predict.corrections import latency_correction
 from advisor.predict.intervals import interval_table, latency_range
+from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
@@ -36,7 +37,7 @@ from advisor.predict.quantization import (
 )
 from advisor.predict.types import KernelPrediction, Prediction
 from advisor.predict.utilisation import utilisation
-from advisor.profiling.types import Profile
+from advisor.profiling.types import Category, Profile
 
 #: how a prediction says that part of the model was not counted (recommend and the gate repeat it)
 UNCOUNTED_OPS = "ops without a cost formula are not counted"
@@ -106,6 +107,37 @@ def overheads(
     if calibration is not None and calibration.per_op_overhead_us is not None:
         kernel_us, prov = calibration.per_op_overhead_us, f"calibration {calibration.measured_at}"
     return Overheads(mode, kernel_us, 0.0, call, prov)
+
+
+def container_module_calls(profile: Profile) -> int:
+    """Calls of modules that wrap other modules (the model itself, a decoder block, its
+    attention and MLP): Python work around the ops, each call once per forward."""
+    paths = [m.path for m in profile.modules]
+    parents = {p for p in paths for q in paths if q != p and (p == "" or q.startswith(p + "."))}
+    return sum(max(1, m.calls) for m in profile.modules if m.path in parents)
+
+
+def host_only_us(
+    profile: Profile, platform: PlatformSpec, framework: FrameworkSpec, calibration: CalibrationSpec | None,
+    c: PredictorConstants,
+) -> tuple[float, str]:
+    """Host time per forward that launches no kernel, in a host-dispatched (eager) framework:
+    container module calls x module_call_us + view ops x view_op_us (calibrated figures when
+    the framework's calibration has them, else the framework's seed figures x host slowdown)."""
+    views = sum(1 for op in profile.ops if op.category == Category.view)
+    calls = container_module_calls(profile)
+    seed = framework.overhead
+    slowdown = c.host.slowdown.get(platform.device_class, 1.0)
+    module_us = seed.module_call_us.value * slowdown if seed.module_call_us is not None else 0.0
+    view_us = seed.view_op_us.value * slowdown if seed.view_op_us is not None else 0.0
+    origin = f"{framework.id} seed figures"
+    if calibration is not None and calibration.framework_id == framework.id:
+        if calibration.module_call_us is not None:
+            module_us, origin = calibration.module_call_us, f"calibration {calibration.measured_at}"
+        if calibration.view_op_us is not None:
+            view_us = calibration.view_op_us
+    total = calls * module_us + views * view_us
+    return total, f"{calls} module calls x {module_us:.3g} us + {views} view ops x {view_us:.3g} us ({origin})"
 
 
 def host_link_us(kernels: list[Kernel], profile: Profile, platform: PlatformSpec, scheme: str) -> float:
@@ -207,6 +239,9 @@ def predict(
     c = constants or predictor_constants()
     peaks = achievable(platform, framework, calibration)
     ovh = overheads(platform, framework, calibration, c)
+    host_extra_us, host_extra_origin = (0.0, "")
+    if ovh.mode == "host":
+        host_extra_us, host_extra_origin = host_only_us(profile, platform, framework, calibration, c)
     curve = calibration.utilisation_curve if calibration is not None else None
     matmul_prec, vector_prec = kernel_precisions(scheme)
     warnings: list[str] = list(peaks.warnings)
@@ -247,10 +282,16 @@ def predict(
             compute_s, memory_s = compute_s + memory_s, 0.0  # streamed operands do not overlap compute
         busy_s = max(compute_s, memory_s, floor_s)
         if ovh.mode == "host":
-            host_clock += ovh.host_us * US
+            # host-only work (module calls, views) is spread over the kernels it surrounds
+            host_clock += (ovh.host_us + host_extra_us / len(kernels)) * US
             start = max(gpu_clock, host_clock)
             overhead_s = (start - gpu_clock) + ovh.kernel_us * US
             gpu_clock = start + ovh.kernel_us * US + busy_s
+        elif ovh.mode == "graph":
+            # replay launches the next kernel while this one runs: its per-kernel cost shows
+            # only where the kernel is shorter (a floor), and the framework's bandwidth figure,
+            # fitted on whole-model runs, already contains the gaps between kernels
+            overhead_s = max(0.0, ovh.kernel_us * US - busy_s)
         else:
             overhead_s = ovh.kernel_us * US
         timings.append(KernelTiming(kernel, compute_s, memory_s, overhead_s, util, nbytes))
@@ -265,6 +306,9 @@ def predict(
 
     call_ms = call_us * US / MS
     latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms
+    # the range comes last, from the final latency (any correction is applied before this)
+    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None)
+    latency_low, latency_high = latency_range(latency_ms, interval)
     # the one place a fitted correction (`advisor fit`) applies: a multiplier on the total
     correction, correction_note = latency_correction(calibration, framework.id, scheme)
     latency_ms *= correction
@@ -294,7 +338,7 @@ def predict(
         params=profile.params,
         layers=layers,
         warnings=warnings,
-        provenance=_provenance(peaks, ovh, curve, c) | ({"correction": correction_note} if correction_note else {}),
+        provenance=_provenance(peaks, ovh, curve, c, host_extra_origin) | ({"correction": correction_note} if correction_note else {}),
     )
 
 
@@ -361,9 +405,9 @@ def throughput(profile: Profile, latency_ms: float) -> float:
     return items / (latency_ms * MS)
 
 
-def _provenance(peaks: Achievable, ovh: Overheads, curve, c: PredictorConstants) -> dict[str, str]:
+def _provenance(peaks: Achievable, ovh: Overheads, curve, c: PredictorConstants, host_only: str = "") -> dict[str, str]:
     prov = dict(peaks.provenance)
-    prov["overhead"] = f"{ovh.mode} dispatch; {ovh.provenance}"
+    prov["overhead"] = f"{ovh.mode} dispatch; {ovh.provenance}" + (f"; host-only: {host_only}" if host_only else "")
     prov["utilisation"] = (
         "calibrated utilisation curve" if curve else "tile/wave model, constants in configs/predictor.yaml"
     )
