@@ -41,6 +41,12 @@ class Requirements(_Strict):
         description="Model output SQNR of the candidate's scheme on `weights`, dB (from `advisor sensitivity`).")
     min_top1_agreement: float | None = Field(
         default=None, gt=0, le=1, description="Share of calibration samples whose top-1 class the scheme keeps.")
+    ttft_ms: float | None = Field(default=None, gt=0, description="Serving: mean time to first token, ms.")
+    tpot_ms: float | None = Field(default=None, gt=0, description="Serving: mean time per output token, ms.")
+    min_output_tokens_per_s: float | None = Field(
+        default=None, gt=0, description="Serving: output tokens/s of the whole plan (advisor plan).")
+    max_cost_per_million_tokens: float | None = Field(
+        default=None, gt=0, description="Serving: USD per million output tokens (advisor plan).")
 
     def is_empty(self) -> bool:
         return all(v is None for v in self.model_dump().values())
@@ -54,6 +60,15 @@ class Regression(_Strict):
     memory_pct: float = Field(default=10.0, ge=0)
     params_pct: float = Field(default=0.0, ge=0)
     flops_pct: float = Field(default=0.0, ge=0)
+
+
+class Serving(_Strict):
+    """The request shape and device counts the serving requirements are planned for."""
+
+    input_len: int = Field(default=1024, ge=1, le=1_000_000)
+    output_len: int = Field(default=256, ge=1, le=1_000_000)
+    devices: list[int] | None = Field(default=None, min_length=1, max_length=16)
+    kv_caches: list[str] | None = Field(default=None, min_length=1, max_length=8)
 
 
 class GateConfig(_Strict):
@@ -71,13 +86,15 @@ class GateConfig(_Strict):
     precisions: list[str] | None = Field(default=None, min_length=1, max_length=16)
     requirements: Requirements
     regression: Regression = Field(default_factory=Regression)
+    #: the weights whose stored `advisor sensitivity` report the accuracy requirements read
+    #: (a .safetensors file, a shard directory or a state dict; found by content hash)
+    weights: str | None = Field(default=None, min_length=1, max_length=4096)
     #: which latency the budget is checked against: the predicted figure ("point") or the
     #: pessimistic end of its p10-p90 range ("high": latency_ms_high, and the throughput
     #: that latency gives); regression checks against a baseline always use the point figures
     use: Literal["point", "high"] = "point"
-    #: the weights whose stored `advisor sensitivity` report the accuracy requirements read
-    #: (a .safetensors file, a shard directory or a state dict; found by content hash)
-    weights: str | None = Field(default=None, min_length=1, max_length=4096)
+    #: request shape for the serving requirements (ttft_ms, tpot_ms, ...), see advisor plan
+    serving: Serving = Field(default_factory=Serving)
 
     @field_validator("models")
     @classmethod

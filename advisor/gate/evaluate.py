@@ -47,6 +47,10 @@ _UNITS = {
     "flops": "FLOPs",
     "output_sqnr_db": "dB",
     "top1_agreement": "",
+    "ttft_ms": "ms",
+    "tpot_ms": "ms",
+    "output_tokens_per_s": "tok/s",
+    "cost_per_million_tokens": "USD",
 }
 
 # requirement key -> (candidate figure, direction)
@@ -58,6 +62,10 @@ _BUDGETS: dict[str, tuple[str, Literal["<=", ">="]]] = {
     "max_flops": ("flops", "<="),
     "min_output_sqnr_db": ("output_sqnr_db", ">="),
     "min_top1_agreement": ("top1_agreement", ">="),
+    "ttft_ms": ("ttft_ms", "<="),
+    "tpot_ms": ("tpot_ms", "<="),
+    "min_output_tokens_per_s": ("output_tokens_per_s", ">="),
+    "max_cost_per_million_tokens": ("cost_per_million_tokens", "<="),
 }
 
 #: figure -> its pessimistic end (``use: high``)
@@ -202,9 +210,19 @@ def judge(
     )
 
 
+#: figures set only by the planner (advisor.gate.serving)
+_SERVING_FIGURES = frozenset({"ttft_ms", "tpot_ms", "output_tokens_per_s", "cost_per_million_tokens"})
+
+
 def _unmeasured(limit: Limit, candidate: CandidateFigures) -> Check:
-    """An accuracy requirement on a candidate without that figure: met when its precision
-    quantizes nothing, else failed with what to run."""
+    """A requirement on a candidate without that figure. Serving: failed, there is no plan
+    (not an LLM server, or it does not fit). Accuracy: met when its precision quantizes
+    nothing, else failed with what to run."""
+    if limit.metric in _SERVING_FIGURES:
+        return Check(requirement=limit.requirement, metric=limit.metric, comparison=limit.comparison,
+                     limit=limit.limit, value=None, passed=False,
+                     message=f"{candidate.framework} {candidate.precision} has no serving plan on this target "
+                             f"(not an LLM server, or it does not fit): {limit.requirement} not met")
     exact = candidate.accuracy_scheme == "exact"
     message = (f"{candidate.precision} is not quantized: {limit.requirement} met" if exact else
                f"no sensitivity report measured {candidate.precision} on these weights: run `advisor sensitivity "
@@ -290,6 +308,9 @@ def collect(
         )
         for cand in rec.candidates
     ]
+    from advisor.gate.serving import with_serving
+
+    figures = with_serving(config, db, figures, allow_code=allow_code, source=source)
     return with_accuracy(config, db, figures, allow_code=allow_code, source=source), list(rec.excluded)
 
 

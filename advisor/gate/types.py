@@ -29,6 +29,12 @@ class CandidateFigures(BaseModel):
     top1_agreement: float | None = None
     accuracy_risk: str | None = None
     accuracy_scheme: str | None = None
+    #: the candidate's best serving plan (advisor plan), when the gate has serving requirements
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+    output_tokens_per_s: float | None = None
+    cost_per_million_tokens: float | None = None
+    devices: int | None = None
     #: the pessimistic end of the prediction interval (0: none known), for ``use: high``
     latency_ms_high: float = 0.0
     throughput_per_s_low: float = 0.0
