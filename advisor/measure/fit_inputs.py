@@ -249,12 +249,10 @@ def _llama_bench_json(items: list[dict[str, Any]], path: Path) -> list[Measureme
 
 def read_measurements(path: Path) -> list[Measurement]:
     """Every measurement in one file, whatever the format (see the module docstring)."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
+    from advisor.safe_input import read_text
+
+    # the bounded reader (issue 14): regular files only, at most 50 MB, UTF-8
+    text = read_text(path, 50_000_000, what="measurements file")
     stripped = text.lstrip()
     if not stripped:
         raise InputError(f"{path}: empty file")

@@ -14,7 +14,6 @@ and parses the metadata and tensor table; ``safetensors.safe_open`` parses the J
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -162,9 +161,12 @@ def safetensors_shapes(path: Path) -> dict[str, tuple[list[int], str]]:
         raise InputError(f"{path.name}: reading safetensors needs the extra: pip install 'advisor[hf]'") from None
     files = [path]
     if path.name.endswith(SAFETENSORS_INDEX_SUFFIX):
+        from advisor.safe_input import read_json_file
+
+        index = read_json_file(path, 64_000_000, what="safetensors index (JSON)")  # bounded reader, issue 14
         try:
-            weight_map = json.loads(path.read_text(encoding="utf-8"))["weight_map"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            weight_map = index["weight_map"]
+        except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: not a safetensors index (needs a 'weight_map'): {_first_line(exc)}") from None
         files = [path.parent / shard for shard in sorted(set(weight_map.values()))]
     shapes: dict[str, tuple[list[int], str]] = {}

@@ -20,7 +20,6 @@ Mixture-of-experts layers run transformers' grouped-GEMM expert path (``aten._gr
 
 from __future__ import annotations
 
-import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -95,12 +94,10 @@ def config_file(spec: str, policy: LoadPolicy) -> Path:
 
 def read_config_dict(path: Path) -> dict[str, Any]:
     """The JSON object of a config.json, with ``model_type`` checked; InputError naming the file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {_first_line(exc)}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    from advisor.safe_input import read_json_file
+
+    # the bounded reader (issue 14): regular files only, at most 10 MB, bounded nesting
+    data = read_json_file(path, 10_000_000, what="Hugging Face config (JSON)")
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object")
     if not isinstance(data.get("model_type"), str):
