@@ -27,19 +27,28 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
             "corrections": result.corrections, "sources": result.sources,
         }, indent=2))
         return
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=100)
     console.print(f"fitted {len(result.corrections)} corrections for {target} from {len(result.samples)} measurements; "
                   f"leave-one-model-out median |error| {result.before:.1%} -> {result.after:.1%}")
-    table = Table("correction", "x latency", "from")
+    table = Table("correction", "x latency", "measurements", "models", box=box.SIMPLE_HEAD)
     for key, value in sorted(result.corrections.items()):
-        table.add_row(key, f"{value:.3g}", result.sources[key].split(": ", 1)[1].split(";")[0])
+        detail = result.sources[key].split(": ", 1)[1].split(";")[0]  # "N measurements of a, b"
+        count, _, models = detail.partition(" measurements of ")
+        table.add_row(key, f"{value:.3g}", count, models)
     console.print(table)
-    rows = Table("measurement", "measured ms", "predicted ms", "held-out ms", "error before", "error after")
+    rows = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("model", "framework", "precision"):
+        rows.add_column(name, no_wrap=True)
+    for name in ("measured", "predicted", "held-out", "before", "after"):
+        rows.add_column(name, justify="right", no_wrap=True)
     for m, s in zip(measurements, result.samples):
         held = result.held_out_ms[s.id]
-        rows.add_row(m.label, f"{s.measured_ms:.3g}", f"{s.predicted_ms:.3g}", f"{held:.3g}",
-                     f"{s.predicted_ms / s.measured_ms - 1:+.0%}", f"{held / s.measured_ms - 1:+.0%}")
+        shape = f"b{m.batch}" + (f" {m.phase}" if m.phase else "")
+        rows.add_row(m.model, m.framework, f"{m.precision} {shape}", f"{s.measured_ms:.3g}", f"{s.predicted_ms:.3g}",
+                     f"{held:.3g}", f"{s.predicted_ms / s.measured_ms - 1:+.0%}", f"{held / s.measured_ms - 1:+.0%}")
     console.print(rows)
+    console.print("times in ms; held-out: predicted with corrections fitted on the other models only")
