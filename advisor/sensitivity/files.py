@@ -9,7 +9,6 @@ Accepted: a ``.safetensors`` file; a directory of safetensors shards (with or wi
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from advisor.errors import InputError
@@ -32,8 +31,11 @@ def weight_files(path: Path) -> list[Path]:
         raise InputError(f"--weights {path}: expected a .safetensors file, a .pt/.pth/.bin state dict or a directory")
     index = path / HF_INDEX
     if index.is_file():
+        from advisor.safe_input import read_json_file
+
+        data = read_json_file(index, 64_000_000, what="safetensors index (JSON)")  # bounded reader, issue 14
         try:
-            shard_names = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+            shard_names = sorted(set(data["weight_map"].values()))
         except (ValueError, KeyError, TypeError, AttributeError):
             raise InputError(f"--weights {index}: not a safetensors index (no weight_map)") from None
         shards = [path / name for name in shard_names]
