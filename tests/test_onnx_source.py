@@ -148,6 +148,9 @@ def test_per_layer_tree_follows_node_names(exported: dict[str, Path]) -> None:
         assert rows["fc"].params == 512 * 1000 + 1000
         assert rows["fc"].macs == 512 * 1000
         assert sum(r.params for r in rows.values()) == profile.params
+        # a conv whose batch norm the exporter folded is still named after the conv
+        leaves = {r.path: r for r in by_module(profile, None)}
+        assert leaves["layer1.0.conv1"].macs == 64 * 56 * 56 * 64 * 9
 
 
 @pytest.mark.parametrize("exporter", ["ts", "dynamo"])
@@ -357,3 +360,21 @@ def test_bench_runs_the_onnx_file_as_stored(tmp_path: Path) -> None:
         bench(str(tmp_path / "q.onnx"), "fp32", "onnxruntime-cpu", budget=budget)
     with pytest.raises(InputError, match="bench runs ONNX files with onnxruntime-cpu"):
         bench(str(tmp_path / "q.onnx"), "fp32", "pytorch", budget=budget)
+
+
+def test_predictions_agree_with_the_torch_model(exported: dict[str, Path], isolated_db: str) -> None:
+    """The predictor treats an exported graph like the torch model: batch norm folded by the
+    exporter or by the framework, the same kernels, the same latency within 1%."""
+    import json
+
+    def latency(model: str) -> float:
+        result = subprocess.run(
+            [sys.executable, "-m", "advisor.cli", "predict", "--model", model, "--batch", "1", "--target",
+             "jetson-orin-nano", "-p", "fp16", "-F", "tensorrt", "-f", "json"],
+            capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["latency_ms"]
+
+    reference = latency("resnet18")
+    for exporter in ("ts", "dynamo"):
+        assert abs(latency(str(exported[f"resnet18-{exporter}"])) / reference - 1) < 0.01, exporter

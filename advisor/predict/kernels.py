@@ -19,7 +19,7 @@ from functools import cached_property
 
 from advisor.domain.specs import Fusion
 from advisor.precision import scheme as scheme_spec
-from advisor.profiling.types import Category, OpRecord
+from advisor.profiling.types import Category, OpRecord, short_op_name
 
 
 @dataclass
@@ -131,19 +131,16 @@ class Kernel:
 
 
 def _short(op_name: str) -> str:
-    """aten.convolution.default -> convolution."""
-    parts = op_name.split(".")
-    if parts[0] in ("aten", "prims", "torch") and len(parts) > 1:
-        return parts[1]
-    return parts[0]
+    """aten.convolution.default -> convolution (ONNX nodes by their aten equivalent)."""
+    return short_op_name(op_name)
 
 
 def is_batch_norm(op: OpRecord) -> bool:
-    return "batch_norm" in op.op or "BatchNorm" in op.module_type
+    return "batch_norm" in _short(op.op) or "BatchNorm" in op.module_type
 
 
 def is_softmax(op: OpRecord) -> bool:
-    return "softmax" in op.op
+    return "softmax" in _short(op.op)
 
 
 def quantized_activations(scheme: str | None) -> bool:

@@ -216,6 +216,11 @@ def count_graph(spec: GraphSpec) -> Profile:
     qdq_pairs = _qdq_pairs(model)
     for node in model.graph.node:
         path, tree = _module_of(node)
+        owner = _weight_owner(node, producers, tensors)
+        if owner is not None and owner != path:
+            # an exporter that folded batch norm names the fused conv after the norm's scope;
+            # its weight still carries the conv's parameter name
+            path, tree = owner, _ancestors(owner)
         note_module(tree, path, node.op_type)
         inputs = list(node.input)
         present = [i for i in inputs if i]
@@ -333,6 +338,21 @@ def _qdq_pairs(model: Any) -> set[int]:
             pairs.add(id(node))
             pairs.update(id(u) for u in users)
     return pairs
+
+
+def _ancestors(path: str) -> list[tuple[str, str]]:
+    parts = path.split(".")
+    return [(".".join(parts[: i + 1]), "") for i in range(len(parts))]
+
+
+def _weight_owner(node: Any, producers: dict[str, Any], tensors: _Tensors) -> str | None:
+    """The module path a matmul-class node's weight names ("layer1.0.conv1.weight" ->
+    "layer1.0.conv1"), or None."""
+    index = _QUANTIZED_WEIGHT_INPUT.get(node.op_type, 1 if node.op_type in _MATMUL_OPS else None)
+    if index is None or index >= len(node.input) or node.input[index] not in tensors.constant:
+        return None
+    leaf = _weight_leaf(node.input[index], producers, tensors) or ""
+    return leaf.removesuffix(".weight") if leaf.endswith(".weight") and len(leaf) > len(".weight") else None
 
 
 def _is_parameter(name: str, tensors: _Tensors) -> bool:

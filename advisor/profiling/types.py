@@ -24,6 +24,34 @@ class Category(str, Enum):
     view = "view"  # reshape, permute, slice: free, no bytes
 
 
+#: ONNX operator types named by their aten equivalents, so that rules and fusion keyed on op
+#: names (softmax, cat, convolution...) treat an ONNX graph's nodes like the torch ops
+ONNX_AS_ATEN: dict[str, str] = {
+    "Conv": "convolution", "ConvTranspose": "convolution", "QLinearConv": "convolution", "ConvInteger": "convolution",
+    "Gemm": "addmm", "QGemm": "addmm", "MatMul": "matmul", "QLinearMatMul": "matmul", "MatMulInteger": "matmul",
+    "Softmax": "softmax", "LogSoftmax": "log_softmax", "Concat": "cat", "QLinearConcat": "cat",
+    "Sigmoid": "sigmoid", "QLinearSigmoid": "sigmoid", "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish",
+    "Relu": "relu", "LeakyRelu": "leaky_relu", "Add": "add", "QLinearAdd": "add", "Sub": "sub", "Mul": "mul",
+    "QLinearMul": "mul", "Div": "div", "Tanh": "tanh", "Gelu": "gelu", "Clip": "clamp", "MaxPool": "max_pool2d",
+    "AveragePool": "avg_pool2d", "GlobalAveragePool": "adaptive_avg_pool2d", "ReduceMean": "mean",
+    "Resize": "upsample_nearest2d", "Pad": "constant_pad_nd", "Slice": "slice", "Split": "split", "Reshape": "view",
+    "Transpose": "permute", "Squeeze": "squeeze", "Unsqueeze": "unsqueeze", "Flatten": "flatten",
+    "Expand": "expand", "Identity": "clone", "Dropout": "dropout", "BatchNormalization": "batch_norm",
+    "LayerNormalization": "layer_norm", "Attention": "scaled_dot_product_attention",
+}
+
+
+def short_op_name(op: str) -> str:
+    """An op record's name without its namespace: "aten.convolution.default" -> "convolution";
+    an ONNX node's by its aten equivalent ("onnx.Conv" -> "convolution"), else lower-cased."""
+    parts = op.split(".")
+    if parts[0] in ("aten", "prims", "torch") and len(parts) > 1:
+        return parts[1]
+    if len(parts) > 1 and (parts[0] == "onnx" or op.startswith("com.microsoft.")):
+        return ONNX_AS_ATEN.get(parts[-1], parts[-1].lower())
+    return parts[0]
+
+
 class OpRecord(BaseModel):
     """One aten op call, attributed to the innermost module that issued it."""
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from advisor.domain.findings import Finding
+from advisor.profiling.types import short_op_name
 from advisor.rules.base import PENALTY, RuleContext, finding
 from advisor.rules.settings import NpuFallbackSettings
 
 
 def _short(op: str) -> str:
-    parts = op.split(".")
-    return parts[1] if parts[0] in ("aten", "prims") and len(parts) > 1 else parts[0]
+    return short_op_name(op)
 
 
 def npu_fallback(ctx: RuleContext, settings: NpuFallbackSettings) -> list[Finding]:

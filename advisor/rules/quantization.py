@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from advisor.domain.findings import Finding
 from advisor.precision import scheme as scheme_spec
+from advisor.profiling.types import short_op_name
 from advisor.rules.base import WARNING, RuleContext, finding
 from advisor.rules.settings import DepthwiseInt8Settings, Int8CalibrationSettings, LowBitSmallModelSettings
 
@@ -31,7 +32,7 @@ def int8_calibration(ctx: RuleContext, settings: Int8CalibrationSettings) -> lis
 
 def depthwise_share(ctx: RuleContext) -> float:
     """Fraction of convolution layers that are depthwise."""
-    convs = [o for o in (ctx.profile.ops if ctx.profile else []) if "conv" in o.op]
+    convs = [o for o in (ctx.profile.ops if ctx.profile else []) if "conv" in short_op_name(o.op)]
     if not convs:
         return 0.0
     return sum(o.depthwise for o in convs) / len(convs)
