@@ -143,3 +143,44 @@ def test_gate_use_names_a_bad_value() -> None:
     with pytest.raises(InputError, match="gate.yaml: use"):
         parse_config({"models": ["m"], "target": "t", "requirements": {"max_latency_ms": 5}, "use": "worst"},
                      "gate.yaml")
+
+
+# -- end to end: predict and recommend JSON carry the range; GGUF only where listed
+
+
+def test_recommend_json_candidates_carry_ranges_and_gguf_only_for_llama_cpp(db) -> None:
+    from advisor.precision import GGUF_SCHEMES
+    from advisor.recommend.engine import recommend
+    from advisor.recommend.types import RecommendRequest
+    from tests.factories_predict import cache_zoo_profile
+
+    cache_zoo_profile(db, "llama-1.1b", "decode", 256)
+    rec = recommend(db, RecommendRequest(models=["llama-1.1b"], target="rtx-4090", phase="decode", context=256))
+    assert rec.candidates
+    for c in rec.candidates:
+        assert 0 < c.latency_ms_low <= c.latency_ms_high and c.uncertainty
+    assert rec.candidates[0].within_error_of_best
+    gguf = [c for c in rec.candidates if c.precision in GGUF_SCHEMES]
+    assert gguf and {c.framework for c in gguf} == {"llama-cpp"}
+    # file-format schemes are not even listed as excluded for the frameworks that cannot run them
+    assert not [e for e in rec.excluded if e.precision in GGUF_SCHEMES and e.framework != "llama-cpp"]
+    # an fp8 KV cache halves the cache: less memory for the same weights
+    fp8 = recommend(db, RecommendRequest(models=["llama-1.1b"], target="rtx-4090", phase="decode", context=256,
+                                         kv_cache="fp8", frameworks=["llama-cpp"], precisions=["q4_k_m"]))
+    default = recommend(db, RecommendRequest(models=["llama-1.1b"], target="rtx-4090", phase="decode", context=256,
+                                             frameworks=["llama-cpp"], precisions=["q4_k_m"]))
+    assert fp8.candidates[0].memory_mb < default.candidates[0].memory_mb
+
+
+def test_predict_cli_json_has_the_range_and_a_bad_kv_cache_is_exit_2(db, isolated_db) -> None:
+    import json
+
+    from tests.factories_predict import cache_zoo_profile, run_cli
+
+    cache_zoo_profile(db, "resnet18")
+    out = run_cli("predict", "-m", "resnet18", "-t", "h100-sxm", "-p", "int8", "-F", "tensorrt", "-f", "json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["latency_ms_low"] > 0 and data["latency_ms_high"] >= data["latency_ms_low"] and data["uncertainty"]
+    bad = run_cli("predict", "-m", "resnet18", "-t", "h100-sxm", "-p", "fp16", "-F", "tensorrt", "--kv-cache", "fp9")
+    assert bad.returncode == 2 and "--kv-cache dtype 'fp9'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
