@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from advisor.errors import InputError
+from advisor.sensitivity.analysis import Tracker, no_progress
 from advisor.sensitivity.report import SensitivityReport, Suggestion
 from advisor.sensitivity.run import SensitivityOptions
 
@@ -64,6 +65,52 @@ def price_suggestion(store: Store, workload: Workload, suggestion: Suggestion, *
     return suggestion
 
 
+def measure(
+    store: Store | None,
+    workload: Workload | None,
+    weights: Path,
+    options: SensitivityOptions,
+    *,
+    target: str | None = None,
+    framework: str | None = None,
+    save: bool = True,
+    allow_code: bool = True,
+    track: Tracker = no_progress,
+) -> SensitivityReport:
+    """Analyse, price the suggestion on ``target``, store the report under the weights' hash:
+    what the command and POST /v1/sensitivity share. ``store`` may be None only when neither
+    pricing nor saving is asked for."""
+    from advisor.sensitivity.files import content_hash
+    from advisor.sensitivity.render import to_json
+    from advisor.sensitivity.run import analyse_data_free, analyse_model
+    from advisor.sensitivity.schemes import get_scheme
+
+    options.check()
+    if target is not None and framework is None:
+        raise InputError("--target needs --framework to price the suggestion (e.g. --framework tensorrt)")
+    if options.method != "data-free" and workload is None:
+        raise InputError("--model is required unless --method data-free")
+    if target is not None and store is not None:
+        store.get_platform(target)  # unknown ids fail now, before minutes of analysis
+        store.get_framework(framework)
+    sha = content_hash(Path(weights))
+    if options.method == "data-free":
+        report = analyse_data_free(Path(weights), options, model=workload.model if workload else "", track=track)
+    else:
+        from advisor.models import load_model
+
+        spec = load_model(workload, allow_code=allow_code)
+        report = analyse_model(spec, Path(weights), options, track=track)
+    report.weights_sha256 = sha
+    if target is not None and store is not None and report.suggestion is not None and workload is not None:
+        scheme = get_scheme(report.suggestion.scheme, group_size=options.group_size).predictor_scheme
+        price_suggestion(store, workload, report.suggestion, target=target, framework=framework, scheme=scheme)
+    if save and store is not None:
+        store.put_sensitivity_report(sha, workload.model if workload else "", report.method,
+                                     to_json(report, per_layer=True))
+    return report
+
+
 def run_sensitivity(
     workload: Workload | None,
     weights: Path,
@@ -76,45 +123,19 @@ def run_sensitivity(
     fmt: str = "table",
     save: bool = True,
 ) -> SensitivityReport:
-    """The command: analyse, price on ``target``, store under the weights' hash, print."""
+    """The command: measure with progress bars on stderr, then print."""
     from advisor.sensitivity.render import print_table, to_json, to_markdown
-    from advisor.sensitivity.run import analyse_data_free, analyse_model
-    from advisor.sensitivity.schemes import get_scheme
-    from advisor.sensitivity.files import content_hash
 
-    options.check()
-    if target is not None and framework is None:
-        raise InputError("--target needs --framework to price the suggestion (e.g. --framework tensorrt)")
-    if options.method != "data-free" and workload is None:
-        raise InputError("--model is required unless --method data-free")
     store = None
     if target is not None or save:
         from advisor.db.store import open_store
 
         store = open_store()
-        if target is not None:
-            store.get_platform(target)  # unknown ids fail now, before minutes of analysis
-            store.get_framework(framework)
-    sha = content_hash(Path(weights))
     with _progress() as progress:
-        track = RichTracker(progress)
-        if options.method == "data-free":
-            report = analyse_data_free(Path(weights), options, model=workload.model if workload else "",
-                                       track=track)
-        else:
-            from advisor.models import load_model
-
-            spec = load_model(workload)
-            report = analyse_model(spec, Path(weights), options, track=track)
+        report = measure(store, workload, weights, options, target=target, framework=framework, save=save,
+                         track=RichTracker(progress))
     for warning in report.warnings:
         print(warning, file=sys.stderr)
-    report.weights_sha256 = sha
-    if target is not None and report.suggestion is not None and workload is not None:
-        scheme = get_scheme(report.suggestion.scheme, group_size=options.group_size).predictor_scheme
-        price_suggestion(store, workload, report.suggestion, target=target, framework=framework, scheme=scheme)
-    if save and store is not None:
-        store.put_sensitivity_report(sha, workload.model if workload else "", report.method,
-                                     to_json(report, per_layer=True))
     if fmt == "json":
         print(to_json(report, per_layer))
     elif fmt == "markdown":

@@ -40,11 +40,16 @@ def headline(report: SensitivityReport) -> str:
             f"{_db(s.baseline_output_sqnr_db)}{verdict}")
 
 
-def to_json(report: SensitivityReport, per_layer: bool = True) -> str:
+def to_json_data(report: SensitivityReport, per_layer: bool = True) -> dict:
+    """The JSON object: every layer with ``per_layer``, else the most sensitive ten."""
     data = report.to_json()
     if not per_layer:
         data["layers"] = data["layers"][:DEFAULT_TOP_LAYERS]
-    return json.dumps(data, indent=2, allow_nan=False)
+    return data
+
+
+def to_json(report: SensitivityReport, per_layer: bool = True) -> str:
+    return json.dumps(to_json_data(report, per_layer), indent=2, allow_nan=False)
 
 
 def _scheme_rows(report: SensitivityReport) -> tuple[list[str], list[list[str]]]:

@@ -69,6 +69,7 @@ def create_app(
     workers get them."""
     from advisor.service.cache import RecommendCache
     from advisor.service.plan_route import router as plan_router
+    from advisor.service.sensitivity_route import router as sensitivity_router
     from advisor.service.routes import router
 
     env = Settings.from_env()
@@ -109,6 +110,7 @@ def create_app(
     app.state.recommend_cache = RecommendCache(settings.recommend_cache_size)
     app.include_router(router)
     app.include_router(plan_router)
+    app.include_router(sensitivity_router)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> JSONResponse:  # noqa: ARG001
