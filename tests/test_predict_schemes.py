@@ -149,3 +149,15 @@ def test_calibrated_host_costs_replace_the_seed_figures() -> None:
     assert total == pytest.approx(7.0 + 0.5) and "calibration" in origin
     other = cal.model_copy(update={"framework_id": "torch-compile"})  # another framework's record lends nothing
     assert host_only_us(p, gpu(), fw, other, predictor_constants())[0] == 0.0
+
+
+def test_service_predict_body_passes_the_kv_cache_dtype_to_the_workload() -> None:
+    from pydantic import ValidationError
+
+    from advisor.service.bodies import PredictBody
+
+    body = PredictBody(model="llama-1.1b", target="h100-sxm", precision="fp8", framework="vllm", kv_cache="fp8")
+    assert body.workload().kv_cache == "fp8"
+    assert PredictBody(model="m", target="t", precision="fp16", framework="f").workload().kv_cache is None
+    with pytest.raises(ValidationError, match="kv_cache"):
+        PredictBody(model="m", target="t", precision="fp16", framework="f", kv_cache="fp9")

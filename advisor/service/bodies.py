@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from advisor.domain.specs import MAX_ID_LENGTH, PlatformSpec
 from advisor.gate.config import GateConfig
-from advisor.precision import Scheme
+from advisor.precision import KvCacheDtype, Scheme
 from advisor.recommend.types import RecommendRequest
 from advisor.safe_input import load_json, load_yaml
 from advisor.service.limits import MAX_INPUT_ELEMENTS
@@ -122,6 +122,7 @@ class PredictBody(WorkloadBody):
     target: Id
     precision: SchemeName
     framework: Id
+    kv_cache: KvCacheDtype | None = Field(default=None, description="KV-cache dtype, as --kv-cache (default 16-bit).")
     per_layer: bool = Field(default=False, description="Fill `layers` with the kernels, as --per-layer.")
 
 
