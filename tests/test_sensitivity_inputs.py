@@ -184,3 +184,21 @@ def test_hugging_face_llama_directory_with_tied_head_and_rotary_buffers(tmp_path
     model = load_weights_into(built, tmp_path)
     tokens = torch.randint(0, 100, (2, 7))
     assert torch.allclose(model(tokens).logits, real(tokens).logits, atol=1e-5)
+
+
+def test_image_folder_for_a_torchvision_model_uses_its_own_normalisation(tmp_path):
+    from PIL import Image
+
+    from advisor.models import load_model
+    from advisor.workload import Workload
+
+    spec = load_model(Workload(model="resnet18"))  # on meta: nothing allocated
+    for i in range(2):
+        Image.fromarray(np.full((300, 260, 3), 128, dtype=np.uint8)).save(tmp_path / f"{i}.jpg", quality=100)
+    calib = load_calib(tmp_path, spec)
+    assert calib.inputs.shape == (2, 3, 224, 224)
+    # A flat grey image stays flat through resize and crop; ImageNet mean/std per channel.
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    for channel in range(3):
+        expected = (128 / 255 - mean[channel]) / std[channel]
+        assert calib.inputs[:, channel].flatten().tolist() == pytest.approx([expected] * 2 * 224 * 224, abs=0.02)
