@@ -52,5 +52,6 @@ def load_model(workload: Workload, *, allow_code: bool = True) -> ModelSpec:
     from advisor.models.sources import LoadPolicy, default_registry
     source, built = default_registry().build(workload, LoadPolicy.of(allow_code))
     if not isinstance(built, ModelSpec):
-        raise InputError(f"{workload.model} is a {source.label}, not a torch model: this command runs torch models")
+        raise InputError(f"{workload.model} ({source.label}) is not a torch model, which this command runs; "
+                         "time an ONNX file with: advisor bench --model FILE -F onnxruntime-cpu")
     return built
