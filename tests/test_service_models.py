@@ -66,5 +66,5 @@ def test_openapi_lists_the_accepted_forms(served: tuple[Server, Path]) -> None:
     server, _ = served
     schema = httpx.get(f"{server.url}/openapi.json", timeout=60).json()
     text = str(schema["components"]["schemas"]["ProfileBody"]["properties"]["model"])
-    for form in ("zoo name", "hf:org/name", "--models-dir", "model.onnx", "never accepted"):
+    for form in ("zoo name", "hf:org/name", "timm:NAME", "--models-dir", "model.onnx", "never accepted"):
         assert form in text, form

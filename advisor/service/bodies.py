@@ -43,17 +43,18 @@ def _no_code(value: str) -> str:
 
 
 MODEL_FORMS = (
-    "A zoo name (resnet50, yolov5s, llama-7b); hf:org/name from the server's local Hugging Face cache; or, when "
+    "A zoo name (resnet50, yolov5s, llama-7b); hf:org/name from the server's local Hugging Face cache; "
+    "timm:NAME (timm:convnext_tiny); or, when "
     "the server runs with --models-dir, a path relative to that directory: an ONNX file (model.onnx), a GGUF or "
     "safetensors checkpoint (model.gguf, model.safetensors), or a Hugging Face config directory. Code "
     "(module:callable, .pt2) is never accepted."
 )
 
-#: A model spec: the pattern rules out absolute paths, ``module:callable`` and every prefix but hf:.
+#: A model spec: the pattern rules out absolute paths, ``module:callable`` and every prefix but hf: and timm:.
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200,
-                      pattern=r"^(hf:)?[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9_.\-]+)*/?$"),
+                      pattern=r"^((hf|timm):)?[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9_.\-]+)*/?$"),
     AfterValidator(_no_code),
     Field(description=MODEL_FORMS, examples=["resnet50", "model.onnx", "hf:Qwen/Qwen2.5-7B"]),
 ]
