@@ -165,3 +165,46 @@ def test_suggestion_is_priced_on_the_target_from_the_predictors_kernels(isolated
     assert kept_fp16 >= kept_int8 > 0  # a 128x128 layer: per-kernel overhead dominates both
     assert suggestion["baseline_latency_ms"] == pytest.approx(int8["latency_ms"], rel=1e-6)
     assert suggestion["latency_ms"] == pytest.approx(int8["latency_ms"] + kept_fp16 - kept_int8, rel=1e-6)
+
+
+def test_hugging_face_llm_perplexity_change_matches_an_independent_computation(isolated_db, tmp_path, capsys):
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    words = "the cat sat on a mat and dog ran far away".split()
+    tokenizer = Tokenizer(WordLevel({"[UNK]": 0, **{w: i + 1 for i, w in enumerate(words)}}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = Whitespace()
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    config = transformers.LlamaConfig(vocab_size=len(words) + 1, hidden_size=64, intermediate_size=128,
+                                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                      max_position_embeddings=64, tie_word_embeddings=False)
+    torch.manual_seed(0)
+    model = transformers.LlamaForCausalLM(config).eval()
+    model.save_pretrained(tmp_path)
+    generator = np.random.default_rng(0)
+    (tmp_path / "calib.txt").write_text(" ".join(generator.choice(words, 200)))
+    code, out, err = _in_process(capsys, "sensitivity", "--model", str(tmp_path), "--weights", str(tmp_path),
+                                 "--calib", str(tmp_path / "calib.txt"), "--tokenizer", str(tmp_path),
+                                 "--seq-len", "16", "--calib-limit", "8", "--schemes", "w8a16", "--format", "json",
+                                 "--no-save")
+    assert code == 0, err
+    [w8a16] = json.loads(out)["schemes"]
+    assert w8a16["top1_agreement"] is None and w8a16["perplexity_delta"] is not None
+    # Independent: every Linear's weight rounded per row to int8 by hand, perplexity from HF's own loss.
+    ids = torch.tensor(tokenizer.encode((tmp_path / "calib.txt").read_text()).ids[: 8 * 17]).reshape(8, 17)
+
+    def perplexity(net) -> float:
+        with torch.no_grad():
+            logits = net(input_ids=ids[:, :-1]).logits
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+        return float(torch.exp(loss))
+
+    reference = perplexity(model)
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, torch.nn.Linear):
+                step = layer.weight.abs().amax(dim=1, keepdim=True) / 127
+                layer.weight.copy_(torch.round(layer.weight / step) * step)
+    assert w8a16["perplexity_delta"] == pytest.approx(perplexity(model) - reference, rel=1e-3, abs=1e-5)

@@ -119,7 +119,8 @@ class Analyzer:
         try:
             with torch.no_grad():
                 for inputs, _ in self._batches("fp32 reference and ranges"):
-                    batch = _tensors(self.model(inputs))
+                    args, kwargs = self.calib.slot.call_args(inputs)
+                    batch = _tensors(self.model(*args, **kwargs))
                     if sum(t.numel() for t in batch) * batches > REFERENCE_FP32_ELEMENTS:
                         batch = [t.half() for t in batch]
                     outputs.append(batch)
@@ -168,8 +169,10 @@ class Analyzer:
     def forward_quantized(self, plan: dict[str, QuantScheme | None], inputs: torch.Tensor) -> Any:
         """One forward on ``inputs`` with ``plan`` applied (activation ranges from calibration)."""
         overrides = {f"{name}.weight": self.quantized_weight(name, s) for name, s in plan.items()}
+        args, kwargs = self.calib.slot.call_args(inputs)
         with torch.no_grad(), self._input_quantization(plan):
-            return functional_call(self.model, overrides, (inputs,))
+            # tie_weights=False: a head tied to the embedding is quantized as a matmul, the lookup is not
+            return functional_call(self.model, overrides, args, kwargs, tie_weights=False)
 
     # ------------------------------------------------------------------ metrics
 
@@ -234,7 +237,8 @@ class Analyzer:
         try:
             with torch.no_grad():
                 for inputs, _ in self._batches("per-layer local SQNR"):
-                    self.model(inputs)
+                    args, kwargs = self.calib.slot.call_args(inputs)
+                    self.model(*args, **kwargs)
         finally:
             for handle in handles:
                 handle.remove()

@@ -28,6 +28,22 @@ RANDOM_WARNING = (
 )
 
 
+@dataclass(frozen=True)
+class InputSlot:
+    """How samples go into the model: positionally (``name`` None) or as the keyword ``name``
+    (Hugging Face models take ``input_ids=``), with the spec's other, non-tensor keywords."""
+
+    name: str | None = None
+    static: tuple[tuple[str, object], ...] = ()
+
+    def call_args(self, inputs: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], dict[str, object]]:
+        kwargs = dict(self.static)
+        if self.name is None:
+            return (inputs,), kwargs
+        kwargs[self.name] = inputs
+        return (), kwargs
+
+
 @dataclass
 class CalibData:
     """Samples stacked on the first dimension, plus next-token targets for language models."""
@@ -36,6 +52,7 @@ class CalibData:
     kind: str  # "images" | "tokens" | "tensor" | "random"
     targets: torch.Tensor | None = None  # [N, S]: token t+1 for each input position t
     warning: str | None = None
+    slot: InputSlot = InputSlot()
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
@@ -46,17 +63,31 @@ class CalibData:
             yield self.inputs[start:stop], (None if self.targets is None else self.targets[start:stop])
 
 
+def input_slot(spec: ModelSpec) -> InputSlot:
+    """Where the spec's one sample tensor goes; other tensor inputs (caches, masks) are not supported."""
+    tensors = [a for a in spec.args if isinstance(a, torch.Tensor)]
+    keyword_tensors = [k for k, v in spec.kwargs.items() if isinstance(v, torch.Tensor)]
+    if len(tensors) + len(keyword_tensors) != 1 or (spec.args and not tensors):
+        raise InputError(f"model {spec.name}: sensitivity needs a model that takes one tensor input "
+                         f"(this spec has {len(tensors) + len(keyword_tensors)}; language models: prefill only)")
+    # Hugging Face causal LMs: logits for every position (0 = all), so perplexity counts every token.
+    static = tuple((k, 0 if k == "logits_to_keep" else v) for k, v in spec.kwargs.items()
+                   if not isinstance(v, torch.Tensor))
+    return InputSlot(keyword_tensors[0] if keyword_tensors else None, static)
+
+
+def _first_input(spec: ModelSpec) -> torch.Tensor:
+    slot = input_slot(spec)
+    return spec.args[0] if slot.name is None else spec.kwargs[slot.name]
+
+
 def takes_tokens(spec: ModelSpec) -> bool:
-    first = spec.args[0] if spec.args else None
-    return isinstance(first, torch.Tensor) and not first.is_floating_point()
+    return not _first_input(spec).is_floating_point()
 
 
 def sample_shape(spec: ModelSpec) -> list[int]:
     """One sample's shape: the spec's input shape without the batch dimension."""
-    first = spec.args[0] if spec.args else None
-    if not isinstance(first, torch.Tensor):
-        raise InputError(f"model {spec.name}: sensitivity needs a model that takes one tensor input")
-    return list(first.shape[1:])
+    return list(_first_input(spec).shape[1:])
 
 
 def vocab_size(module: torch.nn.Module) -> int:
@@ -68,6 +99,12 @@ def vocab_size(module: torch.nn.Module) -> int:
 
 def random_calib(spec: ModelSpec, module: torch.nn.Module, count: int, *, seed: int = 0) -> CalibData:
     """``count`` random samples (normal images / uniform token ids), with RANDOM_WARNING attached."""
+    data = _random(spec, module, count, seed)
+    data.slot = input_slot(spec)
+    return data
+
+
+def _random(spec: ModelSpec, module: torch.nn.Module, count: int, seed: int) -> CalibData:
     if not isinstance(count, int) or count < 1:
         raise InputError(f"invalid --calib-random {count!r}: expected a positive number of samples")
     generator = torch.Generator().manual_seed(seed)
@@ -80,7 +117,12 @@ def random_calib(spec: ModelSpec, module: torch.nn.Module, count: int, *, seed: 
 
 def load_calib(path: Path, spec: ModelSpec, *, tokenizer: Path | None = None, limit: int = 64) -> CalibData:
     """Calibration samples from ``path`` (image folder, text file, .npy/.pt tensor), at most ``limit``."""
-    path = Path(path)
+    data = _load(Path(path), spec, tokenizer, limit)
+    data.slot = input_slot(spec)
+    return data
+
+
+def _load(path: Path, spec: ModelSpec, tokenizer: Path | None, limit: int) -> CalibData:
     if not path.exists():
         raise InputError(f"--calib {path}: no such file or directory")
     if not isinstance(limit, int) or limit < 1:
