@@ -105,7 +105,7 @@ KvCacheOpt = Annotated[Optional[str], typer.Option(
 
 def _workload(
     model: str, input_shape: str | None, batch: int | None, phase: Phase | None, seq_len: int | None,
-    context: int | None, kv_cache: str | None = None,
+    context: int | None, kv_cache: str | None = None, devices: int | None = None,
 ) -> Workload:
     """The options that say what runs, as the one value the stages below are handed."""
     from advisor.workload import Workload
@@ -117,8 +117,9 @@ def _workload(
             from advisor.errors import unknown_name
 
             raise unknown_name("--kv-cache dtype", kv_cache, KV_CACHE_DTYPES)
+    split = {"devices": devices} if devices is not None else {}  # unset: no cap on the split
     return Workload(model=model, input_shape=input_shape, batch=batch, phase=phase.value if phase else None,
-                    seq_len=seq_len, context=context, kv_cache=kv_cache)
+                    seq_len=seq_len, context=context, kv_cache=kv_cache, **split)
 
 
 @app.command()
@@ -182,6 +183,9 @@ def recommend(
     seq_len: SeqLenOpt = None,
     context: ContextOpt = None,
     kv_cache: KvCacheOpt = None,
+    devices: Annotated[Optional[int], typer.Option(
+        "--devices", min=1, help="Most devices a model that does not fit one may be split over (tensor "
+        "parallel; default: what the platform's interconnect links; 1: never split).")] = None,
     max_latency_ms: Annotated[Optional[float], typer.Option("--max-latency-ms", min=0)] = None,
     min_throughput: Annotated[Optional[float], typer.Option("--min-throughput", min=0)] = None,
     max_memory_mb: Annotated[Optional[float], typer.Option("--max-memory-mb", min=0)] = None,
@@ -190,6 +194,8 @@ def recommend(
     top: Annotated[Optional[int], typer.Option("--top", min=1)] = None,
     explain: Annotated[bool, typer.Option("--explain")] = False,
     weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="Show the accuracy that a stored `advisor sensitivity` report on these weights gives each candidate.")] = None,
+    recipe: Annotated[bool, typer.Option(
+        "--recipe", help="Print the commands that build and run each ranked candidate (JSON: a recipe field).")] = False,
     optimize: Annotated[Optimize, typer.Option(
         "--optimize", help="latency: fastest first; throughput: the best batch per candidate under "
         "--max-latency-ms (batches 1..256 unless --batch lists them).")] = Optimize.latency,
@@ -205,16 +211,19 @@ def recommend(
     batches = parse_batches(batch)
     if len(targets) == 1 and len(batches) == 1 and optimize is Optimize.latency:
         run_recommend(
-            _workload(model[0], input_shape, batches[0], phase, seq_len, context, kv_cache), models=model,
+            _workload(model[0], input_shape, batches[0], phase, seq_len, context, kv_cache, devices), models=model,
             target=targets[0], max_latency_ms=max_latency_ms, min_throughput=min_throughput,
             max_memory_mb=max_memory_mb, frameworks=frameworks, precisions=precisions, top=top, explain=explain,
-            fmt=fmt.value, weights=weights,
+            fmt=fmt.value, weights=weights, recipe=recipe,
         )
         return
+    if recipe:
+        raise InputError("--recipe applies to one target and one batch (not to a sweep)")
     if weights is not None:
         raise InputError("--weights applies to one target and one batch (not to a sweep)")
     run_sweep(
-        _workload(model[0], input_shape, None, phase, seq_len, context, kv_cache), models=model, targets=targets,
+        _workload(model[0], input_shape, None, phase, seq_len, context, kv_cache, devices), models=model,
+        targets=targets,
         batches=batches, optimize=optimize.value, max_latency_ms=max_latency_ms, min_throughput=min_throughput,
         max_memory_mb=max_memory_mb, frameworks=frameworks, precisions=precisions, top=top, explain=explain,
         fmt=fmt.value,

@@ -5,7 +5,7 @@
 
 A module may import from its own package, from any lower stage and from the bottom helpers
 that every stage may use (advisor.errors, .precision, .workload, .domain, .config,
-.settings, .safe_input, .finite_json and the advisor package itself). Every module under advisor/ is parsed with ast,
+.settings, .safe_input, .finite_json, .display and the advisor package itself). Every module under advisor/ is parsed with ast,
 so imports inside functions and under ``TYPE_CHECKING`` count too: a lazy import that points
 up is still a dependency that points up.
 """
@@ -27,6 +27,7 @@ STAGE_RANK: dict[str, float] = {
     "__init__": BOTTOM, "errors": BOTTOM, "precision": BOTTOM, "workload": BOTTOM, "domain": BOTTOM,
     "config": BOTTOM, "settings": BOTTOM,
     "safe_input": BOTTOM, "finite_json": BOTTOM,  # bounded file/body reading, finite JSON out
+    "display": BOTTOM,  # figures with units and tables that fit, for every report
     "models": 1,
     "profiling": 2,
     "db": 3,

@@ -37,6 +37,10 @@ class Candidate(BaseModel):
     #: its range overlaps the best candidate's: not distinguishable from the best by prediction
     within_error_of_best: bool = False
     memory_mb: float
+    #: devices the model is split over (tensor parallel; memory_mb is per device, latency
+    #: includes the all-reduces): 1 unless it does not fit one device (advisor.recommend.multidevice)
+    devices: int = 1
+    tensor_parallel: int = 1
     warnings: list[str] = Field(default_factory=list)
     rules: list[Finding] = Field(default_factory=list)
     params: int = Field(default=0, exclude=True)
@@ -45,6 +49,10 @@ class Candidate(BaseModel):
     accuracy: CandidateAccuracy | None = Field(default=None, exclude=True)
     #: the profile's LLM phase (throughput is then tokens/s); not part of the recommend JSON
     phase: str | None = Field(default=None, exclude=True)
+    #: what the throughput counts, for people: img/s, seq/s, tok/s (advisor.display.throughput_unit)
+    throughput_unit: str = Field(default="items/s", exclude=True)
+    #: the profile's input shape (batch first), for deployment recipes (trtexec --shapes)
+    input_shape: list[int] = Field(default_factory=list, exclude=True)
     #: ops of the profile without a cost formula (not counted: the prediction is low)
     uncounted_ops: list[str] = Field(default_factory=list, exclude=True)
 

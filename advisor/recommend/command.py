@@ -35,6 +35,7 @@ def run_recommend(
     explain: bool = False,
     fmt: str = "table",
     weights: Path | None = None,
+    recipe: bool = False,
 ) -> None:
     """Rank ``models`` at ``workload``'s shape and phase (the CLI builds it from the first model)."""
     from pydantic import ValidationError
@@ -58,11 +59,18 @@ def run_recommend(
         from advisor.recommend.accuracy import with_accuracy
 
         rec = with_accuracy(rec, db, weights)
+    names = {fw.id: fw.name for fw in db.list_frameworks()}
+    shown = top or render.DEFAULT_SHOWN
+    recipes = None
+    if recipe:
+        from advisor.recommend.recipes import recipes_for
+
+        recipes = recipes_for(rec.candidates, request, db.get_platform(rec.target).device_class)
     if fmt == "json":
-        print(render.to_json(rec, explain))
+        print(render.to_json(rec, explain, recipes))
     elif fmt == "markdown":
-        print(render.to_markdown(rec, explain), end="")
+        print(render.to_markdown(rec, explain, shown, names, recipes), end="")
     else:
-        render.print_table(rec, explain)
+        render.print_table(rec, explain, shown, names, recipes)
     if not rec.candidates:
         raise ConstraintNotMet(f"no candidate for {target} meets the constraints ({len(rec.excluded)} excluded)")

@@ -4,6 +4,9 @@ Order of work, cheapest first: names are checked (unknown ones are InputErrors n
 nearest), support rules drop what cannot run at all, profile rules drop what cannot run this
 model, the survivors are predicted, the memory rule and the user's constraints drop what does
 not fit, and penalties multiply the predicted latency. The rest is sorted fastest first.
+A candidate that only the memory rule excluded is offered split over the fewest
+tensor-parallel devices that hold it, where the platform and framework allow
+(advisor.recommend.multidevice).
 Nothing here imports torch: a profile already in the database cache needs none.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from advisor.db.profile_cache import profile_for
+from advisor.display import throughput_unit
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.domain.findings import EXCLUDE, Finding, excluded, penalty_factor
 from advisor.errors import unknown_name
@@ -20,6 +24,7 @@ from advisor.predict.api import calibration_for
 from advisor.predict.engine import predict
 from advisor.predict.kernels import fuse, fusion_key
 from advisor.predict.types import Prediction
+from advisor.recommend.multidevice import split_over_devices
 from advisor.recommend.types import Recommendation, RecommendRequest
 from advisor.rules.base import RuleContext
 from advisor.rules.registry import evaluate, rules_config
@@ -114,7 +119,15 @@ def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> 
             pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits], with_layers=False,
                            kv_cache=request.kv_cache)
             ctx = RuleContext(platform, fw, s, model, profile=profile, prediction=pred)
-            findings += evaluate(ctx, config, stage="prediction")
+            before_prediction = findings
+            findings = findings + evaluate(ctx, config, stage="prediction")
+            devices = 1
+            if excluded(findings) and (split := split_over_devices(
+                profile=profile, platform=platform, framework=fw, scheme=s, calibration=calibrations[fw.id],
+                kv_cache=request.kv_cache, model=model, findings_before_prediction=before_prediction,
+                findings=findings, max_devices=request.devices, rules=config,
+            )) is not None:  # does not fit one device: the fewest tensor-parallel devices that hold it
+                devices, pred, findings = split.devices, split.prediction, split.findings
             if excluded(findings):
                 dropped.append(Exclusion(model=model, precision=s, framework=fw.id, findings=findings))
                 continue
@@ -133,6 +146,8 @@ def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> 
                 throughput_per_s=throughput, bound=pred.bound, memory_mb=pred.memory_mb,
                 warnings=notes, rules=findings, params=profile.params, flops=profile.flops,
                 phase=profile.phase, uncounted_ops=sorted(u.op for u in profile.unsupported_ops),
+                throughput_unit=throughput_unit(profile.phase, profile.input_shape),
+                input_shape=list(profile.input_shape), devices=devices, tensor_parallel=devices,
             )))
 
     ranked.sort(key=lambda item: (item[0], item[1].model, item[1].framework, item[1].precision))

@@ -1,28 +1,51 @@
-"""Recommendation -> table (rich), JSON or Markdown. Rendering only: no ranking here."""
+"""Recommendation -> table (rich), JSON or Markdown. Rendering only: no ranking here.
+
+What a person reads first is one line, the verdict ("Use tensorrt fp16 on jetson-nano: 78.1 ms
+(59.8-164), 12.8 img/s; int8 unavailable: ..."); then the top ``DEFAULT_SHOWN`` candidates
+in a table that fits the terminal; then the exclusions in a few lines grouped by reason
+(every one of them with --explain). JSON keeps every candidate (``--top`` trims it).
+"""
 
 from __future__ import annotations
 
-import math
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from typing import TYPE_CHECKING
 
+from advisor.display import Column, fitted_table, megabytes, ms_range, print_lines, rate, sig3
 from advisor.domain.candidates import Candidate, Exclusion
+from advisor.domain.findings import Finding
 from advisor.finite_json import dumps
 from advisor.recommend import accuracy
 from advisor.recommend.types import Recommendation
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def to_json(rec: Recommendation, explain: bool = False) -> str:
-    """model_dump of the Recommendation; the per-candidate ``rules`` only with --explain."""
+    from advisor.recommend.recipes import Recipe
+
+#: candidates the table and Markdown show when --top is not given (JSON keeps all)
+DEFAULT_SHOWN = 10
+
+
+def to_json(rec: Recommendation, explain: bool = False, recipes: dict[int, Recipe] | None = None) -> str:
+    """model_dump of the Recommendation; the per-candidate ``rules`` only with --explain; a
+    ``recipe`` per candidate with --recipe."""
     data = rec.model_dump(mode="json")
     accuracy.add_to_json(data, rec)
-    if not explain:
-        for c in data["candidates"]:
-            c.pop("rules", None)
+    for entry, candidate in zip(data["candidates"], rec.candidates):
+        if not explain:
+            entry.pop("rules", None)
+        if recipes is not None and candidate.rank in recipes:
+            entry["recipe"] = recipes[candidate.rank].model_dump(mode="json")
     return dumps(data, "recommendation", indent=2)  # NaN/Infinity: one line naming the field
 
 
+# -- what is excluded, and why ----------------------------------------------------------
+
 #: exclusions that only say a framework does not apply at all (shown in full with --explain)
 NOT_APPLICABLE_RULES = ("framework_device_class", "model_family")
+#: the rule that says the device itself cannot compute a precision (one reason for every framework)
+DEVICE_PRECISION_RULE = "hardware_precision"
 
 
 def not_applicable(e: Exclusion) -> bool:
@@ -37,38 +60,115 @@ def grouped_excluded(excluded: list[Exclusion]) -> list[tuple[str, str, str, lis
     return [(m, f, ",".join(p), list(r)) for (m, f, r), p in groups.items()]
 
 
-
-def sig3(x: float) -> str:
-    """Three significant figures without an exponent: 1348 -> "1,350", 0.04567 -> "0.0457"."""
-    rounded = float(f"{x:.3g}")
-    if rounded == 0 or not math.isfinite(rounded):
-        return f"{rounded:g}"
-    return f"{rounded:,.{max(0, 2 - math.floor(math.log10(abs(rounded))))}f}"
-
-
-#: the mark of a candidate whose latency range overlaps the best one's
-WITHIN_ERROR = "~"
+def not_applicable_frameworks(rec: Recommendation) -> list[str]:
+    """Frameworks that do not apply here at all: every exclusion of theirs says so, and none
+    of them ranks (a framework that holds ranked candidates is applicable, whatever a GGUF
+    scheme or a model family says about its other combinations)."""
+    ranked = {c.framework for c in rec.candidates}
+    relevant = {e.framework for e in rec.excluded if not not_applicable(e)}
+    return sorted({e.framework for e in rec.excluded} - ranked - relevant)
 
 
-def latency_cell(c: Candidate) -> str:
-    """"2.87 (2.30-3.59)~": the predicted latency, its p10-p90 range, the within-error mark."""
-    text = sig3(c.latency_ms)
-    if c.latency_ms_high > 0:
-        text += f" ({sig3(c.latency_ms_low)}-{sig3(c.latency_ms_high)})"
-    return text + (WITHIN_ERROR if c.within_error_of_best and c.rank != 1 else "")
+def _primary(e: Exclusion) -> Finding:
+    """The finding that best explains an exclusion: the device's own limit first, then a
+    user's budget, then the first rule that excluded it."""
+    excluding = [f for f in e.findings if f.excludes]
+    for f in excluding:
+        if f.rule == DEVICE_PRECISION_RULE:
+            return f
+    return next((f for f in excluding if f.source == "constraint"), excluding[0])
 
 
-def within_error_line(rec: Recommendation) -> str | None:
-    near = [c for c in rec.candidates if c.within_error_of_best and c.rank != 1]
-    if not near:
+def _without_advice(message: str) -> str:
+    """"jetson-nano has no int8 support (...); use fp16" -> the fact without the advice."""
+    return message.split("; use ")[0]
+
+
+def _short_reason(message: str) -> str:
+    """For the verdict: "jetson-nano has no int8 support (no int8 dot-product ... units)" ->
+    the parenthesis, which says why; other sentences whole (without advice)."""
+    fact = _without_advice(message)
+    if fact.endswith(")") and "(" in fact:
+        return fact[fact.index("(") + 1:-1]
+    return fact
+
+
+def _by_framework(exclusions: list[Exclusion]) -> str:
+    """"tvm int8, w8a16; pytorch int8": the combinations of a group, framework by framework."""
+    per_framework: OrderedDict[str, list[str]] = OrderedDict()
+    for e in exclusions:
+        per_framework.setdefault(e.framework, [])
+        if e.precision not in per_framework[e.framework]:
+            per_framework[e.framework].append(e.precision)
+    return "; ".join(f"{fw} {', '.join(precs)}" for fw, precs in per_framework.items())
+
+
+def exclusion_lines(rec: Recommendation) -> list[str]:
+    """The exclusions that matter here in a few lines, one per reason: a precision the device
+    cannot compute, a budget option, or a rule (with the combinations it hit)."""
+    groups: OrderedDict[tuple[str, str], list[tuple[Exclusion, Finding]]] = OrderedDict()
+    for e in rec.excluded:
+        if not_applicable(e):
+            continue
+        f = _primary(e)
+        key = (f.rule, e.precision) if f.rule == DEVICE_PRECISION_RULE else (f.rule, "")
+        groups.setdefault(key, []).append((e, f))
+    lines = []
+    for (rule, precision), members in groups.items():
+        exclusions = [e for e, _ in members]
+        first = members[0][1]
+        n = len(members)
+        if rule == DEVICE_PRECISION_RULE:
+            lines.append(f"{precision} ({n}): {_without_advice(first.message)}")
+        elif first.source == "constraint":
+            lines.append(f"{n} miss the budget ({rule}), e.g. {exclusions[0].framework} {exclusions[0].precision}: "
+                         f"{first.message}")
+        else:
+            lines.append(f"{rule} ({n}): {_by_framework(exclusions)}; e.g. {first.message}")
+    return lines
+
+
+def unavailable_note(rec: Recommendation, precision: str = "int8") -> str | None:
+    """"int8 unavailable: <why>" when the best candidate is not int8 and no int8 one ranks:
+    the first thing a reader asks of a float answer is why not int8."""
+    if not rec.candidates or rec.candidates[0].precision == precision:
         return None
-    return (f"{WITHIN_ERROR} within error of the best: {len(near)} candidate(s) whose p10-p90 latency range "
-            f"overlaps #1's")
+    if any(c.precision == precision for c in rec.candidates):
+        return None
+    tried = [e for e in rec.excluded if e.precision == precision and not not_applicable(e)]
+    if not tried:
+        return None
+    reasons = Counter(_short_reason(_primary(e).message) for e in tried if _primary(e).rule == DEVICE_PRECISION_RULE)
+    if not reasons:
+        reasons = Counter(f"{_primary(e).rule}" for e in tried)
+    return f"{precision} unavailable: {reasons.most_common(1)[0][0]}"
+
+
+# -- the verdict and the candidates -------------------------------------------------------
+
+
+def verdict(rec: Recommendation, names: dict[str, str] | None = None) -> str:
+    """The one-line answer: what to use, how fast, and why not int8 (when it is not int8)."""
+    if not rec.candidates:
+        return (f"No candidate meets the constraints on {rec.target} ({len(rec.excluded)} combinations excluded; "
+                "the reasons follow)")
+    best = rec.candidates[0]
+    framework = (names or {}).get(best.framework, best.framework)
+    what = f"{best.model} with {framework}" if len({c.model for c in rec.candidates}) > 1 else framework
+    where = f"{best.devices} x {rec.target} (tensor parallel)" if best.devices > 1 else rec.target
+    text = (f"Use {what} {best.precision} on {where}: "
+            f"{ms_range(best.latency_ms, best.latency_ms_low, best.latency_ms_high)}, "
+            f"{rate(best.throughput_per_s, best.throughput_unit)}")
+    if note := unavailable_note(rec):
+        text += f"; {note}"
+    return text
 
 
 def throughput_header(rec: Recommendation) -> str:
-    """Language models run per token: their throughput is tokens/s."""
-    return "tok/s" if rec.candidates and all(c.phase for c in rec.candidates) else "throughput/s"
+    """The throughput column's unit: img/s, seq/s or tok/s when every candidate counts the
+    same thing (one model kind), else items/s."""
+    units = {c.throughput_unit for c in rec.candidates}
+    return units.pop() if len(units) == 1 else "items/s"
 
 
 def uncounted_line(rec: Recommendation) -> str | None:
@@ -83,73 +183,142 @@ def uncounted_line(rec: Recommendation) -> str | None:
     return f"warning: ops without a cost formula are not counted, so latencies are underestimated ({parts})"
 
 
-def to_markdown(rec: Recommendation, explain: bool = False) -> str:
-    lines = [f"# Recommendation for {rec.target}", ""]
+#: the mark of a candidate whose latency range overlaps the best one's
+WITHIN_ERROR = "~"
+
+
+def precision_cell(c: Candidate) -> str:
+    """"fp16", or "fp16 TP2" for a candidate split over 2 devices with tensor parallel (its
+    memory is per device, its latency includes the all-reduces)."""
+    return f"{c.precision} TP{c.tensor_parallel}" if c.tensor_parallel > 1 else c.precision
+
+
+def _mark(c: Candidate) -> str:
+    return WITHIN_ERROR if c.within_error_of_best and c.rank != 1 else ""
+
+
+def latency_cell(c: Candidate) -> str:
+    """"2.87 (2.30-3.59)~": the predicted latency, its p10-p90 range, the within-error mark."""
+    text = sig3(c.latency_ms)
+    if c.latency_ms_high > 0:
+        text += f" ({sig3(c.latency_ms_low)}-{sig3(c.latency_ms_high)})"
+    return text + _mark(c)
+
+
+def within_error_line(rec: Recommendation, shown: int | None = None) -> str | None:
+    near = [c for c in rec.candidates[:shown] if c.within_error_of_best and c.rank != 1]
+    if not near:
+        return None
+    return (f"{WITHIN_ERROR} within error of the best: {len(near)} candidate(s) whose p10-p90 latency range "
+            f"overlaps #1's")
+
+
+def _notes(c: Candidate) -> str:
+    """The rules that annotate a candidate, by name (--explain prints their sentences)."""
+    return ", ".join(dict.fromkeys(f.rule for f in c.rules if not f.excludes)) or ("see --explain" if c.warnings else "")
+
+
+def _more_line(rec: Recommendation, shown: int) -> str | None:
+    hidden = len(rec.candidates) - shown
+    if hidden <= 0:
+        return None
+    return f"... {hidden} more candidate{'s' * (hidden != 1)} (--top {len(rec.candidates)} shows all)"
+
+
+def to_markdown(rec: Recommendation, explain: bool = False, shown: int = DEFAULT_SHOWN,
+                names: dict[str, str] | None = None, recipes: dict[int, Recipe] | None = None) -> str:
+    lines = [f"# Recommendation for {rec.target}", "", f"**{verdict(rec, names)}**", ""]
+    listed = rec.candidates[:shown]
     if rec.candidates:
-        lines += [f"| rank | model | framework | precision | latency ms | {throughput_header(rec)} | bound | memory MB "
-                  "| warnings |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        for c in rec.candidates:
-            warn = "<br>".join(c.warnings) if c.warnings else ""
-            lines.append(f"| {c.rank} | {c.model} | {c.framework} | {c.precision} | {latency_cell(c)} | "
-                         f"{c.throughput_per_s:,.1f} | {c.bound} | {c.memory_mb:,.1f} | {warn} |")
-    else:
-        lines.append("No candidate meets the constraints.")
+        lines += [f"| rank | model | framework | precision | latency ms (p10-p90) | {throughput_header(rec)} | memory "
+                  "| bound | notes |", "|---:|---|---|---|---:|---:|---:|---|---|"]
+        for c in listed:
+            notes = "<br>".join(c.warnings) if explain else _notes(c)
+            lines.append(f"| {c.rank} | {c.model} | {c.framework} | {precision_cell(c)} | {latency_cell(c)} | "
+                         f"{sig3(c.throughput_per_s)} | {megabytes(c.memory_mb)} | {c.bound} | {notes} |")
+        lines += ["", line] if (line := _more_line(rec, len(listed))) else []
+    lines += ["", line] if (line := within_error_line(rec, shown)) else []
     if explain and rec.candidates:
         lines += ["", "## Rules fired per candidate", ""]
-        for c in rec.candidates:
+        for c in listed:
             fired = "; ".join(f"{f.rule} ({f.action}): {f.message}" for f in c.rules) or "none"
             lines.append(f"- #{c.rank} {c.model} {c.framework} {c.precision}, {c.bound}-bound: {fired}; "
                          f"uncertainty: {c.uncertainty or 'unknown'}")
-    lines += ["", line] if (line := within_error_line(rec)) else []
     lines += accuracy.markdown_lines(rec)
     lines += ["", line] if (line := uncounted_line(rec)) else []
+    if recipes:
+        from advisor.recommend.recipes import recipe_markdown
+
+        lines += ["", "## Deployment recipes", ""]
+        for c in listed:
+            if c.rank in recipes:
+                lines += recipe_markdown(c, recipes[c.rank])
     if rec.excluded:
-        lines += ["", "## Excluded", "", "| model | framework | precisions | reasons |", "|---|---|---|---|"]
-        for model, fw, precs, reasons in grouped_excluded(rec.excluded):
-            lines.append(f"| {model} | {fw} | {precs} | {'<br>'.join(reasons)} |")
+        lines += ["", "## Excluded", ""]
+        if explain:
+            lines += ["| model | framework | precisions | reasons |", "|---|---|---|---|"]
+            for model, fw, precs, reasons in grouped_excluded(rec.excluded):
+                lines.append(f"| {model} | {fw} | {precs} | {'<br>'.join(reasons)} |")
+        else:
+            lines += [f"- {line}" for line in exclusion_lines(rec)]
+            if hidden := not_applicable_frameworks(rec):
+                lines.append(f"- not applicable here (device class or model family): {', '.join(hidden)}")
     return "\n".join(lines) + "\n"
 
 
-def print_table(rec: Recommendation, explain: bool = False) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _candidate_table(rec: Recommendation, listed: list[Candidate], width: int):
+    """The ranked candidates; the model column only when several models compete. Columns go
+    in the order they are dropped when the terminal is narrow: notes, bound, the range, memory."""
+    several_models = len({c.model for c in rec.candidates}) > 1
+    columns = [Column("#", "right"), Column("model", shrink=True, min_width=10) if several_models else None,
+               Column("framework"), Column("precision"), Column("latency ms", "right"),
+               Column("p10-p90 ms", "right", priority=2), Column(throughput_header(rec), "right"),
+               Column("memory", "right", priority=3), Column("bound", priority=4),
+               Column("notes", shrink=True, priority=5, min_width=12)]
+    rows = []
+    for c in listed:
+        low_high = f"{sig3(c.latency_ms_low)}-{sig3(c.latency_ms_high)}" if c.latency_ms_high > 0 else "-"
+        row = [str(c.rank), c.model, c.framework, precision_cell(c), sig3(c.latency_ms) + _mark(c), low_high,
+               sig3(c.throughput_per_s), megabytes(c.memory_mb), c.bound, _notes(c)]
+        rows.append([cell for cell, col in zip(row, columns) if col is not None])
+    return fitted_table([col for col in columns if col is not None], rows, width)
 
-    console = Console()
+
+def print_table(rec: Recommendation, explain: bool = False, shown: int = DEFAULT_SHOWN,
+                names: dict[str, str] | None = None, recipes: dict[int, Recipe] | None = None,
+                console: Console | None = None) -> None:
+    from advisor.display import console as make_console
+
+    out = console or make_console()
+    width = out.width
+    print_lines(out, [verdict(rec, names)], style="bold")
+    listed = rec.candidates[:shown]
     if rec.candidates:
-        table = Table(title=f"Recommendation for {rec.target} (fastest first)")
-        rate = throughput_header(rec)
-        for col in ("#", "model", "framework", "precision", "latency ms", rate, "bound", "memory MB", "warnings"):
-            table.add_column(col, justify="right" if col in ("#", "latency ms", rate, "memory MB") else "left",
-                             overflow="fold")
-        for c in rec.candidates:
-            notes = "\n".join(c.warnings) if explain else ", ".join(
-                dict.fromkeys(f.rule for f in c.rules if f.action != "exclude")) or ("see --explain" if c.warnings else "")
-            table.add_row(str(c.rank), c.model, c.framework, c.precision, latency_cell(c),
-                          f"{c.throughput_per_s:,.1f}", c.bound, f"{c.memory_mb:,.1f}", notes)
-        console.print(table)
-        if line := within_error_line(rec):
-            console.print(line, highlight=False)
-    else:
-        console.print("[bold red]No candidate meets the constraints.[/bold red]")
+        out.print(_candidate_table(rec, listed, width))
+        print_lines(out, [line for line in (_more_line(rec, len(listed)), within_error_line(rec, shown)) if line])
     if line := uncounted_line(rec):
-        console.print(line, style="yellow", highlight=False)
-    accuracy.print_table(console, rec)
+        print_lines(out, [line], style="yellow")
+    accuracy.print_table(out, rec)
     if explain:
-        for c in rec.candidates:
-            console.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound; "
-                          f"uncertainty: {c.uncertainty or 'unknown'}", highlight=False)
+        for c in listed:
+            out.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound; "
+                      f"uncertainty: {c.uncertainty or 'unknown'}", markup=False)
             for f in c.rules:
-                console.print(f"    {f.rule} ({f.action}): {f.message}", highlight=False)
-    shown = rec.excluded if explain else [e for e in rec.excluded if not not_applicable(e)]
-    if shown:
-        table = Table(title="Excluded")
-        for col in ("model", "framework", "precisions", "reasons"):
-            table.add_column(col, overflow="fold")
-        for model, fw, precs, reasons in grouped_excluded(shown):
-            table.add_row(model, fw, precs, "\n".join(reasons))
-        console.print(table)
-    hidden = sorted({e.framework for e in rec.excluded} - {e.framework for e in shown})
-    if hidden:
-        console.print(f"Not applicable here (device class or model family; --explain lists them): {', '.join(hidden)}",
-                      highlight=False)
+                out.print(f"    {f.rule} ({f.action}): {f.message}", markup=False)
+    if recipes:
+        from advisor.recommend.recipes import print_recipes
+
+        print_recipes(out, [c for c in listed if c.rank in recipes], recipes)
+    if not rec.excluded:
+        return
+    if explain:  # every exclusion with its full sentences (wrapped at word boundaries)
+        out.print(f"Excluded ({len(rec.excluded)}):", markup=False)
+        for model, fw, precs, reasons in grouped_excluded(rec.excluded):
+            out.print(f"  {model} {fw} {precs}: " + "; ".join(reasons), markup=False)
+        return
+    lines = exclusion_lines(rec)
+    if lines:
+        count = sum(1 for e in rec.excluded if not not_applicable(e))
+        print_lines(out, [f"Excluded ({count}; --explain lists each):"] + [f"  {line}" for line in lines])
+    if hidden := not_applicable_frameworks(rec):
+        print_lines(out, [f"Not applicable here (device class or model family): {', '.join(hidden)}"])
