@@ -378,3 +378,26 @@ def test_predictions_agree_with_the_torch_model(exported: dict[str, Path], isola
     reference = latency("resnet18")
     for exporter in ("ts", "dynamo"):
         assert abs(latency(str(exported[f"resnet18-{exporter}"])) / reference - 1) < 0.01, exporter
+
+
+def test_attention_and_gemm_formulas(tmp_path: Path) -> None:
+    """opset 23 Attention counted like torch's scaled-dot-product attention; Gemm with transB."""
+    weight = numpy_helper.from_array(np.ones((32, 8), dtype=np.float32), "proj.weight")  # (N, K), transB
+    nodes = [
+        helper.make_node("Attention", ["q", "k", "v"], ["a"], name="/attn/Attention", is_causal=1),
+        helper.make_node("Reshape", ["a", "shape"], ["flat"], name="/Reshape"),
+        helper.make_node("Gemm", ["flat", "proj.weight"], ["y"], name="/proj/Gemm", transB=1),
+    ]
+    shape = numpy_helper.from_array(np.array([64, 8], dtype=np.int64), "shape")
+    qkv = [_f32(n, [1, 4, 16, 8]) for n in "qkv"]
+    path = _save(_graph(nodes, qkv, [_f32("y", None)], [weight, shape], opset=23), tmp_path / "attn.onnx")
+    profile = count_graph(load_onnx(path))
+    assert profile.unsupported_ops == []
+    scores = 4 * 16 * 16
+    attention_macs = scores * (8 + 8)  # QK^T and AV
+    gemm_macs = 64 * 32 * 8
+    assert profile.macs == attention_macs + gemm_macs
+    # scale q and k (1 per element each), softmax 5 per score, causal mask 1 per score
+    attention_flops = 2 * attention_macs + 2 * 4 * 16 * 8 + 5 * scores + scores
+    assert profile.flops == attention_flops + 2 * gemm_macs
+    assert profile.params == 256  # the int64 reshape target is not a parameter
