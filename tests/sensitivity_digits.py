@@ -82,3 +82,21 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 def cli_mlp() -> tuple[nn.Sequential, torch.Tensor]:
     """``--model tests.sensitivity_digits:cli_mlp``: the MLP's architecture and an example input."""
     return build_mlp(), torch.empty(1, 64)
+
+
+def write_digits_files(folder):
+    """Trained outlier MLP weights (``mlp.safetensors``) and 64 calibration samples (``calib.npy``)
+    in ``folder``, for the command-line tests; trained on one torch thread."""
+    import numpy as np
+    from safetensors.torch import save_file
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        data = load_digits_split()
+        model = digits_mlp(data, outlier_scale=200.0)
+    finally:
+        torch.set_num_threads(before)
+    save_file(model.state_dict(), folder / "mlp.safetensors")
+    np.save(folder / "calib.npy", data.x_train[:64].numpy())
+    return folder

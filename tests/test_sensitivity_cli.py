@@ -3,55 +3,27 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
 
-from advisor.cli import main
 from tests.factories_predict import run_cli
-from tests.sensitivity_digits import digits_mlp, load_digits_split
+from tests.sensitivity_digits import write_digits_files
+from test_hardware_cli import run_cli as _in_process  # the real entry point in this process
 
 MODEL = "tests.sensitivity_digits:cli_mlp"
 
 
 @pytest.fixture(scope="module")
 def digits_files(tmp_path_factory):
-    """Trained outlier MLP weights (safetensors) and 64 calibration samples (.npy)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        data = load_digits_split()
-        model = digits_mlp(data, outlier_scale=200.0)
-    finally:
-        torch.set_num_threads(before)
-    folder = tmp_path_factory.mktemp("digits")
-    save_file(model.state_dict(), folder / "mlp.safetensors")
-    np.save(folder / "calib.npy", data.x_train[:64].numpy())
-    return folder
+    return write_digits_files(tmp_path_factory.mktemp("digits"))
 
 
 def _sensitivity(folder, *extra: str):
     """A fresh process: the whole command as a user runs it."""
     return run_cli("sensitivity", "--model", MODEL, "--weights", str(folder / "mlp.safetensors"),
                    "--calib", str(folder / "calib.npy"), *extra)
-
-
-def _in_process(capsys, *args: str) -> tuple[int, str, str]:
-    """The real entry point in this process (torch imported once): (exit code, stdout, stderr)."""
-    argv = sys.argv
-    sys.argv = ["advisor", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _digits_args(folder, *extra: str) -> list[str]:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-import torch
 import yaml
-from safetensors.torch import save_file
 
-from tests.sensitivity_digits import digits_mlp, load_digits_split
+from tests.sensitivity_digits import write_digits_files
 from tests.test_sensitivity_cli import MODEL, _in_process
 
 TARGET, FRAMEWORK = "jetson-orin-nano", "tensorrt"  # candidates there: int8 and fp16
@@ -18,17 +15,7 @@ TARGET, FRAMEWORK = "jetson-orin-nano", "tensorrt"  # candidates there: int8 and
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        data = load_digits_split()
-        model = digits_mlp(data, outlier_scale=200.0)
-    finally:
-        torch.set_num_threads(before)
-    folder = tmp_path_factory.mktemp("gate-digits")
-    save_file(model.state_dict(), folder / "mlp.safetensors")
-    np.save(folder / "calib.npy", data.x_train[:64].numpy())
-    return folder
+    return write_digits_files(tmp_path_factory.mktemp("gate-digits"))
 
 
 def _report(capsys, folder) -> dict:
