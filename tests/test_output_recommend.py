@@ -1,0 +1,138 @@
+"""recommend's output as a person reads it (issue 14, "Output a person can act on"): a verdict
+first, the top 10, exclusions in a few lines by reason, every line within the terminal's width,
+three significant figures with units. Each test replays one finding of the issue."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from rich.console import Console
+
+from advisor.display import megabytes, sig3, throughput_unit
+from advisor.recommend.engine import recommend
+from advisor.recommend.render import DEFAULT_SHOWN, print_table, to_markdown
+from advisor.recommend.types import RecommendRequest
+
+from factories_predict import cache_zoo_profile
+
+
+def _table(rec, width: int, **options) -> list[str]:
+    buf = io.StringIO()
+    print_table(rec, console=Console(file=buf, width=width, color_system=None), **options)
+    return buf.getvalue().splitlines()
+
+
+def _cli(*args: str, columns: int) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "advisor.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": str(columns)}, timeout=300)
+
+
+@pytest.fixture
+def resnet18_t4(db):
+    cache_zoo_profile(db, "resnet18")
+    return recommend(db, RecommendRequest(models=["resnet18"], target="t4"))
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_every_line_fits_and_names_are_never_cut_mid_word(resnet18_t4, width) -> None:
+    """Finding: cells wrapped mid-word ("onnxrunti / me-tensor / rt") in a 100-column terminal."""
+    for explain in (False, True):
+        lines = _table(resnet18_t4, width, explain=explain)
+        assert max(len(line) for line in lines) <= width, "\n".join(lines)
+        assert any("onnxruntime-tensorrt" in line for line in lines)  # whole, on one line
+        assert not any(line.strip() in ("me-tensor", "rt", "onnxrunti") for line in lines)
+
+
+def test_recommend_is_a_screenful_with_the_verdict_first(resnet18_t4) -> None:
+    """Finding: 199 lines for 13 ranked rows, the rest an Excluded table repeating reasons per
+    framework; --explain printed 471 lines."""
+    assert len(resnet18_t4.candidates) > DEFAULT_SHOWN  # so the default really trims
+    lines = _table(resnet18_t4, 100)
+    assert lines[0].startswith("Use ") and " on t4: " in lines[0]
+    best = resnet18_t4.candidates[0]
+    assert f"{sig3(best.latency_ms)} ms ({sig3(best.latency_ms_low)}-{sig3(best.latency_ms_high)})" in lines[0]
+    assert f"{sig3(best.throughput_per_s)} img/s" in lines[0]
+    ranked_rows = [line for line in lines if line.split()[:1] and line.split()[0].isdigit()]
+    assert len(ranked_rows) == DEFAULT_SHOWN
+    assert any(f"--top {len(resnet18_t4.candidates)} shows all" in line for line in lines)
+    assert len(lines) <= 40, "\n".join(lines)
+    # the tf32 reason (same for every framework on a Turing card) is said once, not per framework
+    assert sum("no tf32 tensor cores" in line for line in lines) == 1
+    explained = _table(resnet18_t4, 100, explain=True)
+    assert len(explained) < 471 // 2  # every exclusion still listed, one item per model x framework x reason
+    assert not any(len(line.split()) == 1 and line.strip().isalpha() for line in explained[:40])  # no word columns
+
+
+def test_top_one_is_short(db) -> None:
+    """Finding: `--top 1` still printed 169 lines."""
+    cache_zoo_profile(db, "resnet18")
+    rec = recommend(db, RecommendRequest(models=["resnet18"], target="t4", top=1))
+    lines = _table(rec, 100, shown=1)
+    assert len(lines) <= 15, "\n".join(lines)
+
+
+def test_not_applicable_footer_never_lists_a_ranked_framework(db) -> None:
+    """Finding: the footer listed tensorrt while tensorrt held ranks 1-2 (l4: tensorrt supports
+    every precision, only its GGUF combinations are 'not applicable')."""
+    cache_zoo_profile(db, "resnet18")
+    rec = recommend(db, RecommendRequest(models=["resnet18"], target="l4"))
+    ranked = {c.framework for c in rec.candidates}
+    assert "tensorrt" in ranked
+    footer = next(line for line in _table(rec, 200) if line.startswith("Not applicable here"))
+    listed = {name.strip() for name in footer.split(":", 1)[1].split(",")}
+    assert not listed & ranked and "coreml" in listed
+    md = to_markdown(rec)
+    md_footer = next(line for line in md.splitlines() if "not applicable here" in line)
+    assert "tensorrt" not in md_footer.split(":", 1)[1].replace("tensorrt-llm", "")
+
+
+def test_three_significant_figures_and_units() -> None:
+    """Finding: `latency 78.256 ms`, `memory MB 138,632.8`: more digits than the model knows."""
+    assert sig3(78.256) == "78.3" and sig3(0.5593) == "0.559" and sig3(5110.8) == "5,110"
+    assert megabytes(138_632.8) == "139 GB" and megabytes(27.578) == "27.6 MB"
+
+
+def test_throughput_unit_says_what_is_counted() -> None:
+    """Finding: throughput said "/s" without saying images, sequences or tokens."""
+    assert throughput_unit(None, [1, 3, 640, 640]) == "img/s"
+    assert throughput_unit(None, [1, 128]) == "seq/s"
+    assert throughput_unit("decode", [1, 1]) == "tok/s" and throughput_unit("prefill", [1, 512]) == "tok/s"
+
+
+def test_table_cells_carry_three_figures_and_the_model_kind(db) -> None:
+    cache_zoo_profile(db, "bert-base")
+    rec = recommend(db, RecommendRequest(models=["bert-base"], target="t4", top=3))
+    lines = _table(rec, 100, shown=3)
+    assert "seq/s" in lines[0] and "seq/s" in next(line for line in lines if line.lstrip().startswith("#"))
+    for c in rec.candidates:
+        row = next(line for line in lines if line.split()[:1] == [str(c.rank)])
+        assert sig3(c.latency_ms) in row and megabytes(c.memory_mb) in row
+        assert f"{c.latency_ms:.3f}" not in row or sig3(c.latency_ms) == f"{c.latency_ms:.3f}"
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_cli_fits_the_terminal_width(db, isolated_db, columns) -> None:
+    cache_zoo_profile(db, "yolov5s")
+    out = _cli("recommend", "--model", "yolov5s", "--target", "jetson-nano", columns=columns)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    verdict = " ".join(line.strip() for line in lines[:3])
+    assert verdict.startswith("Use NVIDIA TensorRT fp16 on jetson-nano:")
+    assert "img/s" in verdict and "int8 unavailable: no int8 dot-product or tensor-core units" in verdict
+
+
+def test_json_keeps_every_candidate_unless_top(db, isolated_db) -> None:
+    """The table shows 10; JSON, which scripts read, keeps all of them as before (and --top trims)."""
+    cache_zoo_profile(db, "resnet18")
+    every = json.loads(_cli("recommend", "--model", "resnet18", "--target", "t4", "-f", "json", columns=100).stdout)
+    assert len(every["candidates"]) > DEFAULT_SHOWN
+    assert all("recipe" not in c for c in every["candidates"])
+    three = json.loads(_cli("recommend", "--model", "resnet18", "--target", "t4", "-f", "json", "--top", "3",
+                            columns=100).stdout)
+    assert [c["rank"] for c in three["candidates"]] == [1, 2, 3]
