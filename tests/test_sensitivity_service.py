@@ -25,13 +25,16 @@ def models_dir(tmp_path_factory):
     return folder
 
 
+TOKEN = "sensitivity-test-token"
+
+
 @pytest.fixture()
 def client(isolated_db):
     from fastapi.testclient import TestClient
 
     from advisor.service.app import create_app
 
-    with TestClient(create_app(db_url=isolated_db)) as c:
+    with TestClient(create_app(db_url=isolated_db, token=TOKEN)) as c:
         yield c
 
 
@@ -44,9 +47,12 @@ def test_without_a_models_dir_nothing_is_read(client, monkeypatch):
     assert response.status_code == 422 and "--models-dir" in response.text
 
 
-def test_report_from_the_models_dir_is_returned_and_stored(client, monkeypatch, models_dir, isolated_db):
+def test_report_from_the_models_dir_is_returned_and_stored_with_the_token(client, monkeypatch, models_dir,
+                                                                         isolated_db):
     monkeypatch.setenv(ENV_MODELS_DIR, str(models_dir))
-    response = client.post("/v1/sensitivity", json=BODY)
+    assert client.post("/v1/sensitivity", json={**BODY, "save": True}).status_code == 401  # a write
+    response = client.post("/v1/sensitivity", json={**BODY, "save": True},
+                           headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     report = response.json()
     assert [s["scheme"] for s in report["schemes"]] == ["w8a16"]
@@ -57,7 +63,10 @@ def test_report_from_the_models_dir_is_returned_and_stored(client, monkeypatch, 
 
     with open_store(isolated_db, readonly=True) as store:
         stored = json.loads(store.get_sensitivity_report(report["weights_sha256"], MODEL))
-    assert stored["schemes"] == report["schemes"]
+        assert stored["schemes"] == report["schemes"]
+        # Without save (the default) the same request is a read: answered, nothing stored.
+        assert client.post("/v1/sensitivity", json=BODY).status_code == 200
+        assert store.count_sensitivity_reports() == 1
 
 
 @pytest.mark.parametrize("change", [

@@ -4,7 +4,8 @@ The weights, calibration samples and tokenizer are read only from the directory 
 named with ``advisor serve --models-dir`` (paths in the body are relative to it; without it the
 endpoint answers 422), and only in formats that carry no code: safetensors weights, ``.npy``
 samples, image folders, text. The model is any spec the service accepts elsewhere (zoo names,
-model files of the models directory); code never. The analysis runs the model on the CPU: a
+model files of the models directory); code never. Measuring is a read; storing the report
+(``save``) is a write and needs the bearer token like every other write. The analysis runs the model on the CPU: a
 request takes seconds for small models and minutes for large ones (``calib_limit`` bounds it).
 """
 
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
+from advisor.service.auth import bearer, require_writer
 from advisor.service.bodies import Id, Name, Problem, Shape, _Body, _no_code
 from advisor.service.deps import StoreDep
 
@@ -52,15 +55,19 @@ class SensitivityBody(_Body):
     framework: Id | None = None
     input_shape: Shape | None = None
     seq_len: int | None = Field(default=None, ge=1, le=8192)
-    save: bool = True
+    save: bool = Field(default=False, description="Store the report under the weights' hash (a write: needs the token).")
 
 
 @router.post("/sensitivity", tags=["models"], response_model=dict[str, Any],
              responses={413: {"model": Problem, "description": "Body over the size limit."}})
-def sensitivity(store: StoreDep, body: SensitivityBody) -> dict[str, Any]:
+def sensitivity(store: StoreDep, body: SensitivityBody, request: Request,
+                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> dict[str, Any]:
     """Accuracy cost of each scheme on the weights (output SQNR, top-1 agreement, perplexity
     change), the most sensitive layers, and the fewest layers to keep in fp16 to reach the
-    target, priced on `target` when given. The report is stored under the weights' hash."""
+    target, priced on `target` when given. With `save` (a write, so the bearer token is needed)
+    the report is stored under the weights' hash for recommend and the gate."""
+    if body.save:
+        require_writer(request, credentials)
     from advisor.models.sources import LoadPolicy
     from advisor.sensitivity.command import measure
     from advisor.sensitivity.render import to_json_data
