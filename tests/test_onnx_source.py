@@ -401,3 +401,16 @@ def test_attention_and_gemm_formulas(tmp_path: Path) -> None:
     attention_flops = 2 * attention_macs + 2 * 4 * 16 * 8 + 5 * scores + scores
     assert profile.flops == attention_flops + 2 * gemm_macs
     assert profile.params == 256  # the int64 reshape target is not a parameter
+
+
+def test_contrib_operator_with_other_semantics_is_not_guessed(tmp_path: Path) -> None:
+    # com.microsoft Attention takes packed QKV weights: not ONNX's Attention, so it is listed
+    value = helper.make_tensor_value_info
+    nodes = [helper.make_node("Attention", ["x", "w", "b"], ["y"], name="/attn/Attention", domain="com.microsoft",
+                              num_heads=2)]
+    w = numpy_helper.from_array(np.ones((8, 24), dtype=np.float32), "w")
+    b = numpy_helper.from_array(np.ones(24, dtype=np.float32), "b")
+    path = _save(_graph(nodes, [_f32("x", [1, 4, 8])], [value("y", TensorProto.FLOAT, [1, 4, 8])], [w, b],
+                        domains=["com.microsoft"]), tmp_path / "contrib.onnx")
+    profile = count_graph(load_onnx(path))
+    assert [u.op for u in profile.unsupported_ops] == ["com.microsoft.Attention"] and profile.macs == 0

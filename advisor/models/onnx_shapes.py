@@ -150,7 +150,7 @@ def contrib_outputs(node: Any, types: dict[str, Any]) -> dict[str, Any]:
         other = _dims(types, inputs[3]) if len(inputs) > 3 else None
         shape = _broadcast(first, other) if other is not None else None
     elif op in ("QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax", "Gelu", "FastGelu", "BiasGelu",
-                "QuickGelu", "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "FusedConv"):
+                "QuickGelu", "SkipLayerNormalization", "SkipSimplifiedLayerNormalization"):
         shape = first
     elif op == "QGemm" and first is not None:
         b = _dims(types, inputs[3])

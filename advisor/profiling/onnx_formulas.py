@@ -105,10 +105,23 @@ def _register(*op_types: str) -> Callable[[Formula], Formula]:
     return deco
 
 
+#: onnxruntime contrib operators (com.microsoft) whose inputs and semantics the formulas of
+#: the same name follow (onnxruntime docs/ContribOperators.md). Others, such as the contrib
+#: Attention (packed QKV weights, unlike ONNX's opset-23 Attention), are reported unsupported.
+CONTRIB_OPS = frozenset({
+    "QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearGlobalAveragePool",
+    "QLinearConcat", "QLinearAveragePool", "QGemm", "MatMulNBits", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
+    "Gelu", "FastGelu", "BiasGelu", "QuickGelu", "SkipLayerNormalization", "SkipSimplifiedLayerNormalization",
+    "SimplifiedLayerNormalization",
+})
+
+
 def formula_for(domain: str, op_type: str) -> Formula | None:
-    """The formula of an operator; contrib ops (com.microsoft) share the table where the
-    quantization tools emit them under the same name."""
-    if domain in ("", "ai.onnx", "com.microsoft"):
+    """The formula of an operator: the default domain's, or a contrib operator's listed in
+    CONTRIB_OPS; None (reported unsupported) for anything else."""
+    if domain in ("", "ai.onnx"):
+        return FORMULAS.get(op_type)
+    if domain == "com.microsoft" and op_type in CONTRIB_OPS:
         return FORMULAS.get(op_type)
     return None
 
@@ -130,7 +143,7 @@ def _conv(view: NodeView, x: int, w: int, bias: int | None) -> NodeCost:
     return NodeCost(MATMUL, flops=2 * macs + bias_adds, macs=macs, gemm_mnk=(m, n, k), depthwise=depthwise)
 
 
-@_register("Conv", "FusedConv")
+@_register("Conv")
 def _conv_float(view: NodeView) -> NodeCost:
     return _conv(view, 0, 1, 2)
 
@@ -189,7 +202,7 @@ def _matmul(view: NodeView, a: int, b: int, data: tuple[int, ...] | None = None)
     return NodeCost(MATMUL, flops=2 * macs, macs=macs, gemm_mnk=(outputs // max(n, 1), n, k), data_inputs=data)
 
 
-@_register("MatMul", "FusedMatMul")
+@_register("MatMul")
 def _matmul_float(view: NodeView) -> NodeCost:
     return _matmul(view, 0, 1)
 

@@ -45,7 +45,7 @@ QOPERATOR_OPS = frozenset({
     "QLinearSigmoid", "QLinearLeakyRelu", "QLinearGlobalAveragePool", "QLinearConcat", "QLinearAveragePool",
     "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MatMulNBits",
 })
-_MATMUL_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm", "FusedConv", "FusedMatMul"})
+_MATMUL_OPS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm"})
 #: inputs that are quantization parameters, not weights (scale, zero point) per op
 _QUANT_PARAM_INPUTS: dict[str, frozenset[int]] = {
     "QuantizeLinear": frozenset({1, 2}), "DequantizeLinear": frozenset({1, 2}),
