@@ -42,7 +42,7 @@ def _progress() -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=False)
+                    console=Console(stderr=True), transient=True)  # gone when done: errors stay one line
 
 
 def price_suggestion(store: Store, workload: Workload, suggestion: Suggestion, *, target: str,
@@ -93,7 +93,7 @@ def measure(
     if target is not None and store is not None:
         store.get_platform(target)  # unknown ids fail now, before minutes of analysis
         store.get_framework(framework)
-    sha = content_hash(Path(weights))
+    sha = content_hash(Path(weights), track)
     if options.method == "data-free":
         report = analyse_data_free(Path(weights), options, model=workload.model if workload else "", track=track)
     else:

@@ -52,10 +52,12 @@ def weight_files(path: Path) -> list[Path]:
     raise InputError(f"--weights {path}: the directory holds no .safetensors files or pytorch_model.bin")
 
 
-def content_hash(path: Path) -> str:
-    """SHA-256 over the weight files' bytes (in order, with their names), the key reports are stored under."""
+def content_hash(path: Path, track: Callable[[Iterable[Path], str, int], Iterable[Path]] | None = None) -> str:
+    """SHA-256 over the weight files' bytes (in order, with their names), the key reports are stored
+    under. ``track`` wraps the files in a progress bar (a 16 GB checkpoint takes a while)."""
     digest = hashlib.sha256()
-    for file in weight_files(path):
+    files = weight_files(path)
+    for file in track(files, "hashing the weights", len(files)) if track else files:
         digest.update(file.name.encode())
         with open(file, "rb") as handle:
             while chunk := handle.read(HASH_CHUNK):

@@ -52,6 +52,9 @@ class SensitivityOptions:
             raise InputError(f"invalid --batch-size {self.batch_size}: expected a positive integer")
         if self.method != "data-free" and (self.calib is None) == (self.calib_random is None):
             raise InputError("give calibration inputs: --calib DIR|FILE or --calib-random N (one of them)")
+        names = [s.name for s in parse_schemes(self.schemes, group_size=self.group_size)]
+        if self.suggest_scheme is not None and self.suggest_scheme not in names:
+            raise InputError(f"--suggest-scheme {self.suggest_scheme} is not among --schemes {self.schemes}")
 
 
 def analyse_data_free(weights: Path, options: SensitivityOptions, *, model: str = "",
