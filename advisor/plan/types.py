@@ -11,6 +11,9 @@ DEFAULT_KV_CACHES: tuple[str, ...] = ("fp16",)
 DEFAULT_DEVICES: tuple[int, ...] = (1, 2, 4, 8)
 
 
+#: Longest prompt or output a plan takes (tokens); the service's body uses the same bound.
+MAX_SEQUENCE_TOKENS = 1_000_000
+
 class PlanRequest(BaseModel):
     """One serving question: a model, targets, device counts, a request shape and objectives."""
 
@@ -19,8 +22,8 @@ class PlanRequest(BaseModel):
     model: str
     targets: list[str] = Field(min_length=1)  # platform ids, or ["all"]
     devices: list[int] | None = None
-    input_len: int = Field(ge=1, le=1_000_000)
-    output_len: int = Field(ge=1, le=1_000_000)
+    input_len: int = Field(ge=1, le=MAX_SEQUENCE_TOKENS)
+    output_len: int = Field(ge=1, le=MAX_SEQUENCE_TOKENS)
     ttft_ms: float | None = Field(default=None, gt=0)
     tpot_ms: float | None = Field(default=None, gt=0)
     min_output_tokens_per_s: float | None = Field(default=None, gt=0)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field
 
-from advisor.plan.types import PlanReport, PlanRequest
-from advisor.service.bodies import MAX_TOKENS, Id, Name, Problem
+from advisor.plan.types import MAX_SEQUENCE_TOKENS, PlanReport, PlanRequest
+from advisor.service.bodies import Id, Name, Problem
 from advisor.service.deps import StoreDep
 
 router = APIRouter(prefix="/v1")
@@ -27,8 +27,8 @@ class PlanBody(PlanRequest):
     model: Name
     targets: list[Id] = Field(min_length=1, max_length=32)
     devices: list[int] | None = Field(default=None, max_length=16)
-    input_len: int = Field(ge=1, le=MAX_TOKENS)
-    output_len: int = Field(ge=1, le=MAX_TOKENS)
+    input_len: int = Field(ge=1, le=MAX_SEQUENCE_TOKENS)
+    output_len: int = Field(ge=1, le=MAX_SEQUENCE_TOKENS)
     frameworks: list[Id] | None = Field(default=None, max_length=16)
     precisions: list[Id] | None = Field(default=None, max_length=16)
     kv_caches: list[Id] | None = Field(default=None, max_length=8)
