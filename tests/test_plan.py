@@ -12,12 +12,12 @@ from functools import lru_cache
 import pytest
 
 from advisor.domain.serving import DevicePrice, Interconnect, ServingTraits
-from advisor.plan.comm import ring_all_gather_s, ring_all_reduce_s
 from advisor.plan.cost import cost_per_million_tokens, energy_per_million_tokens_kwh
 from advisor.plan.memory import ServingShape, plan_memory
 from advisor.plan.serving import LoadPoint, Pipeline, Slo, best_concurrency, steady_state
 from advisor.plan.steps import StepTime
 from advisor.predict.kv_cache import blocks_per_sequence, kv_cache_bytes_per_token, kv_heads_per_device
+from advisor.predict.parallel import ring_all_gather_s, ring_all_reduce_s
 
 VLLM_LIKE = ServingTraits(
     kv_block_tokens=16, memory_fraction=0.9, fraction_of="total", runtime_overhead_gb=1.5, max_batch_tokens=8192,

@@ -21,6 +21,7 @@ from advisor.errors import InputError
 from advisor.plan.stack import LayerStack, collapse
 from advisor.precision import scheme as scheme_spec
 from advisor.predict.kv_cache import blocks_per_sequence, kv_block_bytes, kv_cache_bytes_per_token
+from advisor.predict.parallel import weight_elems_per_device
 from advisor.profiling.types import Category, Profile
 
 GB = 1e9
@@ -117,8 +118,7 @@ def plan_memory(
     """The memory plan of one device of a ``tensor_parallel`` x ``pipeline_parallel`` group."""
     s = scheme_spec(scheme)
     tp, pp = tensor_parallel, pipeline_parallel
-    outside = shape.params - shape.block_params  # embeddings, final norm, LM head: on the end stages
-    weights = (shape.block_params / pp + outside) / tp * s.weight_bytes
+    weights = weight_elems_per_device(shape.params, shape.block_params, tp, pp) * s.weight_bytes
     workspace = shape.live_elems_per_token * traits.max_batch_tokens * s.activation_bytes / tp
     runtime = traits.runtime_overhead_gb * GB
     capacity = capacity_gb * GB

@@ -4,8 +4,8 @@ A step is one forward pass: a prefill over a prompt, or a decode of one token fo
 running sequence. Each rank runs its tensor-parallel shard of the collapsed profile
 (advisor.plan.stack, advisor.plan.shard) through ``advisor.predict.engine.predict``; the
 repeated block is predicted once and counted once per block of the rank's pipeline stage.
-Tensor parallelism adds two ring all-reduces per block and a gather of the logits
-(advisor.plan.comm); pipeline parallelism adds a send of the residual stream between
+Tensor parallelism adds the ring all-reduces of each block and a gather of the logits
+(advisor.predict.parallel); pipeline parallelism adds a send of the residual stream between
 stages. Collectives are not overlapped with compute (vLLM and TensorRT-LLM run them
 between the GEMMs of a block). The KV cache is read at its own dtype by the predictor
 (``predict(kv_cache=...)``): each decode block is predicted with the cache elements one rank
@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 
 from advisor.domain.serving import Interconnect
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
-from advisor.plan.comm import point_to_point_s, ring_all_gather_s, ring_all_reduce_s
 from advisor.plan.shard import ShardedStack, shard
 from advisor.plan.stack import BatchedStack, LayerStack
-from advisor.precision import scheme as scheme_spec
 from advisor.predict.engine import predict
 from advisor.predict.kernels import Kernel, fuse, fusion_key
-from advisor.predict.kv_cache import kv_heads_per_device
+from advisor.predict.parallel import comm_width, kv_share, point_to_point_s, tensor_parallel_comm_s
 from advisor.profiling.types import Profile
 
 MS = 1e-3
@@ -43,12 +41,6 @@ class StepTime:
     @property
     def total_s(self) -> float:
         return self.kernel_s + self.comm_s
-
-
-def comm_width(scheme: str) -> float:
-    """Bytes per element of an all-reduce: 16-bit activations (fp8/int8 GEMM outputs are
-    dequantized before the reduction), 32-bit for fp32/tf32 models."""
-    return 4.0 if scheme_spec(scheme).activation in ("fp32", "tf32") else 2.0
 
 
 def _small_profile(ops: list, batch: int, phase: str, seq_len: int | None, kv_cache_elems: int = 0) -> Profile:
@@ -88,7 +80,7 @@ class StepModel:
         """Cached K/V elements one rank holds (and a decode step reads) for one block."""
         count = max(1, self.decode.one.count)
         per_block = self.decode.kv_cache_elems(batch) / count
-        return round(per_block * kv_heads_per_device(self.kv_heads, tp) / self.kv_heads)
+        return round(per_block * kv_share(self.kv_heads, tp))
 
     def kernels(self, phase: str, batch: int, tp: int, framework: FrameworkSpec,
                 scheme: str) -> tuple[list[Kernel], list[Kernel], list[Kernel]]:
@@ -146,11 +138,8 @@ class StepModel:
                     totals[layer.bound] += weight * layer.time_ms
             bound = max(totals, key=totals.__getitem__)
         comm_s = 0.0
-        if tp > 1 and link is not None and link.bandwidth_gbs:
-            width = comm_width(scheme)
-            comm_s += blocks * ring_all_reduce_s(sharded.all_reduce_elems_per_block * width, tp,
-                                                 link.bandwidth_gbs, link.latency_us or 0.0)
-            comm_s += ring_all_gather_s(sharded.gather_elems * width, tp, link.bandwidth_gbs, link.latency_us or 0.0)
+        comm_s += tensor_parallel_comm_s(sharded.all_reduce_elems_per_block, blocks, sharded.gather_elems, tp,
+                                         link, scheme)
         if pp > 1 and link is not None:
             boundary = stack.block[-1].output_elems if stack.block else 0
             comm_s += point_to_point_s(boundary * comm_width(scheme), link)
