@@ -56,7 +56,7 @@ class Workload(BaseModel):
         context); those it shares are taken, the rest of it (targets, budgets) is not ours.
         """
         shared = (cls.model_fields.keys() & type(options).model_fields.keys()) - {"model"}
-        return cls(model=model, **options.model_dump(include=shared))
+        return cls(model=model, **options.model_dump(include=shared, exclude_none=True))
 
     def with_model(self, model: str) -> Workload:
         """The same shape and phase for another model (recommend compares several)."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.finite_json import dumps
 from advisor.recommend.engine import recommend
+from advisor.recommend.render import precision_cell
 from advisor.recommend.types import RecommendRequest
 
 if TYPE_CHECKING:
@@ -97,8 +98,9 @@ def to_markdown(result: Sweep, explain: bool = False) -> str:  # noqa: ARG001 - 
         lines += ["| rank | target | batch | model | framework | precision | latency ms | throughput/s | bound | "
                   "memory MB |", "|---|---|---|---|---|---|---|---|---|---|"]
         for c in result.candidates:
-            lines.append(f"| {c.rank} | {c.target} | {_batch(c.batch)} | {c.model} | {c.framework} | {c.precision} | "
-                         f"{c.latency_ms:.3f} | {c.throughput_per_s:,.1f} | {c.bound} | {c.memory_mb:,.1f} |")
+            lines.append(f"| {c.rank} | {c.target} | {_batch(c.batch)} | {c.model} | {c.framework} | "
+                         f"{precision_cell(c)} | {c.latency_ms:.3f} | {c.throughput_per_s:,.1f} | {c.bound} | "
+                         f"{c.memory_mb:,.1f} |")
     else:
         lines.append("No candidate meets the constraints.")
     return "\n".join(lines) + "\n"
@@ -116,8 +118,8 @@ def print_table(result: Sweep, explain: bool = False) -> None:  # noqa: ARG001
                       f"({len(result.excluded)} excluded; --format json lists why)", highlight=False)
         return
     best = result.candidates[0]
-    console.print(f"best by {result.optimize}: {best.model} {best.framework} {best.precision} on {best.target} at "
-                  f"batch {_batch(best.batch)}: {best.latency_ms:.3g} ms, {best.throughput_per_s:,.1f}/s",
+    console.print(f"best by {result.optimize}: {best.model} {best.framework} {precision_cell(best)} on {best.target} "
+                  f"at batch {_batch(best.batch)}: {best.latency_ms:.3g} ms, {best.throughput_per_s:,.1f}/s",
                   highlight=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
     for name, justify in (("#", "right"), ("target", "left"), ("batch", "right"), ("model", "left"),
@@ -125,7 +127,7 @@ def print_table(result: Sweep, explain: bool = False) -> None:  # noqa: ARG001
                           ("items/s", "right"), ("bound", "left"), ("memory MB", "right")):
         table.add_column(name, justify=justify, no_wrap=True)
     for c in result.candidates:
-        table.add_row(str(c.rank), c.target, _batch(c.batch), c.model, c.framework, c.precision,
+        table.add_row(str(c.rank), c.target, _batch(c.batch), c.model, c.framework, precision_cell(c),
                       f"{c.latency_ms:.3g}", f"{c.throughput_per_s:,.0f}", c.bound, f"{c.memory_mb:,.0f}")
     console.print(table)
 

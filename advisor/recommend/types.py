@@ -29,6 +29,9 @@ class RecommendRequest(BaseModel):
     seq_len: int | None = Field(default=None, ge=1)
     context: int | None = Field(default=None, ge=1)
     kv_cache: KvCacheDtype | None = None
+    #: the most devices a model that does not fit one may be split over (tensor parallel);
+    #: None: as many as the platform's interconnect links
+    devices: int | None = Field(default=None, ge=1, le=1024)
     max_latency_ms: float | None = Field(default=None, gt=0)
     min_throughput: float | None = Field(default=None, gt=0)
     max_memory_mb: float | None = Field(default=None, gt=0)
@@ -41,6 +44,8 @@ class RecommendRequest(BaseModel):
         """A request at ``workload``'s shape for ``models`` (default: the workload's own model);
         ``fields`` are the target, budget and filters."""
         shape = workload.model_dump(include=cls.model_fields.keys() - {"models"})
+        if "devices" not in workload.model_fields_set:  # Workload's default 1 is not a cap
+            shape.pop("devices", None)
         return cls(models=[workload.model] if models is None else models, **shape, **fields)
 
     def workload(self, model: str) -> Workload:
