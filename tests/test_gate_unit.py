@@ -192,7 +192,7 @@ def test_markdown_and_table_name_the_verdict() -> None:
     res = judge(cfg, [cand(1, 12, 83.3, 300)], [])
     md = render_markdown(res)
     assert md.startswith("### :x: advisor gate")
-    assert "| `max_latency_ms` | <= 10 ms | 12 ms | -2 ms (-20.0%) | :x: fail |" in md
+    assert "| `max_latency_ms` | <= 10 ms | 12.0 ms | -2.00 ms (-20.0%) | :x: fail |" in md
     table = render_table(res)
     assert "FAIL" in table and "max_latency_ms" in table
 

@@ -136,3 +136,24 @@ def test_json_keeps_every_candidate_unless_top(db, isolated_db) -> None:
     three = json.loads(_cli("recommend", "--model", "resnet18", "--target", "t4", "-f", "json", "--top", "3",
                             columns=100).stdout)
     assert [c["rank"] for c in three["candidates"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_failing_gate_verdict_is_readable(isolated_db, columns) -> None:
+    """Finding: a failing gate ended with one 700-character stderr line. Now stdout opens with a
+    verdict of one line per missed requirement (figures with units), every line fits, and
+    stderr is one short line naming the missed requirements."""
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parent.parent / "configs/gate/yolov5x-raspberry-pi-4-fails.yaml"
+    out = _cli("gate", str(config), columns=columns)
+    assert out.returncode == 1
+    (err,) = out.stderr.strip().splitlines()
+    assert err.startswith("advisor: FAIL yolov5x-raspberry-pi-4") and len(err) <= 200
+    assert "max_latency_ms, min_throughput, max_params" in err
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    misses = [line for line in lines[:8] if line.lstrip().startswith("x ")]
+    assert [m.split()[1] for m in misses] == ["max_latency_ms", "min_throughput", "max_params"]
+    assert " ms against <= 50 ms: " in misses[0] and " img/s against >= 20 img/s: " in misses[1]
+    assert "img/s" in next(line for line in lines if line.startswith("#"))

@@ -170,7 +170,8 @@ def judge(
     verdicts: list[CandidateVerdict] = []
     for cand in sorted(candidates, key=lambda c: c.rank):
         failed = [lim.requirement for lim in limits if not check(lim, cand).passed]
-        verdicts.append(CandidateVerdict(**cand.model_dump(), passed=not failed, failed=failed))
+        verdicts.append(CandidateVerdict(**cand.model_dump(), throughput_unit=cand.throughput_unit, passed=not failed,
+                                         failed=failed))
 
     passing = [v for v in verdicts if v.passed]
     if passing:
@@ -183,7 +184,8 @@ def judge(
     else:
         best_verdict = None
 
-    best = CandidateFigures(**best_verdict.model_dump(include=set(CandidateFigures.model_fields))) if best_verdict else None
+    best = CandidateFigures(**best_verdict.model_dump(include=set(CandidateFigures.model_fields)),
+                            throughput_unit=best_verdict.throughput_unit) if best_verdict else None
     if best is not None:
         checks = [check(lim, best) for lim in limits]
     else:
@@ -304,7 +306,7 @@ def collect(
             rank=cand.rank, model=cand.model, precision=cand.precision, framework=cand.framework,
             latency_ms=cand.latency_ms, throughput_per_s=cand.throughput_per_s,
             memory_mb=cand.memory_mb, params=cand.params, flops=cand.flops, bound=cand.bound,
-            warnings=list(cand.warnings), **pessimistic_end(cand.latency_ms, cand.latency_ms_high, cand.throughput_per_s),
+            warnings=list(cand.warnings), throughput_unit=cand.throughput_unit, **pessimistic_end(cand.latency_ms, cand.latency_ms_high, cand.throughput_per_s),
         )
         for cand in rec.candidates
     ]

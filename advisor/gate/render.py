@@ -4,37 +4,98 @@ from __future__ import annotations
 
 import io
 
-from advisor.gate.evaluate import fmt_number
+from advisor.display import Column, count, fitted_table, megabytes, print_lines, sig3
+from advisor.display import console as display_console
 from advisor.gate.types import Check, GateResult
 
-_UNITS = {"latency_ms": "ms", "throughput_per_s": "/s", "memory_mb": "MB", "params": "", "flops": "FLOPs"}
 #: candidates listed below the verdict; the JSON always has all of them
 SHOWN_CANDIDATES = 10
 
 
-def _value(chk: Check) -> str:
-    return "-" if chk.value is None else fmt_number(chk.value, _UNITS.get(chk.metric, ""))
+def _unit(metric: str, result: GateResult | None = None) -> str:
+    """The unit a metric is shown in: throughput in what the model counts (img/s, tok/s...)."""
+    if metric in ("throughput_per_s", "throughput_per_s_low"):
+        return result.best.throughput_unit if result is not None and result.best is not None else "items/s"
+    return {"latency_ms": "ms", "latency_ms_high": "ms", "memory_mb": "MB", "params": "", "flops": "FLOPs",
+            "ttft_ms": "ms", "tpot_ms": "ms", "output_tokens_per_s": "tok/s", "output_sqnr_db": "dB",
+            "cost_per_million_tokens": "USD"}.get(metric, "")
 
 
-def _limit(chk: Check) -> str:
-    return f"{chk.comparison} {fmt_number(chk.limit, _UNITS.get(chk.metric, ''))}"
+def _fig(value: float, unit: str) -> str:
+    """Three significant figures with the unit: "4,480 ms", "0.223 img/s", "86.8 M", "16.5 GFLOPs"."""
+    if unit == "MB":
+        return megabytes(value)
+    if unit in ("", "FLOPs"):
+        return count(value, unit)
+    if unit == "USD":
+        return f"${sig3(value)}"
+    return f"{sig3(value)} {unit}"
 
 
-def _margin(chk: Check) -> str:
+def _as_written(value: float, unit: str) -> str:
+    """A limit as the config wrote it (50 -> "50 ms", 1024 -> "1,024 MB", 8e6 -> "8 M"):
+    a user's own number is exact, so it keeps no padding zeros and no unit change."""
+    if unit in ("", "FLOPs") and abs(value) >= 1e3:
+        for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= scale:
+                return f"{value / scale:,.6g} {prefix}{unit}".rstrip()
+    if unit == "USD":
+        return f"${value:,.6g}"
+    return f"{value:,.6g} {unit}".rstrip()
+
+
+def _pct(pct: float) -> str:
+    return f"{'+' if pct >= 0 else '-'}{sig3(abs(pct))}%"
+
+
+def _value(chk: Check, result: GateResult | None = None) -> str:
+    return "-" if chk.value is None else _fig(chk.value, _unit(chk.metric, result))
+
+
+def _limit(chk: Check, result: GateResult | None = None) -> str:
+    return f"{chk.comparison} {_as_written(chk.limit, _unit(chk.metric, result))}"
+
+
+def _margin(chk: Check, result: GateResult | None = None) -> str:
     if chk.margin is None:
         return "-"
-    pct = f" ({chk.margin_pct:+.1f}%)" if chk.margin_pct is not None else ""
+    pct = f" ({_pct(chk.margin_pct)})" if chk.margin_pct is not None else ""
     sign = "+" if chk.margin >= 0 else "-"
-    return f"{sign}{fmt_number(abs(chk.margin), _UNITS.get(chk.metric, ''))}{pct}"
+    return f"{sign}{_fig(abs(chk.margin), _unit(chk.metric, result))}{pct}"
+
+
+def _miss(chk: Check, result: GateResult) -> str:
+    """"4,480 ms against <= 50.0 ms: 4,430 ms over": one failed requirement in words."""
+    if chk.value is None or chk.margin is None:
+        return chk.message
+    how = "over" if chk.comparison == "<=" else "short"
+    pct = f" ({sig3(abs(chk.margin_pct))}%)" if chk.margin_pct is not None else ""
+    return f"{_value(chk, result)} against {_limit(chk, result)}: {_fig(abs(chk.margin), _unit(chk.metric, result))} {how}{pct}"
 
 
 def headline(result: GateResult) -> str:
-    """One line for logs: PASS/FAIL, which candidate, and the worst miss."""
+    """One short line for logs and stderr: PASS/FAIL, which candidate, which requirements it
+    misses by name (the figures are in the verdict above it)."""
     if result.passed and result.selected is not None:
         return f"PASS {result.gate}: {result.selected.label} on {result.target} meets all {len(result.checks)} requirements"
-    failed = [c for c in result.checks if not c.passed]
-    who = result.best.label if result.best else "no candidate"
-    return f"FAIL {result.gate}: best candidate {who} on {result.target} misses: " + "; ".join(c.message for c in failed)
+    failed = [c.requirement for c in result.checks if not c.passed]
+    who = f"best candidate {result.best.label}" if result.best else "no allowed candidate"
+    return (f"FAIL {result.gate}: {who} on {result.target} misses {len(failed)} of {len(result.checks)} "
+            f"requirements ({', '.join(failed)})")
+
+
+def verdict_lines(result: GateResult) -> list[str]:
+    """The verdict a person reads: the headline, the candidate's figures, one line per miss."""
+    lines = [headline(result)]
+    b = result.best
+    if b is not None:
+        lines.append(f"  {'selected' if result.passed else 'closest'}: {b.label}: {_fig(b.latency_ms, 'ms')}, "
+                     f"{_fig(b.throughput_per_s, b.throughput_unit)}, {megabytes(b.memory_mb)} ({b.bound}-bound)")
+    width = max((len(c.requirement) for c in result.checks), default=0)
+    for chk in result.checks:
+        if not chk.passed:
+            lines.append(f"  x {chk.requirement:<{width}}  {_miss(chk, result)}")
+    return lines
 
 
 def uncounted_warning(result: GateResult) -> str | None:
@@ -52,37 +113,37 @@ def render_json(result: GateResult) -> str:
     return result.model_dump_json(indent=2)
 
 
-def render_table(result: GateResult) -> str:
+def render_table(result: GateResult, width: int | None = None) -> str:
+    """The verdict, then the requirements and the top candidates in tables that fit ``width``
+    (default: the terminal's)."""
     from rich.console import Console
-    from rich.table import Table
 
+    width = width or min(display_console().width, 200)
     buf = io.StringIO()
-    console = Console(file=buf, width=120, force_terminal=False, color_system=None)
-    status = "PASS" if result.passed else "FAIL"
-    who = result.best.label if result.best else "no allowed candidate"
-    role = "selected" if result.passed else "closest"
-    console.print(f"gate {result.gate}: {status}  (target {result.target}; {role}: {who})")
+    console = Console(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
+    print_lines(console, verdict_lines(result))
     if warning := uncounted_warning(result):
-        console.print(warning)
-    req = Table(title="requirements", title_justify="left")
-    for col, just in (("requirement", "left"), ("limit", "right"), ("value", "right"), ("margin", "right"), ("result", "left")):
-        req.add_column(col, justify=just)  # type: ignore[arg-type]
-    for chk in result.checks:
-        req.add_row(chk.requirement, _limit(chk), _value(chk), _margin(chk), "pass" if chk.passed else "FAIL")
-    console.print(req)
+        print_lines(console, [warning])
+    console.print()
+    rows = [[chk.requirement, _limit(chk, result), _value(chk, result), _margin(chk, result),
+             "pass" if chk.passed else "FAIL"] for chk in result.checks]
+    console.print(fitted_table([Column("requirement"), Column("limit", "right"), Column("value", "right"),
+                                Column("margin", "right", priority=1), Column("result")], rows, width,
+                               title="requirements"))
     if result.candidates:
-        cands = Table(title=f"candidates ({len(result.candidates)})", title_justify="left")
-        for col in ("rank", "model", "precision", "framework", "latency ms", "items/s", "memory MB", "verdict"):
-            cands.add_column(col)
-        for c in result.candidates[:SHOWN_CANDIDATES]:
-            cands.add_row(
-                str(c.rank), c.model, c.precision, c.framework, f"{c.latency_ms:.4g}",
-                f"{c.throughput_per_s:.4g}", f"{c.memory_mb:.4g}",
-                "pass" if c.passed else "misses " + ", ".join(c.failed),
-            )
-        console.print(cands)
+        unit = result.best.throughput_unit if result.best else "items/s"
+        rows = [[str(c.rank), c.model, c.framework, c.precision, sig3(c.latency_ms), sig3(c.throughput_per_s),
+                 megabytes(c.memory_mb), "pass" if c.passed else "misses " + ", ".join(c.failed)]
+                for c in result.candidates[:SHOWN_CANDIDATES]]
+        shown = min(len(result.candidates), SHOWN_CANDIDATES)
+        title = f"candidates ({shown} of {len(result.candidates)})" if shown < len(result.candidates) \
+            else f"candidates ({len(result.candidates)})"
+        console.print(fitted_table([Column("#", "right"), Column("model", shrink=True, min_width=8, priority=2),
+                                    Column("framework"), Column("precision"), Column("latency ms", "right"),
+                                    Column(unit, "right"), Column("memory", "right", priority=1),
+                                    Column("verdict", shrink=True, min_width=10)], rows, width, title=title))
     if result.excluded:
-        console.print(f"excluded: {len(result.excluded)} combinations (see --format json for reasons)")
+        print_lines(console, [f"excluded: {len(result.excluded)} combinations (--format json lists the reasons)"])
     return buf.getvalue().rstrip("\n")
 
 
@@ -100,7 +161,8 @@ def render_markdown(result: GateResult) -> str:
         b = result.best
         lines.append(
             f"{role} candidate: **{b.model}** at **{b.precision}** with **{b.framework}**: "
-            f"{b.latency_ms:.4g} ms, {b.throughput_per_s:.4g} items/s, {b.memory_mb:.4g} MB ({b.bound}-bound)."
+            f"{_fig(b.latency_ms, 'ms')}, {_fig(b.throughput_per_s, b.throughput_unit)}, {megabytes(b.memory_mb)} "
+            f"({b.bound}-bound)."
         )
     else:
         lines.append("No allowed candidate: every combination was excluded.")
@@ -109,18 +171,21 @@ def render_markdown(result: GateResult) -> str:
     lines += ["", "| requirement | limit | value | margin | result |", "|---|---:|---:|---:|---|"]
     for chk in result.checks:
         mark = ":white_check_mark: pass" if chk.passed else ":x: fail"
-        lines.append(f"| `{chk.requirement}` | {_limit(chk)} | {_value(chk)} | {_margin(chk)} | {mark} |")
+        lines.append(f"| `{chk.requirement}` | {_limit(chk, result)} | {_value(chk, result)} | {_margin(chk, result)} "
+                     f"| {mark} |")
     failed = [c for c in result.checks if not c.passed]
     if failed:
-        lines += [""] + [f"- {_md_escape(c.message)}" for c in failed]
+        lines += [""] + [f"- `{c.requirement}`: {_md_escape(_miss(c, result))}" for c in failed]
     if result.candidates:
         lines += ["", f"<details><summary>{len(result.candidates)} candidates</summary>", ""]
-        lines += ["| rank | model | precision | framework | latency ms | items/s | memory MB | verdict |", "|---:|---|---|---|---:|---:|---:|---|"]
+        unit = result.best.throughput_unit if result.best else "items/s"
+        lines += [f"| rank | model | precision | framework | latency ms | {unit} | memory | verdict |",
+                  "|---:|---|---|---|---:|---:|---:|---|"]
         for c in result.candidates:
             verdict = "pass" if c.passed else "misses " + ", ".join(f"`{f}`" for f in c.failed)
             lines.append(
-                f"| {c.rank} | {c.model} | {c.precision} | {c.framework} | {c.latency_ms:.4g} | "
-                f"{c.throughput_per_s:.4g} | {c.memory_mb:.4g} | {verdict} |"
+                f"| {c.rank} | {c.model} | {c.precision} | {c.framework} | {sig3(c.latency_ms)} | "
+                f"{sig3(c.throughput_per_s)} | {megabytes(c.memory_mb)} | {verdict} |"
             )
         lines += ["", "</details>"]
     if result.excluded:

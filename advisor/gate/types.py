@@ -38,6 +38,8 @@ class CandidateFigures(BaseModel):
     #: the pessimistic end of the prediction interval (0: none known), for ``use: high``
     latency_ms_high: float = 0.0
     throughput_per_s_low: float = 0.0
+    #: what the throughput counts (img/s, seq/s, tok/s), for people; not in the JSON
+    throughput_unit: str = Field(default="items/s", exclude=True)
 
     @property
     def label(self) -> str:
