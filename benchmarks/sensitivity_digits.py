@@ -2,7 +2,9 @@
 docs/sensitivity.md. Same models as tests/test_sensitivity_accuracy.py (a 64-128-128-10 MLP trained
 in about a second, with function-preserving activation outliers of 200x on two hidden units).
 
-Run: python benchmarks/sensitivity_digits.py [--outlier-scale 200]   (no timing: any machine)
+With --narrow: the plain 64-8-10 MLP of test_scheme_ranking_on_a_plain_narrow_mlp instead.
+
+Run: python benchmarks/sensitivity_digits.py [--outlier-scale 200 | --narrow]   (no timing: any machine)
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ def main() -> None:
     from advisor.sensitivity.analysis import Analyzer
     from advisor.sensitivity.calib import CalibData
     from advisor.sensitivity.schemes import SCHEME_NAMES, get_scheme
-    from tests.sensitivity_digits import accuracy, digits_mlp, load_digits_split
+    from tests.sensitivity_digits import accuracy, digits_mlp, digits_narrow_mlp, load_digits_split
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--outlier-scale", type=float, default=200.0)
     parser.add_argument("--calib", type=int, default=128)
+    parser.add_argument("--narrow", action="store_true", help="the plain 64-8-10 MLP instead")
     opts = parser.parse_args()
     torch.set_num_threads(1)
     data = load_digits_split()
-    model = digits_mlp(data, outlier_scale=opts.outlier_scale)
+    model = digits_narrow_mlp(data) if opts.narrow else digits_mlp(data, outlier_scale=opts.outlier_scale)
     analyzer = Analyzer(model, CalibData(data.x_train[: opts.calib], "tensor"), batch_size=opts.calib)
     fp32 = accuracy(model(data.x_test).detach(), data.y_test)
     print(f"fp32 test accuracy {100 * fp32:.3g} % on {len(data.y_test)} images; calibration {opts.calib} images\n")

@@ -55,6 +55,12 @@ def build_mlp() -> nn.Sequential:
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
+def digits_narrow_mlp(data: Digits, *, hidden: int = 8, seed: int = 0) -> nn.Sequential:
+    """A trained 64-8-10 MLP, no reparametrisation: few weights per output, so 4-bit grids hurt."""
+    torch.manual_seed(seed)
+    return _train(nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10)), data, steps=150, lr=2e-2)
+
+
 def outlier_units(model: nn.Sequential, data: Digits) -> list[int]:
     """The hidden units of the first layer with the largest mean activation on the training set."""
     with torch.no_grad():
