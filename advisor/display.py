@@ -71,10 +71,16 @@ def rate(value: float, unit: str = "items/s") -> str:
 
 
 def console(*, stderr: bool = False, file: IO[str] | None = None, width: int | None = None) -> Console:
-    """A console no wider than the terminal (COLUMNS when piped, rich's default 80 otherwise)
-    and never wider than ``width``; markup and highlighting off, so names print as they are."""
+    """A console as wide as the terminal; piped output is ``MAX_WIDTH`` wide unless COLUMNS says
+    otherwise (``width`` overrides both); highlighting and emoji codes off, so names print as they are."""
+    import os
+    import sys
+
     from rich.console import Console
 
+    if width is None and file is None and not os.environ.get("COLUMNS"):
+        stream = sys.stderr if stderr else sys.stdout
+        width = None if stream.isatty() else MAX_WIDTH
     return Console(stderr=stderr, file=file, width=width, highlight=False, soft_wrap=False, emoji=False)
 
 
@@ -116,14 +122,22 @@ def fitted_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width
     while (sum(smallest[i] for i in keep) + _PER_COLUMN * len(keep) > width
            and any(columns[i].priority > 0 for i in keep)):
         keep.remove(max((i for i in keep if columns[i].priority > 0), key=lambda i: (columns[i].priority, i)))
+    # a less important column goes before a more important one is cut short
+    while sum(needed[i] for i in keep) + _PER_COLUMN * len(keep) > width:
+        cut = [columns[i].priority for i in keep if columns[i].shrink and needed[i] > smallest[i]]
+        spare_cols = [i for i in keep if columns[i].priority > min(cut, default=1 << 30)]
+        if not cut or not spare_cols:
+            break
+        keep.remove(max(spare_cols, key=lambda i: (columns[i].priority, i)))
     # what is left after the fixed columns goes to the shrinkable ones, narrowest need first
     spare = width - _PER_COLUMN * len(keep) - sum(needed[i] for i in keep if not columns[i].shrink)
     widths = {i: needed[i] for i in keep}
     flexible = sorted((i for i in keep if columns[i].shrink), key=lambda i: needed[i])
+    extra = spare - sum(smallest[i] for i in flexible)  # beyond each one's minimum, shared out
     for n, i in enumerate(flexible):
-        share = max(smallest[i], spare // (len(flexible) - n))
-        widths[i] = min(needed[i], share)
-        spare -= widths[i]
+        grant = min(needed[i] - smallest[i], max(0, extra) // (len(flexible) - n))
+        widths[i] = smallest[i] + grant
+        extra -= grant
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   collapse_padding=True)
     for i in keep:

@@ -157,3 +157,18 @@ def test_failing_gate_verdict_is_readable(isolated_db, columns) -> None:
     assert [m.split()[1] for m in misses] == ["max_latency_ms", "min_throughput", "max_params"]
     assert " ms against <= 50 ms: " in misses[0] and " img/s against >= 20 img/s: " in misses[1]
     assert "img/s" in next(line for line in lines if line.startswith("#"))
+
+
+@pytest.mark.parametrize("columns", [None, 80, 100])
+def test_hardware_list_fits(isolated_db, columns) -> None:
+    """Finding: `hardware list` was 173 columns wide. Piped output is 100 wide unless COLUMNS
+    says otherwise; peaks at three significant figures (H200 fp16 989.5 -> 990)."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = str(columns)
+    out = subprocess.run([sys.executable, "-m", "advisor.cli", "hardware", "list"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0 and max(len(line) for line in lines) <= (columns or 100)
+    h200 = next(line for line in lines if line.startswith("h200 "))
+    assert "990" in h200 and "989.5" not in h200

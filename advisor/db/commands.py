@@ -56,6 +56,12 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
+def _sig3(value: float | None) -> str:
+    from advisor.display import sig3
+
+    return "-" if value is None else sig3(value)
+
+
 def _best_peak(platform: PlatformSpec, precision: str) -> float | None:
     """The largest dense peak the device has at a precision (matrix or vector engine)."""
     values = [table[precision].value for table in (platform.matrix_peaks, platform.vector_peaks) if precision in table]  # type: ignore[index]
@@ -129,20 +135,18 @@ def hardware_list(device_class: str | None = None, vendor: str | None = None, so
     platforms = _sort_platforms(platforms, sort)
     if _printed_as_data(platforms, fmt):
         return
-    from rich.table import Table
-    from rich.text import Text
+    from advisor.display import Column, fitted_table
+    from advisor.display import console as fitting_console
 
-    table = Table(title="Platforms (dense peaks: TFLOPS for float, TOPS for int8)", title_justify="left")
-    for header in ("id", "name", "vendor", "class", *PRECISION_COLUMNS, "GB/s", "GB", "origin"):
-        table.add_column(header, justify="right" if header in (*PRECISION_COLUMNS, "GB/s", "GB") else "left", no_wrap=True)
-    for p in platforms:
-        cells = (
-            p.id, p.name, p.vendor, p.device_class,
-            *(_num(_best_peak(p, prec)) for prec in PRECISION_COLUMNS),
-            _num(p.memory.bandwidth_gbs.value), _num(p.memory.capacity_gb.value), origins[p.id],
-        )
-        table.add_row(*(Text(cell) for cell in cells))  # plain text: no markup parsing of user strings
-    _console().print(table)
+    columns = [Column("id"), Column("name", shrink=True, min_width=16, priority=3),
+               Column("vendor", shrink=True, min_width=6, priority=4), Column("class", priority=5),
+               *(Column(prec, "right", priority=2 if prec in ("bf16", "fp8") else 0) for prec in PRECISION_COLUMNS),
+               Column("GB/s", "right"), Column("GB", "right"), Column("origin", priority=6)]
+    rows = [[p.id, p.name, p.vendor, p.device_class, *(_sig3(_best_peak(p, prec)) for prec in PRECISION_COLUMNS),
+             _sig3(p.memory.bandwidth_gbs.value), _sig3(p.memory.capacity_gb.value), origins[p.id]] for p in platforms]
+    console = fitting_console()
+    console.print(fitted_table(columns, rows, console.width,
+                               title="Platforms (dense peaks: TFLOPS for float, TOPS for int8)"), markup=False)
 
 
 def _figure_row(table: Table, label: str, figure: Figure | None) -> None:
