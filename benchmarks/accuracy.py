@@ -44,6 +44,10 @@ INTERVALS = ROOT / "configs" / "intervals.yaml"
 VALIDATION = ROOT / "benchmarks" / "data" / "validation-cpu.json"
 #: fewest rows a class needs for its own interval (the contract with advisor.predict.intervals)
 MIN_CLASS_ROWS = 3
+#: fewest sources (models, for the calibrated classes) a class needs: rows of one source share
+#: its bias, so a one-source class says nothing of how far a new source's bias lies
+#: (docs/predictor.md, "Prediction intervals")
+MIN_CLASS_SOURCES = 2
 DEFAULT_INTERVAL = {"n": 0, "low_ratio": 0.5, "high_ratio": 2.0}
 #: width order of precisions: a speed-up is the narrower one's over the wider one's latency
 WIDTH_RANK = {"fp32": 0, "f32": 0, "tf32": 1, "fp16": 2, "bf16": 2, "f16": 2, "w8a16": 3, "q8_0": 3,
@@ -57,35 +61,40 @@ class Residual:
     framework: str
     family: str
     ratio: float  # measured / predicted
+    cluster: str  # the unit of independent evidence: the row's source (the model, for calibrated rows)
 
 
-def _quantile_bounds(ratios: Sequence[float]) -> tuple[float, float]:
-    """p10 and p90 of the ratios in log space, widened by (p90 - p10) / (2 sqrt(n)) on each
-    side when there is little evidence (a rule fixed before looking at coverage)."""
+def _quantile_bounds(ratios: Sequence[float], clusters: int) -> tuple[float, float]:
+    """p10 and p90 of the ratios in log space, widened by (p90 - p10) / (2 sqrt(clusters)) on
+    each side: the sources, not the rows, are the independent evidence (a rule fixed before
+    looking at coverage; docs/predictor.md, "Prediction intervals")."""
     logs = sorted(math.log(r) for r in ratios)
     if len(logs) == 1:
         lo = hi = logs[0]
     else:
         cuts = statistics.quantiles(logs, n=10, method="inclusive")
         lo, hi = cuts[0], cuts[-1]
-    pad = (hi - lo) / (2 * math.sqrt(len(logs)))
+    pad = (hi - lo) / (2 * math.sqrt(max(1, clusters)))
     return math.exp(lo - pad), math.exp(hi + pad)
 
 
 def interval_classes(residuals: Sequence[Residual], device_class_label: str | None = None) -> list[dict[str, Any]]:
-    """Every (device class, framework, precision family) class and its wildcards with >= 3 rows."""
-    groups: dict[tuple[str, str, str], list[float]] = {}
+    """Every (device class, framework, precision family) class and its wildcards with >= 3 rows
+    from >= 2 sources (models for calibrated rows); ``sources`` is reported, not written to
+    configs/intervals.yaml."""
+    groups: dict[tuple[str, str, str], list[Residual]] = {}
     for r in residuals:
         dc = device_class_label or r.device_class
         for key in itertools.product((dc, "*"), (r.framework, "*"), (r.family, "*")):
-            groups.setdefault(key, []).append(r.ratio)
+            groups.setdefault(key, []).append(r)
     out = []
-    for (dc, fw, fam), ratios in sorted(groups.items()):
-        if len(ratios) < MIN_CLASS_ROWS:
+    for (dc, fw, fam), group in sorted(groups.items()):
+        clusters = len({r.cluster for r in group})
+        if len(group) < MIN_CLASS_ROWS or clusters < MIN_CLASS_SOURCES:
             continue
-        low, high = _quantile_bounds(ratios)
-        out.append({"device_class": dc, "framework": fw, "precision_family": fam, "n": len(ratios),
-                    "low_ratio": round(low, 4), "high_ratio": round(high, 4)})
+        low, high = _quantile_bounds([r.ratio for r in group], clusters)
+        out.append({"device_class": dc, "framework": fw, "precision_family": fam, "n": len(group),
+                    "low_ratio": round(low, 4), "high_ratio": round(high, 4), "sources": clusters})
     return out
 
 
@@ -123,7 +132,8 @@ class Scored:
 
 
 def _residuals(preds: Sequence[RowPrediction], corrected: dict[str, float]) -> list[Residual]:
-    return [Residual(p.device_class, p.row["framework"], p.family, p.measured_ms / corrected[p.id]) for p in preds]
+    return [Residual(p.device_class, p.row["framework"], p.family, p.measured_ms / corrected[p.id], p.source)
+            for p in preds]
 
 
 def _loso(preds: Sequence[RowPrediction], structure: Structure) -> dict[str, float]:
@@ -212,7 +222,7 @@ def validation_fit(path: Path = VALIDATION) -> ValidationFit | None:
     rows = [dict(m, id=f"{m['model']} b{m['batch']} {m['framework']} {m['precision']}") for m in measured]
     corrected = leave_one_model_out(samples)
     items = [(row, s.measured_ms, corrected[s.id], s.predicted_ms) for row, s in zip(rows, samples)]
-    residuals = [Residual("calibrated", row["framework"], s.path[-1], s.measured_ms / corrected[s.id])
+    residuals = [Residual("calibrated", row["framework"], s.path[-1], s.measured_ms / corrected[s.id], row["model"])
                  for row, s in zip(rows, samples)]
     med = statistics.median
     return ValidationFit(items, residuals, med(abs(s.predicted_ms / s.measured_ms - 1) for s in samples),
@@ -323,11 +333,13 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
             lines.append(f"| {p.label} | {p.ids[0]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
         lines.append("")
     lines += ["## Interval classes (configs/intervals.yaml)", "",
-              "p10-p90 of measured / predicted over leave-one-source-out residuals, widened by (p90 - p10) / (2 sqrt(n))",
-              "on each side; classes with fewer than 3 rows are not written (lookups back off to wider classes).", "",
-              "| device class | framework | precision family | rows | low | high |", "|---|---|---|---:|---:|---:|"]
+              "p10-p90 of measured / predicted over leave-one-source-out residuals, widened by (p90 - p10) / (2 sqrt(s))",
+              "on each side, s = sources (models for `calibrated`); classes with fewer than 3 rows or 2 sources are not",
+              "written (lookups back off to wider classes).", "",
+              "| device class | framework | precision family | rows | sources | low | high |", "|---|---|---|---:|---:|---:|---:|"]
     for c in classes:
-        lines.append(f"| {c['device_class']} | {c['framework']} | {c['precision_family']} | {c['n']} | {c['low_ratio']:.3g} | {c['high_ratio']:.3g} |")
+        lines.append(f"| {c['device_class']} | {c['framework']} | {c['precision_family']} | {c['n']} | {c['sources']} "
+                     f"| {c['low_ratio']:.3g} | {c['high_ratio']:.3g} |")
     lines += ["", "## Rows", "",
               "| id | source | model | platform | framework | precision | batch/phase | measured ms | model ms | LOSO ms | error | p10-p90 ms | in | bound |",
               "|---|---|---|---|---|---|---|---:|---:|---:|---:|---|---|---|"]
@@ -350,7 +362,7 @@ def intervals_yaml(classes: list[dict[str, Any]]) -> str:
         "# Published rows (benchmarks/data/published.yaml) give the device-class entries; the CPU validation with\n"
         "# `advisor fit` corrections fitted leave-one-model-out gives the \"calibrated\" entries.\n"
     )
-    body = {"default": DEFAULT_INTERVAL, "classes": classes}
+    body = {"default": DEFAULT_INTERVAL, "classes": [{k: v for k, v in c.items() if k != "sources"} for c in classes]}
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
 
 

@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,8 @@ from advisor.predict.engine import predict  # noqa: E402
 from advisor.profiling.types import Category, OpRecord, Profile  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "published.yaml"
+QUANTIZATION = ROOT / "configs" / "quantization.yaml"
+QUANTIZATION_ENV = "ADVISOR_QUANTIZATION_CONFIG"
 FITTED = ROOT / "configs" / "fitted.yaml"
 #: prior strengths tried by choose_prior (rows a group needs to weigh as much as its parent)
 PRIOR_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -94,8 +100,11 @@ def load_specs(variants: dict[str, Any], fw_variants: dict[str, Any] | None = No
     for vid, v in (fw_variants or {}).items():
         data = frameworks[v["base"]].model_dump()
         data["id"], data["name"] = vid, f"{data['name']} ({vid})"
-        data["overhead"]["per_kernel_us"] = frameworks[v["per_kernel_from"]].overhead.per_kernel_us.model_dump()
-        data["overhead"]["per_call_us"] = {"value": v["per_call_us"], "source": v["source"]}
+        if "per_kernel_from" in v:
+            data["overhead"]["per_kernel_us"] = frameworks[v["per_kernel_from"]].overhead.per_kernel_us.model_dump()
+        if "per_call_us" in v:
+            data["overhead"]["per_call_us"] = {"value": v["per_call_us"], "source": v["source"]}
+        data["fusion"].update(v.get("fusion", {}))  # traits of that build (each variant cites its source)
         frameworks[vid] = FrameworkSpec.model_validate(data)
     return platforms, frameworks
 
@@ -141,6 +150,31 @@ def measured_latency_ms(row: dict[str, Any], profile: Profile) -> float:
     raise ValueError(f"row {row['id']}: unknown metric {metric}")
 
 
+@contextmanager
+def checkpoint_layout(row: dict[str, Any]) -> Iterator[None]:
+    """The row's weight layout (``layout:``: group size, scale and zero-point widths of the
+    measured checkpoint) in force while it is predicted, the way a user passes one: a
+    quantization config through $ADVISOR_QUANTIZATION_CONFIG (docs/predictor.md)."""
+    layout = row.get("layout")
+    if not layout:
+        yield
+        return
+    config = yaml.safe_load(QUANTIZATION.read_text())
+    config["schemes"][row["precision"]] = layout
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "quantization.yaml"
+        path.write_text(yaml.safe_dump(config))
+        before = os.environ.get(QUANTIZATION_ENV)
+        os.environ[QUANTIZATION_ENV] = str(path)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(QUANTIZATION_ENV, None)
+            else:
+                os.environ[QUANTIZATION_ENV] = before
+
+
 def predict_rows(constants: PredictorConstants | None = None) -> tuple[list[RowPrediction], dict[str, Any]]:
     """Every row of published.yaml predicted without calibration or correction."""
     from platformdirs import user_cache_dir
@@ -153,7 +187,10 @@ def predict_rows(constants: PredictorConstants | None = None) -> tuple[list[RowP
     for row in data["rows"]:
         prof = profile_for(row, cache)
         platform = platforms[row["platform"]]
-        pred = predict(prof, platform, frameworks[row["framework"]], row["precision"], constants=c)
+        # the build the row measured (a declared variant), else the seed's framework
+        framework = frameworks[row.get("framework_build", row["framework"])]
+        with checkpoint_layout(row):
+            pred = predict(prof, platform, framework, row["precision"], constants=c)
         if row["metric"] == "kernel_ms":
             predicted, bound = pred.layers[0].time_ms, pred.layers[0].bound
         else:

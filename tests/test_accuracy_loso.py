@@ -45,14 +45,21 @@ def test_a_source_never_scores_itself() -> None:
 
 
 def test_interval_bounds_and_lookup_backoff() -> None:
-    assert _quantile_bounds([1.0, 1.0, 1.0]) == pytest.approx((1.0, 1.0))
-    lo, hi = _quantile_bounds([1.0, 2.0])  # p10/p90 of log(1), log(2) (inclusive) widened by range / (2 sqrt 2)
+    assert _quantile_bounds([1.0, 1.0, 1.0], 3) == pytest.approx((1.0, 1.0))
+    # p10/p90 of log(1), log(2) (inclusive) widened by range / (2 sqrt s), s = 2 sources
+    lo, hi = _quantile_bounds([1.0, 2.0], 2)
     span = math.log(2) * 0.8
     pad = span / (2 * math.sqrt(2))
     assert (lo, hi) == pytest.approx((math.exp(0.1 * math.log(2) - pad), math.exp(0.9 * math.log(2) + pad)))
+    # the padding counts sources, not rows: 4 rows of 2 sources are padded like 2 rows
+    lo4, hi4 = _quantile_bounds([1.0, 1.0, 2.0, 2.0], 2)
+    cuts = (0.0, math.log(2))  # inclusive p10/p90 of 0, 0, log 2, log 2: positions 0.3 and 2.7
+    pad4 = (cuts[1] - cuts[0]) / (2 * math.sqrt(2))
+    assert (lo4, hi4) == pytest.approx((math.exp(cuts[0] - pad4), math.exp(cuts[1] + pad4)))
     from benchmarks.accuracy import Residual
 
-    residuals = [Residual("cpu", "ncnn", "float", 1.0)] * 3 + [Residual("cpu", "ncnn", "int8", 2.0)] * 2
+    residuals = ([Residual("cpu", "ncnn", "float", 1.0, "s1")] * 2 + [Residual("cpu", "ncnn", "float", 1.0, "s2")]
+                 + [Residual("cpu", "ncnn", "int8", 2.0, "s1")] * 2)
     classes = interval_classes(residuals)
     names = {(c["device_class"], c["framework"], c["precision_family"]) for c in classes}
     assert ("cpu", "ncnn", "float") in names and ("cpu", "ncnn", "int8") not in names  # 2 rows: not written
@@ -60,6 +67,18 @@ def test_interval_bounds_and_lookup_backoff() -> None:
     assert lookup(classes, "cpu", "ncnn", "int8")["n"] == 5
     assert lookup(classes, "npu", "hailort", "int8")["n"] == 5  # device class "*"
     assert lookup([], "npu", "hailort", "int8") == DEFAULT_INTERVAL
+
+
+def test_one_source_class_is_not_written() -> None:
+    """Rows of one source share its bias: however many, they do not make a class of their own."""
+    from benchmarks.accuracy import Residual
+
+    residuals = [Residual("cpu", "ncnn", "int8", 2.0, "only")] * 6 + [Residual("cpu", "tflite", "float", 1.0, "other")] * 3
+    classes = interval_classes(residuals)
+    names = {(c["device_class"], c["framework"], c["precision_family"]): c for c in classes}
+    assert ("cpu", "ncnn", "int8") not in names and ("cpu", "ncnn", "*") not in names
+    assert names[("cpu", "*", "*")]["n"] == 9 and names[("cpu", "*", "*")]["sources"] == 2
+    assert lookup(classes, "cpu", "ncnn", "int8")["n"] == 9
 
 
 def test_speedups_pair_precisions_of_one_source() -> None:

@@ -196,3 +196,22 @@ def test_fit_bad_input_is_one_line_exit_2(isolated_db: str, tmp_path: Path) -> N
     path.write_text("model,framework,precision,latency_ms\nresnet18,pytorch,fp99,10\nresnet50,pytorch,fp32,10\n")
     result = advisor("fit", str(path), "--target", TARGET)
     assert result.returncode == 2 and "one.csv:2" in result.stderr and "fp99" in result.stderr
+
+
+# --------------------------------------------------------------------------- published rows
+def test_a_published_row_is_predicted_with_its_checkpoint_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpt-fast int4 (G=32, bf16 scale and zero point per group): 0.5 + 4/32 = 0.625 bytes per
+    weight while that row is predicted; the default w4a16 layout (0.5 + 2/128) before and after."""
+    from advisor.precision import scheme
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.fit import checkpoint_layout
+
+    monkeypatch.delenv("ADVISOR_QUANTIZATION_CONFIG", raising=False)
+    row = {"precision": "w4a16", "layout": {"group_size": 32, "scale": "bf16", "zero_point": "bf16", "source": "test"}}
+    assert scheme("w4a16").weight_bytes == pytest.approx(0.5 + 2 / 128)
+    with checkpoint_layout(row):
+        assert scheme("w4a16").weight_bytes == pytest.approx(0.5 + 4 / 32)
+        assert scheme("w8a16").weight_bytes == pytest.approx(1.0)  # other schemes keep theirs
+    assert scheme("w4a16").weight_bytes == pytest.approx(0.5 + 2 / 128)
+    assert "ADVISOR_QUANTIZATION_CONFIG" not in os.environ

@@ -106,6 +106,40 @@ def test_dequant_work_grows_with_row_blocks() -> None:
     assert gemv.bound == "memory"
 
 
+def test_large_batches_dequantize_weights_in_a_kernel_of_their_own() -> None:
+    """llama.cpp before PR #8075: a q4_0 GEMM of more than 32 rows is a dequantize kernel
+    (reads 0.5625-byte weights, writes 2-byte ones) and an fp16 GEMM reading the 2-byte copy
+    with no dequantization of its own; 32 rows or fewer keep the mixed-input GEMM."""
+    fw = with_traits(weight_dequantize_min_rows=32)
+    n = 4096 * 4096
+    big = predict(profile([gemm_op(512, 4096, 4096)]), gpu(), fw, "q4_0")
+    assert [k.kind for k in big.layers] == ["dequantize_weight", "mm"]
+    dq, mm = big.layers
+    assert dq.bytes == pytest.approx(n * (0.5625 + 2))
+    assert mm.bytes == pytest.approx(n * 2 + (512 * 4096 + 512 * 4096) * 2)
+    fp16 = predict(profile([gemm_op(512, 4096, 4096)]), gpu(), fw, "fp16").layers[0]
+    assert mm.compute_ms == pytest.approx(fp16.compute_ms)  # no dequant work left in the GEMM
+    small = predict(profile([gemm_op(32, 4096, 4096)]), gpu(), fw, "q4_0")
+    assert [k.kind for k in small.layers] == ["mm"]
+    # without the trait (current llama.cpp, other runtimes) nothing changes
+    assert [k.kind for k in predict(profile([gemm_op(512, 4096, 4096)]), gpu(), with_traits(), "q4_0").layers] == ["mm"]
+
+
+def test_fp16_accumulate_uses_the_half_accumulate_peak() -> None:
+    """A runtime whose fp16 GEMMs accumulate in fp16 gets the platform's fp16-accumulate rate
+    (GeForce: twice the fp32-accumulate figure); others, and platforms without one, do not."""
+    from advisor.predict.peaks import achievable
+
+    plain = gpu()
+    fp16 = plain.matrix_peaks["fp16"].model_copy(update={"half_accumulate": 200.0})
+    geforce = plain.model_copy(update={"matrix_peaks": {**plain.matrix_peaks, "fp16": fp16}})
+    acc16 = with_traits(fp16_accumulate=SRC)
+    assert achievable(geforce, acc16, None).matrix_tflops["fp16"] == pytest.approx(200.0)
+    assert achievable(geforce, with_traits(), None).matrix_tflops["fp16"] == pytest.approx(100.0)
+    assert achievable(plain, acc16, None).matrix_tflops["fp16"] == pytest.approx(100.0)
+    assert achievable(geforce, acc16, None).matrix_tflops["bf16"] == pytest.approx(100.0)
+
+
 # -- eager host-only costs: module calls around modules, view ops
 
 

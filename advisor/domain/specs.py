@@ -145,6 +145,10 @@ class Peak(Strict):
     derivation: Note | None = None
     note: Note | None = None
     dense: bool = True
+    #: dense TFLOPS of this (fp16) product when it accumulates in fp16 instead of fp32: GeForce
+    #: Ampere/Ada run fp32 accumulation at half rate. Used only by frameworks whose fp16 GEMMs
+    #: accumulate in fp16 (``Fusion.fp16_accumulate``); ``value`` stays the fp32-accumulate figure.
+    half_accumulate: float | None = Field(default=None, ge=MIN_PEAK_TFLOPS, le=MAX_PEAK_TFLOPS)
 
     @field_validator("value")
     @classmethod
@@ -371,6 +375,14 @@ class Fusion(Strict):
     #: layers the runtime keeps at 16-bit under a quantized scheme: "first" (the first
     #: weighted matmul) and/or "last" (the last one: the LM head / classifier)
     float_layers: list[Literal["first", "last"]] = Field(default_factory=list)
+    #: the source showing that the runtime's fp16 GEMMs accumulate in fp16 (llama.cpp CUDA:
+    #: cublasGemmEx with CUBLAS_COMPUTE_16F); then a platform's ``Peak.half_accumulate`` applies.
+    #: None: fp32 accumulation (cuBLAS/PyTorch/TensorRT defaults)
+    fp16_accumulate: Line | None = None
+    #: GEMMs with more rows than this run on low-bit weights dequantized to fp16 by a kernel of
+    #: their own (llama.cpp CUDA before PR #8075: batches over MMQ_MAX_BATCH_SIZE 32 go to
+    #: to_fp16 + cuBLAS); None: the GEMM reads the low-bit weights itself
+    weight_dequantize_min_rows: int | None = Field(default=None, ge=1)
     note: Note | None = None
 
 

@@ -67,6 +67,12 @@ def achievable(
     vector = {p: pk.value * eff_c for p, pk in platform.vector_peaks.items()}
     bandwidth = platform.memory.bandwidth_gbs.value * eff_b
     sheet_text = f"datasheet x {framework.id} efficiency (compute {eff_c:g}, bandwidth {eff_b:g})"
+    fp16 = platform.matrix_peaks.get("fp16")
+    if framework.fusion.fp16_accumulate and fp16 is not None and fp16.half_accumulate:
+        # the runtime's fp16 GEMMs accumulate in fp16: GeForce cards run them at twice the
+        # fp32-accumulate rate (docs/predictor.md, "Facts checked in the accuracy pass")
+        matrix["fp16"] = fp16.half_accumulate * eff_c
+        sheet_text += "; fp16 GEMMs at the fp16-accumulate rate"
     prov = {"compute": sheet_text, "bandwidth": sheet_text}
     warnings: list[str] = []
     if calibration is not None:

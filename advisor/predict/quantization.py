@@ -15,6 +15,7 @@ section 2, "Scheme costs"):
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from advisor.domain.specs import Fusion
 from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec
@@ -60,18 +61,43 @@ def float_layer_indices(kernels: list[Kernel], fusion: Fusion, spec: SchemeSpec)
     return chosen
 
 
+def _dequantized_copy(k: Kernel, spec: SchemeSpec) -> list[Kernel]:
+    """A weight-dequantize kernel (reads the low-bit weights, writes them at 2 bytes; 2
+    operations per weight: convert, scale) and the GEMM on that 16-bit copy: it reads 2-byte
+    weights and dequantizes nothing itself (``scheme_weight_elems`` 0: no ``dequant_flops``)."""
+    n = k.scheme_weight_elems
+    dequant = Kernel(
+        name=k.name, kind="dequantize_weight", category=Category.elementwise, ops=[],
+        flops=2 * n, weight_elems=0, input_elems=n, output_elems=n, parallel_work=n, gemm_mnk=None,
+        fixed_bytes=n * (spec.weight_bytes + BYTES_PER_ELEMENT[spec.float_dtype]),
+    )
+    width = BYTES_PER_ELEMENT[spec.float_dtype]
+    ops = [op.model_copy(update={"stored_weight_bytes": op.weight_elems * width})
+           if getattr(op, "stored_weight_bytes", None) is None and op.weight_elems else op for op in k.ops]
+    return [dequant, replace(k, ops=ops)]
+
+
 def quantize_kernels(kernels: list[Kernel], fusion: Fusion, spec: SchemeSpec, skip: set[int]) -> list[Kernel]:
     """``kernels`` with a quantize kernel before every quantized matmul whose runtime runs it
-    separately (``fusion.activation_quantize_kernels`` lists the scheme's family).
+    separately (``fusion.activation_quantize_kernels`` lists the scheme's family), and, where
+    the runtime sends GEMMs of more than ``fusion.weight_dequantize_min_rows`` rows to a 16-bit
+    GEMM on dequantized weights, the dequantize kernel and that GEMM in place of the
+    mixed-input one (``_dequantized_copy``).
 
     The quantize kernel reads the matmul's activation input at the model's float width (the
     runtime keeps activations in 16-bit between layers), writes it at 1 byte per element (int8/fp8/q8_1 blocks; the per-row or per-block scales are under
     3% of that) and does 2 operations per element (scale, round)."""
-    if spec.family not in fusion.activation_quantize_kernels:
+    quantize = spec.family in fusion.activation_quantize_kernels
+    min_rows = fusion.weight_dequantize_min_rows if spec.weight_only else None
+    if not quantize and min_rows is None:
         return kernels
     out: list[Kernel] = []
     for i, k in enumerate(kernels):
-        if k.matmul and k.scheme_weight_elems > 0 and i not in skip and k.input_elems > 0:
+        low_bit = k.matmul and k.scheme_weight_elems > 0 and i not in skip
+        if low_bit and min_rows is not None and k.gemm_mnk is not None and k.gemm_mnk[0] > min_rows:
+            out.extend(_dequantized_copy(k, spec))
+            continue
+        if quantize and low_bit and k.input_elems > 0:
             n = k.input_elems
             out.append(Kernel(
                 name=k.name, kind="quantize_input", category=Category.elementwise, ops=[],
