@@ -180,3 +180,13 @@ def test_hugging_face_llm_perplexity_change_matches_an_independent_computation(i
                 step = layer.weight.abs().amax(dim=1, keepdim=True) / 127
                 layer.weight.copy_(torch.round(layer.weight / step) * step)
     assert w8a16["perplexity_delta"] == pytest.approx(perplexity(model) - reference, rel=1e-3, abs=1e-5)
+
+
+def test_e2e_method_ranks_layers_by_model_output_sqnr(isolated_db, digits_files, capsys):
+    code, out, err = _in_process(capsys, *_digits_args(digits_files, "--schemes", "int8", "--method", "e2e",
+                                                       "--format", "json", "--no-save"))
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["method"] == "e2e" and [e["name"] for e in report["layers"]][0] == "2"
+    # Quantizing one layer alone costs no more than quantizing all of them.
+    assert all(e["sqnr_db"] >= report["schemes"][0]["output_sqnr_db"] - 0.01 for e in report["layers"])
