@@ -188,5 +188,7 @@ def test_e2e_method_ranks_layers_by_model_output_sqnr(isolated_db, digits_files,
     assert code == 0, err
     report = json.loads(out)
     assert report["method"] == "e2e" and [e["name"] for e in report["layers"]][0] == "2"
-    # Quantizing one layer alone costs no more than quantizing all of them.
-    assert all(e["sqnr_db"] >= report["schemes"][0]["output_sqnr_db"] - 0.01 for e in report["layers"])
+    # Layer 2 alone carries nearly all of the whole model's int8 error; the others barely matter.
+    by_name = {e["name"]: e["sqnr_db"] for e in report["layers"]}
+    assert abs(by_name["2"] - report["schemes"][0]["output_sqnr_db"]) < 1.0
+    assert min(by_name["0"], by_name["4"]) > by_name["2"] + 30
