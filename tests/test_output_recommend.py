@@ -172,3 +172,28 @@ def test_hardware_list_fits(isolated_db, columns) -> None:
     assert out.returncode == 0 and max(len(line) for line in lines) <= (columns or 100)
     h200 = next(line for line in lines if line.startswith("h200 "))
     assert "990" in h200 and "989.5" not in h200
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_profile_per_layer_and_predict_per_kernel_fit_with_three_figures(isolated_db, columns) -> None:
+    """Findings: `profile --per-layer` was 165 columns wide; predict's per-kernel times had four
+    decimals (`0.5593 ms`) from a model whose stated error is tens of percent."""
+    import re
+
+    profile = _cli("profile", "resnet18", "--per-layer", columns=columns)
+    assert profile.returncode == 0, profile.stderr
+    lines = profile.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert any(line.startswith("layer4.1.conv2 ") for line in lines)
+    predicted = _cli("predict", "--model", "resnet18", "--target", "t4", "--precision", "fp16", "--framework",
+                     "tensorrt", "--per-layer", columns=columns)
+    assert predicted.returncode == 0, predicted.stderr
+    lines = predicted.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert lines[0].startswith("resnet18 on t4 with tensorrt fp16: ") and "img/s" in lines[0]
+    kernel_rows = [line for line in lines if re.match(r"\s*\d+\s+\S", line) and "%" in line]
+    assert len(kernel_rows) > 10
+    for row in kernel_rows:
+        for figure in re.findall(r"\d[\d,]*\.?\d*", row.split()[2] if len(row.split()) > 2 else ""):
+            digits = figure.replace(",", "").replace(".", "").lstrip("0")
+            assert len(digits) <= 3 or figure.replace(",", "").isdigit(), row

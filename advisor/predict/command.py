@@ -38,7 +38,8 @@ def run_predict(
 
             raise InputError(f"--plot {plot}: use a .png or .svg file name")
     db = open_store(readonly=True)
-    pred = annotate(predict_case(db, workload, target=target, precision=precision, framework=framework))
+    case = predict_case(db, workload, target=target, precision=precision, framework=framework)
+    pred = annotate(case)
     if plot is not None:
         from advisor.predict.plot import plot_roofline
 
@@ -47,7 +48,9 @@ def run_predict(
     if fmt == "json":
         print(to_json(pred, per_layer))
     else:
-        print_table(pred, per_layer)
+        from advisor.display import throughput_unit
+
+        print_table(pred, per_layer, throughput_unit(case.profile.phase, case.profile.input_shape))
     if plot is not None:
         import sys
 
@@ -64,41 +67,39 @@ def to_json(pred: Prediction, per_layer: bool) -> str:
     return dumps(data, "prediction", indent=2)  # NaN/Infinity: one line naming the field
 
 
-def print_table(pred: Prediction, per_layer: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def print_table(pred: Prediction, per_layer: bool, unit: str | None = None) -> None:
+    """The answer in one line, its details as "field: value" lines (wrapped, never cut), and
+    with --per-layer the kernels in a table that fits the terminal; three significant figures."""
+    from advisor.display import Column, count, fitted_table, megabytes, ms_range, print_lines, rate, sig3
+    from advisor.display import console as fitting_console
 
-    console = Console()
-    summary = Table(title=f"{pred.model} on {pred.target}: {pred.framework} {pred.precision}", show_header=False)
-    summary.add_column("field", style="bold")
-    summary.add_column("value")
-    unit = "tokens/s" if pred.phase else "items/s"
+    console = fitting_console()
+    unit = unit or ("tok/s" if pred.phase else "items/s")
+    if pred.phase and unit == "tok/s":
+        unit = "tokens/s"
+    print_lines(console, [f"{pred.model} on {pred.target} with {pred.framework} {pred.precision}: "
+                          f"{ms_range(pred.latency_ms, pred.latency_ms_low, pred.latency_ms_high)}, "
+                          f"{rate(pred.throughput_per_s, unit)}, {megabytes(pred.memory_mb)}, {pred.bound}-bound"],
+                style="bold")
     rows = [
         ("batch", str(pred.batch) + (f" ({pred.phase})" if pred.phase else "")),
-        ("latency", f"{pred.latency_ms:.3g} ms (p10-p90 {pred.latency_ms_low:.3g}-{pred.latency_ms_high:.3g} ms)"),
+        ("latency", f"{sig3(pred.latency_ms)} ms (p10-p90 {sig3(pred.latency_ms_low)}-{sig3(pred.latency_ms_high)} ms)"),
         ("uncertainty", pred.uncertainty),
-        ("throughput", f"{pred.throughput_per_s:,.1f} {unit}"),
-        ("bound", pred.bound),
-        ("memory", f"{pred.memory_mb:,.1f} MB"),
-        ("FLOPs / MACs", f"{pred.flops / 1e9:,.2f} G / {pred.macs / 1e9:,.2f} G"),
-        ("params", f"{pred.params / 1e6:,.2f} M"),
+        ("throughput", rate(pred.throughput_per_s, unit)),
+        ("memory", megabytes(pred.memory_mb)),
+        ("FLOPs / MACs", f"{count(pred.flops, 'FLOPs')} / {count(pred.macs, 'MACs')}"),
+        ("params", count(pred.params)),
         ("kernels", str(len(pred.layers))),
     ]
     rows += [(f"source: {k}", v) for k, v in pred.provenance.items()]
-    for field, value in rows:
-        summary.add_row(field, value)
-    console.print(summary)
-    for w in pred.warnings:
-        console.print(f"[yellow]note:[/yellow] {w}", highlight=False)
+    print_lines(console, [f"  {field}: {value}" for field, value in rows])
+    print_lines(console, [f"note: {w}" for w in pred.warnings], style="yellow")
     if not per_layer:
         return
     total = sum(k.time_ms for k in pred.layers) or 1.0
-    table = Table(title="per kernel")
-    for col in ("#", "kernel", "kind", "bound", "time ms", "share", "util", "TFLOPS"):
-        table.add_column(col, justify="right" if col not in ("kernel", "kind", "bound") else "left")
-    for i, k in enumerate(pred.layers):
-        table.add_row(
-            str(i), k.name, k.kind, k.bound, f"{k.time_ms:.4f}", f"{k.time_ms / total:.1%}",
-            f"{k.utilisation:.2f}", f"{k.achieved_tflops:.3g}",
-        )
-    console.print(table)
+    columns = [Column("#", "right"), Column("kernel", shrink=True, min_width=16), Column("kind", priority=2),
+               Column("bound", priority=3), Column("time ms", "right"), Column("share", "right"),
+               Column("util", "right", priority=1), Column("TFLOPS", "right", priority=1)]
+    table_rows = [[str(i), k.name, k.kind, k.bound, sig3(k.time_ms), f"{sig3(100 * k.time_ms / total)}%",
+                   sig3(k.utilisation), sig3(k.achieved_tflops)] for i, k in enumerate(pred.layers)]
+    console.print(fitted_table(columns, table_rows, console.width, title="per kernel"))

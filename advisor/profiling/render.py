@@ -30,16 +30,19 @@ def _shape(shape: list[int]) -> str:
 
 
 def _si(value: float, unit: str = "") -> str:
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3f} {prefix}{unit}"
-    return f"{value:.0f} {unit}".rstrip()
+    """Three significant figures with an SI prefix: 1.81 G, 11.7 M (the exact count is beside it)."""
+    from advisor.display import count
+
+    return count(value, unit)
 
 
 def _bytes(value: float) -> str:
-    for factor, prefix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+    """Bytes at three significant figures in decimal units: 46.8 MB, 1.23 GB."""
+    from advisor.display import sig3
+
+    for factor, prefix in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
         if abs(value) >= factor:
-            return f"{value / factor:.2f} {prefix}"
+            return f"{sig3(value / factor)} {prefix}"
     return f"{value:.0f} B"
 
 
@@ -116,8 +119,10 @@ def print_table(profile: Profile, rows: list[ModuleRow] | None, precision: str) 
     from rich.console import Console
     from rich.table import Table
 
-    # a pipe or file gets the full width instead of a wrapped 80-column table
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    from advisor.display import Column, fitted_table, sig3
+    from advisor.display import console as fitting_console
+
+    console = fitting_console()
     title = f"{profile.model}  input {_shape(profile.input_shape)}"
     if profile.phase:
         extra = f"seq_len {profile.seq_len}" if profile.phase == "prefill" else f"context {profile.context}"
@@ -136,7 +141,7 @@ def print_table(profile: Profile, rows: list[ModuleRow] | None, precision: str) 
     totals.add_row(f"bytes written ({precision})", _bytes(written), f"{written:,.0f}")
     if profile.kv_cache_elems:
         totals.add_row("KV-cache elements (read in decode)", _si(profile.kv_cache_elems), f"{profile.kv_cache_elems:,}")
-    totals.add_row("arithmetic intensity (FLOPs/byte)", f"{profile.intensity(precision):.2f}", "")
+    totals.add_row("arithmetic intensity (FLOPs/byte)", sig3(profile.intensity(precision)), "")
     if profile.native_precision:
         totals.add_row("stored precision (fixed by the model file)", profile.native_precision, "")
     console.print(totals)
@@ -144,17 +149,11 @@ def print_table(profile: Profile, rows: list[ModuleRow] | None, precision: str) 
         console.print(f"note: {note}", highlight=False)
     if rows is None:
         return
-    table = Table(title=f"per layer ({precision} bytes)", title_justify="left")
-    for name, justify in (
-        ("module", "left"), ("type", "left"), ("output shape", "left"), ("params", "right"),
-        ("MACs", "right"), ("FLOPs", "right"), ("bytes read", "right"), ("bytes written", "right"),
-        ("FLOPs/byte", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in rows:
-        table.add_row(
-            row.path or "<root>", row.type, _shape(row.output_shape), f"{row.params:,}", _si(row.macs),
-            _si(row.flops), _bytes(row.bytes_read(precision)), _bytes(row.bytes_written(precision)),
-            f"{row.intensity(precision):.2f}",
-        )
-    console.print(table)
+    columns = [Column("module", shrink=True, min_width=24), Column("type", priority=3),
+               Column("output shape", priority=2), Column("params", "right"), Column("MACs", "right", priority=1),
+               Column("FLOPs", "right"), Column("bytes read", "right"), Column("bytes written", "right", priority=1),
+               Column("FLOPs/byte", "right")]
+    cells = [[row.path or "<root>", row.type, _shape(row.output_shape), _si(row.params), _si(row.macs),
+              _si(row.flops), _bytes(row.bytes_read(precision)), _bytes(row.bytes_written(precision)),
+              sig3(row.intensity(precision))] for row in rows]
+    console.print(fitted_table(columns, cells, console.width, title=f"per layer ({precision} bytes)"))
