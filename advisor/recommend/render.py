@@ -93,14 +93,16 @@ def _short_reason(message: str) -> str:
     return fact
 
 
-def _by_framework(exclusions: list[Exclusion]) -> str:
-    """"tvm int8, w8a16; pytorch int8": the combinations of a group, framework by framework."""
-    per_framework: OrderedDict[str, list[str]] = OrderedDict()
+def _by_precision(exclusions: list[Exclusion]) -> str:
+    """"w8a16 on 8 frameworks; fp32 on torch-compile": a group's combinations, precision by
+    precision, naming the frameworks when there are one or two (--explain names them all)."""
+    per_precision: OrderedDict[str, list[str]] = OrderedDict()
     for e in exclusions:
-        per_framework.setdefault(e.framework, [])
-        if e.precision not in per_framework[e.framework]:
-            per_framework[e.framework].append(e.precision)
-    return "; ".join(f"{fw} {', '.join(precs)}" for fw, precs in per_framework.items())
+        per_precision.setdefault(e.precision, [])
+        if e.framework not in per_precision[e.precision]:
+            per_precision[e.precision].append(e.framework)
+    return "; ".join(f"{prec} on {', '.join(fws)}" if len(fws) <= 2 else f"{prec} on {len(fws)} frameworks"
+                     for prec, fws in per_precision.items())
 
 
 def exclusion_lines(rec: Recommendation) -> list[str]:
@@ -124,7 +126,7 @@ def exclusion_lines(rec: Recommendation) -> list[str]:
             lines.append(f"{n} miss the budget ({rule}), e.g. {exclusions[0].framework} {exclusions[0].precision}: "
                          f"{first.message}")
         else:
-            lines.append(f"{rule} ({n}): {_by_framework(exclusions)}; e.g. {first.message}")
+            lines.append(f"{rule} ({n}): {_by_precision(exclusions)}")
     return lines
 
 
@@ -275,6 +277,8 @@ def _candidate_table(rec: Recommendation, listed: list[Candidate], width: int):
                Column("p10-p90 ms", "right", priority=2), Column(throughput_header(rec), "right"),
                Column("memory", "right", priority=3), Column("bound", priority=4),
                Column("notes", shrink=True, priority=5, min_width=12)]
+    if not any(_notes(c) for c in listed):
+        columns[-1] = None  # no rule annotates any of them: no empty column
     rows = []
     for c in listed:
         low_high = f"{sig3(c.latency_ms_low)}-{sig3(c.latency_ms_high)}" if c.latency_ms_high > 0 else "-"
