@@ -387,11 +387,12 @@ def calibrate(
     device: Annotated[str, typer.Option("--device", help="cpu or cuda")] = "cpu",
     as_id: Annotated[Optional[str], typer.Option("--as", help="Platform id to store under.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Store the figures even when the run was noisy.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (there is none when stderr is not a terminal).")] = False,
 ) -> None:
     """Measure this machine's achievable peaks, bandwidth and overheads."""
     from advisor.measure.command import run_calibrate
 
-    run_calibrate(device=device, as_id=as_id, force=force)
+    run_calibrate(device=device, as_id=as_id, force=force, quiet=quiet)
 
 
 @app.command()
@@ -402,11 +403,13 @@ def bench(
     batch: BatchOpt = None,
     device: Annotated[str, typer.Option("--device")] = "cpu",
     fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (there is none when stderr is not a terminal).")] = False,
 ) -> None:
     """Measure real latency of a model on this machine with random weights."""
     from advisor.measure.command import run_bench
 
-    run_bench(model=model, precision=precision, framework=framework, batch=batch, device=device, fmt=fmt.value)
+    run_bench(model=model, precision=precision, framework=framework, batch=batch, device=device, fmt=fmt.value,
+              quiet=quiet)
 
 
 @app.command()
@@ -419,13 +422,14 @@ def validate(
     device: Annotated[str, typer.Option("--device")] = "cpu",
     plot: Annotated[Optional[Path], typer.Option("--plot")] = None,
     fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (there is none when stderr is not a terminal).")] = False,
 ) -> None:
     """Bench and predict over a matrix, and report the prediction error."""
     from advisor.measure.command import run_validate
 
     run_validate(
         models=model, batches=batch, precisions=precision, frameworks=framework,
-        target=target, device=device, plot=plot, fmt=fmt.value,
+        target=target, device=device, plot=plot, fmt=fmt.value, quiet=quiet,
     )
 
 

@@ -197,3 +197,29 @@ def test_profile_per_layer_and_predict_per_kernel_fit_with_three_figures(isolate
         for figure in re.findall(r"\d[\d,]*\.?\d*", row.split()[2] if len(row.split()) > 2 else ""):
             digits = figure.replace(",", "").replace(".", "").lstrip("0")
             assert len(digits) <= 3 or figure.replace(",", "").isdigit(), row
+
+
+def test_step_progress_draws_on_a_terminal_and_is_off_otherwise() -> None:
+    """calibrate, bench and validate show a bar on a terminal; piped or --quiet, nothing."""
+    from advisor.display import StepProgress, progress_wanted
+
+    buf = io.StringIO()
+    terminal = Console(file=buf, width=80, force_terminal=True, color_system=None)
+    with StepProgress("validate", 3, True, out=terminal) as progress:
+        for what in ("resnet18 b1: build", "resnet18 b1 pytorch fp32", "resnet18 b1 onnxruntime-cpu fp32"):
+            progress.step(what)
+    drawn = buf.getvalue()
+    assert "validate" in drawn and "3/3" in drawn and "onnxruntime-cpu fp32" in drawn
+    silent = io.StringIO()
+    with StepProgress("validate", 3, False, out=Console(file=silent, force_terminal=True)) as progress:
+        progress.step("x")
+    assert silent.getvalue() == ""
+    assert progress_wanted(quiet=True) is False
+    assert progress_wanted(quiet=False) is sys.stderr.isatty()  # pytest captures stderr: not a terminal
+
+
+@pytest.mark.parametrize("command", ["calibrate", "bench", "validate"])
+def test_measuring_commands_take_quiet(command) -> None:
+    out = subprocess.run([sys.executable, "-m", "advisor.cli", command, "--help"], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    assert out.returncode == 0 and "--quiet" in out.stdout

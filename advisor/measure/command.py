@@ -34,7 +34,7 @@ def _console(stderr: bool = False):
 
 
 # ---------------------------------------------------------------- calibrate
-def run_calibrate(*, device: str = "cpu", as_id: str | None = None, force: bool = False) -> None:
+def run_calibrate(*, device: str = "cpu", as_id: str | None = None, force: bool = False, quiet: bool = False) -> None:
     platform_id = as_id or "local"
     if not ID_RE.match(platform_id):
         raise InputError(f"--as '{platform_id}': platform ids are lower-case kebab-case, e.g. my-laptop")
@@ -55,7 +55,9 @@ def run_calibrate(*, device: str = "cpu", as_id: str | None = None, force: bool 
                     f"--as {as_id}: that platform is a {existing.device_class}, but --device is {device}"
                 )
     quick = quick_mode()
-    run = calibrate(device, platform_id, quick=quick, existing_platform=existing)
+    from advisor.display import progress_wanted
+
+    run = calibrate(device, platform_id, quick=quick, existing_platform=existing, show_progress=progress_wanted(quiet))
     verdict = judge_calibration_noise(run, force=force, quick=quick)
     # One transaction: a kill between the platform and its records must not leave one without the other.
     db.record_calibration(None if existing is not None else run.platform, run.records)
@@ -119,16 +121,21 @@ def print_calibration(run: Any, created: bool) -> None:
 
 # ---------------------------------------------------------------- bench
 def run_bench(*, model: str, precision: str = "fp32", framework: str = "pytorch", batch: int | None = None,
-              device: str = "cpu", fmt: str = "table") -> None:
-    from advisor.measure.bench import BenchBudget, bench, check_config
+              device: str = "cpu", fmt: str = "table", quiet: bool = False) -> None:
+    from advisor.display import StepProgress, progress_wanted
+    from advisor.measure.bench import BenchBudget, check_config, open_bench
 
     budget = BenchBudget.quick() if quick_mode() else BenchBudget()
     check_config(framework, precision, device)
-    # A plain line on a terminal, not a rich spinner: a spinner's refresh thread would
-    # preempt the benchmark's threads on a small machine and distort what it measures.
-    if sys.stderr.isatty():
-        print(f"benchmarking {model} {framework} {precision} on {device}...", file=sys.stderr)
-    result = bench(model, precision, framework, batch, device, budget=budget)
+    # Redrawn between steps only (StepProgress has no refresh thread to disturb the timing).
+    with StepProgress("bench", 2, progress_wanted(quiet)) as progress:
+        progress.step(f"build {model} on {device}")
+        mb = open_bench(model, batch, device, budget=budget)
+        try:
+            progress.step(f"time {framework} {precision}")
+            result = mb.run(framework, precision)
+        finally:
+            mb.close()
     if fmt == "json":
         print(json.dumps(result.model_dump(mode="json"), indent=2))
         return
@@ -149,7 +156,8 @@ def run_bench(*, model: str, precision: str = "fp32", framework: str = "pytorch"
 # ---------------------------------------------------------------- validate
 def run_validate(*, models: list[str] | None = None, batches: list[int] | None = None,
                  precisions: list[str] | None = None, frameworks: list[str] | None = None,
-                 target: str = "local", device: str = "cpu", plot: Path | None = None, fmt: str = "table") -> None:
+                 target: str = "local", device: str = "cpu", plot: Path | None = None, fmt: str = "table",
+                 quiet: bool = False) -> None:
     from advisor.db.store import open_store
     from advisor.measure import validate as v
     from advisor.measure.bench import BenchBudget, bench_threads
@@ -183,11 +191,13 @@ def run_validate(*, models: list[str] | None = None, batches: list[int] | None =
 
     budget = BenchBudget.quick() if quick_mode() else BenchBudget()
     conditions_before = v.machine_conditions(device, bench_threads())
-    # Progress as plain lines on stderr (no spinner thread competing with the benchmark).
-    measurements = v.measure_matrix(
-        models, batches, configs, device, budget=budget,
-        on_start=(lambda what: print(f"validate: {what}", file=sys.stderr)) if sys.stderr.isatty() else None,
-    )
+    # One bar over every build and measurement, redrawn between them (no refresh thread
+    # competing with the benchmark).
+    from advisor.display import StepProgress, progress_wanted
+
+    steps = len(models) * len(batches) * (len(configs) + 1)
+    with StepProgress("validate", steps, progress_wanted(quiet)) as progress:
+        measurements = v.measure_matrix(models, batches, configs, device, budget=budget, on_start=progress.step)
     conditions = {**conditions_before, "load_average_after": v.machine_conditions(device, bench_threads()).get("load_average_1_5_15")}
     rows = v.predict_rows(db, measurements, target)
     summary = v.summarize(rows, skipped, conditions)
