@@ -126,7 +126,13 @@ def exclusion_lines(rec: Recommendation) -> list[str]:
             lines.append(f"{n} miss the budget ({rule}), e.g. {exclusions[0].framework} {exclusions[0].precision}: "
                          f"{first.message}")
         else:
-            lines.append(f"{rule} ({n}): {_by_precision(exclusions)}")
+            if n <= 2:  # few: their own sentences
+                lines.append(f"{rule} ({n}): " + "; ".join(f"{e.framework} {e.precision}: {f.message}"
+                                                           for e, f in members))
+            else:
+                example = f"; e.g. {exclusions[0].framework} {exclusions[0].precision}: {first.message}" \
+                    if not rec.candidates else ""
+                lines.append(f"{rule} ({n}): {_by_precision(exclusions)}{example}")
     return lines
 
 
