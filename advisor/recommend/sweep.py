@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.finite_json import dumps
 from advisor.recommend.engine import recommend
+from advisor.display import megabytes, ms_range, rate, sig3
 from advisor.recommend.render import precision_cell
 from advisor.recommend.types import RecommendRequest
 
@@ -95,41 +96,48 @@ def _batch(value: int | None) -> str:
 def to_markdown(result: Sweep, explain: bool = False) -> str:  # noqa: ARG001 - same signature as render
     lines = [f"# Recommendation for {', '.join(result.targets)} (by {result.optimize})", ""]
     if result.candidates:
-        lines += ["| rank | target | batch | model | framework | precision | latency ms | throughput/s | bound | "
-                  "memory MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| rank | target | batch | model | framework | precision | latency ms | {_unit(result)} | bound | "
+                  "memory |", "|---|---|---|---|---|---|---|---|---|---|"]
         for c in result.candidates:
             lines.append(f"| {c.rank} | {c.target} | {_batch(c.batch)} | {c.model} | {c.framework} | "
-                         f"{precision_cell(c)} | {c.latency_ms:.3f} | {c.throughput_per_s:,.1f} | {c.bound} | "
-                         f"{c.memory_mb:,.1f} |")
+                         f"{precision_cell(c)} | {sig3(c.latency_ms)} | {sig3(c.throughput_per_s)} | {c.bound} | "
+                         f"{megabytes(c.memory_mb)} |")
     else:
         lines.append("No candidate meets the constraints.")
     return "\n".join(lines) + "\n"
 
 
-def print_table(result: Sweep, explain: bool = False) -> None:  # noqa: ARG001
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+def _unit(result: Sweep) -> str:
+    """img/s, seq/s or tok/s when every candidate counts the same thing, else items/s."""
+    units = {c.throughput_unit for c in result.candidates}
+    return units.pop() if len(units) == 1 else "items/s"
 
-    probe = Console()
-    console = Console(width=min(100, probe.width) if probe.is_terminal else 100)
+
+def print_table(result: Sweep, explain: bool = False) -> None:  # noqa: ARG001
+    from advisor.display import Column, fitted_table, print_lines
+    from advisor.display import console as fitting_console
+
+    console = fitting_console()
     if not result.candidates:
-        console.print(f"no candidate meets the constraints on {', '.join(result.targets)} "
-                      f"({len(result.excluded)} excluded; --format json lists why)", highlight=False)
+        print_lines(console, [f"no candidate meets the constraints on {', '.join(result.targets)} "
+                              f"({len(result.excluded)} excluded; --format json lists why)"])
         return
     best = result.candidates[0]
-    console.print(f"best by {result.optimize}: {best.model} {best.framework} {precision_cell(best)} on {best.target} "
-                  f"at batch {_batch(best.batch)}: {best.latency_ms:.3g} ms, {best.throughput_per_s:,.1f}/s",
-                  highlight=False)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
-    for name, justify in (("#", "right"), ("target", "left"), ("batch", "right"), ("model", "left"),
-                          ("framework", "left"), ("precision", "left"), ("latency ms", "right"),
-                          ("items/s", "right"), ("bound", "left"), ("memory MB", "right")):
-        table.add_column(name, justify=justify, no_wrap=True)
+    print_lines(console, [f"best by {result.optimize}: {best.model} {best.framework} {precision_cell(best)} on "
+                          f"{best.target} at batch {_batch(best.batch)}: "
+                          f"{ms_range(best.latency_ms, best.latency_ms_low, best.latency_ms_high)}, "
+                          f"{rate(best.throughput_per_s, best.throughput_unit)}"], style="bold")
+    several_models = len({c.model for c in result.candidates}) > 1
+    columns = [Column("#", "right"), Column("target"), Column("batch", "right"),
+               Column("model", shrink=True, min_width=10) if several_models else None, Column("framework"),
+               Column("precision"), Column("latency ms", "right"), Column(_unit(result), "right"),
+               Column("bound", priority=2), Column("memory", "right", priority=1)]
+    rows = []
     for c in result.candidates:
-        table.add_row(str(c.rank), c.target, _batch(c.batch), c.model, c.framework, precision_cell(c),
-                      f"{c.latency_ms:.3g}", f"{c.throughput_per_s:,.0f}", c.bound, f"{c.memory_mb:,.0f}")
-    console.print(table)
+        row = [str(c.rank), c.target, _batch(c.batch), c.model, c.framework, precision_cell(c), sig3(c.latency_ms),
+               sig3(c.throughput_per_s), c.bound, megabytes(c.memory_mb)]
+        rows.append([cell for cell, col in zip(row, columns) if col is not None])
+    console.print(fitted_table([col for col in columns if col is not None], rows, console.width))
 
 
 def parse_batches(value: str | None) -> list[int | None]:
