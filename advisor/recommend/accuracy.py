@@ -76,14 +76,11 @@ def markdown_lines(rec: Recommendation) -> list[str]:
 
 
 def print_table(console: Console, rec: Recommendation) -> None:
-    from rich.table import Table
+    from advisor.display import Column, fitted_table
 
     if not has_accuracy(rec):
         return
-    table = Table(title="Accuracy (stored sensitivity report on the weights; ties in latency ranked by it)")
-    for column in HEADER:
-        table.add_column(column, justify="right" if column in ("#", "output SQNR", "top-1 agreement") else "left",
-                         overflow="fold")
-    for row in _rows(rec):
-        table.add_row(*row)
-    console.print(table)
+    columns = [Column(h, "right" if h in ("#", "output SQNR", "top-1 agreement") else "left",
+                      priority=1 if h == "report scheme" else 0) for h in HEADER]
+    console.print(fitted_table(columns, _rows(rec), console.width,
+                               title="Accuracy (stored sensitivity report on the weights; ties in latency ranked by it)"))
