@@ -282,7 +282,7 @@ def _candidate_table(rec: Recommendation, listed: list[Candidate], width: int):
                Column("framework"), Column("precision"), Column("latency ms", "right"),
                Column("p10-p90 ms", "right", priority=2), Column(throughput_header(rec), "right"),
                Column("memory", "right", priority=3), Column("bound", priority=4),
-               Column("notes", shrink=True, priority=5, min_width=12)]
+               Column("notes", shrink=True, priority=5, min_width=13)]
     if not any(_notes(c) for c in listed):
         columns[-1] = None  # no rule annotates any of them: no empty column
     rows = []
