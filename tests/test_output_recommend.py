@@ -223,3 +223,18 @@ def test_measuring_commands_take_quiet(command) -> None:
     out = subprocess.run([sys.executable, "-m", "advisor.cli", command, "--help"], capture_output=True, text=True,
                          env={**os.environ, "COLUMNS": "200"}, timeout=120)
     assert out.returncode == 0 and "--quiet" in out.stdout
+
+
+def test_a_missed_budget_is_said_first_with_the_closest_combination(db) -> None:
+    """With nothing left, the first reason is the user's budget and names the combination
+    nearest to meeting it (the fastest), not an arbitrary one."""
+    cache_zoo_profile(db, "yolov5n")
+    rec = recommend(db, RecommendRequest(models=["yolov5n"], target="jetson-orin-nano", max_latency_ms=0.001))
+    assert rec.candidates == []
+    lines = _table(rec, 100)
+    assert lines[0] == "No candidate meets the constraints on jetson-orin-nano; why:"
+    budget = lines[2]
+    assert "miss the budget (max_latency_ms); the closest, " in budget
+    missed = [f for e in rec.excluded for f in e.findings if f.rule == "max_latency_ms"]
+    fastest = min(f.details["value"] for f in missed)
+    assert f"predicted latency {fastest:.3g} ms" in " ".join(lines[2:4])

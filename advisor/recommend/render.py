@@ -116,15 +116,17 @@ def exclusion_lines(rec: Recommendation) -> list[str]:
         key = (f.rule, e.precision) if f.rule == DEVICE_PRECISION_RULE else (f.rule, "")
         groups.setdefault(key, []).append((e, f))
     lines = []
-    for (rule, precision), members in groups.items():
+    # a user's budget first: with no candidate it is usually the answer to "why"
+    budget_first = sorted(groups.items(), key=lambda item: item[1][0][1].source != "constraint")
+    for (rule, precision), members in budget_first:
         exclusions = [e for e, _ in members]
         first = members[0][1]
         n = len(members)
         if rule == DEVICE_PRECISION_RULE:
             lines.append(f"{precision} ({n}): {_without_advice(first.message)}")
         elif first.source == "constraint":
-            lines.append(f"{n} miss the budget ({rule}), e.g. {exclusions[0].framework} {exclusions[0].precision}: "
-                         f"{first.message}")
+            e, f = _closest(members)
+            lines.append(f"{n} miss the budget ({rule}); the closest, {e.framework} {e.precision}: {f.message}")
         else:
             if n <= 2:  # few: their own sentences
                 lines.append(f"{rule} ({n}): " + "; ".join(f"{e.framework} {e.precision}: {f.message}"
@@ -134,6 +136,17 @@ def exclusion_lines(rec: Recommendation) -> list[str]:
                     if not rec.candidates else ""
                 lines.append(f"{rule} ({n}): {_by_precision(exclusions)}{example}")
     return lines
+
+
+def _closest(members: list[tuple[Exclusion, Finding]]) -> tuple[Exclusion, Finding]:
+    """The combination nearest to meeting a budget (value/limit nearest 1), by the figures
+    the constraint finding carries."""
+    def distance(item: tuple[Exclusion, Finding]) -> float:
+        value, limit = item[1].details.get("value"), item[1].details.get("limit")
+        if not value or not limit:
+            return float("inf")
+        return max(value / limit, limit / value)
+    return min(members, key=distance)
 
 
 def unavailable_note(rec: Recommendation, precision: str = "int8") -> str | None:
@@ -158,8 +171,7 @@ def unavailable_note(rec: Recommendation, precision: str = "int8") -> str | None
 def verdict(rec: Recommendation, names: dict[str, str] | None = None) -> str:
     """The one-line answer: what to use, how fast, and why not int8 (when it is not int8)."""
     if not rec.candidates:
-        return (f"No candidate meets the constraints on {rec.target} ({len(rec.excluded)} combinations excluded; "
-                "the reasons follow)")
+        return f"No candidate meets the constraints on {rec.target}; why:"
     best = rec.candidates[0]
     framework = (names or {}).get(best.framework, best.framework)
     what = f"{best.model} with {framework}" if len({c.model for c in rec.candidates}) > 1 else framework
