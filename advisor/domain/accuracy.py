@@ -18,12 +18,28 @@ class CandidateAccuracy(BaseModel):
     top1_agreement: float | None = None
     risk: str = "low"
 
-    def cell(self) -> str:
-        """A table cell: '31.2 dB, 99.5 %, low'."""
-        if self.scheme == "exact":
-            return "exact (not quantized)"
-        parts = ["exact" if self.output_sqnr_db is None else f"{self.output_sqnr_db:.3g} dB"]
-        if self.top1_agreement is not None:
-            parts.append(f"{100 * self.top1_agreement:.3g} % top-1")
-        parts.append(f"{self.risk} risk")
-        return ", ".join(parts)
+    def sqnr_cell(self) -> str:
+        """The output SQNR cell of a candidates table: '18.2 dB high' (with the risk level),
+        'exact' for a precision that quantizes nothing or a scheme whose outputs did not move."""
+        from advisor.display import sig3
+
+        if self.scheme == "exact" or self.output_sqnr_db is None:
+            return "exact"
+        return f"{sig3(self.output_sqnr_db)} dB {RISK_SHORT.get(self.risk, self.risk)}"
+
+    def top1_cell(self) -> str:
+        """'99.2%'; '>99.9%' rather than a rounded '100%' when some prediction moved; '-' when
+        the model does not classify."""
+        from advisor.display import sig3
+
+        if self.top1_agreement is None:
+            return "-"
+        if self.top1_agreement < 1.0 and sig3(100 * self.top1_agreement) == "100":
+            return ">99.9%"
+        return f"{sig3(100 * self.top1_agreement)}%"
+
+
+#: risk levels as a table cell shows them
+RISK_SHORT = {"low": "low", "medium": "med", "high": "high"}
+#: the cells of a candidate whose scheme no stored report measured
+NOT_MEASURED = "-"

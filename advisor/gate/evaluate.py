@@ -209,6 +209,7 @@ def judge(
         excluded=excluded,
         baseline=baseline,
         advisor_version=__version__,
+        weights_named=config.weights is not None,
     )
 
 

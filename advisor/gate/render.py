@@ -6,7 +6,8 @@ import io
 
 from advisor.display import Column, count, fitted_table, megabytes, print_lines, sig3
 from advisor.display import console as display_console
-from advisor.gate.types import Check, GateResult
+from advisor.domain.accuracy import CandidateAccuracy
+from advisor.gate.types import CandidateFigures, CandidateVerdict, Check, GateResult
 
 #: candidates listed below the verdict; the JSON always has all of them
 SHOWN_CANDIDATES = 10
@@ -106,6 +107,36 @@ def uncounted_warning(result: GateResult) -> str | None:
     return f"warning: {found}; the predicted figures are underestimated" if found else None
 
 
+def _accuracy(c: CandidateFigures) -> CandidateAccuracy | None:
+    """The figures the stored sensitivity report gave the candidate (None: scheme not measured)."""
+    if c.accuracy_scheme is None:
+        return None
+    return CandidateAccuracy(scheme=c.accuracy_scheme, output_sqnr_db=c.output_sqnr_db,
+                             top1_agreement=c.top1_agreement, risk=c.accuracy_risk or "low")
+
+
+def accuracy_columns(result: GateResult, listed: list[CandidateVerdict]) -> tuple[list[str], list[list[str]]]:
+    """When the config names weights: the accuracy headers (output SQNR with its risk; top-1
+    agreement when the model classifies) and each listed candidate's cells; none otherwise."""
+    from advisor.recommend import accuracy
+
+    if not result.weights_named:
+        return [], [[] for _ in listed]
+    measured = [_accuracy(c) for c in result.candidates]
+    if accuracy.shows_top1(measured):
+        return ([accuracy.SQNR_HEADER, accuracy.TOP1_HEADER],
+                [[accuracy.sqnr_cell(_accuracy(c)), accuracy.top1_cell(_accuracy(c))] for c in listed])
+    return [accuracy.SQNR_HEADER], [[accuracy.sqnr_cell(_accuracy(c))] for c in listed]
+
+
+def accuracy_legend(result: GateResult, listed: list[CandidateVerdict]) -> str | None:
+    from advisor.recommend import accuracy
+
+    if not result.weights_named:
+        return None
+    return accuracy.legend((c.precision, _accuracy(c)) for c in listed)
+
+
 def render_json(result: GateResult) -> str:
     from advisor.finite_json import check_finite
 
@@ -132,16 +163,26 @@ def render_table(result: GateResult, width: int | None = None) -> str:
                                title="requirements"))
     if result.candidates:
         unit = result.best.throughput_unit if result.best else "items/s"
+        listed = result.candidates[:SHOWN_CANDIDATES]
+        acc_headers, acc_cells = accuracy_columns(result, listed)
         rows = [[str(c.rank), c.model, c.framework, c.precision, sig3(c.latency_ms), sig3(c.throughput_per_s),
-                 megabytes(c.memory_mb), "pass" if c.passed else "misses " + ", ".join(c.failed)]
-                for c in result.candidates[:SHOWN_CANDIDATES]]
-        shown = min(len(result.candidates), SHOWN_CANDIDATES)
+                 *acc, megabytes(c.memory_mb), "pass" if c.passed else "misses " + ", ".join(c.failed)]
+                for c, acc in zip(listed, acc_cells)]
+        shown = len(listed)
         title = f"candidates ({shown} of {len(result.candidates)})" if shown < len(result.candidates) \
             else f"candidates ({len(result.candidates)})"
-        console.print(fitted_table([Column("#", "right"), Column("model", shrink=True, min_width=8, priority=2),
+        # dropped first when narrow: the model, then memory; the verdict is cut short, never dropped.
+        # With accuracy columns: then top-1 agreement, and the verdict is cut short before the
+        # output SQNR goes (the lines above the table name the misses)
+        model, memory, verdict = (4, 3, 1) if acc_headers else (2, 1, 0)
+        acc_columns = [Column(h, "right", priority=1 if i == 0 else 2) for i, h in enumerate(acc_headers)]
+        console.print(fitted_table([Column("#", "right"), Column("model", shrink=True, min_width=8, priority=model),
                                     Column("framework"), Column("precision"), Column("latency ms", "right"),
-                                    Column(unit, "right"), Column("memory", "right", priority=1),
-                                    Column("verdict", shrink=True, min_width=10)], rows, width, title=title))
+                                    Column(unit, "right"), *acc_columns, Column("memory", "right", priority=memory),
+                                    Column("verdict", shrink=True, min_width=10, priority=verdict)], rows, width,
+                                   title=title))
+        if legend := accuracy_legend(result, listed):
+            print_lines(console, [legend])
     if result.excluded:
         print_lines(console, [f"excluded: {len(result.excluded)} combinations (--format json lists the reasons)"])
     return buf.getvalue().rstrip("\n")
@@ -179,14 +220,19 @@ def render_markdown(result: GateResult) -> str:
     if result.candidates:
         lines += ["", f"<details><summary>{len(result.candidates)} candidates</summary>", ""]
         unit = result.best.throughput_unit if result.best else "items/s"
-        lines += [f"| rank | model | precision | framework | latency ms | {unit} | memory | verdict |",
-                  "|---:|---|---|---|---:|---:|---:|---|"]
-        for c in result.candidates:
+        acc_headers, acc_cells = accuracy_columns(result, result.candidates)
+        lines += [f"| rank | model | precision | framework | latency ms | {unit} | "
+                  + "".join(f"{h} | " for h in acc_headers) + "memory | verdict |",
+                  "|---:|---|---|---|---:|---:|" + "---:|" * len(acc_headers) + "---:|---|"]
+        for c, acc in zip(result.candidates, acc_cells):
             verdict = "pass" if c.passed else "misses " + ", ".join(f"`{f}`" for f in c.failed)
             lines.append(
                 f"| {c.rank} | {c.model} | {c.precision} | {c.framework} | {sig3(c.latency_ms)} | "
-                f"{sig3(c.throughput_per_s)} | {megabytes(c.memory_mb)} | {verdict} |"
+                f"{sig3(c.throughput_per_s)} | " + "".join(f"{cell} | " for cell in acc)
+                + f"{megabytes(c.memory_mb)} | {verdict} |"
             )
+        if legend := accuracy_legend(result, result.candidates):
+            lines += ["", _md_escape(legend)]
         lines += ["", "</details>"]
     if result.excluded:
         lines += ["", f"<details><summary>{len(result.excluded)} excluded</summary>", ""]

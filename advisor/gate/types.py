@@ -84,3 +84,6 @@ class GateResult(BaseModel):
     #: the baseline's figures that the regression checks compared against
     baseline: CandidateFigures | None = None
     advisor_version: str = ""
+    #: the config names weights: the tables show each candidate's accuracy (not in the JSON,
+    #: which has the figures per candidate)
+    weights_named: bool = Field(default=False, exclude=True)

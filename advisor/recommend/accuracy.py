@@ -1,24 +1,31 @@
 """The accuracy side of a recommendation (`recommend --weights W`): each candidate gets the figures
 the stored sensitivity report on W has for its precision, and candidates the predictor cannot
 tell apart by latency (the best one and those whose p10-p90 range overlaps it) are ordered by
-accuracy instead, most accurate first. Candidates outside that group keep their order."""
+accuracy instead, most accurate first. Candidates outside that group keep their order.
+
+The figures are columns of the ranked table (``output SQNR`` with the risk level, ``top-1``),
+here and in the gate's tables; ``legend`` is the line under the table that says where they
+come from."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.domain.accuracy import NOT_MEASURED
+from advisor.domain.accuracy import CandidateAccuracy as Accuracy
 from advisor.domain.candidates import Candidate
 from advisor.errors import InputError
 from advisor.recommend.types import Recommendation
 from advisor.sensitivity.lookup import accuracy_for, accuracy_sort_key, stored_report
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from collections.abc import Iterable
 
     from advisor.db.store import Store
 
-HEADER = ("#", "model", "framework", "precision", "report scheme", "output SQNR", "top-1 agreement", "risk")
+#: the accuracy columns' headers (recommend and gate tables, Markdown)
+SQNR_HEADER, TOP1_HEADER = "output SQNR", "top-1"
 
 
 def with_accuracy(rec: Recommendation, store: Store, weights: Path) -> Recommendation:
@@ -54,33 +61,33 @@ def add_to_json(data: dict[str, Any], rec: Recommendation) -> None:
             entry["accuracy"] = candidate.accuracy.model_dump(mode="json")
 
 
-def _rows(rec: Recommendation) -> list[tuple[str, ...]]:
-    rows = []
-    for c in rec.candidates:
-        a = c.accuracy
-        if a is None:
-            rows.append((str(c.rank), c.model, c.framework, c.precision, "not measured", "-", "-", "-"))
-            continue
-        sqnr = "exact" if a.output_sqnr_db is None else f"{a.output_sqnr_db:.3g} dB"
-        top1 = "-" if a.top1_agreement is None else f"{100 * a.top1_agreement:.3g} %"
-        rows.append((str(c.rank), c.model, c.framework, c.precision, a.scheme, sqnr, top1, a.risk))
-    return rows
+def sqnr_cell(accuracy: Accuracy | None) -> str:
+    """'18.2 dB high', 'exact', or '-' when no stored report measured the candidate's scheme."""
+    return NOT_MEASURED if accuracy is None else accuracy.sqnr_cell()
 
 
-def markdown_lines(rec: Recommendation) -> list[str]:
-    if not has_accuracy(rec):
-        return []
-    lines = ["", "## Accuracy (stored sensitivity report on the weights)", "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    return lines + ["| " + " | ".join(row) + " |" for row in _rows(rec)]
+def top1_cell(accuracy: Accuracy | None) -> str:
+    return NOT_MEASURED if accuracy is None else accuracy.top1_cell()
 
 
-def print_table(console: Console, rec: Recommendation) -> None:
-    from advisor.display import Column, fitted_table
+def shows_top1(accuracies: Iterable[Accuracy | None]) -> bool:
+    """The top-1 column only when the report measured agreement (the model classifies)."""
+    return any(a is not None and a.top1_agreement is not None for a in accuracies)
 
-    if not has_accuracy(rec):
-        return
-    columns = [Column(h, "right" if h in ("#", "output SQNR", "top-1 agreement") else "left",
-                      priority=1 if h == "report scheme" else 0) for h in HEADER]
-    console.print(fitted_table(columns, _rows(rec), console.width,
-                               title="Accuracy (stored sensitivity report on the weights; ties in latency ranked by it)"))
+
+def legend(measured: Iterable[tuple[str, Accuracy | None]]) -> str:
+    """The line under a table with accuracy columns: where the figures come from, what the
+    risk levels mean, and which report scheme stands for a precision of another name."""
+    from advisor.sensitivity.report import HIGH_RISK_SQNR_DB, LOW_RISK_SQNR_DB
+
+    measured = list(measured)
+    text = (f"accuracy from the stored sensitivity report on the weights: {SQNR_HEADER} with its risk "
+            f"(low >= {LOW_RISK_SQNR_DB:g} dB, med, high < {HIGH_RISK_SQNR_DB:g} dB)")
+    if shows_top1(a for _, a in measured):
+        text += f", {TOP1_HEADER} agreement with fp32"
+    text += f"; exact: not quantized; {NOT_MEASURED}: scheme not measured"
+    read_as = {precision: a.scheme for precision, a in measured
+               if a is not None and a.scheme not in ("exact", precision)}
+    if read_as:
+        text += "; " + ", ".join(f"{precision} read from {scheme}" for precision, scheme in read_as.items())
+    return text

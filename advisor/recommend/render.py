@@ -9,6 +9,7 @@ in a table that fits the terminal; then the exclusions in a few lines grouped by
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from advisor.display import Column, fitted_table, megabytes, ms_range, print_lines, rate, sig3
@@ -229,6 +230,9 @@ def within_error_line(rec: Recommendation, shown: int | None = None) -> str | No
     near = [c for c in rec.candidates[:shown] if c.within_error_of_best and c.rank != 1]
     if not near:
         return None
+    if accuracy.has_accuracy(rec):  # the group is ordered by accuracy: #1 need not be the fastest
+        return (f"{WITHIN_ERROR} within error of the fastest: {len(near)} candidate(s) whose p10-p90 latency "
+                "range overlaps the fastest's, ordered by accuracy (most accurate first)")
     return (f"{WITHIN_ERROR} within error of the best: {len(near)} candidate(s) whose p10-p90 latency range "
             f"overlaps #1's")
 
@@ -250,21 +254,24 @@ def to_markdown(rec: Recommendation, explain: bool = False, shown: int = DEFAULT
     lines = [f"# Recommendation for {rec.target}", "", f"**{verdict(rec, names)}**", ""]
     listed = rec.candidates[:shown]
     if rec.candidates:
-        lines += [f"| rank | model | framework | precision | latency ms (p10-p90) | {throughput_header(rec)} | memory "
-                  "| bound | notes |", "|---:|---|---|---|---:|---:|---:|---|---|"]
+        acc_headers, acc_cells = _accuracy_columns(rec)
+        lines += [f"| rank | model | framework | precision | latency ms (p10-p90) | {throughput_header(rec)} | "
+                  + "".join(f"{h} | " for h in acc_headers) + "memory | bound | notes |",
+                  "|---:|---|---|---|---:|---:|" + "---:|" * len(acc_headers) + "---:|---|---|"]
         for c in listed:
             notes = "<br>".join(c.warnings) if explain else _notes(c)
             lines.append(f"| {c.rank} | {c.model} | {c.framework} | {precision_cell(c)} | {latency_cell(c)} | "
-                         f"{sig3(c.throughput_per_s)} | {megabytes(c.memory_mb)} | {c.bound} | {notes} |")
+                         f"{sig3(c.throughput_per_s)} | " + "".join(f"{cell} | " for cell in acc_cells(c))
+                         + f"{megabytes(c.memory_mb)} | {c.bound} | {notes} |")
         lines += ["", line] if (line := _more_line(rec, len(listed))) else []
     lines += ["", line] if (line := within_error_line(rec, shown)) else []
+    lines += ["", line] if (line := _accuracy_legend(rec, listed)) else []
     if explain and rec.candidates:
         lines += ["", "## Rules fired per candidate", ""]
         for c in listed:
             fired = "; ".join(f"{f.rule} ({f.action}): {f.message}" for f in c.rules) or "none"
             lines.append(f"- #{c.rank} {c.model} {c.framework} {c.precision}, {c.bound}-bound: {fired}; "
                          f"uncertainty: {c.uncertainty or 'unknown'}")
-    lines += accuracy.markdown_lines(rec)
     lines += ["", line] if (line := uncounted_line(rec)) else []
     if recipes:
         from advisor.recommend.recipes import recipe_markdown
@@ -286,13 +293,35 @@ def to_markdown(rec: Recommendation, explain: bool = False, shown: int = DEFAULT
     return "\n".join(lines) + "\n"
 
 
+def _accuracy_columns(rec: Recommendation) -> tuple[list[str], Callable[[Candidate], list[str]]]:
+    """With --weights: the headers of the accuracy columns (output SQNR with its risk; top-1
+    agreement when the model classifies) and a candidate's cells; none without."""
+    if not accuracy.has_accuracy(rec):
+        return [], lambda c: []
+    if accuracy.shows_top1(c.accuracy for c in rec.candidates):
+        return ([accuracy.SQNR_HEADER, accuracy.TOP1_HEADER],
+                lambda c: [accuracy.sqnr_cell(c.accuracy), accuracy.top1_cell(c.accuracy)])
+    return [accuracy.SQNR_HEADER], lambda c: [accuracy.sqnr_cell(c.accuracy)]
+
+
+def _accuracy_legend(rec: Recommendation, listed: list[Candidate]) -> str | None:
+    if not accuracy.has_accuracy(rec):
+        return None
+    return accuracy.legend((c.precision, c.accuracy) for c in listed)
+
+
 def _candidate_table(rec: Recommendation, listed: list[Candidate], width: int):
-    """The ranked candidates; the model column only when several models compete. Columns go
-    in the order they are dropped when the terminal is narrow: notes, bound, the range, memory."""
+    """The ranked candidates; the model column only when several models compete; with --weights
+    the accuracy columns. Columns go in the order they are dropped when the terminal is narrow:
+    notes, bound, memory, top-1 agreement, the range; the output SQNR last."""
     several_models = len({c.model for c in rec.candidates}) > 1
+    acc_headers, acc_cells = _accuracy_columns(rec)
+    sqnr, top1 = (acc_headers + [None, None])[:2]
     columns = [Column("#", "right"), Column("model", shrink=True, min_width=10) if several_models else None,
                Column("framework"), Column("precision"), Column("latency ms", "right"),
                Column("p10-p90 ms", "right", priority=2), Column(throughput_header(rec), "right"),
+               Column(sqnr, "right", priority=1) if sqnr else None,
+               Column(top1, "right", priority=3) if top1 else None,
                Column("memory", "right", priority=3), Column("bound", priority=4),
                Column("notes", shrink=True, priority=5, min_width=13)]
     if not any(_notes(c) for c in listed):
@@ -300,8 +329,9 @@ def _candidate_table(rec: Recommendation, listed: list[Candidate], width: int):
     rows = []
     for c in listed:
         low_high = f"{sig3(c.latency_ms_low)}-{sig3(c.latency_ms_high)}" if c.latency_ms_high > 0 else "-"
+        acc = acc_cells(c) + [None, None]
         row = [str(c.rank), c.model, c.framework, precision_cell(c), sig3(c.latency_ms) + _mark(c), low_high,
-               sig3(c.throughput_per_s), megabytes(c.memory_mb), c.bound, _notes(c)]
+               sig3(c.throughput_per_s), acc[0], acc[1], megabytes(c.memory_mb), c.bound, _notes(c)]
         rows.append([cell for cell, col in zip(row, columns) if col is not None])
     return fitted_table([col for col in columns if col is not None], rows, width)
 
@@ -317,10 +347,10 @@ def print_table(rec: Recommendation, explain: bool = False, shown: int = DEFAULT
     listed = rec.candidates[:shown]
     if rec.candidates:
         out.print(_candidate_table(rec, listed, width))
-        print_lines(out, [line for line in (_more_line(rec, len(listed)), within_error_line(rec, shown)) if line])
+        print_lines(out, [line for line in (_more_line(rec, len(listed)), within_error_line(rec, shown),
+                                            _accuracy_legend(rec, listed)) if line])
     if line := uncounted_line(rec):
         print_lines(out, [line], style="yellow")
-    accuracy.print_table(out, rec)
     if explain:
         for c in listed:
             out.print(f"#{c.rank} {c.model} {c.framework} {c.precision}: {c.bound}-bound; "
