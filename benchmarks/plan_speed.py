@@ -15,20 +15,15 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.cli_timing import ADVISOR, cold_and_cached, load_average  # noqa: E402
 
 QUESTION = ["plan", "--model", "llama-70b", "--target", "h100-sxm", "--target", "h200",
             "--input-len", "1024", "--output-len", "256", "--ttft-ms", "500", "--tpot-ms", "50"]
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def main() -> int:
@@ -36,16 +31,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, help="also write the figures as a markdown page")
     args = ap.parse_args()
-    advisor = [sys.executable, "-m", "advisor.cli"]
-    cmd = advisor + QUESTION
-    cold, cached = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.repeat):
-            env = {**os.environ, "ADVISOR_DB": f"sqlite:///{Path(tmp) / f'cold{i}.db'}"}
-            subprocess.run(advisor + ["hardware", "list"], env=env, check=True, stdout=subprocess.DEVNULL)
-            cold.append(timed(cmd, env))
-            cached.append(timed(cmd, env))
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    cmd = ADVISOR + QUESTION
+    cold, cached = cold_and_cached(cmd, args.repeat)
+    load = load_average()
     shown = "advisor " + " ".join(QUESTION)
     print(shown)
     print(f"cold (3 profiles counted): best {min(cold):.2f} s, median {statistics.median(cold):.2f} s")

@@ -14,17 +14,12 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+from benchmarks.cli_timing import ADVISOR, cold_and_cached, load_average, timed  # noqa: E402
 
 
 def main() -> int:
@@ -34,17 +29,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, help="also write the figures as a markdown page")
     args = ap.parse_args()
-    advisor = [sys.executable, "-m", "advisor.cli"]
-    cmd = advisor + ["recommend", "--model", args.model, "--target", args.target, "--format", "json"]
-    cold, cached = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.repeat):
-            env = {**os.environ, "ADVISOR_DB": f"sqlite:///{Path(tmp) / f'cold{i}.db'}"}
-            subprocess.run(advisor + ["hardware", "list"], env=env, check=True, stdout=subprocess.DEVNULL)
-            cold.append(timed(cmd, env))
-            cached.append(timed(cmd, env))
+    cmd = ADVISOR + ["recommend", "--model", args.model, "--target", args.target, "--format", "json"]
+    cold, cached = cold_and_cached(cmd, args.repeat)
     torch_import = timed([sys.executable, "-c", "import torch"], dict(os.environ))
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     print(f"recommend --model {args.model} --target {args.target}, {args.repeat} runs each")
     print(f"cold (profiling):  best {min(cold):.2f} s, median {statistics.median(cold):.2f} s")
     print(f"cached profile:    best {min(cached):.2f} s, median {statistics.median(cached):.2f} s")
