@@ -25,3 +25,15 @@ def make_platform(platform_id: str, bandwidth: float = 100.0) -> PlatformSpec:
         "memory": {"capacity_gb": {"value": 16, "source": "test"}, "bandwidth_gbs": {"value": bandwidth, "source": "test"}},
         "parallelism": {"units": 8, "unit_kind": "core", "clock_ghz": 3.0, "source": "test"},
     })
+
+
+def lab_box_data(platform_id: str = "lab-box", **overrides: object) -> dict:
+    """A small valid CPU platform as the YAML/JSON a user uploads, with fields replaced by `overrides`."""
+    data: dict = {
+        "id": platform_id, "name": "Lab box", "vendor": "Acme", "device_class": "cpu",
+        "vector_peaks": {"fp32": {"value": 1.5, "engine": "vector", "source": "measured"}},
+        "memory": {"capacity_gb": {"value": 64, "source": "spec"}, "bandwidth_gbs": {"value": 51.2, "source": "spec"}},
+        "parallelism": {"units": 8, "unit_kind": "core", "clock_ghz": 3.5, "source": "spec"},
+    }
+    data.update(overrides)
+    return data

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from db_samples import lab_box_data
 from test_hardware_cli import run_cli  # the real entry point in-process
 
 #: Address space a hostile-input subprocess may take: plenty for `hardware add` (no torch),
@@ -46,17 +47,6 @@ def one_error_line(proc: subprocess.CompletedProcess, code: int = 2) -> str:
     return lines[0]
 
 
-def platform_data(platform_id: str = "lab-box", **overrides: object) -> dict:
-    data: dict = {
-        "id": platform_id, "name": "Lab box", "vendor": "Acme", "device_class": "cpu",
-        "vector_peaks": {"fp32": {"value": 1.5, "engine": "vector", "source": "measured"}},
-        "memory": {"capacity_gb": {"value": 64, "source": "spec"}, "bandwidth_gbs": {"value": 51.2, "source": "spec"}},
-        "parallelism": {"units": 8, "unit_kind": "core", "clock_ghz": 3.5, "source": "spec"},
-    }
-    data.update(overrides)
-    return data
-
-
 def db_file(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
@@ -76,7 +66,7 @@ def billion_laughs() -> str:
 @pytest.mark.parametrize("name, text, needle", [
     ("laughs.yaml", billion_laughs(), "YAML aliases (*name) are not accepted"),
     ("deep.yaml", "id: " + "[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),
-    ("digits.yaml", yaml.safe_dump(platform_data()).replace("units: 8", "units: " + "7" * 5000),
+    ("digits.yaml", yaml.safe_dump(lab_box_data()).replace("units: 8", "units: " + "7" * 5000),
      "integer of 5000 digits is over the 30-digit limit"),
 ], ids=["billion-laughs", "5000-deep", "5000-digits"])
 def test_hostile_yaml_files_get_one_line(sqlite_db_url: str, tmp_path: Path, name: str, text: str, needle: str) -> None:
@@ -121,7 +111,7 @@ def test_the_gate_reads_its_config_and_baseline_through_the_same_reader(sqlite_d
 def test_escape_sequences_in_a_platform_name_are_refused(sqlite_db_url: str, tmp_path: Path) -> None:
     path = tmp_path / "evil.yaml"
     # an OSC title change and a screen clear, written as YAML escapes
-    path.write_text(yaml.safe_dump(platform_data(), sort_keys=False).replace(
+    path.write_text(yaml.safe_dump(lab_box_data(), sort_keys=False).replace(
         "name: Lab box", 'name: "Lab \\e]0;pwned\\a box \\e[2J"'))
     line = one_error_line(advisor("hardware", "add", str(path)))
     assert "\x1b" not in line and "\x07" not in line
@@ -181,7 +171,7 @@ def test_writes_are_refused_on_a_database_with_garbage_in_the_middle(
     _garbage_in_the_middle(path)
     before = path.read_bytes()
     platform = tmp_path / "board.yaml"
-    platform.write_text(yaml.safe_dump(platform_data()))
+    platform.write_text(yaml.safe_dump(lab_box_data()))
     line = one_error_line(advisor("hardware", "add", str(platform), env={**os.environ, "ADVISOR_DB": str(path)}))
     assert f"the database at {path} is damaged" in line
     assert path.read_bytes() == before
@@ -202,7 +192,7 @@ def canned_run(platform_id: str = "local", *, rounds: list[dict[str, float]] | N
     from advisor.domain.specs import CalibrationSpec, PlatformSpec
     from advisor.measure.calibrate import CalibrationRun
 
-    platform = PlatformSpec.model_validate(platform_data(platform_id, name="This machine"))
+    platform = PlatformSpec.model_validate(lab_box_data(platform_id, name="This machine"))
     device = CalibrationSpec(
         platform_id=platform_id, measured_at="2026-12-01T12:00:00+00:00", method="advisor calibrate --device cpu (test)",
         tool_version="advisor test", matmul_tflops={"fp32": 0.3}, vector_tflops={"fp32": 0.01}, bandwidth_gbs=10.0,

@@ -14,7 +14,7 @@ import yaml
 
 from advisor.cli import main
 from advisor.db.locations import HEAD_REVISION
-from db_samples import FRAMEWORK_IDS, PLATFORM_IDS, make_platform
+from db_samples import FRAMEWORK_IDS, PLATFORM_IDS, lab_box_data, make_platform
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -36,17 +36,6 @@ def export_all(capsys: pytest.CaptureFixture[str]) -> str:
     code, out, err = run_cli(capsys, "hardware", "export")
     assert code == 0, err
     return out
-
-
-def platform_yaml(platform_id: str = "lab-box", **overrides: object) -> dict:
-    data = {
-        "id": platform_id, "name": "Lab box", "vendor": "Acme", "device_class": "cpu",
-        "vector_peaks": {"fp32": {"value": 1.5, "engine": "vector", "source": "measured"}},
-        "memory": {"capacity_gb": {"value": 64, "source": "spec"}, "bandwidth_gbs": {"value": 51.2, "source": "spec"}},
-        "parallelism": {"units": 8, "unit_kind": "core", "clock_ghz": 3.5, "source": "spec"},
-    }
-    data.update(overrides)
-    return data
 
 
 def write(path: Path, data: object) -> Path:
@@ -158,14 +147,14 @@ def test_export_remove_add_export_is_byte_identical(isolated_db: str, tmp_path: 
 
 
 def test_add_several_files_in_one_transaction(isolated_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    a = write(tmp_path / "a.yaml", platform_yaml("box-a"))
-    b = write(tmp_path / "b.yaml", [platform_yaml("box-b"), platform_yaml("box-c")])
+    a = write(tmp_path / "a.yaml", lab_box_data("box-a"))
+    b = write(tmp_path / "b.yaml", [lab_box_data("box-b"), lab_box_data("box-c")])
     code, out, err = run_cli(capsys, "hardware", "add", str(a), str(b))
     assert code == 0, err
     code, out, _ = run_cli(capsys, "hardware", "list", "--vendor", "Acme", "--format", "json")
     assert [p["id"] for p in json.loads(out)] == ["box-a", "box-b", "box-c"]
     # --replace overwrites; without it the same file fails.
-    changed = write(tmp_path / "a2.yaml", platform_yaml("box-a", name="Renamed"))
+    changed = write(tmp_path / "a2.yaml", lab_box_data("box-a", name="Renamed"))
     assert run_cli(capsys, "hardware", "add", str(changed))[0] == 2
     assert run_cli(capsys, "hardware", "add", "--replace", str(changed))[0] == 0
     code, out, _ = run_cli(capsys, "hardware", "show", "box-a", "--format", "json")
@@ -177,30 +166,30 @@ BIG = "# padding\n" * 110_000  # ~1.1 MB
 
 def _bad_inputs(tmp_path: Path) -> list[tuple[str, list[Path], list[str]]]:
     """(kind, files, strings the one error line must contain: file, field, value)."""
-    good = platform_yaml("fresh-box")
+    good = lab_box_data("fresh-box")
     cases: list[tuple[str, object, list[str]]] = [
         ("yaml syntax error", "id: x\nname: [unclosed\n", ["invalid YAML", "line"]),
         ("empty file", "", ["empty"]),
         ("missing required field", {k: v for k, v in good.items() if k != "name"}, ["field name", "required"]),
-        ("wrong type", platform_yaml("fresh-box", parallelism={"units": "many", "unit_kind": "core", "clock_ghz": 3, "source": "s"}),
+        ("wrong type", lab_box_data("fresh-box", parallelism={"units": "many", "unit_kind": "core", "clock_ghz": 3, "source": "s"}),
          ["parallelism.units", "'many'"]),
-        ("negative bandwidth", platform_yaml("fresh-box", memory={"capacity_gb": {"value": 8, "source": "s"}, "bandwidth_gbs": {"value": -5, "source": "s"}}),
+        ("negative bandwidth", lab_box_data("fresh-box", memory={"capacity_gb": {"value": 8, "source": "s"}, "bandwidth_gbs": {"value": -5, "source": "s"}}),
          ["memory.bandwidth_gbs.value", "-5"]),
-        ("zero bandwidth", platform_yaml("fresh-box", memory={"capacity_gb": {"value": 8, "source": "s"}, "bandwidth_gbs": {"value": 0, "source": "s"}}),
+        ("zero bandwidth", lab_box_data("fresh-box", memory={"capacity_gb": {"value": 8, "source": "s"}, "bandwidth_gbs": {"value": 0, "source": "s"}}),
          ["memory.bandwidth_gbs.value", "got 0"]),
-        ("unknown precision name", platform_yaml("fresh-box", vector_peaks={"fp12": {"value": 1, "engine": "vector", "source": "s"}}),
+        ("unknown precision name", lab_box_data("fresh-box", vector_peaks={"fp12": {"value": 1, "engine": "vector", "source": "s"}}),
          ["vector_peaks.fp12", "unknown precision name 'fp12'"]),
         ("unknown keys", {**good, "bandwith_gbs": 100}, ["field bandwith_gbs", "unknown field", "100"]),
-        ("duplicate id without --replace", platform_yaml("h200"), ["field id", "'h200' already exists", "--replace"]),
-        ("sparse-only figure", platform_yaml("fresh-box", sparse_headline={"int8": {"value": 40, "source": "s"}}),
+        ("duplicate id without --replace", lab_box_data("h200"), ["field id", "'h200' already exists", "--replace"]),
+        ("sparse-only figure", lab_box_data("fresh-box", sparse_headline={"int8": {"value": 40, "source": "s"}}),
          ["sparse_headline.int8", "sparse-only", "40"]),
-        ("figure marked sparse", platform_yaml("fresh-box", vector_peaks={"fp32": {"value": 3, "engine": "vector", "source": "s", "dense": False}}),
+        ("figure marked sparse", lab_box_data("fresh-box", vector_peaks={"fp32": {"value": 3, "engine": "vector", "source": "s", "dense": False}}),
          ["vector_peaks.fp32.dense", "sparse figure refused", "False"]),
         ("file over 1 MB", yaml.safe_dump(good) + BIG, ["bytes", "limit"]),
         ("duplicate key", "id: a\nid: b\n", ["duplicate key 'id'", "line 2"]),
-        ("id not kebab-case", platform_yaml("Fresh_Box"), ["field id", "'Fresh_Box'", "kebab-case"]),
+        ("id not kebab-case", lab_box_data("Fresh_Box"), ["field id", "'Fresh_Box'", "kebab-case"]),
         ("not a mapping", "- 1\n- 2\n", ["[0]", "expected a mapping"]),
-        ("engine in the wrong table", platform_yaml("fresh-box", matrix_peaks={"fp16": {"value": 9, "engine": "vector", "source": "s"}}),
+        ("engine in the wrong table", lab_box_data("fresh-box", matrix_peaks={"fp16": {"value": 9, "engine": "vector", "source": "s"}}),
          ["matrix_peaks.fp16.engine", "'vector'"]),
     ]
     out = []
@@ -298,7 +287,7 @@ def test_read_commands_skip_sqlalchemy_on_a_current_sqlite_file(sqlite_db_url: s
 
 def test_user_text_prints_verbatim(isolated_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Names and notes are user text: rich markup or emoji codes in them must not be interpreted."""
-    odd = platform_yaml("odd-box", name="Box [bold]x[/bold] :smile: [/]", notes="see support[0]")
+    odd = lab_box_data("odd-box", name="Box [bold]x[/bold] :smile: [/]", notes="see support[0]")
     assert run_cli(capsys, "hardware", "add", str(write(tmp_path / "odd.yaml", odd)))[0] == 0
     code, out, _ = run_cli(capsys, "hardware", "show", "odd-box")
     assert code == 0 and "Box [bold]x[/bold] :smile: [/]" in out and "see support[0]" in out
