@@ -25,6 +25,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,18 @@ def _drop_pg_schema(base_url: str, schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+@contextmanager
+def _postgres_schema_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """URL of a fresh PostgreSQL schema of its own, ADVISOR_DB pointing at it; dropped afterwards."""
+    base = _postgres_base()
+    schema, url = _new_pg_schema(base)
+    monkeypatch.setenv("ADVISOR_DB", url)
+    try:
+        yield url
+    finally:
+        _drop_pg_schema(base, schema)
+
+
 @pytest.fixture(scope="session")
 def _seeded_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from advisor.db import Database
@@ -92,16 +105,11 @@ def isolated_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
         monkeypatch.setenv("ADVISOR_DB", url)
         yield url
         return
-    base = _postgres_base()
-    schema, url = _new_pg_schema(base)
-    monkeypatch.setenv("ADVISOR_DB", url)
-    try:
+    with _postgres_schema_url(monkeypatch) as url:
         from advisor.db import Database
 
         Database.open(url).close()
         yield url
-    finally:
-        _drop_pg_schema(base, schema)
 
 
 @pytest.fixture
@@ -121,13 +129,8 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: py
         monkeypatch.setenv("ADVISOR_DB", url)
         yield url
         return
-    base = _postgres_base()
-    schema, url = _new_pg_schema(base)
-    monkeypatch.setenv("ADVISOR_DB", url)
-    try:
+    with _postgres_schema_url(monkeypatch) as url:
         yield url
-    finally:
-        _drop_pg_schema(base, schema)
 
 
 @pytest.fixture
