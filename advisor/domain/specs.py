@@ -100,6 +100,10 @@ def _check_id(value: str) -> str:
     return value
 
 
+#: A platform or framework id: lower-case kebab-case, at most MAX_ID_LENGTH characters.
+KebabId = Annotated[str, AfterValidator(_check_id)]
+
+
 def _check_precision_keys(peaks: dict, what: str) -> dict:
     """Peak tables are keyed by precision; keep them in the canonical PRECISIONS order so
     that what is stored and exported does not depend on the order a user wrote."""
@@ -213,7 +217,7 @@ class Parallelism(Strict):
 
 
 class PlatformSpec(Strict):
-    id: str
+    id: KebabId
     name: Line
     vendor: Line
     device_class: DeviceClass
@@ -237,11 +241,6 @@ class PlatformSpec(Strict):
     price_per_device_hour: DevicePrice | None = None
     notes: Note | None = None
     sources: list[Line] = Field(default_factory=list, max_length=256)
-
-    @field_validator("id")
-    @classmethod
-    def _kebab_id(cls, value: str) -> str:
-        return _check_id(value)
 
     @field_validator("matrix_peaks", "vector_peaks", "npu_peaks", "sparse_headline")
     @classmethod
@@ -428,7 +427,7 @@ class Efficiency(Strict):
 
 
 class FrameworkSpec(Strict):
-    id: str
+    id: KebabId
     name: Line
     device_classes: list[DeviceClass]
     support: list[PrecisionSupport]
@@ -441,11 +440,6 @@ class FrameworkSpec(Strict):
     serving: ServingTraits | None = None
     notes: Note | None = None
     sources: list[Line] = Field(default_factory=list, max_length=256)
-
-    @field_validator("id")
-    @classmethod
-    def _kebab_id(cls, value: str) -> str:
-        return _check_id(value)
 
     @model_validator(mode="after")
     def _support_within_classes(self) -> "FrameworkSpec":
