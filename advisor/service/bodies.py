@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from advisor.domain.specs import MAX_ID_LENGTH, PlatformSpec
 from advisor.gate.config import GateConfig
@@ -76,6 +76,12 @@ def _check_shape(value: str | None) -> str | None:
     return value
 
 
+#: An input shape within the service's limits (the same for every endpoint, the gate included).
+BoundedShape = Annotated[Shape, AfterValidator(_check_shape)]
+Batch = Annotated[int, Field(ge=1, le=MAX_BATCH)]
+Tokens = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -83,16 +89,11 @@ class _Body(BaseModel):
 class ShapeOptions(_Body):
     """Options every model-taking endpoint shares, as on the command line."""
 
-    batch: int | None = Field(default=None, ge=1, le=MAX_BATCH)
-    input_shape: Shape | None = Field(default=None, description="e.g. 1x3x640x640")
+    batch: Batch | None = None
+    input_shape: BoundedShape | None = Field(default=None, description="e.g. 1x3x640x640")
     phase: Phase | None = None
-    seq_len: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
-    context: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
-
-    @field_validator("input_shape")
-    @classmethod
-    def _bounded_shape(cls, value: str | None) -> str | None:
-        return _check_shape(value)
+    seq_len: Tokens | None = None
+    context: Tokens | None = None
 
 
 class WorkloadBody(ShapeOptions):
@@ -135,20 +136,15 @@ class RecommendBody(RecommendRequest):
 
     models: list[Name] = Field(min_length=1, max_length=8)
     target: Id
-    batch: int | None = Field(default=None, ge=1, le=MAX_BATCH)
-    input_shape: Shape | None = None
+    batch: Batch | None = None
+    input_shape: BoundedShape | None = None
     phase: Phase | None = None
-    seq_len: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
-    context: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    seq_len: Tokens | None = None
+    context: Tokens | None = None
     frameworks: list[Id] | None = Field(default=None, max_length=64)
     precisions: list[SchemeName] | None = Field(default=None, max_length=16)
     top: int | None = Field(default=None, ge=1, le=1000)
     explain: bool = Field(default=False, description="Keep each candidate's `rules`, as --explain.")
-
-    @field_validator("input_shape")
-    @classmethod
-    def _bounded_shape(cls, value: str | None) -> str | None:
-        return _check_shape(value)
 
     def as_request(self) -> RecommendRequest:
         return RecommendRequest.model_validate(self.model_dump(exclude={"explain"}))
@@ -164,16 +160,10 @@ class GateBody(GateConfig):
 
     models: list[Name] = Field(min_length=1, max_length=8)
     target: Id
-    input_shape: Shape | None = None
-    batch: int | None = Field(default=None, ge=1, le=MAX_BATCH)
-    seq_len: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
-    context: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
-
-    @field_validator("input_shape")
-    @classmethod
-    def _bounded_shape(cls, value: str | None) -> str | None:
-        """The shape limits of the other endpoints (the gate used to skip them)."""
-        return _check_shape(value)
+    input_shape: BoundedShape | None = None
+    batch: Batch | None = None
+    seq_len: Tokens | None = None
+    context: Tokens | None = None
 
 
 class Added(BaseModel):
