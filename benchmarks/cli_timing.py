@@ -1,5 +1,5 @@
-"""Wall time of whole `advisor` commands in fresh processes: shared by plan_speed.py and
-recommend_speed.py, so both time a cold and a cached run the same way."""
+"""Wall time of whole `advisor` commands in fresh processes, shared by the speed benchmarks
+(plan_speed, recommend_speed, onnx_speed, profile_speed) so that they all time a command the same way."""
 
 from __future__ import annotations
 
@@ -38,3 +38,12 @@ def cold_and_cached(cmd: list[str], repeat: int) -> tuple[list[float], list[floa
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages, as printed next to the figures."""
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_advisor(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], float]:
+    """One `advisor ...` command in a fresh process (output captured, exit code not checked)
+    and its wall seconds; env None inherits this process's environment."""
+    cmd = [sys.executable, "-c", "from advisor.cli import main; main()", *args]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    return proc, time.perf_counter() - start

@@ -17,14 +17,15 @@ import datetime as dt
 import io
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.cli_timing import run_advisor  # noqa: E402
 
 
 def export_resnet50(folder: Path) -> Path:
@@ -42,10 +43,7 @@ def export_resnet50(folder: Path) -> Path:
 
 def wall_seconds(args: list[str], env: dict[str, str]) -> float:
     """Wall seconds of one `advisor ...` command in a fresh process."""
-    cmd = [sys.executable, "-c", "from advisor.cli import main; main()", *args]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    wall = time.perf_counter() - start
+    proc, wall = run_advisor(args, env)
     if proc.returncode != 0:
         raise SystemExit(f"advisor {' '.join(args)} failed: {proc.stderr.strip()}")
     return wall

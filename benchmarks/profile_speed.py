@@ -14,21 +14,20 @@ import datetime as dt
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.cli_timing import run_advisor  # noqa: E402
 
 
 def whole_command(args: list[str]) -> tuple[float, float, int]:
     """Wall s, CPU s and peak RSS (MiB) of one advisor command in a fresh process."""
-    cmd = [sys.executable, "-c", "from advisor.cli import main; main()", *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
+    proc, wall = run_advisor(args)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed: {proc.stderr.strip()}")
