@@ -198,8 +198,9 @@ def build_module(config: Any, kind: ModelKind) -> Any:
             try:
                 # float32 whatever the checkpoint's dtype (config "torch_dtype"): inputs and caches are float32
                 module = cls._from_config(config, attn_implementation="sdpa", dtype=torch.float32)
-            except (ValueError, ImportError):  # a model without an SDPA path: its default attention
-                module = cls._from_config(config, dtype=torch.float32)
+            except (ValueError, ImportError):  # a model without an SDPA path: plain (eager) attention
+                # named explicitly: newer transformers default to SDPA and would refuse again
+                module = cls._from_config(config, attn_implementation="eager", dtype=torch.float32)
     except Exception as exc:  # noqa: BLE001 - the model's own constructor failed on this config
         raise InputError(f"cannot build {cls.__name__} from the config: {_first_line(exc)}") from None
     for sub in expert_modules(module):
