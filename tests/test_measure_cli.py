@@ -147,9 +147,13 @@ def test_bench_resnet18_pytorch_and_onnxruntime(calibrated_db: str) -> None:
         assert r["runs"] >= 3 and r["threads"] == os.cpu_count()
         assert r["throughput_per_s"] == pytest.approx(1000 / r["latency_ms"])
         # physics: 3.63 GFLOP cannot run faster than the CPU's fp32 FMA peak allows
-        peak = derived_peaks(detect_cpu(), os.cpu_count() or 1).get("fp32")
+        cpu = detect_cpu()
+        peak = derived_peaks(cpu, os.cpu_count() or 1).get("fp32")
+        # the same turbo allowance as the GEMM ceiling above: a VM that reports only its nominal
+        # clock runs above it (8.1 ms measured against a 9.9 ms bound at a nominal 2.6 GHz)
+        turbo_headroom = 1.1 if cpu.clock_source.startswith("/sys") else 2.0
         if peak is not None:
-            assert r["min_ms"] >= RESNET18_FLOPS / (peak.tflops * 1.1e12) * 1e3
+            assert r["min_ms"] >= RESNET18_FLOPS / (peak.tflops * turbo_headroom * 1e12) * 1e3
 
 
 def test_onnx_export_matches_pytorch_and_int8_is_quantized() -> None:
