@@ -25,7 +25,6 @@ from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, sch
 from advisor.predict.constants import PredictorConstants, predictor_constants
 from advisor.predict.corrections import latency_correction
 from advisor.predict.intervals import interval_table, latency_range
-from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
@@ -306,9 +305,6 @@ def predict(
 
     call_ms = call_us * US / MS
     latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms
-    # the range comes last, from the final latency (any correction is applied before this)
-    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None)
-    latency_low, latency_high = latency_range(latency_ms, interval)
     # the one place a fitted correction (`advisor fit`) applies: a multiplier on the total
     correction, correction_note = latency_correction(calibration, framework.id, scheme)
     latency_ms *= correction
