@@ -131,6 +131,11 @@ def parse_json(text: str, path: Path) -> list[Measurement]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return measurements_from_json(data, path)
+
+
+def measurements_from_json(data: Any, path: Path) -> list[Measurement]:  # noqa: ANN401 - parsed JSON
+    """The measurements of already-parsed JSON (the shapes parse_json accepts)."""
     if isinstance(data, dict) and "measurements" in data:
         data = data["measurements"]
     if isinstance(data, list) and data and isinstance(data[0], dict) and "avg_ts" in data[0]:

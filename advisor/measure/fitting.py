@@ -164,10 +164,10 @@ def validation_samples(path: Path) -> tuple[list[Sample], list[dict[str, Any]]]:
     with its stored calibration, in a throw-away database: (samples, measurement rows)."""
     from advisor.db import Database
     from advisor.domain.specs import CalibrationSpec, PlatformSpec
-    from advisor.measure.fit_inputs import parse_json
+    from advisor.measure.fit_inputs import measurements_from_json
 
     payload = json.loads(path.read_text())
-    measurements = parse_json(json.dumps(payload["measurements"]), path)
+    measurements = measurements_from_json(payload["measurements"], path)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database.open(f"sqlite:///{tmp}/fit.db")
         try:
