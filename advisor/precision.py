@@ -31,9 +31,6 @@ SCHEMES: tuple[str, ...] = get_args(Scheme)
 KV_CACHE_DTYPES: tuple[str, ...] = get_args(KvCacheDtype)
 #: GGUF storage formats (llama.cpp): they are schemes of one runtime's file format
 GGUF_SCHEMES: tuple[str, ...] = ("q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0")
-#: the schemes any framework may run, swept by `recommend` when no --precisions is given
-#: (file-format schemes are swept only for the frameworks that list them)
-GENERAL_SCHEMES: tuple[str, ...] = tuple(s for s in SCHEMES if s not in GGUF_SCHEMES)
 
 #: Storage bytes per element. tf32 is a compute mode on fp32 storage.
 BYTES_PER_ELEMENT: dict[str, float] = {
@@ -211,13 +208,6 @@ def scheme(name: str) -> SchemeSpec:
         return scheme_layouts()[name]
     except KeyError:
         raise unknown_name("precision", name, SCHEMES) from None
-
-
-def with_group_size(spec: SchemeSpec, group_size: int | None) -> SchemeSpec:
-    """The same scheme with another group size (what a user's checkpoint uses)."""
-    from dataclasses import replace
-
-    return replace(spec, group_size=group_size)
 
 
 def storage(name: str) -> SchemeSpec:
