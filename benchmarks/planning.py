@@ -85,7 +85,7 @@ def main() -> int:
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from advisor.db.store import open_store
-    from advisor.plan.serving import sig3
+    from advisor.display import sig3
 
     data = yaml.safe_load(args.data.read_text())
     store = open_store(readonly=True)

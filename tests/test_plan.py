@@ -159,7 +159,7 @@ def _synthetic(n: int) -> LoadPoint:
 
 
 def test_three_significant_figures():
-    from advisor.plan.serving import sig3
+    from advisor.display import sig3
 
     assert [sig3(v) for v in (1348.2, 49.74, 0.045678, 2000.0, 7.0)] == ["1,350", "49.7", "0.0457", "2,000", "7.00"]
 

@@ -14,13 +14,14 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from advisor.display import sig3
 from advisor.domain.serving import Interconnect, ServingTraits
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.errors import InputError, unknown_name
 from advisor.plan.cost import cost_per_million_tokens, energy_per_million_tokens_kwh
 from advisor.plan.data import platform_serving, serving_traits
 from advisor.plan.memory import MemoryPlan, ServingShape, plan_memory, serving_shape
-from advisor.plan.serving import LoadPoint, Pipeline, Slo, best_concurrency, sig3, steady_state
+from advisor.plan.serving import LoadPoint, Pipeline, Slo, best_concurrency, steady_state
 from advisor.plan.stack import BatchedStack, collapse
 from advisor.plan.steps import StepModel
 from advisor.plan.types import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.plan.serving import sig3
+from advisor.display import sig3
 from advisor.plan.types import Plan, PlanExcluded, PlanReport
 
 TABLE_WIDTH = 100

@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from advisor.display import sig3
 from advisor.plan.steps import StepTime
 
 
@@ -44,15 +45,6 @@ class Slo:
         if self.tpot_ms is not None and point.tpot_ms > self.tpot_ms:
             misses.append(f"TPOT {sig3(point.tpot_ms)} ms > {self.tpot_ms:g} ms (+{_excess(point.tpot_ms, self.tpot_ms)})")
         return misses
-
-
-def sig3(value: float) -> str:
-    """Three significant figures without an exponent: 1348 -> "1,350", 0.04567 -> "0.0457"."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    digits = 3 - 1 - math.floor(math.log10(abs(value)))
-    rounded = round(value, digits)
-    return f"{rounded:,.{max(0, digits)}f}"
 
 
 def _excess(value: float, limit: float) -> str:
