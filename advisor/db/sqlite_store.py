@@ -51,21 +51,21 @@ class SqliteStore(StoreReads):
     def _rows(self, sql: str, params: Mapping[str, SqlValue] | None = None) -> Sequence[Row]:
         return self._conn.execute(sql, dict(params or {})).fetchall()
 
-    def put_cached_profile(self, key: str, payload: str) -> None:
-        """Cache a Profile through Database (the one writer of the table's rows)."""
+    def _writer(self) -> WritableStore:
+        """Database at the same URL, opened on the first write (the one writer of every row)."""
         if self._cache_writer is None:
             from advisor.db.database import Database
 
             self._cache_writer = Database.open(self.url)
-        self._cache_writer.put_cached_profile(key, payload)
+        return self._cache_writer
+
+    def put_cached_profile(self, key: str, payload: str) -> None:
+        """Cache a Profile through Database (the one writer of the table's rows)."""
+        self._writer().put_cached_profile(key, payload)
 
     def put_sensitivity_report(self, weights_sha256: str, model: str, method: str, payload: str) -> None:
         """Store a sensitivity report through Database (the one writer of the table's rows)."""
-        if self._cache_writer is None:
-            from advisor.db.database import Database
-
-            self._cache_writer = Database.open(self.url)
-        self._cache_writer.put_sensitivity_report(weights_sha256, model, method, payload)
+        self._writer().put_sensitivity_report(weights_sha256, model, method, payload)
 
     def close(self) -> None:
         self._conn.close()
