@@ -342,10 +342,22 @@ def _token_ids(shape: list[int]) -> torch.Tensor:
     return torch.zeros(shape, dtype=torch.long, device="meta")
 
 
+def _token_shape(name: str, workload: Workload, default_len: int, *, example: str) -> list[int]:
+    """The BxS token-id shape from --input-shape/--batch/--seq-len (default 1 x default_len), checked
+    to be two-dimensional and to agree with --seq-len."""
+    from advisor.models.shapes import format_shape, resolve_shape
+
+    shape = resolve_shape(name, [1, workload.seq_len or default_len], workload.input_shape, workload.batch)
+    if len(shape) != 2:
+        raise InputError(f"input shape {format_shape(shape)} for {name}: expected BxS token ids, e.g. {example}")
+    if workload.seq_len is not None and shape[1] != workload.seq_len:
+        raise InputError(f"input shape {format_shape(shape)} disagrees with --seq-len {workload.seq_len}")
+    return shape
+
+
 def _llm_spec(name: str, config: Any, module: Any, workload: Workload, **extra: Any) -> ModelSpec:
     import torch
 
-    from advisor.models.shapes import format_shape, resolve_shape
     from advisor.models.spec import ModelSpec
 
     phase = workload.phase or "prefill"
@@ -356,11 +368,7 @@ def _llm_spec(name: str, config: Any, module: Any, workload: Workload, **extra: 
     if phase == "prefill":
         if workload.context is not None:
             raise InputError("--context applies to --phase decode; use --seq-len for the prefill prompt length")
-        shape = resolve_shape(name, [1, workload.seq_len or PREFILL_SEQ_LEN], workload.input_shape, workload.batch)
-        if len(shape) != 2:
-            raise InputError(f"input shape {format_shape(shape)} for {name}: expected BxS token ids, e.g. 1x512")
-        if workload.seq_len is not None and shape[1] != workload.seq_len:
-            raise InputError(f"input shape {format_shape(shape)} disagrees with --seq-len {workload.seq_len}")
+        shape = _token_shape(name, workload, PREFILL_SEQ_LEN, example="1x512")
         if limit and shape[1] > limit:
             raise InputError(f"prompt of {shape[1]} tokens for {name}: max_position_embeddings is {limit}")
         kwargs = {"input_ids": _token_ids(shape), "use_cache": True, "logits_to_keep": 1}
@@ -393,17 +401,12 @@ def _refuse_phase(workload: Workload, name: str, kind: str) -> None:
 
 
 def _encoder_spec(name: str, config: Any, module: Any, workload: Workload, **extra: Any) -> ModelSpec:
-    from advisor.models.shapes import format_shape, resolve_shape
     from advisor.models.spec import ModelSpec
 
     _refuse_phase(workload, name, "encoder")
     limit = max_positions(config)
     default = min(ENCODER_SEQ_LEN, limit) if limit else ENCODER_SEQ_LEN
-    shape = resolve_shape(name, [1, workload.seq_len or default], workload.input_shape, workload.batch)
-    if len(shape) != 2:
-        raise InputError(f"input shape {format_shape(shape)} for {name}: expected BxS token ids, e.g. 1x128")
-    if workload.seq_len is not None and shape[1] != workload.seq_len:
-        raise InputError(f"input shape {format_shape(shape)} disagrees with --seq-len {workload.seq_len}")
+    shape = _token_shape(name, workload, default, example="1x128")
     if limit and shape[1] > limit:
         raise InputError(f"sequence length {shape[1]} for {name}: at most {limit} positions")
     return ModelSpec(name=name, module=module, args=(), kwargs={"input_ids": _token_ids(shape)},
