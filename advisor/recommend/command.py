@@ -21,6 +21,24 @@ def _split(value: str | None) -> list[str] | None:
     return items
 
 
+def build_request(workload: Workload, *, models: list[str], target: str, max_latency_ms: float | None,
+                  min_throughput: float | None, max_memory_mb: float | None, frameworks: str | None,
+                  precisions: str | None, top: int | None) -> RecommendRequest:
+    """The request the CLI options describe (0 for a limit: none); a bad value is an InputError
+    naming its option."""
+    from pydantic import ValidationError
+
+    try:
+        return RecommendRequest.of(
+            workload, models=models, target=target, max_latency_ms=max_latency_ms or None,
+            min_throughput=min_throughput or None, max_memory_mb=max_memory_mb or None,
+            frameworks=_split(frameworks), precisions=_split(precisions), top=top,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}") from None
+
+
 def run_recommend(
     workload: Workload,
     *,
@@ -38,21 +56,13 @@ def run_recommend(
     recipe: bool = False,
 ) -> None:
     """Rank ``models`` at ``workload``'s shape and phase (the CLI builds it from the first model)."""
-    from pydantic import ValidationError
-
     from advisor.db.store import open_store
     from advisor.recommend import render
     from advisor.recommend.engine import recommend
 
-    try:
-        request = RecommendRequest.of(
-            workload, models=models, target=target, max_latency_ms=max_latency_ms or None,
-            min_throughput=min_throughput or None, max_memory_mb=max_memory_mb or None,
-            frameworks=_split(frameworks), precisions=_split(precisions), top=top,
-        )
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}") from None
+    request = build_request(workload, models=models, target=target, max_latency_ms=max_latency_ms,
+                            min_throughput=min_throughput, max_memory_mb=max_memory_mb, frameworks=frameworks,
+                            precisions=precisions, top=top)
     db = open_store(readonly=True)
     rec = recommend(db, request)
     if weights is not None:

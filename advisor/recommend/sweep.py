@@ -161,21 +161,13 @@ def run_sweep(workload: Workload, *, models: list[str], targets: list[str], batc
               top: int | None = None, explain: bool = False, fmt: str = "table") -> None:
     """`advisor recommend` with several targets or batches, or --optimize throughput: the same
     options as run_recommend, one merged ranking."""
-    from pydantic import ValidationError
-
     from advisor.db.store import open_store
-    from advisor.errors import ConstraintNotMet, InputError
-    from advisor.recommend.command import _split
+    from advisor.errors import ConstraintNotMet
+    from advisor.recommend.command import build_request
 
-    try:
-        request = RecommendRequest.of(
-            workload, models=models, target=targets[0], max_latency_ms=max_latency_ms or None,
-            min_throughput=min_throughput or None, max_memory_mb=max_memory_mb or None,
-            frameworks=_split(frameworks), precisions=_split(precisions), top=top,
-        )
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']}") from None
+    request = build_request(workload, models=models, target=targets[0], max_latency_ms=max_latency_ms,
+                            min_throughput=min_throughput, max_memory_mb=max_memory_mb, frameworks=frameworks,
+                            precisions=precisions, top=top)
     result = sweep(open_store(readonly=True), request, targets, batches, optimize)
     if fmt == "json":
         print(to_json(result, explain))
