@@ -37,7 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.fit import RowPrediction, Structure, choose_structure, predict_rows  # noqa: E402
+from benchmarks.fit import RowPrediction, Structure, choose_structure, loso_predictions, predict_rows  # noqa: E402
 
 REPORT = ROOT / "docs" / "accuracy.md"
 INTERVALS = ROOT / "configs" / "intervals.yaml"
@@ -136,16 +136,6 @@ def _residuals(preds: Sequence[RowPrediction], corrected: dict[str, float]) -> l
             for p in preds]
 
 
-def _loso(preds: Sequence[RowPrediction], structure: Structure) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for src in sorted({p.source for p in preds}):
-        fitted = structure.fit([p.sample() for p in preds if p.source != src])
-        for p in preds:
-            if p.source == src:
-                out[p.id] = p.predicted_ms * fitted.multiplier(p.sample().path)
-    return out
-
-
 def cross_validate(preds: list[RowPrediction]) -> tuple[list[Scored], list[Residual]]:
     """(every row scored from the other sources, the outer residuals for configs/intervals.yaml)."""
     source_of = {p.id: p.source for p in preds}
@@ -154,9 +144,10 @@ def cross_validate(preds: list[RowPrediction]) -> tuple[list[Scored], list[Resid
     for src in sorted({p.source for p in preds}):
         train = [p for p in preds if p.source != src]
         held = [p for p in preds if p.source == src]
-        structure = choose_structure([p.sample() for p in train], source_of)
-        fitted = structure.fit([p.sample() for p in train])
-        classes = interval_classes(_residuals(train, _loso(train, structure)))
+        samples = [p.sample() for p in train]
+        structure = choose_structure(samples, source_of)
+        fitted = structure.fit(samples)
+        classes = interval_classes(_residuals(train, loso_predictions(samples, source_of, structure)))
         for p in held:
             corrected = p.predicted_ms * fitted.multiplier(p.sample().path)
             outer[p.id] = corrected
