@@ -9,7 +9,7 @@ in a table that fits the terminal; then the exclusions in a few lines grouped by
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from advisor.display import Column, fitted_table, megabytes, ms_range, print_lines, rate, sig3
@@ -185,10 +185,10 @@ def verdict(rec: Recommendation, names: dict[str, str] | None = None) -> str:
     return text
 
 
-def throughput_header(rec: Recommendation) -> str:
+def throughput_header(candidates: Iterable[Candidate]) -> str:
     """The throughput column's unit: img/s, seq/s or tok/s when every candidate counts the
     same thing (one model kind), else items/s."""
-    units = {c.throughput_unit for c in rec.candidates}
+    units = {c.throughput_unit for c in candidates}
     return units.pop() if len(units) == 1 else "items/s"
 
 
@@ -255,7 +255,8 @@ def to_markdown(rec: Recommendation, explain: bool = False, shown: int = DEFAULT
     listed = rec.candidates[:shown]
     if rec.candidates:
         acc_headers, acc_cells = _accuracy_columns(rec)
-        lines += [f"| rank | model | framework | precision | latency ms (p10-p90) | {throughput_header(rec)} | "
+        unit = throughput_header(rec.candidates)
+        lines += [f"| rank | model | framework | precision | latency ms (p10-p90) | {unit} | "
                   + "".join(f"{h} | " for h in acc_headers) + "memory | bound | notes |",
                   "|---:|---|---|---|---:|---:|" + "---:|" * len(acc_headers) + "---:|---|---|"]
         for c in listed:
@@ -319,7 +320,7 @@ def _candidate_table(rec: Recommendation, listed: list[Candidate], width: int):
     sqnr, top1 = (acc_headers + [None, None])[:2]
     columns = [Column("#", "right"), Column("model", shrink=True, min_width=10) if several_models else None,
                Column("framework"), Column("precision"), Column("latency ms", "right"),
-               Column("p10-p90 ms", "right", priority=2), Column(throughput_header(rec), "right"),
+               Column("p10-p90 ms", "right", priority=2), Column(throughput_header(rec.candidates), "right"),
                Column(sqnr, "right", priority=1) if sqnr else None,
                Column(top1, "right", priority=3) if top1 else None,
                Column("memory", "right", priority=3), Column("bound", priority=4),

@@ -19,7 +19,7 @@ from advisor.domain.candidates import Candidate, Exclusion
 from advisor.finite_json import dumps
 from advisor.recommend.engine import recommend
 from advisor.display import megabytes, ms_range, rate, sig3
-from advisor.recommend.render import precision_cell
+from advisor.recommend.render import precision_cell, throughput_header
 from advisor.recommend.types import RecommendRequest
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ def _batch(value: int | None) -> str:
 def to_markdown(result: Sweep, explain: bool = False) -> str:  # noqa: ARG001 - same signature as render
     lines = [f"# Recommendation for {', '.join(result.targets)} (by {result.optimize})", ""]
     if result.candidates:
-        lines += [f"| rank | target | batch | model | framework | precision | latency ms | {_unit(result)} | bound | "
+        unit = throughput_header(result.candidates)
+        lines += [f"| rank | target | batch | model | framework | precision | latency ms | {unit} | bound | "
                   "memory |", "|---|---|---|---|---|---|---|---|---|---|"]
         for c in result.candidates:
             lines.append(f"| {c.rank} | {c.target} | {_batch(c.batch)} | {c.model} | {c.framework} | "
@@ -105,12 +106,6 @@ def to_markdown(result: Sweep, explain: bool = False) -> str:  # noqa: ARG001 - 
     else:
         lines.append("No candidate meets the constraints.")
     return "\n".join(lines) + "\n"
-
-
-def _unit(result: Sweep) -> str:
-    """img/s, seq/s or tok/s when every candidate counts the same thing, else items/s."""
-    units = {c.throughput_unit for c in result.candidates}
-    return units.pop() if len(units) == 1 else "items/s"
 
 
 def print_table(result: Sweep, explain: bool = False) -> None:  # noqa: ARG001
@@ -130,7 +125,8 @@ def print_table(result: Sweep, explain: bool = False) -> None:  # noqa: ARG001
     several_models = len({c.model for c in result.candidates}) > 1
     columns = [Column("#", "right"), Column("target"), Column("batch", "right"),
                Column("model", shrink=True, min_width=10) if several_models else None, Column("framework"),
-               Column("precision"), Column("latency ms", "right"), Column(_unit(result), "right"),
+               Column("precision"), Column("latency ms", "right"),
+               Column(throughput_header(result.candidates), "right"),
                Column("bound", priority=2), Column("memory", "right", priority=1)]
     rows = []
     for c in result.candidates:
