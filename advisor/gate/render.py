@@ -122,11 +122,8 @@ def accuracy_columns(result: GateResult, listed: list[CandidateVerdict]) -> tupl
 
     if not result.weights_named:
         return [], [[] for _ in listed]
-    measured = [_accuracy(c) for c in result.candidates]
-    if accuracy.shows_top1(measured):
-        return ([accuracy.SQNR_HEADER, accuracy.TOP1_HEADER],
-                [[accuracy.sqnr_cell(_accuracy(c)), accuracy.top1_cell(_accuracy(c))] for c in listed])
-    return [accuracy.SQNR_HEADER], [[accuracy.sqnr_cell(_accuracy(c))] for c in listed]
+    headers, cells = accuracy.columns(_accuracy(c) for c in result.candidates)
+    return headers, [cells(_accuracy(c)) for c in listed]
 
 
 def accuracy_legend(result: GateResult, listed: list[CandidateVerdict]) -> str | None:

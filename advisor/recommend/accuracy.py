@@ -20,7 +20,7 @@ from advisor.recommend.types import Recommendation
 from advisor.sensitivity.lookup import accuracy_for, accuracy_sort_key, stored_report
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from advisor.db.store import Store
 
@@ -73,6 +73,14 @@ def top1_cell(accuracy: Accuracy | None) -> str:
 def shows_top1(accuracies: Iterable[Accuracy | None]) -> bool:
     """The top-1 column only when the report measured agreement (the model classifies)."""
     return any(a is not None and a.top1_agreement is not None for a in accuracies)
+
+
+def columns(measured: Iterable[Accuracy | None]) -> tuple[list[str], Callable[[Accuracy | None], list[str]]]:
+    """The accuracy headers of a table over ``measured`` (output SQNR with its risk; top-1
+    agreement when the model classifies) and the cells of one candidate's figures."""
+    if shows_top1(measured):
+        return [SQNR_HEADER, TOP1_HEADER], lambda a: [sqnr_cell(a), top1_cell(a)]
+    return [SQNR_HEADER], lambda a: [sqnr_cell(a)]
 
 
 def legend(measured: Iterable[tuple[str, Accuracy | None]]) -> str:

@@ -299,10 +299,8 @@ def _accuracy_columns(rec: Recommendation) -> tuple[list[str], Callable[[Candida
     agreement when the model classifies) and a candidate's cells; none without."""
     if not accuracy.has_accuracy(rec):
         return [], lambda c: []
-    if accuracy.shows_top1(c.accuracy for c in rec.candidates):
-        return ([accuracy.SQNR_HEADER, accuracy.TOP1_HEADER],
-                lambda c: [accuracy.sqnr_cell(c.accuracy), accuracy.top1_cell(c.accuracy)])
-    return [accuracy.SQNR_HEADER], lambda c: [accuracy.sqnr_cell(c.accuracy)]
+    headers, cells = accuracy.columns(c.accuracy for c in rec.candidates)
+    return headers, lambda c: cells(c.accuracy)
 
 
 def _accuracy_legend(rec: Recommendation, listed: list[Candidate]) -> str | None:
