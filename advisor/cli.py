@@ -101,6 +101,8 @@ SeqLenOpt = Annotated[Optional[int], typer.Option("--seq-len", min=1, help="Prom
 ContextOpt = Annotated[Optional[int], typer.Option("--context", min=1, help="KV-cache length for --phase decode.")]
 KvCacheOpt = Annotated[Optional[str], typer.Option(
     "--kv-cache", help="KV-cache dtype: fp16, bf16, fp8, int8, int4 (default: the framework's, 16-bit).")]
+FrameworksOpt = Annotated[Optional[str], typer.Option("--frameworks", help="Comma-separated ids.")]
+PrecisionsOpt = Annotated[Optional[str], typer.Option("--precisions", help="Comma-separated schemes.")]
 
 
 def _workload(
@@ -189,8 +191,8 @@ def recommend(
     max_latency_ms: Annotated[Optional[float], typer.Option("--max-latency-ms", min=0)] = None,
     min_throughput: Annotated[Optional[float], typer.Option("--min-throughput", min=0)] = None,
     max_memory_mb: Annotated[Optional[float], typer.Option("--max-memory-mb", min=0)] = None,
-    frameworks: Annotated[Optional[str], typer.Option("--frameworks", help="Comma-separated ids.")] = None,
-    precisions: Annotated[Optional[str], typer.Option("--precisions", help="Comma-separated schemes.")] = None,
+    frameworks: FrameworksOpt = None,
+    precisions: PrecisionsOpt = None,
     top: Annotated[Optional[int], typer.Option("--top", min=1)] = None,
     explain: Annotated[bool, typer.Option("--explain")] = False,
     weights: Annotated[Optional[Path], typer.Option("--weights", "-w", help="Show the accuracy that a stored `advisor sensitivity` report on these weights gives each candidate.")] = None,
@@ -245,8 +247,8 @@ def plan(
         "--min-output-tokens-per-s", help="Output tokens/s the whole plan must reach.")] = None,
     concurrency: Annotated[Optional[int], typer.Option(
         "--concurrency", help="Running requests to evaluate at (default: the best under the objectives).")] = None,
-    frameworks: Annotated[Optional[str], typer.Option("--frameworks", help="Comma-separated ids.")] = None,
-    precisions: Annotated[Optional[str], typer.Option("--precisions", help="Comma-separated schemes.")] = None,
+    frameworks: FrameworksOpt = None,
+    precisions: PrecisionsOpt = None,
     kv_cache: Annotated[Optional[str], typer.Option("--kv-cache", help="KV-cache dtypes to try, e.g. fp16,fp8.")] = None,
     price: Annotated[Optional[list[str]], typer.Option(
         "--price", help="ID=USD_PER_HOUR per device, instead of the database's; repeatable.")] = None,
