@@ -285,8 +285,12 @@ def test_read_commands_skip_sqlalchemy_on_a_current_sqlite_file(sqlite_db_url: s
     assert result.stderr.strip().splitlines()[-1] == "HEAVY="
 
 
-def test_user_text_prints_verbatim(isolated_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_text_prints_verbatim(isolated_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Names and notes are user text: rich markup or emoji codes in them must not be interpreted."""
+    # piped output is 100 columns wide, where the name fits whole; pytest-xdist workers set
+    # COLUMNS=80, which would cut it with an ellipsis
+    monkeypatch.delenv("COLUMNS", raising=False)
     odd = lab_box_data("odd-box", name="Box [bold]x[/bold] :smile: [/]", notes="see support[0]")
     assert run_cli(capsys, "hardware", "add", str(write(tmp_path / "odd.yaml", odd)))[0] == 0
     code, out, _ = run_cli(capsys, "hardware", "show", "odd-box")
