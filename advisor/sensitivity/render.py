@@ -5,21 +5,31 @@ from __future__ import annotations
 
 import json
 
+from advisor.display import ms, sig3
 from advisor.sensitivity.report import SensitivityReport, risk_level
 
 DEFAULT_TOP_LAYERS = 10
 
 
 def _db(value: float | None) -> str:
-    return "exact" if value is None else f"{value:.3g} dB"
+    return "exact" if value is None else f"{sig3(value)} dB"
 
 
 def _share(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.3g} %"
+    return "-" if value is None else f"{sig3(100 * value)} %"
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g} ms"
+    return "-" if value is None else ms(value)
+
+
+def _bits(value: float | None) -> str:
+    return "-" if value is None else sig3(value)
+
+
+def _delta(value: float | None) -> str:
+    """A signed change: "+0.125", "-3.40"."""
+    return "-" if value is None else ("+" if value >= 0 else "") + sig3(value)
 
 
 def headline(report: SensitivityReport) -> str:
@@ -56,11 +66,11 @@ def _scheme_rows(report: SensitivityReport) -> tuple[list[str], list[list[str]]]
     data_free = report.method == "data-free"
     if data_free:
         header = ["scheme", "bits/weight", "weight SQNR"]
-        rows = [[s.scheme, f"{s.weight_bits:.3g}", _db(s.weight_sqnr_db)] for s in report.schemes]
+        rows = [[s.scheme, _bits(s.weight_bits), _db(s.weight_sqnr_db)] for s in report.schemes]
         return header, rows
     header = ["scheme", "bits/weight", "output SQNR", "cosine", "top-1 agreement", "perplexity change", "risk"]
-    rows = [[s.scheme, f"{s.weight_bits:.3g}", _db(s.output_sqnr_db), "-" if s.cosine is None else f"{s.cosine:.4f}",
-             _share(s.top1_agreement), "-" if s.perplexity_delta is None else f"{s.perplexity_delta:+.3g}",
+    rows = [[s.scheme, _bits(s.weight_bits), _db(s.output_sqnr_db), "-" if s.cosine is None else f"{s.cosine:.4f}",
+             _share(s.top1_agreement), _delta(s.perplexity_delta),
              risk_level(s.output_sqnr_db)] for s in report.schemes]
     return header, rows
 
