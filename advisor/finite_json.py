@@ -3,8 +3,8 @@
 Why: ``json.dumps`` writes NaN and Infinity by default, which no JSON parser downstream
 accepts (a pipeline reading `advisor recommend --format json` breaks far from the cause).
 Schema ranges keep stored figures from producing them (advisor.domain.specs); this is
-the guard on the way out for the CLI's json output (the service has its own,
-advisor.service.guards.FiniteAnswers).
+the guard on the way out for the CLI's json output and, through
+``first_non_finite_in_json``, for the service's answers (advisor.service.guards.FiniteAnswers).
 """
 
 from __future__ import annotations
@@ -48,10 +48,16 @@ def dumps(data: Any, what: str = "result", **kwargs: Any) -> str:  # noqa: ANN40
         raise
 
 
-def check_json_text(text: str, what: str = "result") -> str:
-    """Return ``text`` (JSON written elsewhere) when it holds no NaN/Infinity, else raise
-    InputError naming the field. Fast when the letters are absent."""
-    if "NaN" not in text and "Infinity" not in text:
-        return text
-    check_finite(json.loads(text), what)
-    return text
+def first_non_finite_in_json(text: str | bytes) -> tuple[str, float] | None:
+    """(dotted path, value) of the first NaN or infinite number in JSON ``text`` written
+    elsewhere (the service's answers), else None; ValueError when ``text`` is not JSON.
+
+    The letters are searched first, the fast path (answers almost never hold them); a hit
+    is confirmed by parsing, since a platform may well be named "NaN board"."""
+    if isinstance(text, bytes):
+        letters = b"NaN" in text or b"Infinity" in text
+    else:
+        letters = "NaN" in text or "Infinity" in text
+    if not letters:
+        return None
+    return first_non_finite(json.loads(text))

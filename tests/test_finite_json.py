@@ -13,7 +13,7 @@ import math
 import pytest
 
 from advisor.errors import InputError
-from advisor.finite_json import check_json_text, dumps, first_non_finite
+from advisor.finite_json import dumps, first_non_finite, first_non_finite_in_json
 
 
 def test_the_first_non_finite_number_is_named_by_its_path() -> None:
@@ -32,9 +32,12 @@ def test_dumps_refuses_with_one_line() -> None:
 
 
 def test_json_text_from_elsewhere_is_checked() -> None:
-    assert check_json_text('{"name": "NaN board"}') == '{"name": "NaN board"}'
-    with pytest.raises(InputError, match=r"result: x is -inf"):
-        check_json_text('{"x": -Infinity}')
+    assert first_non_finite_in_json('{"name": "NaN board"}') is None  # the letters in a string only
+    assert first_non_finite_in_json('{"a": [1.5, {"x": -Infinity}]}') == ("a[1].x", -math.inf)
+    found = first_non_finite_in_json(b'{"name": "Infinity board", "latency_ms": NaN}')  # an answer's bytes
+    assert found is not None and found[0] == "latency_ms" and math.isnan(found[1])
+    with pytest.raises(ValueError):
+        first_non_finite_in_json(b"NaN, not JSON")
 
 
 def test_predict_json_goes_through_the_guard() -> None:

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from advisor.errors import InputError
+from advisor.finite_json import first_non_finite_in_json
 from advisor.safe_input import decode_text, load_json
 
 JSON_CONTENT_TYPES = ("application/json",)
@@ -139,7 +140,11 @@ class FiniteAnswers:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
-            if not _finite_json(body):
+            try:
+                finite = first_non_finite_in_json(body) is None
+            except ValueError:  # labelled JSON but not JSON: nothing to vouch for
+                finite = False
+            if not finite:
                 await send_json(send, 500, {"detail": (
                     "the answer held a number that is not finite (NaN or Infinity); a stored platform, "
                     "framework or calibration figure is out of range: check the target with GET /v1/platforms/{id}")})
@@ -148,23 +153,6 @@ class FiniteAnswers:
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, checking_send)
-
-
-def _finite_json(body: bytes) -> bool:
-    """False when ``body`` is JSON holding NaN or +/-Infinity. The byte search is the
-    fast path (answers almost never contain those letters); a hit is confirmed by parsing,
-    since a platform may well be named "NaN board"."""
-    if b"NaN" not in body and b"Infinity" not in body:
-        return True
-
-    def refuse(_: str) -> float:
-        raise ValueError("non-finite")
-
-    try:
-        json.loads(body, parse_constant=refuse)
-    except ValueError:
-        return False
-    return True
 
 
 class TimeBudget:
