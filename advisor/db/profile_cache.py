@@ -9,6 +9,7 @@ a file or a callable can change behind the same name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from advisor.profiling.types import Profile
@@ -18,10 +19,13 @@ if TYPE_CHECKING:
     from advisor.db.store import Store
 
 
-def profile_for(store: Store | None, workload: Workload, *, allow_code: bool = True) -> Profile:
+def profile_for(store: Store | None, workload: Workload, *, allow_code: bool = True,
+                before_counting: Callable[[Workload], None] | None = None) -> Profile:
     """The Profile of ``workload``: from ``store``'s cache when present, else counted.
 
-    ``allow_code`` False refuses code, and files outside --models-dir (the HTTP service). Raises
+    ``allow_code`` False refuses code, and files outside --models-dir (the HTTP service).
+    ``before_counting`` runs on a cache miss only, before the model is built: the service's
+    work limits, which a cached profile does not need (one cache read either way). Raises
     InputError for an unknown model, a malformed shape or a model that cannot run.
     """
     key = workload.profile_cache_key()
@@ -32,6 +36,8 @@ def profile_for(store: Store | None, workload: Workload, *, allow_code: bool = T
             # only zoo profiles are cached; those written before profiles named their source lack it
             return profile if profile.source else profile.model_copy(update={"source": "zoo"})
 
+    if before_counting is not None:
+        before_counting(workload)
     from advisor.profiling.api import count_workload
 
     profile = count_workload(workload, allow_code=allow_code)

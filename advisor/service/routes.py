@@ -194,9 +194,8 @@ def profile(store: StoreDep, body: ProfileBody) -> dict[str, Any]:
     from advisor.profiling.aggregate import by_module
     from advisor.profiling.render import profile_dict
 
-    workload = body.workload()
-    check_workload(workload, store)
-    prof = profile_for(store, workload, allow_code=False)
+    # the limits apply to a cache miss only, inside profile_for: the cache is read once
+    prof = profile_for(store, body.workload(), allow_code=False, before_counting=check_workload)
     return profile_dict(prof, by_module(prof, body.depth), body.precision)
 
 
