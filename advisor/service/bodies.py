@@ -17,6 +17,7 @@ from advisor.gate.config import GateConfig
 from advisor.precision import KvCacheDtype, Scheme
 from advisor.recommend.types import RecommendRequest
 from advisor.safe_input import load_json, load_yaml
+from advisor.service.guards import JSON_TYPES
 from advisor.service.limits import MAX_INPUT_ELEMENTS
 from advisor.workload import Phase, Workload
 
@@ -212,7 +213,6 @@ EXAMPLE_PLATFORM: dict[str, Any] = {
 }
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
-JSON_TYPES = ("application/json",)
 
 
 def _invalid(loc: list[str | int], msg: str) -> RequestValidationError:

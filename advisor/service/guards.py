@@ -29,7 +29,9 @@ from advisor.errors import InputError
 from advisor.finite_json import first_non_finite_in_json
 from advisor.safe_input import decode_text, load_json
 
-JSON_CONTENT_TYPES = ("application/json",)
+#: content types read as JSON (also ``*/*+json``): the guard checks these bodies, and
+#: advisor.service.bodies parses a platform upload of these types as JSON
+JSON_TYPES = ("application/json",)
 
 
 def _content_type(headers: list[tuple[bytes, bytes]]) -> str:
@@ -40,7 +42,7 @@ def _content_type(headers: list[tuple[bytes, bytes]]) -> str:
 
 
 def _is_json(content_type: str) -> bool:
-    return content_type in JSON_CONTENT_TYPES or content_type.endswith("+json")
+    return content_type in JSON_TYPES or content_type.endswith("+json")
 
 
 async def send_json(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:  # noqa: ANN401

@@ -21,7 +21,6 @@ from advisor.recommend.types import Recommendation
 from advisor.service.auth import require_writer
 from advisor.service.bodies import (
     EXAMPLE_PLATFORM,
-    JSON_TYPES,
     YAML_TYPES,
     Added,
     GateBody,
@@ -35,6 +34,7 @@ from advisor.service.bodies import (
     platforms_from,
 )
 from advisor.service.deps import StoreDep
+from advisor.service.guards import JSON_TYPES
 from advisor.service.limits import check_workload
 
 router = APIRouter(prefix="/v1")
