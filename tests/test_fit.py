@@ -198,6 +198,46 @@ def test_fit_bad_input_is_one_line_exit_2(isolated_db: str, tmp_path: Path) -> N
     assert result.returncode == 2 and "one.csv:2" in result.stderr and "fp99" in result.stderr
 
 
+BAD_JSON = {
+    "nan": ('[{"model": "resnet18", "framework": "pytorch", "precision": "fp32", "latency_ms": NaN}]',
+            "invalid JSON: NaN is not a JSON number"),
+    "duplicate-key": ('[{"model": "resnet18", "model": "resnet50", "framework": "pytorch", "precision": "fp32", '
+                      '"latency_ms": 3}]', "invalid JSON: duplicate key 'model'"),
+    "malformed": ('[{"model": "resnet18", "latency_ms": 3,}]', "invalid JSON at line 1, column 40"),
+    "too-big": (None, "measurements file is over the limit of 50000000 bytes"),
+}
+
+
+def write_bad_json(path: Path, case: str) -> None:
+    text = BAD_JSON[case][0]
+    if text is None:  # a sparse file one byte over the 50 MB limit, starting as JSON does
+        with open(path, "wb") as out:
+            out.write(b"[")
+            out.truncate(50_000_001)
+    else:
+        path.write_text(text)
+
+
+@pytest.mark.parametrize("case", list(BAD_JSON))
+def test_bad_json_is_the_bounded_readers_error(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "bad.json"
+    write_bad_json(path, case)
+    with pytest.raises(InputError) as info:
+        read_measurements(path)
+    assert str(info.value).startswith(f"{path}: ") and BAD_JSON[case][1] in str(info.value)
+
+
+@pytest.mark.parametrize("case", ["nan", "too-big"])
+def test_fit_bad_json_is_one_line_exit_2_and_stores_nothing(isolated_db: str, tmp_path: Path, case: str) -> None:
+    path = tmp_path / "mine.json"
+    write_bad_json(path, case)
+    count = calibration_count(isolated_db)
+    result = advisor("fit", str(path), "--target", TARGET)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and str(path) in result.stderr and BAD_JSON[case][1] in result.stderr
+    assert calibration_count(isolated_db) == count
+
+
 # --------------------------------------------------------------------------- published rows
 def test_a_published_row_is_predicted_with_its_checkpoint_layout(monkeypatch: pytest.MonkeyPatch) -> None:
     """gpt-fast int4 (G=32, bf16 scale and zero point per group): 0.5 + 4/32 = 0.625 bytes per

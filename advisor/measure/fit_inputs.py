@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,11 +126,11 @@ def parse_csv(text: str, path: Path) -> list[Measurement]:
 
 
 def parse_json(text: str, path: Path) -> list[Measurement]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    return measurements_from_json(data, path)
+    """Through the bounded JSON reader (advisor.safe_input): NaN/Infinity, duplicate keys,
+    huge integers and deep nesting are one line naming the file, as malformed JSON is."""
+    from advisor.safe_input import load_json
+
+    return measurements_from_json(load_json(text, str(path)), path)
 
 
 def measurements_from_json(data: Any, path: Path) -> list[Measurement]:  # noqa: ANN401 - parsed JSON
