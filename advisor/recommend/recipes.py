@@ -19,9 +19,53 @@ tests/test_recipes.py parses each recipe against those names):
 * PyTorch: ``torch.compile(mode="max-autotune" | "reduce-overhead")`` and torchao's
   ``quantize_`` with ``Int8WeightOnlyConfig``, ``Int4WeightOnlyConfig``,
   ``Int8DynamicActivationInt8WeightConfig``, ``Float8DynamicActivationFloat8WeightConfig``
-  (docs.pytorch.org/ao, torchao.quantization).
+  (docs.pytorch.org/ao, torchao.quantization);
+* TensorRT-LLM: ``examples/quantization/quantize.py --model_dir --output_dir --dtype --qformat
+  {fp8,int8_sq,int4_awq,int8_wo,int4_wo,full_prec} --kv_cache_dtype {int8,fp8} --tp_size``
+  (NVIDIA/TensorRT-LLM examples/quantization/quantize.py argparse); ``trtllm-build --checkpoint_dir
+  --output_dir --max_batch_size --max_input_len --max_seq_len`` (tensorrt_llm/commands/build.py;
+  nvidia.github.io/TensorRT-LLM/commands/trtllm-build.html); ``trtllm-serve MODEL --tokenizer
+  --backend tensorrt --max_batch_size --max_seq_len --tp_size`` (tensorrt_llm/commands/serve.py);
+* ncnn: ``pnnx model.pt inputshape=[..] fp16=0|1`` (Tencent/ncnn tools/pnnx/README.md, TorchScript
+  path ``torch.jit.trace(...).save``); ``ncnnoptimize in.param in.bin out.param out.bin FLAG`` (flag 0:
+  fp32 storage, 1/65536: fp16; tools/ncnnoptimize.cpp); ``ncnn2table ... mean= norm= shape=[w,h,c]
+  pixel= thread= method=kl|aciq`` and ``ncnn2int8 in.param in.bin out.param out.bin table``
+  (docs/how-to-use-and-FAQ/quantized-int8-inference.md); python ``ncnn.Net``, ``net.opt.use_fp16_storage``,
+  ``use_fp16_arithmetic``, ``load_param``, ``load_model``, ``create_extractor``, ``ex.input``,
+  ``ex.extract`` (ncnn python/README.md and its examples);
+* TFLite: ``ai_edge_torch.convert(model, sample_inputs)``, ``.export(path)`` and PT2E quantization with
+  ``ai_edge_torch.quantize.pt2e_quantizer.PT2EQuantizer``, ``get_symmetric_quantization_config(
+  is_per_channel=, is_dynamic=)``, ``QuantConfig(pt2e_quantizer=)``, ``prepare_pt2e``/``convert_pt2e
+  (fold_quantize=False)``, ``torch.export.export(...).module()`` for PyTorch 2.6+ (google-ai-edge/
+  ai-edge-torch docs/pytorch_converter/README.md, Quantization); ``benchmark_model --graph --num_threads
+  --use_xnnpack --xnnpack_force_fp16 --use_gpu --gpu_precision_loss_allowed`` (tensorflow
+  tensorflow/lite/tools/benchmark/README.md);
+* Edge TPU: ``edgetpu_compiler --out_dir DIR model.tflite`` writes ``model_edgetpu.tflite``
+  (coral.ai/docs/edgetpu/compiler, Table 1);
+* Core ML: ``ct.convert(traced, inputs=[ct.TensorType(name=, shape=)], convert_to="mlprogram",
+  compute_precision=ct.precision.FLOAT16|FLOAT32, minimum_deployment_target=ct.target.iOSnn)``
+  (apple.github.io/coremltools coremltools.converters.convert; New Conversion Options);
+  ``cto.coreml.OpLinearQuantizerConfig(mode="linear_symmetric")``, ``OptimizationConfig(global_config=)``,
+  ``linear_quantize_weights(model, config=)``, ``cto.coreml.experimental.OpActivationLinearQuantizerConfig``
+  and ``linear_quantize_activations(model, config, sample_data)`` (docs-guides opt-quantization-api);
+  4-bit per-block ``dtype="int4", granularity="per_block", block_size=32`` (iOS 18, coremltools 8
+  OpLinearQuantizerConfig; constexpr_blockwise_shift_scale in the linear_quantize_weights reference);
+* ExecuTorch: ``to_edge_transform_and_lower(torch.export.export(m, inputs), partitioner=
+  [XnnpackPartitioner()]).to_executorch()``, ``write_to_file``, ``XNNPACKQuantizer``,
+  ``get_symmetric_quantization_config(is_per_channel=True)``, ``set_global``, ``prepare_pt2e``,
+  ``convert_pt2e`` (pytorch/executorch docs/source/backends-xnnpack.md: fp32/fp16 activations, 8-bit;
+  weight-only quantization is not supported on XNNPACK);
+* MNN: ``MNNConvert -f ONNX --modelFile --MNNModel --bizCode --fp16 --weightQuantBits`` (alibaba/MNN
+  docs/tools/convert.md) and ``quantized.out origin.mnn quan.mnn config.json`` with the JSON keys
+  format/mean/normal/width/height/path/used_image_num/feature_quantize_method/weight_quantize_method
+  (docs/tools/quant.md);
+* TVM: ``tvmc compile --target --input-shapes --output --mixed-precision
+  --mixed-precision-calculation-type --mixed-precision-acc-type FILE`` and ``tvmc run --device
+  --fill-mode --print-time`` (apache/tvm python/tvm/driver/tvmc/compiler.py, transform.py, runner.py).
 
-A framework without a recipe here gets an empty one that says so; nothing is invented.
+Hailo (hailort) has no recipe: the Dataflow Compiler's documentation is behind Hailo's developer-zone
+login, so its commands could not be checked. A framework without a recipe here gets an empty one that
+says so; nothing is invented.
 """
 
 from __future__ import annotations
@@ -74,6 +118,11 @@ def _shape(c: Candidate) -> str:
     return "x".join(str(d) for d in c.input_shape) if c.input_shape else "1x3x224x224"
 
 
+def _dims(c: Candidate) -> str:
+    """The input shape as Python call arguments: "1, 3, 224, 224"."""
+    return ", ".join(str(d) for d in c.input_shape) or "1, 3, 224, 224"
+
+
 def _onnx_export(c: Candidate, onnx_path: str) -> RecipeStep:
     if c.model.endswith(".onnx"):
         return _sh("cp", c.model, onnx_path, purpose="the model is already ONNX")
@@ -119,15 +168,9 @@ ORT_PROVIDERS = {"onnxruntime-cpu": "CPUExecutionProvider", "onnxruntime-cuda": 
                  "onnxruntime-tensorrt": "TensorrtExecutionProvider"}
 
 
-def _onnxruntime(c: Candidate, stem: str) -> Recipe:
-    onnx_path = f"{stem}.onnx"
-    provider = ORT_PROVIDERS[c.framework]
-    steps = [_onnx_export(c, onnx_path)]
-    run_path = onnx_path
-    notes: list[str] = []
-    if c.precision == "int8":
-        run_path = f"{stem}_int8.onnx"
-        steps.append(_py(f"""
+def _ort_static_int8(c: Candidate, onnx_path: str, out_path: str) -> RecipeStep:
+    """ONNX Runtime static QDQ int8 quantization (also the way into TVM's pre-quantized import)."""
+    return _py(f"""
 import numpy as np
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
@@ -141,11 +184,22 @@ class Calibration(CalibrationDataReader):
         return None if sample is None else {{"input": sample}}
 
 
-samples = [np.random.rand({', '.join(str(d) for d in c.input_shape) or '1, 3, 224, 224'}).astype(np.float32)
+samples = [np.random.rand({_dims(c)}).astype(np.float32)
            for _ in range(8)]  # replace with ~100-500 real, preprocessed inputs
-quantize_static({onnx_path!r}, {run_path!r}, Calibration(samples), quant_format=QuantFormat.QDQ,
+quantize_static({onnx_path!r}, {out_path!r}, Calibration(samples), quant_format=QuantFormat.QDQ,
                 activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
-""", "quantize weights and activations to int8 (static, QDQ) from calibration inputs"))
+""", "quantize weights and activations to int8 (static, QDQ) from calibration inputs")
+
+
+def _onnxruntime(c: Candidate, stem: str) -> Recipe:
+    onnx_path = f"{stem}.onnx"
+    provider = ORT_PROVIDERS[c.framework]
+    steps = [_onnx_export(c, onnx_path)]
+    run_path = onnx_path
+    notes: list[str] = []
+    if c.precision == "int8":
+        run_path = f"{stem}_int8.onnx"
+        steps.append(_ort_static_int8(c, onnx_path, run_path))
     elif c.precision == "w8a16":
         run_path = f"{stem}_w8.onnx"
         steps.append(_py(f"""
@@ -321,6 +375,318 @@ def _llama_cpp(c: Candidate, request: RecommendRequest | None, on_gpu: bool) -> 
     return Recipe(framework=c.framework, precision=c.precision, steps=steps)
 
 
+# -- TensorRT-LLM ---------------------------------------------------------------------------
+
+TRTLLM_QFORMAT = {"fp8": "fp8", "int8": "int8_sq", "w4a16": "int4_awq", "w8a16": "int8_wo"}
+TRTLLM_DTYPE = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
+TRTLLM_KV_CACHE = {"fp8": "fp8", "int8": "int8"}
+
+
+def _tensorrt_llm(c: Candidate, request: RecommendRequest | None) -> Recipe:
+    """HF checkpoint -> quantize.py (ModelOpt) checkpoint -> trtllm-build engine -> trtllm-serve."""
+    if c.precision not in TRTLLM_QFORMAT and c.precision not in TRTLLM_DTYPE:
+        return _none(c, f"TensorRT-LLM's quantize.py has no {c.precision} format")
+    stem, source = _stem(c.model), _checkpoint(c.model)
+    checkpoint, engine = f"{stem}-ckpt-{c.precision}", f"{stem}-engine-{c.precision}"
+    argv = ["python", "examples/quantization/quantize.py", "--model_dir", source, "--output_dir", checkpoint]
+    notes = []
+    if c.precision in TRTLLM_QFORMAT:
+        argv += ["--qformat", TRTLLM_QFORMAT[c.precision]]
+        if c.precision != "w8a16":
+            notes.append("quantize.py calibrates on --calib_dataset (default cnn_dailymail from the Hugging Face "
+                         "hub): pass a local dataset directory where the hub is unreachable")
+        if c.precision == "w4a16":
+            notes.append("w4a16 is AWQ (int4_awq, groups of --awq_block_size 128); int4_wo is plain INT4 "
+                         "weight-only without activation-aware scaling")
+    else:
+        argv += ["--qformat", "full_prec", "--dtype", TRTLLM_DTYPE[c.precision]]
+    kv = request.kv_cache if request is not None else None
+    if kv in TRTLLM_KV_CACHE:
+        argv += ["--kv_cache_dtype", TRTLLM_KV_CACHE[kv]]
+    elif kv not in (None, "fp16", "bf16", "fp32"):
+        notes.append(f"quantize.py's --kv_cache_dtype offers int8 and fp8 only, not {kv}")
+    tp = ["--tp_size", str(c.tensor_parallel)] if c.tensor_parallel > 1 else []
+    batch = (request.batch if request is not None and request.batch else None) or (c.input_shape or [1])[0]
+    max_seq = _context_length(request) or 4096
+    max_input = request.seq_len if request is not None and request.seq_len else max_seq
+    return Recipe(framework=c.framework, precision=c.precision, notes=notes, steps=[
+        _sh(*argv, *tp, purpose=f"convert the checkpoint to TensorRT-LLM at {c.precision} (TensorRT-LLM repo)"),
+        _sh("trtllm-build", "--checkpoint_dir", checkpoint, "--output_dir", engine, "--max_batch_size",
+            str(batch), "--max_input_len", str(max_input), "--max_seq_len", str(max_seq),
+            purpose="build the engine for this batch and sequence length"),
+        _sh("trtllm-serve", engine, "--tokenizer", source, "--backend", "tensorrt", "--max_batch_size",
+            str(batch), "--max_seq_len", str(max_seq), *tp,
+            purpose="serve the engine (OpenAI-compatible API; releases before 1.0 take no --backend)"),
+    ])
+
+
+# -- ncnn -----------------------------------------------------------------------------------
+
+NCNN_PRECISIONS = ("fp32", "fp16", "int8")
+
+
+def _ncnn(c: Candidate, stem: str) -> Recipe:
+    """TorchScript -> pnnx -> ncnn param/bin; int8 through ncnnoptimize, ncnn2table and ncnn2int8."""
+    if c.precision not in NCNN_PRECISIONS:
+        return _none(c, f"ncnn has no {c.precision} mode (bf16 is storage only)")
+    shape = list(c.input_shape) or [1, 3, 224, 224]
+    param, weights = f"{stem}.ncnn.param", f"{stem}.ncnn.bin"
+    steps = [
+        _py(f"""
+import torch
+
+model = ...  # your {c.model}, with its trained weights
+torch.jit.trace(model.eval(), torch.rand({_dims(c)})).save({stem + '.pt'!r})
+""", f"trace {c.model} to TorchScript at input {_shape(c)}"),
+        _sh("pnnx", f"{stem}.pt", f"inputshape=[{','.join(str(d) for d in shape)}]",
+            f"fp16={int(c.precision == 'fp16')}", purpose=f"convert to ncnn ({param}, {weights})"),
+    ]
+    notes = ["pnnx names the ncnn blobs in0/out0; ncnn runs one image (c, h, w): a batch is that many calls"]
+    if c.precision == "int8":
+        opt_param, opt_bin = f"{stem}-opt.param", f"{stem}-opt.bin"
+        param, weights = f"{stem}-int8.param", f"{stem}-int8.bin"
+        w, h, ch = (shape[-1], shape[-2], shape[-3]) if len(shape) >= 3 else (224, 224, 3)
+        steps += [
+            _sh("ncnnoptimize", f"{stem}.ncnn.param", f"{stem}.ncnn.bin", opt_param, opt_bin, "0",
+                purpose="fuse layers, fp32 storage (the int8 tools start from fp32)"),
+            _sh("ncnn2table", opt_param, opt_bin, "imagelist.txt", f"{stem}.table", "mean=[104,117,123]",
+                "norm=[0.017,0.017,0.017]", f"shape=[{w},{h},{ch}]", "pixel=BGR", "thread=4", "method=kl",
+                purpose="calibrate activation scales (KL) over the images listed in imagelist.txt"),
+            _sh("ncnn2int8", opt_param, opt_bin, param, weights, f"{stem}.table",
+                purpose="write the int8 model"),
+        ]
+        notes.append("imagelist.txt lists calibration images, one path a line (find images/ -type f > "
+                     "imagelist.txt; ncnn suggests the validation set); mean/norm/pixel are the docs' "
+                     "example: use your model's preprocessing")
+    fp16 = c.precision == "fp16"
+    steps.append(_py(f"""
+import ncnn
+import numpy as np
+
+net = ncnn.Net()
+net.opt.use_fp16_storage = {fp16}
+net.opt.use_fp16_arithmetic = {fp16}
+net.load_param({param!r})
+net.load_model({weights!r})
+with net.create_extractor() as ex:
+    ex.input("in0", ncnn.Mat(np.random.rand({', '.join(str(d) for d in shape[1:])}).astype(np.float32)).clone())
+    ret, out = ex.extract("out0")
+""", f"run it with ncnn's Python binding at {c.precision}"))
+    return Recipe(framework=c.framework, precision=c.precision, steps=steps, notes=notes)
+
+
+# -- TFLite (XNNPACK, GPU delegate, Edge TPU) -----------------------------------------------
+
+
+def _ai_edge_torch_convert(c: Candidate, tflite_path: str, int8: bool) -> RecipeStep:
+    head = f"""
+import ai_edge_torch
+import torch
+
+model = ...  # your {c.model}, with its trained weights
+sample_inputs = (torch.randn({_dims(c)}),)
+"""
+    if not int8:
+        return _py(head + f"""edge_model = ai_edge_torch.convert(model.eval(), sample_inputs)
+edge_model.export({tflite_path!r})
+""", f"convert {c.model} to TFLite (float weights) with ai-edge-torch")
+    return _py(head.replace("import torch\n", """import torch
+from ai_edge_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+from ai_edge_torch.quantize.quant_config import QuantConfig
+from torch.ao.quantization.quantize_pt2e import convert_pt2e, prepare_pt2e
+""") + f"""config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
+quantizer = PT2EQuantizer().set_global(config)
+prepared = prepare_pt2e(torch.export.export(model.eval(), sample_inputs).module(), quantizer)
+for sample in [sample_inputs] * 8:  # replace with ~100-500 real, preprocessed inputs
+    prepared(*sample)
+quantized = convert_pt2e(prepared, fold_quantize=False)
+edge_model = ai_edge_torch.convert(quantized, sample_inputs,
+                                  quant_config=QuantConfig(pt2e_quantizer=quantizer))
+edge_model.export({tflite_path!r})
+""", "quantize weights and activations to int8 (PT2E, calibrated) and convert to TFLite")
+
+
+def _tflite(c: Candidate, stem: str) -> Recipe:
+    gpu = c.framework == "tflite-gpu"
+    supported = ("fp32", "fp16") if gpu else ("fp32", "fp16", "int8")
+    if c.precision not in supported:
+        why = "the GPU delegate has no int8 math (quantized models are dequantized to float)" if gpu else ""
+        return _none(c, why or f"TFLite's XNNPACK delegate has no {c.precision} mode")
+    tflite_path = f"{stem}_{c.precision}.tflite"
+    argv = ["benchmark_model", f"--graph={tflite_path}"]
+    if gpu:
+        argv += ["--use_gpu=true", f"--gpu_precision_loss_allowed={'true' if c.precision == 'fp16' else 'false'}"]
+    else:
+        argv += ["--num_threads=4", "--use_xnnpack=true"]
+        if c.precision == "fp16":
+            argv.append("--xnnpack_force_fp16=true")
+    notes = []
+    if c.precision == "fp16":
+        notes.append("fp16 here is a runtime choice on a float model: " + (
+            "the GPU delegate's precision-loss-allowed mode" if gpu else
+            "XNNPACK's forced fp16 inference (Armv8.2 FP16 cores)"))
+    if c.precision == "int8":
+        notes.append("is_dynamic=False calibrates static int8 activations; ai-edge-torch's README example uses "
+                     "is_dynamic=True (dynamic range: int8 weights, float activations)")
+    if not gpu:
+        notes.append("--num_threads=4: set it to the cores you give the model")
+    return Recipe(framework=c.framework, precision=c.precision, notes=notes, steps=[
+        _ai_edge_torch_convert(c, tflite_path, c.precision == "int8"),
+        _sh(*argv, purpose="time it with TFLite's benchmark_model"),
+    ])
+
+
+def _edgetpu(c: Candidate, stem: str) -> Recipe:
+    if c.precision != "int8":
+        return _none(c, "the Edge TPU runs fully 8-bit quantized models only")
+    tflite_path = f"{stem}_int8.tflite"
+    return Recipe(framework=c.framework, precision=c.precision, steps=[
+        _ai_edge_torch_convert(c, tflite_path, True),
+        _sh("edgetpu_compiler", "--out_dir", "edgetpu", tflite_path,
+            purpose=f"compile for the Edge TPU (writes edgetpu/{stem}_int8_edgetpu.tflite and a .log)"),
+    ], notes=["the compiler maps ops up to the first unsupported one; the rest run on the CPU: read the "
+              ".log it writes for what stayed off the TPU; run the model with the Edge TPU runtime (libedgetpu)"])
+
+
+# -- Core ML --------------------------------------------------------------------------------
+
+COREML_TARGETS = {"fp32": "iOS16", "fp16": "iOS16", "w8a16": "iOS16", "int8": "iOS17", "w4a16": "iOS18"}
+
+
+def _coreml(c: Candidate, stem: str) -> Recipe:
+    target = COREML_TARGETS.get(c.precision)
+    if target is None:
+        return _none(c, f"coremltools has no {c.precision} path here")
+    compute = "FLOAT32" if c.precision == "fp32" else "FLOAT16"
+    lines = ["import coremltools as ct", "import coremltools.optimize as cto", "import numpy as np", "import torch",
+             "", f"model = ...  # your {c.model}, with its trained weights",
+             f"traced = torch.jit.trace(model.eval(), torch.rand({_dims(c)}))",
+             f"mlmodel = ct.convert(traced, inputs=[ct.TensorType(name=\"input\", shape=({_dims(c)}))],",
+             f"                     convert_to=\"mlprogram\", compute_precision=ct.precision.{compute},",
+             f"                     minimum_deployment_target=ct.target.{target})"]
+    if c.precision == "int8":
+        lines += ["sample = np.random.rand(" + _dims(c) + ").astype(np.float32)",
+                  "sample_data = [{\"input\": sample}] * 8  # replace with real, preprocessed inputs",
+                  "activations = cto.coreml.OptimizationConfig(",
+                  "    global_config=cto.coreml.experimental.OpActivationLinearQuantizerConfig(",
+                  "        mode=\"linear_symmetric\"))",
+                  "mlmodel = cto.coreml.experimental.linear_quantize_activations(mlmodel, activations, sample_data)"]
+    if c.precision in ("int8", "w8a16"):
+        lines += ["weights = cto.coreml.OptimizationConfig(",
+                  "    global_config=cto.coreml.OpLinearQuantizerConfig(mode=\"linear_symmetric\"))",
+                  "mlmodel = cto.coreml.linear_quantize_weights(mlmodel, config=weights)"]
+    if c.precision == "w4a16":
+        lines += ["weights = cto.coreml.OptimizationConfig(global_config=cto.coreml.OpLinearQuantizerConfig(",
+                  "    mode=\"linear_symmetric\", dtype=\"int4\", granularity=\"per_block\", block_size=32))",
+                  "mlmodel = cto.coreml.linear_quantize_weights(mlmodel, config=weights)"]
+    lines.append(f"mlmodel.save({stem + '_' + c.precision + '.mlpackage'!r})")
+    notes = {"int8": ["W8A8 runs int8 on the Neural Engine of A17 Pro / M4 only; elsewhere it is dequantized"],
+             "w8a16": ["weight-only: smaller and less memory traffic, the compute stays fp16"],
+             "w4a16": ["4-bit per-block weights need iOS 18 / macOS 15; the compute stays fp16"]}.get(c.precision, [])
+    return Recipe(framework=c.framework, precision=c.precision, notes=notes, steps=[
+        _py("\n".join(lines), f"convert {c.model} to a Core ML ML program at {c.precision}")])
+
+
+# -- ExecuTorch -----------------------------------------------------------------------------
+
+
+def _executorch(c: Candidate, stem: str) -> Recipe:
+    if c.precision not in ("fp32", "fp16", "int8"):
+        return _none(c, f"ExecuTorch's XNNPACK backend has no {c.precision} mode (no weight-only quantization)")
+    dtype = ", dtype=torch.float16" if c.precision == "fp16" else ""
+    lines = ["import torch", "from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner",
+             "from executorch.exir import to_edge_transform_and_lower"]
+    if c.precision == "int8":
+        lines += ["from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer",
+                  "from torch.ao.quantization.quantize_pt2e import convert_pt2e, prepare_pt2e",
+                  "from torch.ao.quantization.quantizer.xnnpack_quantizer import get_symmetric_quantization_config"]
+    lines += ["", f"model = ...  # your {c.model}, with its trained weights",
+              f"model = model.eval(){'.to(torch.float16)' if dtype else ''}",
+              f"sample_inputs = (torch.randn({_dims(c)}{dtype}),)"]
+    if c.precision == "int8":
+        lines += ["quantizer = XNNPACKQuantizer()",
+                  "quantizer.set_global(get_symmetric_quantization_config(is_per_channel=True))",
+                  "prepared = prepare_pt2e(torch.export.export(model, sample_inputs).module(), quantizer)",
+                  "for sample in [sample_inputs] * 8:  # replace with ~100-500 real, preprocessed inputs",
+                  "    prepared(*sample)", "model = convert_pt2e(prepared)"]
+    lines += ["program = to_edge_transform_and_lower(torch.export.export(model, sample_inputs),",
+              "                                     partitioner=[XnnpackPartitioner()]).to_executorch()",
+              f"with open({stem + '_' + c.precision + '_xnnpack.pte'!r}, \"wb\") as file:",
+              "    program.write_to_file(file)"]
+    notes = ["fp16: model and inputs are cast to torch.float16 before export; XNNPACK runs fp16 activations"]
+    return Recipe(framework=c.framework, precision=c.precision, notes=notes if c.precision == "fp16" else [],
+                  steps=[_py("\n".join(lines), f"export and lower {c.model} to XNNPACK at {c.precision}")])
+
+
+# -- MNN ------------------------------------------------------------------------------------
+
+MNN_CONVERT_FLAGS = {"fp32": (), "fp16": ("--fp16",), "w8a16": ("--weightQuantBits", "8"),
+                     "w4a16": ("--weightQuantBits", "4"), "int8": ()}
+
+
+def _mnn(c: Candidate, stem: str) -> Recipe:
+    flags = MNN_CONVERT_FLAGS.get(c.precision)
+    if flags is None:
+        return _none(c, f"MNN has no {c.precision} mode")
+    onnx_path = f"{stem}.onnx"
+    converted = f"{stem}_fp32.mnn" if c.precision == "int8" else f"{stem}_{c.precision}.mnn"
+    steps = [_onnx_export(c, onnx_path),
+             _sh("MNNConvert", "-f", "ONNX", "--modelFile", onnx_path, "--MNNModel", converted, "--bizCode", "biz",
+                 *flags, purpose="convert to MNN")]
+    notes = {"fp16": ["--fp16 stores fp16 weights; fp16 arithmetic is the runtime's Precision_Low "
+                      "(BackendConfig) on Armv8.2 CPUs"],
+             "w8a16": ["--weightQuantBits stores int8 weights that are decoded to float at load: smaller file, "
+                       "float speed (MNN's convert docs)"],
+             "w4a16": ["--weightQuantBits stores 4-bit weights that are decoded to float at load: smaller file, "
+                       "float speed (MNN's convert docs)"]}.get(c.precision, [])
+    if c.precision == "int8":
+        shape = list(c.input_shape) or [1, 3, 224, 224]
+        steps += [_py(f"""
+import json
+
+config = {{"format": "RGB", "mean": [127.5, 127.5, 127.5],
+          "normal": [0.00784314, 0.00784314, 0.00784314],
+          "width": {shape[-1]}, "height": {shape[-2]}, "path": "calibration_images/", "used_image_num": 500,
+          "feature_quantize_method": "KL", "weight_quantize_method": "MAX_ABS"}}
+with open("quant_config.json", "w") as file:
+    json.dump(config, file)
+""", "write the calibration config (mean/normal: use your model's preprocessing)"),
+                  _sh("quantized.out", converted, f"{stem}_int8.mnn", "quant_config.json",
+                      purpose="quantize weights and activations to int8 (KL over ~100-1000 images)")]
+        notes.append("quantized.out is built with -DMNN_BUILD_QUANTOOLS=ON")
+    return Recipe(framework=c.framework, precision=c.precision, steps=steps, notes=notes)
+
+
+# -- TVM ------------------------------------------------------------------------------------
+
+TVM_TARGETS = {"cpu": ("llvm", "cpu"), "mobile_soc": ("metal", "metal")}
+
+
+def _tvm(c: Candidate, stem: str, device_class: str) -> Recipe:
+    if c.precision not in ("fp32", "fp16", "int8"):
+        return _none(c, f"TVM has no {c.precision} path here")
+    target, device = TVM_TARGETS.get(device_class, ("cuda", "cuda"))
+    onnx_path = f"{stem}.onnx"
+    steps = [_onnx_export(c, onnx_path)]
+    model_path = onnx_path
+    notes = ["tvmc drives TVM's Relay flow, legacy since the Relax ('Unity') rewrite; use a Relay-era release"]
+    if c.precision == "int8":
+        model_path = f"{stem}_int8.onnx"
+        steps.append(_ort_static_int8(c, onnx_path, model_path))
+        notes.append("tvmc has no quantization option: it imports the pre-quantized (QDQ) ONNX graph")
+    package = f"{stem}_{c.precision}.tar"
+    shape = ",".join(str(d) for d in (c.input_shape or [1, 3, 224, 224]))
+    mixed = (["--mixed-precision", "--mixed-precision-calculation-type", "float16", "--mixed-precision-acc-type",
+              "float32"] if c.precision == "fp16" else [])
+    steps += [_sh("tvmc", "compile", "--target", target, "--input-shapes", f"input:[{shape}]", "--output", package,
+                  *mixed, model_path, purpose=f"compile for {target} at {c.precision}"),
+              _sh("tvmc", "run", "--device", device, "--fill-mode", "random", "--print-time", package,
+                  purpose="run and time it (random inputs)")]
+    if c.precision == "fp16":
+        notes.append("--mixed-precision converts conv2d and dense to fp16 (fp32 accumulation here)")
+    return Recipe(framework=c.framework, precision=c.precision, steps=steps, notes=notes)
+
+
 def _none(c: Candidate, why: str) -> Recipe:
     return Recipe(framework=c.framework, precision=c.precision,
                   notes=[f"no recipe: {why}; see {c.framework}'s own documentation"])
@@ -346,6 +712,25 @@ def recipe_for(c: Candidate, request: RecommendRequest | None = None, device_cla
         return _vllm(c, request)
     if c.framework == "llama-cpp":
         return _llama_cpp(c, request, on_gpu)
+    if c.framework == "tensorrt-llm":
+        return _tensorrt_llm(c, request)
+    if c.framework == "ncnn":
+        return _ncnn(c, stem)
+    if c.framework in ("tflite-xnnpack", "tflite-gpu"):
+        return _tflite(c, stem)
+    if c.framework == "tflite-edgetpu":
+        return _edgetpu(c, stem)
+    if c.framework == "coreml":
+        return _coreml(c, stem)
+    if c.framework == "executorch":
+        return _executorch(c, stem)
+    if c.framework == "mnn":
+        return _mnn(c, stem)
+    if c.framework == "tvm":
+        return _tvm(c, stem, device_class)
+    if c.framework == "hailort":
+        return _none(c, "the Hailo Dataflow Compiler's documentation is behind Hailo's developer-zone login, "
+                        "so advisor cannot cite its commands")
     return _none(c, f"advisor has no recipe for {c.framework} yet")
 
 
