@@ -31,10 +31,15 @@ def ms(value: float) -> str:
     return f"{sig3(value)} ms"
 
 
+def p10_p90(low: float, high: float) -> str:
+    """"59.8-164": a p10-p90 range; "" when there is none (``high`` 0, no interval known)."""
+    return f"{sig3(low)}-{sig3(high)}" if high > 0 else ""
+
+
 def ms_range(value: float, low: float = 0.0, high: float = 0.0) -> str:
     """"78.1 ms (59.8-164)": the point and, when known, its p10-p90 range."""
-    text = ms(value)
-    return f"{text} ({sig3(low)}-{sig3(high)})" if high > 0 else text
+    span = p10_p90(low, high)
+    return f"{ms(value)} ({span})" if span else ms(value)
 
 
 def megabytes(value_mb: float) -> str:

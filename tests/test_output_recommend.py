@@ -238,3 +238,19 @@ def test_a_missed_budget_is_said_first_with_the_closest_combination(db) -> None:
     missed = [f for e in rec.excluded for f in e.findings if f.rule == "max_latency_ms"]
     fastest = min(f.details["value"] for f in missed)
     assert f"predicted latency {fastest:.3g} ms" in " ".join(lines[2:4])
+
+
+def test_latency_ranges_share_one_format() -> None:
+    """display.p10_p90 is the one p10-p90 format: the headline's ms_range, the table's latency
+    cell and its p10-p90 column (the range is known only when its high end is above 0)."""
+    from advisor.display import ms_range, p10_p90
+    from advisor.domain.candidates import Candidate
+    from advisor.recommend.render import latency_cell
+
+    assert p10_p90(59.83, 164.2) == "59.8-164" and p10_p90(1234.0, 5678.0) == "1,230-5,680" and p10_p90(0, 0) == ""
+    assert ms_range(78.06, 59.83, 164.2) == "78.1 ms (59.8-164)" and ms_range(78.06) == "78.1 ms"
+    fields = dict(rank=1, model="resnet18", precision="fp16", framework="tensorrt", throughput_per_s=350.0,
+                  bound="memory", memory_mb=50.0)
+    assert latency_cell(Candidate(latency_ms=2.871, latency_ms_low=2.304, latency_ms_high=3.586, **fields)) == \
+        "2.87 (2.30-3.59)"
+    assert latency_cell(Candidate(latency_ms=2.871, **fields)) == "2.87"

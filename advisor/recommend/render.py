@@ -12,7 +12,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from advisor.display import Column, fitted_table, megabytes, ms_range, print_lines, rate, sig3
+from advisor.display import Column, fitted_table, megabytes, ms_range, p10_p90, print_lines, rate, sig3
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.domain.findings import Finding
 from advisor.finite_json import dumps
@@ -220,10 +220,8 @@ def _mark(c: Candidate) -> str:
 
 def latency_cell(c: Candidate) -> str:
     """"2.87 (2.30-3.59)~": the predicted latency, its p10-p90 range, the within-error mark."""
-    text = sig3(c.latency_ms)
-    if c.latency_ms_high > 0:
-        text += f" ({sig3(c.latency_ms_low)}-{sig3(c.latency_ms_high)})"
-    return text + _mark(c)
+    span = p10_p90(c.latency_ms_low, c.latency_ms_high)
+    return sig3(c.latency_ms) + (f" ({span})" if span else "") + _mark(c)
 
 
 def within_error_line(rec: Recommendation, shown: int | None = None) -> str | None:
@@ -327,7 +325,7 @@ def _candidate_table(rec: Recommendation, listed: list[Candidate], width: int):
         columns[-1] = None  # no rule annotates any of them: no empty column
     rows = []
     for c in listed:
-        low_high = f"{sig3(c.latency_ms_low)}-{sig3(c.latency_ms_high)}" if c.latency_ms_high > 0 else "-"
+        low_high = p10_p90(c.latency_ms_low, c.latency_ms_high) or "-"
         acc = acc_cells(c) + [None, None]
         row = [str(c.rank), c.model, c.framework, precision_cell(c), sig3(c.latency_ms) + _mark(c), low_high,
                sig3(c.throughput_per_s), acc[0], acc[1], megabytes(c.memory_mb), c.bound, _notes(c)]
