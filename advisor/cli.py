@@ -204,10 +204,11 @@ def recommend(
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
 ) -> None:
     """Rank every model x precision x framework for a target under constraints."""
+    from advisor.options import comma_list
     from advisor.recommend.command import run_recommend
     from advisor.recommend.sweep import parse_batches, run_sweep
 
-    targets = [t.strip() for value in target for t in value.split(",") if t.strip()]
+    targets = comma_list(target)
     if not targets:
         raise InputError("--target: give a platform id")
     batches = parse_batches(batch)

@@ -4,16 +4,8 @@ meets the objectives."""
 from __future__ import annotations
 
 from advisor.errors import ConstraintNotMet, InputError
+from advisor.options import comma_list, split_names
 from advisor.plan.types import PlanRequest
-
-
-def split_names(option: str, value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    if not items:
-        raise InputError(f"{option} '{value}': give comma-separated names")
-    return items
 
 
 def parse_devices(value: str | None) -> list[int] | None:
@@ -60,7 +52,7 @@ def build_request(
 ) -> PlanRequest:
     from pydantic import ValidationError
 
-    names = [t.strip() for target in targets for t in target.split(",") if t.strip()]
+    names = comma_list(targets)
     if not names:
         raise InputError("--target: give at least one platform id, or 'all'")
     if "all" in names:

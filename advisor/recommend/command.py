@@ -6,19 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from advisor.errors import ConstraintNotMet, InputError
+from advisor.options import split_names
 from advisor.recommend.types import RecommendRequest
 
 if TYPE_CHECKING:
     from advisor.workload import Workload
-
-
-def _split(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    if not items:
-        raise InputError(f"empty list '{value}': give comma-separated names")
-    return items
 
 
 def build_request(workload: Workload, *, models: list[str], target: str, max_latency_ms: float | None,
@@ -32,7 +24,7 @@ def build_request(workload: Workload, *, models: list[str], target: str, max_lat
         return RecommendRequest.of(
             workload, models=models, target=target, max_latency_ms=max_latency_ms or None,
             min_throughput=min_throughput or None, max_memory_mb=max_memory_mb or None,
-            frameworks=_split(frameworks), precisions=_split(precisions), top=top,
+            frameworks=split_names("empty list", frameworks), precisions=split_names("empty list", precisions), top=top,
         )
     except ValidationError as exc:
         err = exc.errors()[0]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from advisor.errors import InputError, unknown_name
+from advisor.options import comma_list
 
 FP8_E4M3_MAX = 448.0  # largest finite float8_e4m3fn value (OCP FP8 spec, 2023)
 GGUF_BLOCK = 32
@@ -234,7 +235,7 @@ def get_scheme(name: str, *, group_size: int = DEFAULT_GROUP_SIZE) -> QuantSchem
 
 def parse_schemes(text: str, *, group_size: int = DEFAULT_GROUP_SIZE) -> list[QuantScheme]:
     """``"int8,fp8"`` -> schemes, in order, without duplicates; unknown names are InputErrors."""
-    names = [part.strip() for part in text.split(",") if part.strip()]
+    names = comma_list([text])
     if not names:
         raise InputError("--schemes is empty: expected e.g. int8,fp8,w8a16,w4a16")
     return [get_scheme(name, group_size=group_size) for name in dict.fromkeys(names)]
