@@ -170,20 +170,25 @@ class Database(StoreReads):
     def add_platforms(self, specs: list[PlatformSpec], replace: bool = False) -> None:
         """Add user platforms in one transaction: all of them or none. An id already in
         the database is an InputError unless ``replace``; so is an id twice in ``specs``."""
-        _refuse_duplicates([s.id for s in specs], "platform", None)
+        self._add_user_rows("platform", PlatformRow, [(s.id, platform_columns(s.model_dump(mode="json"))) for s in specs],
+                            replace)
+
+    def _add_user_rows(self, kind: str, table: type, rows: list[tuple[str, dict]], replace: bool) -> None:
+        """add_platforms / add_frameworks: ``rows`` are (id, columns), written in one transaction."""
+        _refuse_duplicates([rid for rid, _ in rows], kind, None)
         now = utcnow()
         try:
             with Session(self._writer) as session:
-                for spec in specs:
-                    row = session.get(PlatformRow, spec.id)
+                for rid, columns in rows:
+                    row = session.get(table, rid)
                     if row is not None and not replace:
-                        raise DuplicateIdError("platform", spec.id, f"platform '{spec.id}' already exists (origin: {row.origin}); use --replace to overwrite it")
-                    _put(session, PlatformRow, row, platform_columns(spec.model_dump(mode="json")), ORIGIN_USER, now)
+                        raise DuplicateIdError(kind, rid, f"{kind} '{rid}' already exists (origin: {row.origin}); use --replace to overwrite it")
+                    _put(session, table, row, columns, ORIGIN_USER, now)
                 session.commit()
         except IntegrityError:
             # PostgreSQL: another process inserted one of these ids between our check and insert.
-            ids = ", ".join(s.id for s in specs)
-            raise DuplicateIdError("platform", specs[0].id, f"platform '{ids}' was added by someone else meanwhile; use --replace to overwrite it") from None
+            ids = ", ".join(rid for rid, _ in rows)
+            raise DuplicateIdError(kind, rows[0][0], f"{kind} '{ids}' was added by someone else meanwhile; use --replace to overwrite it") from None
 
     def upsert_platform(self, spec: PlatformSpec) -> bool:
         """Insert or replace one platform as a user row; True when it was created.
@@ -218,16 +223,10 @@ class Database(StoreReads):
 
     # ------------------------------------------------------------------ frameworks
     def add_frameworks(self, specs: list[FrameworkSpec], replace: bool = False) -> None:
-        """Add user frameworks in one transaction (same rules as add_platforms)."""
-        _refuse_duplicates([s.id for s in specs], "framework", None)
-        now = utcnow()
-        with Session(self._writer) as session:
-            for spec in specs:
-                row = session.get(FrameworkRow, spec.id)
-                if row is not None and not replace:
-                    raise DuplicateIdError("framework", spec.id, f"framework '{spec.id}' already exists (origin: {row.origin}); use --replace to overwrite it")
-                _put(session, FrameworkRow, row, framework_columns(spec.model_dump(mode="json")), ORIGIN_USER, now)
-            session.commit()
+        """Add user frameworks in one transaction (same rules as add_platforms, including a
+        PostgreSQL insert race reported as a duplicate id instead of a traceback)."""
+        self._add_user_rows("framework", FrameworkRow, [(s.id, framework_columns(s.model_dump(mode="json"))) for s in specs],
+                            replace)
 
     # ------------------------------------------------------------------ calibrations
     def add_calibration(self, rec: CalibrationSpec) -> None:
