@@ -322,11 +322,15 @@ def halves_markdown(halves: list[HalfFit]) -> list[str]:
     better = sum(h.other_after < h.other_before for h in halves)
     agree = sum(h.accepted == (h.other_after < h.other_before) for h in halves)
     lines += ["", f"The other half's error improved in {better} of {len(halves)} cases; advisor fit's own accept/refuse",
-              f"check agreed with what happened on the other half in {agree} of {len(halves)}. On this shared 2-core VM, whose",
-              "speed drifts by about 13% between runs (see Repeatability), per framework x precision corrections",
-              "fitted on some models do not reliably carry over to others: the goal \"advisor fit on half improves",
-              "the other half\" is not met in general.", ""]
-    return lines
+              f"check agreed with what happened on the other half in {agree} of {len(halves)}."]
+    if better == len(halves):
+        lines += ["The goal \"advisor fit on half improves the other half\" is met for every halving listed",
+                  "(tests/test_validation_halves_ort_int8.py checks it on the stored measurements)."]
+    else:
+        lines += ["On this shared 2-core VM, whose speed drifts by about 13% between runs (see Repeatability),",
+                  "per framework x precision corrections fitted on some models do not always carry over to others:",
+                  "the goal \"advisor fit on half improves the other half\" is not met for every halving."]
+    return lines + [""]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -162,50 +162,167 @@ def fuse(ops: list[OpRecord], fusion: Fusion, scheme: str | None = None) -> list
     unfused (``fusion.quantized_unfused``)."""
     unfused = set(fusion.quantized_unfused) if quantized_activations(scheme) else set()
     kernels: list[Kernel] = []
-    for op in ops:
+    for i, op in enumerate(ops):
         if op.category == Category.view:
             continue
         if fusion.bn_folding and op.category == Category.data_movement and op.input_elems == 0:
             continue  # constants (arange, full, empty) are folded when the engine is built
         last = kernels[-1] if kernels else None
-        if unfused and _short(op.op).rstrip("_") in unfused:
+        if unfused and _unfused_name(op) in unfused:
             kernels.extend(_quantized_nodes(op))
+        elif "im2col" in unfused and _short(op.op) == "convolution" and not op.depthwise:
+            patch = _im2col(op, conv_taps_per_pixel(op, ops, i))
+            kernels.extend([patch, Kernel.from_op(op)] if patch is not None else [Kernel.from_op(op)])
         elif last is not None and _folds_into(op, last, fusion):
             last.absorb_folded(op)
         elif last is not None and _fuses_pointwise(op, last, fusion):
             last.absorb_pointwise(op)
         else:
             kernels.append(Kernel.from_op(op))
-    if fusion.attention_fusion:
-        kernels = _fuse_attention(kernels)
+    if fusion.attention_fusion and not unfused & {"softmax", "_safe_softmax", "_softmax"}:
+        kernels = _fuse_attention(kernels)  # a quantized softmax node breaks the fused attention
     return kernels
 
 
-#: how a quantized graph decomposes an activation it does not fuse: (node, FLOPs per element,
-#: operand tensors read). SiLU(x) = x * sigmoid(x): the QDQ quantizer emits QLinearSigmoid
-#: (reads x, writes s) then QLinearMul (reads x and s, writes y); see onnxruntime's
-#: quantization operator registry (onnxruntime/python/tools/quantization/registry.py).
-QUANTIZED_DECOMPOSITION: dict[str, tuple[tuple[str, int, int], ...]] = {
-    "silu": (("qlinear_sigmoid", 4, 1), ("qlinear_mul", 1, 2)),
-    "sigmoid": (("qlinear_sigmoid", 4, 1),),
-    "hardswish": (("qlinear_hardsigmoid", 4, 1), ("qlinear_mul", 1, 2)),
-    # QLinearConcat requantizes every input element to the output's scale and zero point:
-    # subtract zero point, multiply by the scale ratio, round, add zero point and clamp
-    # (com.microsoft QLinearConcat, onnxruntime ContribOperators.md)
-    "cat": (("qlinear_concat", 4, 1),),
+#: what onnxruntime's int8 (QDQ) CPU graph spends per element in each node that is not a
+#: GEMM, in vector-op equivalents: measured time per element x onnxruntime's fp32 vector
+#: figure as `advisor calibrate` states it, so the engine, which prices these kernels at the
+#: calibrated vector figure, gives each node its measured time on the calibrated CPU.
+#: Measured by `python benchmarks/ort_int8_ops.py costs` (single-node QDQ graphs at YOLO /
+#: ViT-B/16 sizes, onnxruntime 1.32.0, 2 threads, AMD EPYC with AVX-512 VNNI, busy shared VM,
+#: median of 30 runs per node; its vector figure varied 62-160 GFLOP/s between runs under
+#: contention, so the figures below are +-50%: take them again on a quiet machine).
+#: The quantized nodes dequantize, compute in float and requantize every element (MLAS
+#: QLinearAdd/Mul), or look each element up in a table (QLinearSigmoid, QLinearLookupBase),
+#: so they cost about what the fp32 node costs per element (0.1-0.25 ns), not a quarter of
+#: it: they are bound by per-element work, not by their 1-byte traffic.
+QUANTIZED_NODE_OPS: dict[str, float] = {
+    "qlinear_add": 11.0,  # 0.10 ns/elem
+    "qlinear_mul": 19.0,  # 0.17-0.19 ns/elem
+    "qlinear_sigmoid": 27.0,  # 0.25 ns/elem (the hard-sigmoid of hardswish is assumed alike)
+    "qlinear_concat": 14.0,  # 0.13 ns/elem: requantizes every input element to the output scale
+    "qlinear_softmax": 219.0,  # 2.0 ns/elem: per row a max, a table of exps, a sum, a scale
+    "dequantize_linear": 10.0,  # 0.09 ns/elem: u8 -> f32 before an op that stays float
+    "quantize_linear": 6.0,  # 0.06 ns/elem: f32 -> u8 after it
+    "layer_norm": 39.0,  # 0.36 ns/elem: LayerNormalization stays float in the QDQ graph
+    "div": 17.0,  # 0.16 ns/elem: GELU's x / sqrt(2), float
+    "erf": 33.0,  # 0.31 ns/elem: GELU's erf, float
+}
+
+#: per im2col tap (one copy of C input bytes per kernel position per output pixel) of a
+#: QLinearConv with a spatial kernel, by C: 0.66 / 0.52 / 0.42 ns per tap at C = 4 / 16 / 64
+#: (a 3x3 conv over C channels minus a 1x1 conv over 9C channels: the same GEMM; same run as
+#: QUANTIZED_NODE_OPS), in vector-op equivalents; interpolated in log C, held outside.
+#: onnxruntime's quantized conv gathers NHWC patches into a per-thread buffer before its GEMM
+#: (qlinearconv.cc, Im2col<uint8_t, NHWC>); its fp32 NCHWc convolutions gather nothing.
+IM2COL_TAP_OPS: tuple[tuple[int, float], ...] = ((4, 71.0), (16, 56.0), (64, 45.0))
+
+
+def im2col_tap_ops(channels: int) -> float:
+    """Vector-op equivalents of one im2col tap over ``channels`` input channels."""
+    import math
+
+    points = IM2COL_TAP_OPS
+    if channels <= points[0][0]:
+        return points[0][1]
+    for (c0, v0), (c1, v1) in zip(points, points[1:]):
+        if channels <= c1:
+            t = (math.log(channels) - math.log(c0)) / (math.log(c1) - math.log(c0))
+            return v0 + t * (v1 - v0)
+    return points[-1][1]
+
+#: how onnxruntime's int8 graph runs an op that it does not fuse: (node, operand tensors
+#: read, bytes per element moved or None for 1-byte tensors). The QDQ quantizer's operator
+#: registry (onnxruntime/python/tools/quantization/registry.py) and the optimized graph that
+#: `python benchmarks/ort_int8_ops.py graph MODEL` prints: SiLU(x) = x * sigmoid(x) becomes
+#: QLinearSigmoid + QLinearMul; Concat a requantizing QLinearConcat; Add/Mul of activations
+#: QLinearAdd/QLinearMul (residual adds too: they do not fuse into QLinearConv); Softmax
+#: QLinearSoftmax (then no fused attention: QLinearMatMul, QLinearSoftmax, QLinearMatMul);
+#: LayerNormalization and GELU's Div/Erf are not quantized, so they run in float between a
+#: DequantizeLinear and a QuantizeLinear (GELU as torch exports it at opset 17: Div, Erf,
+#: Add, Mul, Mul).
+QUANTIZED_DECOMPOSITION: dict[str, tuple[tuple[str, int, float | None], ...]] = {
+    "silu": (("qlinear_sigmoid", 1, None), ("qlinear_mul", 2, None)),
+    "sigmoid": (("qlinear_sigmoid", 1, None),),
+    "hardswish": (("qlinear_sigmoid", 1, None), ("qlinear_mul", 2, None)),
+    "cat": (("qlinear_concat", 1, None),),
+    "add": (("qlinear_add", 2, None),),
+    "mul": (("qlinear_mul", 2, None),),
+    "_safe_softmax": (("qlinear_softmax", 1, None),),
+    "softmax": (("qlinear_softmax", 1, None),),
+    "_softmax": (("qlinear_softmax", 1, None),),
+    "native_layer_norm": (("dequantize_linear", 1, 5.0), ("layer_norm", 1, 8.0), ("quantize_linear", 1, 5.0)),
+    "layer_norm": (("dequantize_linear", 1, 5.0), ("layer_norm", 1, 8.0), ("quantize_linear", 1, 5.0)),
+    "gelu": (("dequantize_linear", 1, 5.0), ("div", 1, 8.0), ("erf", 1, 8.0), ("quantize_linear", 1, 5.0),
+             ("qlinear_add", 1, None), ("qlinear_mul", 2, None), ("qlinear_mul", 1, None)),
 }
 
 
+def _unfused_name(op: OpRecord) -> str:
+    """aten short name without the in-place suffix (add_ -> add); _safe_softmax kept."""
+    name = _short(op.op)
+    return name if name.startswith("_") else name.rstrip("_")
+
+
 def _quantized_nodes(op: OpRecord) -> list[Kernel]:
-    """The separate quantized nodes an unfused activation runs as, each a full pass."""
+    """The separate quantized nodes an unfused op runs as, each a full pass over its output."""
     n = op.output_elems
-    parts = QUANTIZED_DECOMPOSITION.get(_short(op.op).rstrip("_"), ((_short(op.op), op.flops // max(n, 1), 1),))
+    parts = QUANTIZED_DECOMPOSITION.get(_unfused_name(op))
+    if parts is None:  # a listed op without a known decomposition: one node at the op's own FLOPs
+        return [Kernel.from_op(op)]
     nodes = []
-    for kind, flops_per_elem, reads in parts:
+    for kind, reads, width in parts:
         k = Kernel.from_op(op)
-        k.kind, k.flops, k.input_elems = kind, flops_per_elem * n, reads * n
+        k.kind, k.flops, k.input_elems = kind, round(QUANTIZED_NODE_OPS[kind] * n), reads * n
+        k.category = Category.elementwise
+        k.weight_elems = 0
+        if width is not None:
+            k.fixed_bytes = width * n
         nodes.append(k)
     return nodes
+
+
+def conv_taps_per_pixel(op: OpRecord, ops: list[OpRecord], index: int) -> int:
+    """Kernel positions (kh x kw) of a convolution, from its GEMM K = C_in x kh x kw.
+
+    C_in is the channel count of the tensor it reads: the latest earlier op whose output has
+    the conv's input size. A network's first conv (no such op) reads the image: read as
+    stride 2 when that gives an image's 1-4 channels (ResNet's 7x7, YOLOv5's 6x6 and
+    EfficientNet's 3x3 stems), else stride 1. 1 when it cannot tell."""
+    if op.gemm_mnk is None or op.input_elems <= 0:
+        return 1
+    m, _, k = op.gemm_mnk
+    for prev in reversed(ops[:index]):
+        if prev.output_elems == op.input_elems and len(prev.output_shape) == 4 and prev.output_shape[1] > 0:
+            cin = prev.output_shape[1]
+            return k // cin if k % cin == 0 and _square(k // cin) else 1
+    stride1 = k * m / op.input_elems  # taps if the input is as large as the output
+    for taps, max_cin in ((stride1 * 4, 4), (stride1, k)):
+        t = round(taps)
+        if abs(taps - t) < 1e-9 and _square(t) and k % t == 0 and k // t <= max_cin:
+            return t
+    return 1
+
+
+def _square(n: int) -> bool:
+    return n >= 1 and round(n**0.5) ** 2 == n
+
+
+def _im2col(op: OpRecord, taps_per_pixel: int) -> Kernel | None:
+    """The im2col pass of a quantized conv with a spatial kernel: one gathered copy of C_in
+    bytes per tap, written to a buffer the GEMM then reads (``IM2COL_TAP_OPS``)."""
+    if taps_per_pixel <= 1 or op.gemm_mnk is None:
+        return None
+    m, _, k = op.gemm_mnk
+    taps = m * taps_per_pixel
+    kernel = Kernel.from_op(op)
+    kernel.kind, kernel.category = "im2col", Category.elementwise
+    kernel.flops, kernel.weight_elems = round(im2col_tap_ops(k // taps_per_pixel) * taps), 0
+    kernel.input_elems, kernel.output_elems, kernel.parallel_work, kernel.gemm_mnk = m * k, m * k, m * k, None
+    # the buffer is a per-thread tile that stays in cache; its traffic is inside the
+    # measured cost per tap, so no DRAM bytes are charged
+    kernel.fixed_bytes = 0.0
+    return kernel
 
 
 def _folds_into(op: OpRecord, last: Kernel, fusion: Fusion) -> bool:
