@@ -174,6 +174,12 @@ class SweepPoint:
     tflops: float
 
 
+def gathers_patches(point: SweepPoint) -> bool:
+    """A convolution with a spatial kernel: onnxruntime's int8 QLinearConv gathers its input
+    patches (im2col) before the GEMM, a pass the predictor prices as a kernel of its own."""
+    return point.kind == "conv" and point.shape[4] > 1
+
+
 def _conv_callable(shape: tuple[int, ...], dtype: torch.dtype, device: str) -> tuple[Callable[[], object], int, float]:
     n, cin, hw, cout, k, stride = shape
     x = torch.randn(n, cin, hw, hw, device=device, dtype=dtype)
@@ -472,8 +478,10 @@ def ort_utilisation_sweep(threads: int, budget: Budget, precision: str = "fp32")
     on a tiny tensor), so onnxruntime gets a utilisation curve of its own kernels.
 
     precision "int8": each graph is quantized the way `advisor bench` quantizes models
-    (quantize_static, QDQ, u8 activations, s8 per-channel weights), so the timed kernel is
-    onnxruntime's QLinearConv / int8 MatMul with the quantize and dequantize at its edges."""
+    (quantize_static, QDQ, u8 activations, s8 per-channel weights) and only its int8 node
+    (QLinearConv / int8 MatMul) is timed, by onnxruntime's profiler (``ort_node_ms``): inside a
+    network consecutive int8 kernels pass u8 tensors to each other, so the quantize and
+    dequantize at a one-node graph's edges are not part of a layer's cost."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
@@ -498,7 +506,9 @@ def ort_utilisation_sweep(threads: int, budget: Budget, precision: str = "fp32")
 
     def time_model(model: bytes, feeds: dict, point_s: float) -> float:
         if precision == "int8":
-            model = _quantize_bytes(model, feeds)
+            # the int8 kernel alone: in a network, the quantize/dequantize around it are
+            # nodes of their own that the predictor prices separately (QDQ chains)
+            return ort_node_ms(_quantize_bytes(model, feeds), feeds, threads, point_s, INT8_COMPUTE_NODES)
         sess = _ort_session(model, threads)
         return _time(lambda: sess.run(None, feeds), "cpu", point_s).median_ms
 
@@ -512,6 +522,51 @@ def ort_utilisation_sweep(threads: int, budget: Budget, precision: str = "fp32")
         ms = time_model(model, feeds, budget.per_point_s)
         points.append(SweepPoint(kind, shape, out_elems, flops, ms, flops / (ms * 1e-3) / 1e12))
     return points, floor
+
+
+#: onnxruntime's int8 compute kernels after graph optimisation of a QDQ model (the fused
+#: QLinear* / integer nodes; onnxruntime docs, "Quantize ONNX models", and ContribOperators.md)
+INT8_COMPUTE_NODES: frozenset[str] = frozenset({"QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "QGemm",
+                                                "MatMulIntegerToFloat", "DynamicQuantizeMatMul"})
+
+
+def ort_node_ms(model: bytes, feeds: dict, threads: int, budget_s: float, op_types: frozenset[str]) -> float:
+    """Median time (ms) per run of the nodes of ``op_types`` in a one-kernel graph, from
+    onnxruntime's own profiler: what the kernel costs without the graph's other nodes (the
+    quantize and dequantize at its edges) or the session's per-call work."""
+    import json
+    import statistics
+    import tempfile
+    import time as _clock
+
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory(prefix="advisor-prof-") as tmp:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3
+        opts.enable_profiling = True
+        opts.profile_file_prefix = f"{tmp}/ort"
+        sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        warmup = _clock.perf_counter() + min(0.3, budget_s)
+        while _clock.perf_counter() < warmup:
+            sess.run(None, feeds)
+        runs, end = 0, _clock.perf_counter() + budget_s
+        while runs < 5 or _clock.perf_counter() < end:
+            sess.run(None, feeds)
+            runs += 1
+        events = json.loads(open(sess.end_profiling()).read())
+    # one event per run of the graph's one kernel; the profile also covers the warm-up runs,
+    # so only the last ``runs`` count
+    times = [e["dur"] / 1e3 for e in events
+             if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time")
+             and e.get("args", {}).get("op_name") in op_types][-runs:]
+    if not times:
+        raise InputError(f"onnxruntime's profile has none of the nodes {sorted(op_types)}: the quantized graph "
+                         "did not fuse into an int8 kernel")
+    return statistics.median(times)
 
 
 def _quantize_bytes(model: bytes, feeds: dict) -> bytes:
