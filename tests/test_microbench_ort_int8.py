@@ -74,3 +74,32 @@ def test_the_int8_peak_comes_from_gemm_shaped_points_only() -> None:
     expected = sorted(p.flops / (p.time_ms * 1e-3) / 1e12 / interpolate_curve(fp32_curve, p.output_elems)
                       for p in fast)
     assert record.matmul_tflops["int8"] == pytest.approx((expected[0] + expected[1]) / 2, rel=1e-3)
+
+
+def test_int8_depthwise_points_time_the_quantized_node() -> None:
+    budget = mb.Budget.quick()
+    points = mb.ort_depthwise_points(1, budget, "int8")
+    assert [p.shape for p in points] == [(1, c, hw, s) for c, hw, s in mb.DEPTHWISE_SHAPES]
+    assert all(p.time_ms > 0 and p.tflops > 0 for p in points)
+
+
+def test_the_int8_vector_figure_is_stated_from_the_int8_depthwise_points() -> None:
+    from advisor.measure.calibrate import OrtMeasurements, _as_conv_points, _onnxruntime_record
+
+    ort = OrtMeasurements()
+    ort.fp32_gemm_tflops, ort.int8_gemm_tops, ort.node_us = 0.1, 0.2, 1.0
+    ort.sweep = [mb.SweepPoint("gemm", (197, 768, 768), 151296, 2.0 * 197 * 768 * 768, 2.0, 0.116)]
+    ort.sweep_floor_us = {"gemm": 0.0, "conv": 0.0}
+    ort.int8_floor_us = {"gemm": 0.0, "conv": 0.0}
+    ort.depthwise = [mb._depthwise_point(144, 56, 1, 0.2)]
+    ort.int8_depthwise = [mb._depthwise_point(144, 56, 1, 0.1), mb._depthwise_point(384, 14, 1, 0.02)]
+    bandwidth = mb.Bandwidth(copy_gbs=10.0, read_gbs=10.0, array_mib=1024.0)
+    record, details = _onnxruntime_record(ort, "local", "2026-12-01T00:00:00+00:00", "test", [], 0.01, bandwidth)
+    expected = mb.peak_consistent_with_curve(_as_conv_points(ort.int8_depthwise), record.utilisation_curve,
+                                             ort.int8_floor_us)
+    assert record.vector_tflops["int8"] == pytest.approx(expected, rel=1e-4)
+    assert details["vector_int8"] == pytest.approx(expected)
+    # without int8 depthwise points there is no int8 vector figure (the datasheet's applies)
+    ort.int8_depthwise = []
+    record, _ = _onnxruntime_record(ort, "local", "2026-12-01T00:00:00+00:00", "test", [], 0.01, bandwidth)
+    assert "int8" not in record.vector_tflops

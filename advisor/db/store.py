@@ -104,9 +104,10 @@ class WritableStore(Store, Protocol):
 _CALIBRATION_COLUMNS = (
     "platform_id", "framework_id", "measured_at", "method", "tool_version", "matmul_tflops",
     "vector_tflops", "bandwidth_gbs", "per_op_overhead_us", "graph_kernel_us", "utilisation_curve", "notes",
-    "corrections", "correction_sources", "module_call_us", "view_op_us",
+    "corrections", "correction_sources", "module_call_us", "view_op_us", "conv_tflops", "conv_utilisation_curve",
 )
-_CALIBRATION_JSON = frozenset({"matmul_tflops", "vector_tflops", "utilisation_curve", "corrections", "correction_sources"})
+_CALIBRATION_JSON = frozenset({"matmul_tflops", "vector_tflops", "utilisation_curve", "corrections", "correction_sources",
+                               "conv_tflops", "conv_utilisation_curve"})
 SpecT = TypeVar("SpecT", PlatformSpec, FrameworkSpec)
 
 
@@ -279,8 +280,10 @@ def _calibration(row: Row) -> CalibrationSpec:
     data["vector_tflops"] = data["vector_tflops"] or {}
     data["corrections"] = data["corrections"] or {}
     data["correction_sources"] = data["correction_sources"] or {}
-    curve = data["utilisation_curve"]
-    data["utilisation_curve"] = [tuple(point) for point in curve] if isinstance(curve, list) else []
+    data["conv_tflops"] = data["conv_tflops"] or {}
+    for name in ("utilisation_curve", "conv_utilisation_curve"):
+        curve = data[name]
+        data[name] = [tuple(point) for point in curve] if isinstance(curve, list) else []
     return CalibrationSpec.model_validate(data)
 
 

@@ -97,6 +97,8 @@ class CalibrationRow(SQLModel, table=True):
     module_call_us: Optional[float] = None
     view_op_us: Optional[float] = None
     utilisation_curve: list = _json()
+    conv_tflops: Optional[dict] = _json(nullable=True)
+    conv_utilisation_curve: Optional[list] = _json(nullable=True)
     notes: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     corrections: dict = _json(nullable=True)
     correction_sources: dict = _json(nullable=True)

@@ -494,6 +494,11 @@ class CalibrationSpec(Strict):
     view_op_us: OverheadUs | None = None
     #: (work items, fraction of achievable peak) points of the utilisation curve
     utilisation_curve: list[tuple[CurveWork, CurveFraction]] = Field(default_factory=list, max_length=10_000)
+    #: convolutions run by a library of their own (eager PyTorch on CPU: oneDNN convolutions
+    #: next to BLAS torch.mm): their achievable TFLOPS per precision and their utilisation
+    #: curve (fraction of that figure); empty: convolutions take matmul_tflops and the curve above
+    conv_tflops: dict[Precision, PeakTflops] = Field(default_factory=dict)
+    conv_utilisation_curve: list[tuple[CurveWork, CurveFraction]] = Field(default_factory=list, max_length=10_000)
     notes: Note | None = None
     #: latency multipliers fitted by `advisor fit`, keyed "framework/precision family" ("*"
     #: for any; advisor.predict.corrections), applied by the predictor in one place
@@ -511,7 +516,7 @@ class CalibrationSpec(Strict):
                 raise ValueError(f"corrections.{key}: multiplier must be in [0.001, 1000] (got {value!r})")
         return values
 
-    @field_validator("matmul_tflops", "vector_tflops")
+    @field_validator("matmul_tflops", "vector_tflops", "conv_tflops")
     @classmethod
     def _precision_keys(cls, peaks: dict, info) -> dict:
         return _check_precision_keys(peaks, info.field_name)

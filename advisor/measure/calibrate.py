@@ -52,6 +52,7 @@ class OrtMeasurements:
     depthwise: list[mb.SweepPoint] = field(default_factory=list)
     int8_sweep: list[mb.SweepPoint] = field(default_factory=list)
     int8_floor_us: dict[str, float] = field(default_factory=dict)
+    int8_depthwise: list[mb.SweepPoint] = field(default_factory=list)
 
 
 @dataclass
@@ -262,6 +263,9 @@ def _onnxruntime_steps(ort: OrtMeasurements | None, threads: int, budget: mb.Bud
     def int8_sweep() -> None:
         ort.int8_sweep, ort.int8_floor_us = mb.ort_utilisation_sweep(threads, budget, "int8")
 
+    def int8_depthwise() -> None:
+        ort.int8_depthwise = mb.ort_depthwise_points(threads, budget, "int8")
+
     return [
         (f"onnxruntime fp32 GEMM {ort_size}^3", fp32_gemm),
         (f"onnxruntime int8 GEMM {ort_size}^3", int8_gemm),
@@ -269,6 +273,7 @@ def _onnxruntime_steps(ort: OrtMeasurements | None, threads: int, budget: mb.Bud
         ("onnxruntime utilisation sweep", sweep),
         ("onnxruntime depthwise convolutions", depthwise),
         ("onnxruntime int8 sweep (QDQ)", int8_sweep),
+        ("onnxruntime int8 depthwise convolutions (QDQ)", int8_depthwise),
     ]
 
 
@@ -297,6 +302,8 @@ def _build_run(
     dw_rows = [{"shape": list(p.shape), "output_elems": p.output_elems, "flops": p.flops,
                 "time_ms": round(p.time_ms, 5), "gflops": round(p.tflops * 1e3, 3)} for p in m.depthwise]
     vector = mb.peak_consistent_with_curve(_as_conv_points(m.depthwise), curve, m.floor_us) or m.elementwise_tflops
+    # CPU: convolutions (oneDNN) and GEMMs (BLAS) are different libraries in PyTorch
+    conv_peak, conv_curve = mb.conv_figures(m.sweep, m.floor_us) if device == "cpu" else (None, [])
     notes = (
         f"matmul: square {next(iter(m.matmul.values())).size}^3 GEMMs (torch.mm, output preallocated); "
         f"vector: depthwise 3x3 convolutions of MobileNet/EfficientNet stages (the vector-unit kernels with "
@@ -310,7 +317,10 @@ def _build_run(
         f"utilisation_curve: x = output elements of realistic conv/GEMM kernels "
         f"(the profiler's parallel_work), y = achieved/achievable {('fp32' if device == 'cpu' else 'fp16')} "
         f"matmul throughput after subtracting the call floor (tiny GEMM {m.floor_us['gemm']:.1f} us, "
-        f"tiny conv {m.floor_us['conv']:.1f} us), binned per half decade and made monotone (isotonic)."
+        f"tiny conv {m.floor_us['conv']:.1f} us), binned per half decade and made monotone (isotonic)"
+        + ("; conv_tflops: the best rate of the sweep's convolutions (oneDNN), conv_utilisation_curve: "
+           "each convolution's fraction of it, as above (PyTorch's GEMMs run in its BLAS, its "
+           "convolutions in oneDNN: on some CPUs at twice the rate)." if conv_peak else ".")
     )
     device_record = CalibrationSpec(
         platform_id=platform_id,
@@ -324,6 +334,8 @@ def _build_run(
         per_op_overhead_us=None,  # a framework's figure: see the pytorch record below
         graph_kernel_us=round(m.graph_kernel_us, 3) if m.graph_kernel_us is not None else None,
         utilisation_curve=curve,
+        conv_tflops={"fp32": round(conv_peak, 5)} if conv_peak else {},
+        conv_utilisation_curve=conv_curve,
         notes=notes,
     )
     # Eager PyTorch: the same device figures plus its own per-op cost.
@@ -380,6 +392,12 @@ def _onnxruntime_record(
     realistic = mb.peak_consistent_with_curve(gemm_like, ort_curve, ort.int8_floor_us)
     int8 = realistic if realistic is not None else ort.int8_gemm_tops
     ort_vector = mb.peak_consistent_with_curve(_as_conv_points(ort.depthwise), ort_curve, ort.sweep_floor_us) or vector
+    # int8 vector kernels (depthwise QLinearConv) at their own measured rate; without one they
+    # would take the platform's int8 vector peak (VNNI dot products), which they never reach
+    ort_vector_int8 = mb.peak_consistent_with_curve(_as_conv_points(ort.int8_depthwise), ort_curve, ort.int8_floor_us)
+    vector_figures = {"fp32": round(ort_vector, 5)}
+    if ort_vector_int8 is not None:
+        vector_figures["int8"] = round(ort_vector_int8, 5)
     record = CalibrationSpec(
         platform_id=platform_id,
         framework_id="onnxruntime-cpu",
@@ -387,7 +405,7 @@ def _onnxruntime_record(
         method=f"advisor calibrate --device cpu: onnxruntime {_ort_version()} CPUExecutionProvider ({method_tail})",
         tool_version=f"advisor {__version__}",
         matmul_tflops={"fp32": round(fp32, 5), "int8": round(int8, 5)},
-        vector_tflops={"fp32": round(ort_vector, 5)},
+        vector_tflops=vector_figures,
         bandwidth_gbs=round(bandwidth.copy_gbs, 3),
         per_op_overhead_us=round(ort.node_us, 3),
         utilisation_curve=ort_curve,
@@ -404,7 +422,8 @@ def _onnxruntime_record(
             "utilisation_curve: the device record's conv/GEMM shapes as single-node onnxruntime graphs (fp32), "
             "relative to the fp32 MatMul figure, call floor subtracted; "
             "vector: the device record's depthwise convolutions as single-node onnxruntime graphs, stated "
-            "against this record's curve; bandwidth as in the device record (measured through PyTorch)."
+            "against this record's curve (int8: the same convolutions QDQ-quantized, the int8 node alone "
+            "timed by onnxruntime's profiler); bandwidth as in the device record (measured through PyTorch)."
         ),
     )
     details = {  # key order as `advisor calibrate --json` has always written it
@@ -420,6 +439,9 @@ def _onnxruntime_record(
         "int8_gemm_1024": ort.int8_gemm_tops,
         "int8_realistic": realistic,
         "call_floor_us_int8": ort.int8_floor_us,
+        "dw_int8": [{"shape": list(p.shape), "output_elems": p.output_elems, "time_ms": round(p.time_ms, 5),
+                     "gops": round(p.tflops * 1e3, 3)} for p in ort.int8_depthwise],
+        "vector_int8": ort_vector_int8,
     }
     return record, details
 

@@ -95,6 +95,8 @@ def print_calibration(run: Any, created: bool) -> None:
     table.add_column("how")
     for p, v in rec.matmul_tflops.items():
         table.add_row(f"matmul {p}", f"{v:.3f} T/s", run.details["matmul"][p].get("size") and f"{run.details['matmul'][p]['size']}^3 GEMM")
+    for p, v in rec.conv_tflops.items():
+        table.add_row(f"convolution {p}", f"{v:.3f} T/s", "best of the sweep's convolutions (their own library)")
     table.add_row("vector fp32", f"{rec.vector_tflops['fp32'] * 1e3:.2f} GFLOP/s", f"depthwise convs; elementwise addcmul {run.details['elementwise_addcmul_tflops'] * 1e3:.1f}")
     bw = run.details["bandwidth"]
     table.add_row("bandwidth copy", f"{bw['copy_gbs']:.1f} GB/s", f"{bw['array_mib']:.0f} MiB arrays, read+write")
@@ -105,7 +107,7 @@ def print_calibration(run: Any, created: bool) -> None:
         table.add_row("CUDA-graph per kernel", f"{rec.graph_kernel_us:.2f} us", "replay of tiny adds")
     ort = fw.get("onnxruntime-cpu")
     if ort is not None:
-        how = {"fp32": "best of 1024^3 MatMul and the sweep", "int8": "QDQ conv/GEMM sweep, against the curve"}
+        how = {"fp32": "best of 1024^3 MatMul and the sweep", "int8": "QDQ GEMM-shaped sweep, int8 node alone"}
         for p, v in ort.matmul_tflops.items():
             table.add_row(f"onnxruntime {p} matmul", f"{v:.3f} T/s", how.get(p, ""))
         table.add_row("onnxruntime vector fp32", f"{ort.vector_tflops['fp32'] * 1e3:.2f} GFLOP/s", "depthwise convs")

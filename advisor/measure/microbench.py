@@ -645,8 +645,9 @@ def depthwise_points(device: str, budget: Budget) -> list[SweepPoint]:
     return points
 
 
-def ort_depthwise_points(threads: int, budget: Budget) -> list[SweepPoint]:
-    """The same depthwise convolutions as single-node onnxruntime graphs (fp32)."""
+def ort_depthwise_points(threads: int, budget: Budget, precision: str = "fp32") -> list[SweepPoint]:
+    """The same depthwise convolutions as single-node onnxruntime graphs; "int8": QDQ-quantized
+    the way `advisor bench` quantizes models, the int8 node alone timed (``ort_node_ms``)."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
@@ -659,10 +660,13 @@ def ort_depthwise_points(threads: int, budget: Budget) -> list[SweepPoint]:
                                 pads=[1, 1, 1, 1], group=c)
         model = _onnx_model([node], [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, c, hw, hw])],
                             [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, c, ho, ho])], [w])
-        sess = _ort_session(model, threads)
         feeds = {"X": rng.standard_normal((1, c, hw, hw), dtype=np.float32)}
-        stats = _time(lambda: sess.run(None, feeds), "cpu", budget.per_point_s)
-        points.append(_depthwise_point(c, hw, stride, stats.median_ms))
+        if precision == "int8":
+            ms = ort_node_ms(_quantize_bytes(model, feeds), feeds, threads, budget.per_point_s, INT8_COMPUTE_NODES)
+        else:
+            sess = _ort_session(model, threads)
+            ms = _time(lambda: sess.run(None, feeds), "cpu", budget.per_point_s).median_ms
+        points.append(_depthwise_point(c, hw, stride, ms))
     return points
 
 
@@ -693,6 +697,18 @@ def median_of_rounds(rounds: list[Any]) -> Any:
     if isinstance(first, list):
         return [median_of_rounds([r[i] for r in rounds]) for i in range(len(first))]
     return first
+
+
+def conv_figures(points: list[SweepPoint], floor_us: dict[str, float]) -> tuple[float | None, list[tuple[float, float]]]:
+    """(achievable TFLOPS, utilisation curve) of the dense convolutions among ``points``: the
+    best rate any of them reached and each one's fraction of it. Eager PyTorch on a CPU runs
+    convolutions in oneDNN and GEMMs in its BLAS; on an AMD EPYC the first reached twice the
+    second (0.47 vs 0.23 TFLOPS), so they need figures of their own. (None, []) without any."""
+    convs = [p for p in points if p.kind == "conv"]
+    peak = best_rate(convs, floor_us)
+    if peak <= 0:
+        return None, []
+    return peak, utilisation_curve(convs, peak, floor_us)
 
 
 def best_rate(points: list[SweepPoint], floor_us: dict[str, float]) -> float:

@@ -196,12 +196,18 @@ def compute_rate(
     peaks: Achievable,
     c: PredictorConstants,
     curve: list[tuple[float, float]] | None,
+    conv_curve: list[tuple[float, float]] | None = None,
 ) -> tuple[float, str, float]:
     """(effective TFLOPS, precision used, utilisation) of a kernel.
 
     A matmul-class kernel takes the faster of the matrix engine (tiles, which pad badly for
     skinny products) and the vector units (GEMV-style kernels), as cuBLAS/cuDNN heuristics do.
+    A dense convolution takes the calibration's convolution figure and curve where it has
+    one (the framework's convolutions run in another library than its GEMMs).
     """
+    if kernel.convolution and precision in peaks.conv_tflops:
+        util = utilisation(kernel, platform, c, conv_curve or curve)
+        return peaks.conv_tflops[precision] * util, precision, util
     # a path's rate per SM per cycle against the reference SM (see configs/predictor.yaml)
     p = platform.parallelism
     ref = p.units * p.clock_ghz * 1e9 * c.gpu.reference_flops_per_sm_cycle / 1e12
@@ -242,6 +248,7 @@ def predict(
     if ovh.mode == "host":
         host_extra_us, host_extra_origin = host_only_us(profile, platform, framework, calibration, c)
     curve = calibration.utilisation_curve if calibration is not None else None
+    conv_curve = calibration.conv_utilisation_curve if calibration is not None else None
     matmul_prec, vector_prec = kernel_precisions(scheme)
     warnings: list[str] = list(peaks.warnings)
 
@@ -263,9 +270,9 @@ def predict(
     host_clock = gpu_clock = 0.0  # seconds, for the host-dispatch timeline
     for kernel in kernels:
         kept_float = id(kernel) in float_ids
-        prec = (s.float_dtype if kept_float else matmul_prec) if kernel.matmul else vector_prec
+        prec = (s.float_dtype if kept_float else matmul_prec) if kernel.matmul else (kernel.priced_at or vector_prec)
         weight_width = BYTES_PER_ELEMENT[s.float_dtype] if kept_float else s.weight_bytes
-        rate, _, util = compute_rate(kernel, prec, platform, peaks, c, curve)
+        rate, _, util = compute_rate(kernel, prec, platform, peaks, c, curve, conv_curve)
         compute_s = kernel.flops / (rate * 1e12) if kernel.flops else 0.0
         if not kept_float:
             dequant = dequant_flops(kernel, s, c.quantization)

@@ -42,6 +42,10 @@ class Kernel:
     #: bytes moved whatever the scheme (a quantize kernel: 16-bit in, 8-bit out); None:
     #: derived from the element counts at the scheme's widths
     fixed_bytes: float | None = None
+    #: the precision whose vector figure ``flops`` are stated in, whatever the scheme: the
+    #: measured onnxruntime int8 node costs are fp32 vector-op equivalents (QUANTIZED_NODE_OPS);
+    #: None: the scheme's own vector precision
+    priced_at: str | None = None
     #: utilisation per (platform, engine, constants, curve): kernels are shared between the
     #: frameworks and schemes the recommender predicts, and utilisation depends on none of them
     util_cache: dict = field(default_factory=dict, repr=False, compare=False)
@@ -75,6 +79,12 @@ class Kernel:
         """Depthwise convolutions have no reduction over channels to feed a tensor/matrix
         engine; cuDNN, oneDNN and XNNPACK run them on the vector units."""
         return self.matmul and not self.depthwise
+
+    @property
+    def convolution(self) -> bool:
+        """A dense (not depthwise) convolution: the kernels a calibration's ``conv_tflops``
+        prices when the framework runs them in a library other than its GEMMs'."""
+        return self.uses_matrix_engine and bool(self.ops) and _short(self.ops[0].op) == "convolution"
 
     @property
     def activation_matmul(self) -> bool:
@@ -279,6 +289,7 @@ def _quantized_nodes(op: OpRecord) -> list[Kernel]:
         k.kind, k.flops, k.input_elems = kind, round(QUANTIZED_NODE_OPS[kind] * n), reads * n
         k.category = Category.elementwise
         k.weight_elems = 0
+        k.priced_at = "fp32"
         if width is not None:
             k.fixed_bytes = width * n
         nodes.append(k)
@@ -319,7 +330,7 @@ def _im2col(op: OpRecord, taps_per_pixel: int) -> Kernel | None:
     m, _, k = op.gemm_mnk
     taps = m * taps_per_pixel
     kernel = Kernel.from_op(op)
-    kernel.kind, kernel.category = "im2col", Category.elementwise
+    kernel.kind, kernel.category, kernel.priced_at = "im2col", Category.elementwise, "fp32"
     kernel.flops, kernel.weight_elems = round(im2col_tap_ops(k // taps_per_pixel) * taps), 0
     kernel.input_elems, kernel.output_elems, kernel.parallel_work, kernel.gemm_mnk = m * k, m * k, m * k, None
     # the buffer is a per-thread tile that stays in cache; its traffic is inside the

@@ -39,6 +39,9 @@ class Achievable:
     bandwidth_gbs: float
     provenance: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: calibrated TFLOPS of dense convolutions per precision, where the framework runs them in
+    #: a library of their own (CalibrationSpec.conv_tflops); empty: they take matrix_tflops
+    conv_tflops: dict[str, float] = field(default_factory=dict)
 
     def has(self, precision: str) -> bool:
         """Whether the device has any engine at this precision (no fallback needed)."""
@@ -75,6 +78,7 @@ def achievable(
         sheet_text += "; fp16 GEMMs at the fp16-accumulate rate"
     prov = {"compute": sheet_text, "bandwidth": sheet_text}
     warnings: list[str] = []
+    conv: dict[str, float] = {}
     if calibration is not None:
         when = f"calibration {calibration.measured_at} ({calibration.method})"
 
@@ -96,9 +100,13 @@ def achievable(
                 if plausible(f"{prec} TFLOPS", value, sheet.value if sheet else None):
                     table[prec] = value
                     prov["compute"] = when + f"; other precisions: {sheet_text}"
+        for prec, value in calibration.conv_tflops.items():
+            sheet = platform.matrix_peaks.get(prec) or platform.vector_peaks.get(prec)
+            if plausible(f"{prec} convolution TFLOPS", value, sheet.value if sheet else None):
+                conv[prec] = value
         if calibration.bandwidth_gbs and plausible(
             "bandwidth GB/s", calibration.bandwidth_gbs, platform.memory.bandwidth_gbs.value
         ):
             bandwidth = calibration.bandwidth_gbs
             prov["bandwidth"] = when
-    return Achievable(matrix, vector, bandwidth, prov, warnings)
+    return Achievable(matrix, vector, bandwidth, prov, warnings, conv)
