@@ -316,6 +316,8 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
     ]
     for p, val in dev["matmul_tflops"].items():
         lines.append(f"| matmul {p} (torch, {details['matmul'][p]['size']}^3 GEMM) | {val:.3f} TFLOPS |")
+    for p, val in (dev.get("conv_tflops") or {}).items():
+        lines.append(f"| convolution {p} (torch/oneDNN, best of the sweep's convolutions) | {val:.3f} TFLOPS |")
     lines.append(f"| vector fp32 (torch depthwise 3x3 convolutions, against the curve) | {dev['vector_tflops'].get('fp32', 0) * 1e3:.2f} GFLOP/s |")
     if "elementwise_addcmul_tflops" in details:
         lines.append(f"| elementwise addcmul, cache-resident (not used: elementwise ops are memory-bound) | "
@@ -329,12 +331,19 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         lines.append(f"| onnxruntime matmul fp32 / int8 (achievable on realistic kernels) | {o['matmul_tflops']['fp32']:.3f} TFLOPS / {o['matmul_tflops']['int8']:.3f} TOPS |")
         lines.append(f"| onnxruntime per-node cost | {o['per_op_overhead_us']:.2f} us |")
         lines.append(f"| onnxruntime vector fp32 (depthwise convolutions, against its curve) | {o['vector_tflops']['fp32'] * 1e3:.2f} GFLOP/s |")
+        if "int8" in o["vector_tflops"]:
+            lines.append(f"| onnxruntime vector int8 (QDQ depthwise convolutions, the int8 node alone) | "
+                         f"{o['vector_tflops']['int8'] * 1e3:.2f} GOP/s |")
         ort_curve = ", ".join(f"({w:.0f}, {f:.2f})" for w, f in o["utilisation_curve"])
         lines.append(f"| onnxruntime utilisation curve (output elements, fraction of its fp32 GEMM figure) | {ort_curve} |")
     if dev.get("graph_kernel_us") is not None:
         lines.append(f"| CUDA-graph replay per kernel | {dev['graph_kernel_us']:.2f} us |")
     curve = ", ".join(f"({w:.0f}, {f:.2f})" for w, f in dev["utilisation_curve"])
-    lines += [f"| utilisation curve (output elements, fraction of peak) | {curve} |", ""]
+    lines += [f"| utilisation curve (output elements, fraction of peak) | {curve} |"]
+    if dev.get("conv_utilisation_curve"):
+        conv_curve = ", ".join(f"({w:.0f}, {f:.2f})" for w, f in dev["conv_utilisation_curve"])
+        lines += [f"| convolution utilisation curve (output elements, fraction of the convolution figure) | {conv_curve} |"]
+    lines += [""]
     lines += [
         "## Every row",
         "",
@@ -357,15 +366,17 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         ratios = [now[k] / m.latency_ms for m in again
                   if (k := (m.model, m.batch, m.framework, m.precision)) in now]
         spread = sorted(abs(r - 1) for r in ratios)
+        # ISO 8601 dates of one time zone order as text
+        when = "earlier" if str(info["conditions"].get("date")) < str(payload["conditions"].get("date")) else "later"
         lines += [
             "",
             "## Repeatability on this machine",
             "",
-            f"The same matrix was measured once more, earlier ({info['conditions'].get('date')}, same scheduling); the",
+            f"The same matrix was measured once more, {when} ({info['conditions'].get('date')}, same scheduling); the",
             "data file keeps it under `repeat_measurements`. Between the two runs a configuration's median moved by",
             f"{statistics.median(spread):.0%} (median over the {len(ratios)} configurations; largest {spread[-1]:.0%}): this",
             "shared VM's speed drifts by tens of percent over minutes, which bounds how closely any prediction can match.",
-            f"Against that earlier run, the same predictions have a median absolute error of {rsum.median_abs_error:.1%} and",
+            f"Against that {when} run, the same predictions have a median absolute error of {rsum.median_abs_error:.1%} and",
             f"order the pairs right in {rsum.pairwise_agreement:.1%} of {rsum.pairs} pairs.",
         ]
     lines += [
@@ -384,13 +395,19 @@ def render_markdown(payload: dict, summary, measurements, plot_name: str, device
         "  QLinearMul, softmax as QLinearSoftmax (no fused attention; 11-13% of ViT), LayerNorm and GELU's",
         "  Div/Erf stay float between DequantizeLinear and QuantizeLinear, and QLinearConv gathers im2col",
         "  patches (YOLOv5's 3-channel 6x6 stem was 30-50% of its int8 convolution time). These nodes cost",
-        "  0.1-2 ns per element, about what the fp32 node costs, not a quarter of it: they are priced at the",
-        "  per-element cost `python benchmarks/ort_int8_ops.py costs` measures (docs/predictor.md). Since",
-        "  then int8 ResNet/EfficientNet are predicted too slow (+34% to +79%): the calibrated int8 GEMM",
-        "  rate was timed on single-node graphs that include a quantize, a dequantize and NHWC transposes",
-        "  around the kernel, so it understates the in-network rate; the per-element figures were taken on",
-        "  a busy VM (+-50%).",
-        "- still missing: eager PyTorch at batch 1 on MobileNet/EfficientNet/YOLO remains 35-45% too fast.",
+        "  0.05-1 ns per element, about what the fp32 node costs, not a quarter of it: they are priced at the",
+        "  per-element cost `python benchmarks/ort_int8_ops.py costs` measures, in units of the fp32 vector",
+        "  figure (docs/predictor.md), never at a VNNI int8 peak. `advisor calibrate` times the int8 kernels",
+        "  alone with onnxruntime's profiler (a one-node calibration graph's quantize/dequantize are not a",
+        "  layer's cost: inside a network u8 tensors pass between int8 kernels), states the int8 GEMM figure",
+        "  from GEMM-shaped kernels (the im2col pass is priced on its own) and measures int8 depthwise",
+        "  convolutions for the int8 vector figure.",
+        "- eager PyTorch on this CPU runs convolutions in oneDNN and GEMMs in its BLAS, at different speeds",
+        "  (sweep convolutions up to twice torch.mm's rate): the calibration keeps a convolution figure and",
+        "  curve of their own (`conv_tflops`, `conv_utilisation_curve`).",
+        "- still missing: batch-1 MobileNet/EfficientNet/YOLOv5n stay 20-39% too fast in onnxruntime (fp32",
+        "  and int8), not yet explained (their many small kernels are the likely place to look); EfficientNet",
+        "  at batch 8 in eager PyTorch is 46% too slow.",
         "- depthwise convolutions (MobileNet, EfficientNet) are vector-unit kernels: their rate comes from the",
         "  calibrated depthwise figure of each framework, which is why the calibration measures them.",
     ]
