@@ -48,8 +48,10 @@ def _insert_rev1_rows(engine) -> dict:  # noqa: ANN001
             names = ", ".join([*values, "origin", "created_at", "updated_at"])
             binds = ", ".join([f":{k}" for k in values] + ["'user'", "CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP"])
             conn.execute(text(f"INSERT INTO platforms ({names}) VALUES ({binds})"), values)
-        # revision 1 has no correction columns (0004 added them)
-        calib = cal.model_dump(mode="json", exclude={"corrections", "correction_sources", "module_call_us", "view_op_us"})
+        # revision 1 has no correction columns (0004 added them), no host costs (0006) and no
+        # convolution figures (0007)
+        calib = cal.model_dump(mode="json", exclude={"corrections", "correction_sources", "module_call_us", "view_op_us",
+                                                     "conv_tflops", "conv_utilisation_curve"})
         calib = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in calib.items()}
         names = ", ".join([*calib, "created_at"])
         binds = ", ".join([f":{k}" for k in calib] + ["CURRENT_TIMESTAMP"])
