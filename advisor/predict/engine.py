@@ -205,7 +205,7 @@ def compute_rate(
     A dense convolution takes the calibration's convolution figure and curve where it has
     one (the framework's convolutions run in another library than its GEMMs).
     """
-    if kernel.convolution and precision in peaks.conv_tflops:
+    if peaks.conv_tflops and precision in peaks.conv_tflops and kernel.convolution:
         util = utilisation(kernel, platform, c, conv_curve or curve)
         return peaks.conv_tflops[precision] * util, precision, util
     # a path's rate per SM per cycle against the reference SM (see configs/predictor.yaml)
