@@ -103,13 +103,21 @@ def test_calibrate_stores_local_platform_and_records(calibrated_db: str) -> None
     assert [w for w, _ in curve] == sorted(w for w, _ in curve)
     assert [f for _, f in curve] == sorted(f for _, f in curve)
     assert all(0 < f <= 1 for _, f in curve)
+    # the sweep's convolutions get a figure of their own (the best rate any reached), and
+    # every convolution's fraction of it; the pytorch record carries the same figures
+    conv = device.conv_tflops["fp32"]
+    assert 0 < conv <= (derived.tflops * turbo_headroom if derived else 100.0)  # same ISA ceiling as GEMMs
+    assert device.conv_utilisation_curve and all(0 < f <= 1 for _, f in device.conv_utilisation_curve)
 
     eager = db.latest_calibration("local", "pytorch")
+    assert eager.conv_tflops == device.conv_tflops
     assert eager.framework_id == "pytorch" and 0 < eager.per_op_overhead_us < 100_000
     ort = db.latest_calibration("local", "onnxruntime-cpu")
     assert ort.framework_id == "onnxruntime-cpu"
     assert set(ort.matmul_tflops) == {"fp32", "int8"}
     assert ort.per_op_overhead_us > 0
+    # int8 depthwise convolutions timed as QDQ graphs give onnxruntime's int8 vector figure
+    assert ort.vector_tflops.get("int8", 0) > 0
 
 
 def test_calibrate_as_existing_platform_of_another_class_is_refused(isolated_db: str) -> None:

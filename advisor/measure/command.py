@@ -111,6 +111,9 @@ def print_calibration(run: Any, created: bool) -> None:
         for p, v in ort.matmul_tflops.items():
             table.add_row(f"onnxruntime {p} matmul", f"{v:.3f} T/s", how.get(p, ""))
         table.add_row("onnxruntime vector fp32", f"{ort.vector_tflops['fp32'] * 1e3:.2f} GFLOP/s", "depthwise convs")
+        if "int8" in ort.vector_tflops:
+            table.add_row("onnxruntime vector int8", f"{ort.vector_tflops['int8'] * 1e3:.2f} GOP/s",
+                          "QDQ depthwise convs, int8 node alone")
         table.add_row("onnxruntime per-node", f"{ort.per_op_overhead_us:.2f} us", "Add/Relu chain")
     curve = ", ".join(f"{w:.0f}:{f:.2f}" for w, f in rec.utilisation_curve)
     table.add_row("utilisation curve", f"{len(rec.utilisation_curve)} points", curve)
