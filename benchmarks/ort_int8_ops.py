@@ -20,49 +20,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def _session(model: bytes | str, threads: int, profile_dir: str | None = None, optimized: str | None = None):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL  # as advisor bench
-    opts.log_severity_level = 3
-    if optimized:
-        opts.optimized_model_filepath = optimized
-    if profile_dir:
-        opts.enable_profiling = True
-        opts.profile_file_prefix = str(Path(profile_dir) / "ort_profile")
-    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-
-
-def node_medians(sess, feeds: dict, runs: int, warmup: int = 3) -> dict[str, tuple[float, dict]]:
-    """Per node: (median kernel time in us over ``runs`` runs, the profiler's args)."""
-    for _ in range(warmup + runs):
-        sess.run(None, feeds)
-    trace = Path(sess.end_profiling())
-    events = json.loads(trace.read_text())
-    trace.unlink(missing_ok=True)
-    model_runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
-    start = model_runs[warmup]["ts"]
-    times: dict[str, list[float]] = collections.defaultdict(list)
-    args: dict[str, dict] = {}
-    for e in events:
-        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= start:
-            name = e["name"][: -len("_kernel_time")]
-            times[name].append(e["dur"])
-            args[name] = e["args"]
-    return {n: (statistics.median(t), args[n]) for n, t in times.items()}
 
 
 def _elems(shape_entry: dict) -> int:
@@ -76,15 +39,16 @@ def graph(args: argparse.Namespace) -> None:
     import onnx
 
     from advisor.measure.bench import ModelBench, _ort_feeds, onnx_artifacts
+    from advisor.measure.microbench import _ort_session, ort_node_medians
 
     mb = ModelBench(args.model, args.batch)
     try:
         art = onnx_artifacts(mb.m, args.model, "int8")
         with tempfile.TemporaryDirectory() as tmp:
             optimized = str(Path(tmp) / "optimized.onnx")
-            sess = _session(str(art.int8), mb.threads, tmp, optimized)
+            sess = _ort_session(str(art.int8), mb.threads, profile_prefix=f"{tmp}/ort_profile", optimized_path=optimized)
             feeds = _ort_feeds(mb.m, [i.name for i in sess.get_inputs()])
-            nodes = node_medians(sess, feeds, args.runs)
+            nodes = ort_node_medians(sess, feeds, runs=args.runs)
             ops = collections.Counter(n.op_type for n in onnx.load(optimized).graph.node)
     finally:
         mb.close()
@@ -188,7 +152,7 @@ def _vector_rate_once(threads: int) -> float:
 
 def costs(args: argparse.Namespace) -> None:
     """ns per output element of each int8 node kind, and the vector-op equivalents."""
-    from advisor.measure.microbench import _quantize_bytes
+    from advisor.measure.microbench import _ort_session, _quantize_bytes, ort_node_medians
 
     threads = args.threads
     rows: dict[str, list[tuple[float, int]]] = collections.defaultdict(list)
@@ -196,7 +160,7 @@ def costs(args: argparse.Namespace) -> None:
     for label, model, feeds in micro_graphs():
         q = _quantize_bytes(model, feeds)
         with tempfile.TemporaryDirectory() as tmp:
-            nodes = node_medians(_session(q, threads, tmp), feeds, args.runs)
+            nodes = ort_node_medians(_ort_session(q, threads, profile_prefix=f"{tmp}/ort_profile"), feeds, runs=args.runs)
         for name, (us, a) in nodes.items():
             op = a.get("op_name", "?")
             if label.startswith("conv") and op == "QLinearConv":

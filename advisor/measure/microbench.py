@@ -389,7 +389,11 @@ def cuda_graph_kernel_us(budget: Budget, kernels: int = 200) -> float:
 
 
 # ---------------------------------------------------------------- ONNX Runtime (CPU)
-def _ort_session(model_bytes: bytes, threads: int):  # -> onnxruntime.InferenceSession
+def _ort_session(model: bytes | str, threads: int, profile_prefix: str | None = None,
+                 optimized_path: str | None = None):  # -> onnxruntime.InferenceSession
+    """A CPU session as `advisor bench` runs models (intra-op threads, one inter-op thread,
+    sequential, default graph optimisations); ``profile_prefix`` turns onnxruntime's profiler
+    on, ``optimized_path`` saves the optimized graph."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -397,7 +401,47 @@ def _ort_session(model_bytes: bytes, threads: int):  # -> onnxruntime.InferenceS
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
-    return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+    if profile_prefix:
+        opts.enable_profiling = True
+        opts.profile_file_prefix = profile_prefix
+    if optimized_path:
+        opts.optimized_model_filepath = optimized_path
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+
+
+def ort_node_medians(sess: Any, feeds: dict, *, runs: int, warmup: int = 3, warmup_s: float = 0.0,
+                     budget_s: float = 0.0) -> dict[str, tuple[float, dict]]:
+    """Per node of a session made with profiling on (``_ort_session(..., profile_prefix=)``):
+    (median kernel time in us over the timed runs, the profiler's args). Warm-up is at least
+    ``warmup`` runs and ``warmup_s`` seconds; then at least ``runs`` runs and ``budget_s``
+    seconds are timed. Ends the session's profiling and deletes its trace."""
+    import collections
+    import json
+    import statistics
+    import time as clock
+    from pathlib import Path
+
+    done, until = 0, clock.perf_counter() + warmup_s
+    while done < warmup or clock.perf_counter() < until:
+        sess.run(None, feeds)
+        done += 1
+    timed, until = 0, clock.perf_counter() + budget_s
+    while timed < runs or clock.perf_counter() < until:
+        sess.run(None, feeds)
+        timed += 1
+    trace = Path(sess.end_profiling())
+    events = json.loads(trace.read_text())
+    trace.unlink(missing_ok=True)
+    model_runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
+    start = model_runs[done]["ts"]  # the first timed run: warm-up runs are in the trace too
+    times: dict[str, list[float]] = collections.defaultdict(list)
+    args: dict[str, dict] = {}
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= start:
+            name = e["name"][: -len("_kernel_time")]
+            times[name].append(e["dur"])
+            args[name] = e["args"]
+    return {n: (statistics.median(t), args[n]) for n, t in times.items()}
 
 
 def _onnx_model(nodes, inputs, outputs, initializers=()) -> bytes:
@@ -504,22 +548,14 @@ def ort_utilisation_sweep(threads: int, budget: Budget, precision: str = "fp32")
                             [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [m, n])], [b])
         return model, {"A": rng.standard_normal((m, k), dtype=np.float32)}, m * n, 2.0 * m * n * k
 
-    def time_model(model: bytes, feeds: dict, point_s: float) -> float:
-        if precision == "int8":
-            # the int8 kernel alone: in a network, the quantize/dequantize around it are
-            # nodes of their own that the predictor prices separately (QDQ chains)
-            return ort_node_ms(_quantize_bytes(model, feeds), feeds, threads, point_s, INT8_COMPUTE_NODES)
-        sess = _ort_session(model, threads)
-        return _time(lambda: sess.run(None, feeds), "cpu", point_s).median_ms
-
     floor = {
-        "conv": time_model(conv_model(1, 4, 4, 4, 1, 1)[0], conv_model(1, 4, 4, 4, 1, 1)[1], budget.per_point_s) * 1e3,
-        "gemm": time_model(gemm_model(1, 1, 1)[0], gemm_model(1, 1, 1)[1], budget.per_point_s) * 1e3,
+        "conv": _ort_graph_ms(*conv_model(1, 4, 4, 4, 1, 1)[:2], threads, budget.per_point_s, precision) * 1e3,
+        "gemm": _ort_graph_ms(*gemm_model(1, 1, 1)[:2], threads, budget.per_point_s, precision) * 1e3,
     }
     points: list[SweepPoint] = []
     for kind, shape in SWEEP_SHAPES[:: budget.sweep_stride]:
         model, feeds, out_elems, flops = conv_model(*shape) if kind == "conv" else gemm_model(*shape)
-        ms = time_model(model, feeds, budget.per_point_s)
+        ms = _ort_graph_ms(model, feeds, threads, budget.per_point_s, precision)
         points.append(SweepPoint(kind, shape, out_elems, flops, ms, flops / (ms * 1e-3) / 1e12))
     return points, floor
 
@@ -534,39 +570,27 @@ def ort_node_ms(model: bytes, feeds: dict, threads: int, budget_s: float, op_typ
     """Median time (ms) per run of the nodes of ``op_types`` in a one-kernel graph, from
     onnxruntime's own profiler: what the kernel costs without the graph's other nodes (the
     quantize and dequantize at its edges) or the session's per-call work."""
-    import json
-    import statistics
     import tempfile
-    import time as _clock
-
-    import onnxruntime as ort
 
     with tempfile.TemporaryDirectory(prefix="advisor-prof-") as tmp:
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.log_severity_level = 3
-        opts.enable_profiling = True
-        opts.profile_file_prefix = f"{tmp}/ort"
-        sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-        warmup = _clock.perf_counter() + min(0.3, budget_s)
-        while _clock.perf_counter() < warmup:
-            sess.run(None, feeds)
-        runs, end = 0, _clock.perf_counter() + budget_s
-        while runs < 5 or _clock.perf_counter() < end:
-            sess.run(None, feeds)
-            runs += 1
-        events = json.loads(open(sess.end_profiling()).read())
-    # one event per run of the graph's one kernel; the profile also covers the warm-up runs,
-    # so only the last ``runs`` count
-    times = [e["dur"] / 1e3 for e in events
-             if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time")
-             and e.get("args", {}).get("op_name") in op_types][-runs:]
+        sess = _ort_session(model, threads, profile_prefix=f"{tmp}/ort")
+        nodes = ort_node_medians(sess, feeds, runs=5, warmup=1, warmup_s=min(0.3, budget_s), budget_s=budget_s)
+    times = [us / 1e3 for us, args in nodes.values() if args.get("op_name") in op_types]
     if not times:
         raise InputError(f"onnxruntime's profile has none of the nodes {sorted(op_types)}: the quantized graph "
                          "did not fuse into an int8 kernel")
-    return statistics.median(times)
+    return sum(times)
+
+
+def _ort_graph_ms(model: bytes, feeds: dict, threads: int, budget_s: float, precision: str) -> float:
+    """Median time (ms) of a one-node fp32 graph, whole; "int8": the graph QDQ-quantized the
+    way `advisor bench` quantizes models, its int8 node alone (``ort_node_ms``): inside a
+    network consecutive int8 kernels pass u8 tensors on, so the quantize/dequantize at a
+    one-node graph's edges are not a layer's cost."""
+    if precision == "int8":
+        return ort_node_ms(_quantize_bytes(model, feeds), feeds, threads, budget_s, INT8_COMPUTE_NODES)
+    sess = _ort_session(model, threads)
+    return _time(lambda: sess.run(None, feeds), "cpu", budget_s).median_ms
 
 
 def _quantize_bytes(model: bytes, feeds: dict) -> bytes:
@@ -661,12 +685,7 @@ def ort_depthwise_points(threads: int, budget: Budget, precision: str = "fp32") 
         model = _onnx_model([node], [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, c, hw, hw])],
                             [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, c, ho, ho])], [w])
         feeds = {"X": rng.standard_normal((1, c, hw, hw), dtype=np.float32)}
-        if precision == "int8":
-            ms = ort_node_ms(_quantize_bytes(model, feeds), feeds, threads, budget.per_point_s, INT8_COMPUTE_NODES)
-        else:
-            sess = _ort_session(model, threads)
-            ms = _time(lambda: sess.run(None, feeds), "cpu", budget.per_point_s).median_ms
-        points.append(_depthwise_point(c, hw, stride, ms))
+        points.append(_depthwise_point(c, hw, stride, _ort_graph_ms(model, feeds, threads, budget.per_point_s, precision)))
     return points
 
 
