@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from advisor.domain.curve import interpolate_curve
 from advisor.domain.specs import Fusion
 from advisor.precision import scheme as scheme_spec
 from advisor.profiling.types import Category, OpRecord, short_op_name
@@ -232,17 +233,10 @@ IM2COL_TAP_OPS: tuple[tuple[int, float], ...] = ((4, 34.8), (16, 24.6), (64, 23.
 
 
 def im2col_tap_ops(channels: int) -> float:
-    """Vector-op equivalents of one im2col tap over ``channels`` input channels."""
-    import math
+    """Vector-op equivalents of one im2col tap over ``channels`` input channels
+    (IM2COL_TAP_OPS read like a utilisation curve: linear in log C, flat outside)."""
+    return interpolate_curve(IM2COL_TAP_OPS, channels)
 
-    points = IM2COL_TAP_OPS
-    if channels <= points[0][0]:
-        return points[0][1]
-    for (c0, v0), (c1, v1) in zip(points, points[1:]):
-        if channels <= c1:
-            t = (math.log(channels) - math.log(c0)) / (math.log(c1) - math.log(c0))
-            return v0 + t * (v1 - v0)
-    return points[-1][1]
 
 #: how onnxruntime's int8 graph runs an op that it does not fuse: (node, operand tensors
 #: read, bytes per element moved or None for 1-byte tensors). The QDQ quantizer's operator

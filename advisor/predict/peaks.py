@@ -91,19 +91,16 @@ def achievable(
                 return False
             return True
 
-        for table, measured, sheet_peaks in (
-            (matrix, calibration.matmul_tflops, platform.matrix_peaks),
-            (vector, calibration.vector_tflops, platform.vector_peaks),
+        for table, measured, sheet_peaks, what in (
+            (matrix, calibration.matmul_tflops, platform.matrix_peaks, "TFLOPS"),
+            (vector, calibration.vector_tflops, platform.vector_peaks, "TFLOPS"),
+            (conv, calibration.conv_tflops, platform.matrix_peaks, "convolution TFLOPS"),
         ):
             for prec, value in measured.items():
                 sheet = sheet_peaks.get(prec) or platform.vector_peaks.get(prec)
-                if plausible(f"{prec} TFLOPS", value, sheet.value if sheet else None):
+                if plausible(f"{prec} {what}", value, sheet.value if sheet else None):
                     table[prec] = value
                     prov["compute"] = when + f"; other precisions: {sheet_text}"
-        for prec, value in calibration.conv_tflops.items():
-            sheet = platform.matrix_peaks.get(prec) or platform.vector_peaks.get(prec)
-            if plausible(f"{prec} convolution TFLOPS", value, sheet.value if sheet else None):
-                conv[prec] = value
         if calibration.bandwidth_gbs and plausible(
             "bandwidth GB/s", calibration.bandwidth_gbs, platform.memory.bandwidth_gbs.value
         ):
