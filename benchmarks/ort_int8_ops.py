@@ -39,14 +39,15 @@ def graph(args: argparse.Namespace) -> None:
     import onnx
 
     from advisor.measure.bench import ModelBench, _ort_feeds, onnx_artifacts
-    from advisor.measure.microbench import _ort_session, ort_node_medians
+    from advisor.measure.bench import ort_session
+    from advisor.measure.microbench import ort_node_medians
 
     mb = ModelBench(args.model, args.batch)
     try:
         art = onnx_artifacts(mb.m, args.model, "int8")
         with tempfile.TemporaryDirectory() as tmp:
             optimized = str(Path(tmp) / "optimized.onnx")
-            sess = _ort_session(str(art.int8), mb.threads, profile_prefix=f"{tmp}/ort_profile", optimized_path=optimized)
+            sess = ort_session(str(art.int8), mb.threads, profile_prefix=f"{tmp}/ort_profile", optimized_path=optimized)
             feeds = _ort_feeds(mb.m, [i.name for i in sess.get_inputs()])
             nodes = ort_node_medians(sess, feeds, runs=args.runs)
             ops = collections.Counter(n.op_type for n in onnx.load(optimized).graph.node)
@@ -152,7 +153,8 @@ def _vector_rate_once(threads: int) -> float:
 
 def costs(args: argparse.Namespace) -> None:
     """ns per output element of each int8 node kind, and the vector-op equivalents."""
-    from advisor.measure.microbench import _ort_session, _quantize_bytes, ort_node_medians
+    from advisor.measure.bench import ort_session
+    from advisor.measure.microbench import _quantize_bytes, ort_node_medians
 
     threads = args.threads
     rows: dict[str, list[tuple[float, int]]] = collections.defaultdict(list)
@@ -160,7 +162,7 @@ def costs(args: argparse.Namespace) -> None:
     for label, model, feeds in micro_graphs():
         q = _quantize_bytes(model, feeds)
         with tempfile.TemporaryDirectory() as tmp:
-            nodes = ort_node_medians(_ort_session(q, threads, profile_prefix=f"{tmp}/ort_profile"), feeds, runs=args.runs)
+            nodes = ort_node_medians(ort_session(q, threads, profile_prefix=f"{tmp}/ort_profile"), feeds, runs=args.runs)
         for name, (us, a) in nodes.items():
             op = a.get("op_name", "?")
             if label.startswith("conv") and op == "QLinearConv":

@@ -29,6 +29,7 @@ STAGE_RANK: dict[str, float] = {
     "safe_input": BOTTOM, "finite_json": BOTTOM,  # bounded file/body reading, finite JSON out
     "display": BOTTOM,  # figures with units and tables that fit, for every report
     "options": BOTTOM,  # comma-separated option values (recommend and plan parse the same ones)
+    "quiet_logs": BOTTOM,  # a library logger's level raised for one call (models and measure)
     "models": 1,
     "profiling": 2,
     "db": 3,

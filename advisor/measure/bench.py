@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import importlib.util
 import io
+import logging
 import os
 import tempfile
 import time
@@ -38,6 +39,7 @@ from pydantic import BaseModel, Field
 
 from advisor.errors import InputError, unknown_name
 from advisor.precision import scheme as scheme_spec
+from advisor.quiet_logs import logger_level
 
 #: Frameworks `advisor bench` can run, with the devices they run on.
 RUNNABLE: dict[str, tuple[str, ...]] = {
@@ -382,28 +384,28 @@ def _ort_feeds(m: Materialised, names: list[str]) -> dict[str, Any]:
     return {n: by_name[n] for n in names if n in by_name}
 
 
-@contextlib.contextmanager
-def _quiet_logging() -> Iterator[None]:
-    """onnxruntime.quantization logs advice through the root logger; keep it off the CLI's
-    stderr while it runs, then restore the level."""
-    import logging
+def quantize_static_qdq(source: Path, target: Path, feeds: list[dict[str, Any]]) -> None:
+    """onnxruntime's static int8 quantization as advisor quantizes every model it times (bench
+    and calibrate alike): QDQ, u8 activations, s8 per-channel weights, MinMax over ``feeds``;
+    the quantizer's log advice and its sessions' warnings kept off stderr."""
+    import onnxruntime
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    root = logging.getLogger()
-    old = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(old)
+    onnxruntime.set_default_logger_severity(3)  # the quantizer's inference sessions: errors only
+    with logger_level(None, logging.ERROR):  # its advice goes through the root logger
+        quantize_static(
+            str(source), str(target), _RandomCalibration(feeds),
+            quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            per_channel=True, calibrate_method=CalibrationMethod.MinMax,
+        )
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path, m: Materialised, names: list[str], samples: int = 4) -> None:
     """Static int8 (QDQ, u8 activations, s8 per-channel weights, MinMax on random inputs)."""
     import numpy as np
     import onnxruntime
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    onnxruntime.set_default_logger_severity(3)  # the quantizer's inference sessions: errors only
+    onnxruntime.set_default_logger_severity(3)  # pre-processing's sessions too: errors only
     base = _ort_feeds(m, names)
     rng = np.random.default_rng(0)
     feeds = [
@@ -417,24 +419,23 @@ def quantize_int8(fp32_path: Path, int8_path: Path, m: Materialised, names: list
         from onnxruntime.quantization.shape_inference import quant_pre_process
 
         pre = int8_path.with_suffix(".pre.onnx")
-        with _quiet_logging():
+        with logger_level(None, logging.ERROR):  # its advice goes through the root logger
             quant_pre_process(str(fp32_path), str(pre))
         source = pre
     except Exception:  # noqa: BLE001 - pre-processing is an optimisation; quantize the raw export
         source = fp32_path
     try:
-        with _quiet_logging():
-            quantize_static(
-                str(source), str(int8_path), _RandomCalibration(feeds),
-                quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                per_channel=True, calibrate_method=CalibrationMethod.MinMax,
-            )
+        quantize_static_qdq(source, int8_path, feeds)
     except Exception as exc:  # noqa: BLE001
         text = str(exc).strip().splitlines()
         raise InputError(f"onnxruntime could not quantize the exported model to int8: {text[0] if text else type(exc).__name__}") from None
 
 
-def ort_session(path: Path, threads: int):  # -> onnxruntime.InferenceSession
+def ort_session(model: Path | str | bytes, threads: int, profile_prefix: str | None = None,
+                optimized_path: str | None = None):  # -> onnxruntime.InferenceSession
+    """A CPU session as advisor times models (bench and calibrate alike): intra-op threads, one
+    inter-op thread, sequential, every graph optimisation; ``profile_prefix`` turns onnxruntime's
+    profiler on, ``optimized_path`` saves the optimized graph."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -443,7 +444,13 @@ def ort_session(path: Path, threads: int):  # -> onnxruntime.InferenceSession
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3  # errors only: the exporter's unused-initializer warnings are noise
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    if profile_prefix:
+        opts.enable_profiling = True
+        opts.profile_file_prefix = profile_prefix
+    if optimized_path:
+        opts.optimized_model_filepath = optimized_path
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), opts,
+                                providers=["CPUExecutionProvider"])
 
 
 @dataclass

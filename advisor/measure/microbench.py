@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from advisor.domain.curve import interpolate_curve
 from advisor.errors import InputError
+from advisor.measure.bench import ort_session, quantize_static_qdq
 from advisor.measure.timing import TimingStats, time_callable
 
 #: torch dtypes of the precisions whose matmul we can time directly
@@ -389,29 +390,9 @@ def cuda_graph_kernel_us(budget: Budget, kernels: int = 200) -> float:
 
 
 # ---------------------------------------------------------------- ONNX Runtime (CPU)
-def _ort_session(model: bytes | str, threads: int, profile_prefix: str | None = None,
-                 optimized_path: str | None = None):  # -> onnxruntime.InferenceSession
-    """A CPU session as `advisor bench` runs models (intra-op threads, one inter-op thread,
-    sequential, default graph optimisations); ``profile_prefix`` turns onnxruntime's profiler
-    on, ``optimized_path`` saves the optimized graph."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.log_severity_level = 3
-    if profile_prefix:
-        opts.enable_profiling = True
-        opts.profile_file_prefix = profile_prefix
-    if optimized_path:
-        opts.optimized_model_filepath = optimized_path
-    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-
-
 def ort_node_medians(sess: Any, feeds: dict, *, runs: int, warmup: int = 3, warmup_s: float = 0.0,
                      budget_s: float = 0.0) -> dict[str, tuple[float, dict]]:
-    """Per node of a session made with profiling on (``_ort_session(..., profile_prefix=)``):
+    """Per node of a session made with profiling on (``ort_session(..., profile_prefix=)``):
     (median kernel time in us over the timed runs, the profiler's args). Warm-up is at least
     ``warmup`` runs and ``warmup_s`` seconds; then at least ``runs`` runs and ``budget_s``
     seconds are timed. Ends the session's profiling and deletes its trace."""
@@ -477,7 +458,7 @@ def ort_gemm_tops(precision: str, size: int, threads: int, budget: Budget) -> fl
          helper.make_tensor_value_info("B", types[1], [size, size])],
         [helper.make_tensor_value_info("Y", types[2], [size, size])],
     )
-    sess = _ort_session(model, threads)
+    sess = ort_session(model, threads)
     stats = _time(lambda: sess.run(None, feeds), "cpu", budget.big_point_s)
     return 2.0 * size**3 / (stats.median_ms * 1e-3) / 1e12
 
@@ -573,7 +554,7 @@ def ort_node_ms(model: bytes, feeds: dict, threads: int, budget_s: float, op_typ
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="advisor-prof-") as tmp:
-        sess = _ort_session(model, threads, profile_prefix=f"{tmp}/ort")
+        sess = ort_session(model, threads, profile_prefix=f"{tmp}/ort")
         nodes = ort_node_medians(sess, feeds, runs=5, warmup=1, warmup_s=min(0.3, budget_s), budget_s=budget_s)
     times = [us / 1e3 for us, args in nodes.values() if args.get("op_name") in op_types]
     if not times:
@@ -589,43 +570,25 @@ def _ort_graph_ms(model: bytes, feeds: dict, threads: int, budget_s: float, prec
     one-node graph's edges are not a layer's cost."""
     if precision == "int8":
         return ort_node_ms(_quantize_bytes(model, feeds), feeds, threads, budget_s, INT8_COMPUTE_NODES)
-    sess = _ort_session(model, threads)
+    sess = ort_session(model, threads)
     return _time(lambda: sess.run(None, feeds), "cpu", budget_s).median_ms
 
 
 def _quantize_bytes(model: bytes, feeds: dict) -> bytes:
-    """Static int8 QDQ quantization of a small fp32 ONNX model, calibrated on ``feeds``."""
-    import logging
+    """A small fp32 ONNX model quantized the way `advisor bench` quantizes models
+    (``bench.quantize_static_qdq``), calibrated on two random batches shaped like ``feeds``."""
     import tempfile
     from pathlib import Path
 
     import numpy as np
-    import onnxruntime
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    class Reader:
-        def __init__(self) -> None:
-            rng = np.random.default_rng(1)
-            self._it = iter([{k: rng.standard_normal(v.shape).astype(v.dtype) for k, v in feeds.items()}
-                             for _ in range(2)])
-
-        def get_next(self):
-            return next(self._it, None)
-
-    onnxruntime.set_default_logger_severity(3)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        with tempfile.TemporaryDirectory(prefix="advisor-cal-") as tmp:
-            src, dst = Path(tmp) / "f.onnx", Path(tmp) / "q.onnx"
-            src.write_bytes(model)
-            quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                            calibrate_method=CalibrationMethod.MinMax)
-            return dst.read_bytes()
-    finally:
-        root.setLevel(level)
+    rng = np.random.default_rng(1)
+    batches = [{k: rng.standard_normal(v.shape).astype(v.dtype) for k, v in feeds.items()} for _ in range(2)]
+    with tempfile.TemporaryDirectory(prefix="advisor-cal-") as tmp:
+        src, dst = Path(tmp) / "f.onnx", Path(tmp) / "q.onnx"
+        src.write_bytes(model)
+        quantize_static_qdq(src, dst, batches)
+        return dst.read_bytes()
 
 
 def peak_consistent_with_curve(points: list[SweepPoint], curve: list[tuple[float, float]],

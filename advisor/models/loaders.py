@@ -12,6 +12,7 @@ like the program's user-input placeholders.
 from __future__ import annotations
 
 import importlib
+import logging
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,10 +28,10 @@ from advisor.models.user_code import (
     cwd_importable,
     explain_run_failure,
     is_hf_model,
-    quiet_torch_export_log,
     timm_input_shape,
     unregistered_ops,
 )
+from advisor.quiet_logs import logger_level
 
 if TYPE_CHECKING:
     from advisor.workload import Workload
@@ -161,7 +162,7 @@ def load_exported(path: Path, *, input_shape: str | list[int] | None, batch: int
     if not _is_pt2_archive(path):
         raise InputError(f"{path}: not a torch.export .pt2 archive (save one with torch.export.save)")
     try:
-        with quiet_torch_export_log():
+        with logger_level("torch.export", logging.CRITICAL):  # it logs a traceback, then raises
             program = torch.export.load(str(path))
     except Exception as exc:  # noqa: BLE001 - any failure means the file is not a usable program
         missing = unregistered_ops(path)

@@ -108,17 +108,3 @@ def unregistered_ops(path: Path) -> list[str]:
         except (AttributeError, RuntimeError):
             missing.append(name)
     return missing
-
-
-@contextmanager
-def quiet_torch_export_log() -> Iterator[None]:
-    """torch.export.load logs a full traceback before it raises; advisor reports one line."""
-    import logging
-
-    logger = logging.getLogger("torch.export")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
