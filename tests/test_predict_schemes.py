@@ -4,6 +4,8 @@ Expected figures are worked out by hand from the toy devices' round numbers."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from advisor.domain.specs import Fusion
@@ -138,6 +140,43 @@ def test_fp16_accumulate_uses_the_half_accumulate_peak() -> None:
     assert achievable(geforce, with_traits(), None).matrix_tflops["fp16"] == pytest.approx(100.0)
     assert achievable(plain, acc16, None).matrix_tflops["fp16"] == pytest.approx(100.0)
     assert achievable(geforce, acc16, None).matrix_tflops["bf16"] == pytest.approx(100.0)
+
+
+def test_half_math_fp32_prices_half_kernels_at_the_fp32_rate_without_a_half_matrix_engine() -> None:
+    """ATen computes fp16 in fp32 (cuDNN math type FLOAT, cuBLAS fp32 compute): on a GPU whose
+    only fp16 path is packed-half CUDA cores (Maxwell/Pascal: Jetson Nano, TX2) its fp16 GEMMs
+    run at the fp32 rate; a runtime with true fp16 math (TensorRT) keeps the packed-half rate;
+    a GPU with fp16 tensor cores keeps its matrix rate either way."""
+    from advisor.predict.peaks import achievable
+
+    tensor_cores = gpu()  # fp16 matrix 100, vector fp32 10 / fp16 20
+    no_tensor_cores = tensor_cores.model_copy(update={"matrix_peaks": {}})
+    aten = with_traits(half_math_fp32=SRC)
+    assert achievable(no_tensor_cores, aten, None).vector_tflops["fp16"] == pytest.approx(10.0)
+    assert achievable(no_tensor_cores, with_traits(), None).vector_tflops["fp16"] == pytest.approx(20.0)
+    assert achievable(tensor_cores, aten, None).matrix_tflops["fp16"] == pytest.approx(100.0)
+    assert achievable(tensor_cores, aten, None).vector_tflops["fp16"] == pytest.approx(20.0)
+    # the GEMM itself runs at (peak x utilisation): the peak behind it is the fp32 one
+    op = profile([gemm_op(1024, 1024, 1024)])
+    eff = aten.efficiency.compute.value
+    for fw, peak in ((with_traits(), 20.0), (aten, 10.0)):
+        layer = predict(op, no_tensor_cores, fw, "fp16").layers[0]
+        assert layer.flops / (layer.compute_ms * 1e9) / layer.utilisation == pytest.approx(peak * eff, rel=1e-6)
+
+
+def test_pytorch_fp16_on_jetson_nano_runs_at_the_fp32_rate_and_tensorrt_at_fp16() -> None:
+    """The seed: pytorch carries the trait (with its ATen source), TensorRT does not, so on a
+    Jetson Nano (128 Maxwell cores, fp16 = 2 x fp32) pytorch gains nothing from fp16 compute."""
+    from advisor.db.yaml_io import load_framework_file, load_platform_file
+    from advisor.predict.peaks import achievable
+    seed = Path(__file__).resolve().parents[1] / "hardware_db"
+    nano = load_platform_file(seed / "platforms" / "jetson-nano.yaml")[0]
+    torch_fw = load_framework_file(seed / "frameworks" / "pytorch.yaml")[0]
+    trt = load_framework_file(seed / "frameworks" / "tensorrt.yaml")[0]
+    assert "Descriptors.h" in torch_fw.fusion.half_math_fp32
+    fp32 = nano.vector_peaks["fp32"].value
+    assert achievable(nano, torch_fw, None).vector_tflops["fp16"] == pytest.approx(fp32 * torch_fw.efficiency.compute.value)
+    assert achievable(nano, trt, None).vector_tflops["fp16"] == pytest.approx(2 * fp32 * trt.efficiency.compute.value)
 
 
 # -- eager host-only costs: module calls around modules, view ops

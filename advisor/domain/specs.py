@@ -378,6 +378,11 @@ class Fusion(Strict):
     #: cublasGemmEx with CUBLAS_COMPUTE_16F); then a platform's ``Peak.half_accumulate`` applies.
     #: None: fp32 accumulation (cuBLAS/PyTorch/TensorRT defaults)
     fp16_accumulate: Line | None = None
+    #: the source showing that the runtime computes half-precision (fp16/bf16) kernels in fp32
+    #: (ATen: cuDNN convolutions with math type FLOAT for HALF data, cuBLAS GEMMs with fp32
+    #: compute, elementwise kernels in an fp32 "opmath" type): on a GPU without a matrix engine
+    #: for that precision they run at the fp32 CUDA-core rate, not the packed-half one
+    half_math_fp32: Line | None = None
     #: GEMMs with more rows than this run on low-bit weights dequantized to fp16 by a kernel of
     #: their own (llama.cpp CUDA before PR #8075: batches over MMQ_MAX_BATCH_SIZE 32 go to
     #: to_fp16 + cuBLAS); None: the GEMM reads the low-bit weights itself

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
+from advisor.domain.vocab import is_gpu
 
 #: Where a precision falls back when the device has no peak for it (wider first).
 FALLBACK: dict[str, tuple[str, ...]] = {
@@ -76,6 +77,14 @@ def achievable(
         # fp32-accumulate rate (docs/predictor.md, "Facts checked in the accuracy pass")
         matrix["fp16"] = fp16.half_accumulate * eff_c
         sheet_text += "; fp16 GEMMs at the fp16-accumulate rate"
+    if framework.fusion.half_math_fp32 and is_gpu(platform.device_class) and "fp32" in vector:
+        # the runtime computes half precision in fp32: without a matrix engine for fp16/bf16,
+        # its half kernels run at the fp32 CUDA-core rate (docs/predictor.md, "Facts checked
+        # in the accuracy pass")
+        for half in ("fp16", "bf16"):
+            if half in vector and half not in matrix and vector[half] > vector["fp32"]:
+                vector[half] = vector["fp32"]
+                sheet_text += f"; {half} computed in fp32 (no {half} matrix engine)"
     prov = {"compute": sheet_text, "bandwidth": sheet_text}
     warnings: list[str] = []
     conv: dict[str, float] = {}
