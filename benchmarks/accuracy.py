@@ -6,7 +6,10 @@ Rows: benchmarks/data/published.yaml (every row cites its source; `source_id` na
 publication). Each row is predicted by the roofline model (hardware_db seed, no calibration)
 times the corrections of benchmarks/fit.py fitted on the OTHER sources only, the prior
 strength chosen on those other sources too: a row is never predicted by figures fitted on its
-own source. Every row is scored; rows with a known mismatch keep their note.
+own source. The global constants of configs/predictor.yaml marked "fit" (benchmarks.fit.SEARCHED_CONSTANTS)
+are chosen per held-out source on the other sources too, and the held-out rows predicted with that
+choice; the error with the configured constants is reported beside it. Every row is scored; rows
+with a known mismatch keep their note.
 
 Also reported:
 - prediction intervals: the p10-p90 ratio measured / predicted of each class (device class x
@@ -38,7 +41,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from advisor.display import sig3  # noqa: E402
-from benchmarks.fit import RowPrediction, Structure, choose_structure, loso_predictions, predict_rows  # noqa: E402
+from advisor.predict.constants import predictor_constants  # noqa: E402
+from benchmarks.fit import (  # noqa: E402
+    SEARCHED_CONSTANTS,
+    RowPrediction,
+    Structure,
+    choose_structure,
+    constant_value,
+    loso_predictions,
+    predict_rows,
+    with_constants,
+)
 
 REPORT = ROOT / "docs" / "accuracy.md"
 INTERVALS = ROOT / "configs" / "intervals.yaml"
@@ -137,14 +150,22 @@ def _residuals(preds: Sequence[RowPrediction], corrected: dict[str, float]) -> l
             for p in preds]
 
 
-def cross_validate(preds: list[RowPrediction]) -> tuple[list[Scored], list[Residual]]:
-    """(every row scored from the other sources, the outer residuals for configs/intervals.yaml)."""
+def cross_validate(
+    preds: list[RowPrediction], preds_by_source: dict[str, list[RowPrediction]] | None = None
+) -> tuple[list[Scored], list[Residual]]:
+    """(every row scored from the other sources, the outer residuals for configs/intervals.yaml).
+
+    ``preds_by_source`` gives, per held-out source, every row predicted with the global constants
+    chosen without that source (:func:`nested_constants`); default: ``preds`` for every source."""
     source_of = {p.id: p.source for p in preds}
     scored: list[Scored] = []
     outer: dict[str, float] = {}
+    final: list[RowPrediction] = []
     for src in sorted({p.source for p in preds}):
-        train = [p for p in preds if p.source != src]
-        held = [p for p in preds if p.source == src]
+        pool = preds_by_source[src] if preds_by_source else preds
+        train = [p for p in pool if p.source != src]
+        held = [p for p in pool if p.source == src]
+        final += held
         samples = [p.sample() for p in train]
         structure = choose_structure(samples, source_of)
         fitted = structure.fit(samples)
@@ -156,7 +177,62 @@ def cross_validate(preds: list[RowPrediction]) -> tuple[list[Scored], list[Resid
             scored.append(Scored(p, corrected, corrected * band["low_ratio"], corrected * band["high_ratio"], structure))
     order = {p.id: i for i, p in enumerate(preds)}
     scored.sort(key=lambda s: order[s.pred.id])
-    return scored, _residuals(preds, outer)
+    return scored, _residuals(final, outer)
+
+
+# --------------------------------------------------------------------------- global constants, nested
+def choose_constants(
+    grid: dict[str, dict[float, dict[str, float]]], configured: dict[str, float], source_of: dict[str, str],
+    exclude: str | None,
+) -> dict[str, float]:
+    """Each searched constant's value with the lowest median |predicted / measured - 1| (the
+    report's headline error) over the rows NOT of source ``exclude`` (None: all rows), the other
+    constants at their configured values; ties go to the configured value, then the smaller.
+    ``grid[name][value]`` maps row id to predicted / measured latency with that constant changed."""
+    chosen = {}
+    for name, by_value in grid.items():
+        def score(value: float, by_value: dict[float, dict[str, float]] = by_value) -> tuple[float, bool, float]:
+            errors = [abs(r - 1) for rid, r in by_value[value].items() if source_of[rid] != exclude]
+            return statistics.median(errors), value != configured[name], value
+        chosen[name] = min(by_value, key=score)
+    return chosen
+
+
+@dataclass
+class NestedConstants:
+    """The searched global constants chosen per held-out source on the other sources."""
+
+    configured: dict[str, float]
+    on_all: dict[str, float]  # chosen on every source: what configs/predictor.yaml should hold
+    configured_error: float  # leave-one-source-out median abs error with the configured constants
+    per_source: dict[str, dict[str, float]]
+    preds_by_source: dict[str, list[RowPrediction]]
+
+
+def nested_constants(preds: list[RowPrediction]) -> NestedConstants:
+    """Every row predicted with the constants of configs/predictor.yaml marked "fit" chosen
+    without its own source: each constant over its grid (benchmarks.fit.SEARCHED_CONSTANTS) with
+    the others as configured, then the held-out source predicted with the chosen combination."""
+    base = predictor_constants()
+    configured = {name: constant_value(base, name) for name in SEARCHED_CONSTANTS}
+    source_of = {p.id: p.source for p in preds}
+    ratio = lambda ps: {p.id: p.predicted_ms / p.measured_ms for p in ps}  # noqa: E731
+    grid: dict[str, dict[float, dict[str, float]]] = {}
+    for name, values in SEARCHED_CONSTANTS.items():
+        grid[name] = {v: ratio(preds) if v == configured[name] else ratio(predict_rows(with_constants(base, {name: v}))[0])
+                      for v in values}
+    combos: dict[tuple[tuple[str, float], ...], list[RowPrediction]] = {tuple(sorted(configured.items())): preds}
+    per_source: dict[str, dict[str, float]] = {}
+    by_source: dict[str, list[RowPrediction]] = {}
+    for src in sorted(set(source_of.values())):
+        chosen = per_source[src] = choose_constants(grid, configured, source_of, exclude=src)
+        key = tuple(sorted(chosen.items()))
+        if key not in combos:
+            combos[key] = predict_rows(with_constants(base, chosen))[0]
+        by_source[src] = combos[key]
+    plain, _ = cross_validate(preds)
+    return NestedConstants(configured, choose_constants(grid, configured, source_of, None),
+                           statistics.median(abs(s.error) for s in plain), per_source, by_source)
 
 
 # --------------------------------------------------------------------------- speed-up ratios
@@ -248,7 +324,7 @@ def _shape(row: dict[str, Any]) -> str:
 
 
 def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | None, vpairs: list[Speedup],
-           data: dict[str, Any], classes: list[dict[str, Any]]) -> str:
+           data: dict[str, Any], classes: list[dict[str, Any]], nested: NestedConstants | None = None) -> str:
     n = len(scored)
     sources = sorted({s.pred.source for s in scored})
     errs = [abs(s.error) for s in scored]
@@ -268,8 +344,9 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         "Generated by `python benchmarks/accuracy.py` from `benchmarks/data/published.yaml`; do not edit by hand.",
         "Each row is predicted by the roofline model (seed data in `hardware_db/`, constants in",
         "`configs/predictor.yaml`, no calibration) times the corrections of `benchmarks/fit.py` fitted on the",
-        "rows of the OTHER sources only (the fit's prior strength is chosen on those sources too). A row is",
-        "never predicted by figures fitted on its own source, and no row is left out of any figure.",
+        "rows of the OTHER sources only (the fit's prior strength is chosen on those sources too; so are the",
+        "constants marked \"fit\", see below). A row is never predicted by figures fitted on its own source,",
+        "and no row is left out of any figure.",
         "",
         "Error = predicted latency / measured latency - 1 (throughput rows converted to latency per call).",
         "",
@@ -280,6 +357,8 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         f"| rows / sources | {n} / {len(sources)} | |",
         f"| median abs error, leave-one-source-out | {_med(errs):.1%} | <= 20%: {goal(_med(errs) <= 0.20)} |",
         f"| median abs error, roofline model alone (no fitted correction) | {_med(raw):.1%} | |",
+        *([f"| median abs error with the configured constants (not held out: they were searched on rows of this file) "
+           f"| {nested.configured_error:.1%} | |"] if nested is not None else []),
         f"| median over sources of each source's median abs error (every source weighs the same) "
         f"| {_med([_med(v) for v in per_source.values()]):.1%} | |",
         f"| rows within +/-25% (leave-one-source-out) | {sum(e <= 0.25 for e in errs)} of {n} | |",
@@ -292,10 +371,7 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         "",
         "Fit structure chosen per held-out source on the other sources (group centre, prior strength k):",
         ", ".join(f"{st} ({sum(str(s.structure) == st for s in scored)} rows)" for st in structures) + ".",
-        "The global constants `host.slowdown.edge_gpu_soc`, `gpu.k_half` and `gpu.min_kernel_cycles` in",
-        "configs/predictor.yaml were searched earlier on rows of this file (rows 1, 9, 13, 17, 20), so those",
-        "sources are not fully independent of the model structure.",
-        "",
+        *constants_section(nested),
         "## Error per source",
         "",
         "A few sources hold most rows (complete published tables are taken whole), so the row median above",
@@ -362,6 +438,33 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
     return "\n".join(lines) + "\n"
 
 
+def constants_section(nested: NestedConstants | None) -> list[str]:
+    """How the global constants marked "fit" were chosen without each held-out source."""
+    if nested is None:
+        return [""]
+    lines = ["", "The global constants of configs/predictor.yaml marked \"fit\" are chosen the same way: for each",
+             "held-out source, each one over its grid on the OTHER sources (median abs error of their uncorrected",
+             "predictions, the other constants as configured), and the held-out rows are predicted with that choice",
+             "(the \"model alone\" figure above included).", "",
+             "| constant | grid | configured | chosen on all sources | chosen per held-out source (sources) |",
+             "|---|---|---:|---:|---|"]
+    for name, values in SEARCHED_CONSTANTS.items():
+        picks: dict[float, int] = {}
+        for chosen in nested.per_source.values():
+            picks[chosen[name]] = picks.get(chosen[name], 0) + 1
+        lines.append(f"| `{name}` | {', '.join(f'{v:g}' for v in values)} | {nested.configured[name]:g} "
+                     f"| {nested.on_all[name]:g} | {', '.join(_picked(v, n, name, nested) for v, n in sorted(picks.items()))} |")
+    return lines + [""]
+
+
+def _picked(value: float, count: int, name: str, nested: NestedConstants) -> str:
+    """``value (count)``, naming the held-out sources when they are few (the unusual choices)."""
+    if count > 3:
+        return f"{value:g} ({count})"
+    names = sorted(src for src, chosen in nested.per_source.items() if chosen[name] == value)
+    return f"{value:g} ({', '.join(names)})"
+
+
 def intervals_yaml(classes: list[dict[str, Any]]) -> str:
     header = (
         "# Generated by `python benchmarks/accuracy.py` from leave-one-source-out residuals; do not edit by hand.\n"
@@ -381,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     preds, data = predict_rows()
-    scored, residuals = cross_validate(preds)
+    nested = nested_constants(preds)
+    scored, residuals = cross_validate(preds, nested.preds_by_source)
     items = [(s.pred.row, s.pred.measured_ms, s.loso_ms, s.pred.predicted_ms) for s in scored]
     pairs = speedups(items, PUBLISHED_PAIR_KEYS)
     vfit = validation_fit()
@@ -390,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     if vfit is not None:
         classes += [c for c in interval_classes(vfit.residuals, "calibrated") if c["device_class"] == "calibrated"]
     args.intervals.write_text(intervals_yaml(classes))
-    text = render(scored, pairs, vfit, vpairs, data, classes)
+    text = render(scored, pairs, vfit, vpairs, data, classes, nested)
     args.report.write_text(text)
     print(text.split("## Error per class")[0])
     return 0

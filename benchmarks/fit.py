@@ -48,6 +48,34 @@ QUANTIZATION_ENV = "ADVISOR_QUANTIZATION_CONFIG"
 FITTED = ROOT / "configs" / "fitted.yaml"
 #: prior strengths tried by choose_prior (rows a group needs to weigh as much as its parent)
 PRIOR_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+#: the global constants of configs/predictor.yaml whose origin is "fit": each is chosen from its
+#: grid (the reasoned range written next to it there) on published rows. benchmarks/accuracy.py
+#: chooses them again for every held-out source on the other sources only.
+SEARCHED_CONSTANTS: dict[str, tuple[float, ...]] = {
+    "gpu.k_half": (128.0, 256.0, 512.0, 1024.0),
+    "gpu.min_kernel_cycles": (500.0, 2000.0, 8000.0),
+    "host.slowdown.edge_gpu_soc": (1.0, 2.0, 3.0, 4.0, 5.0, 6.0),
+}
+
+
+def constant_value(c: PredictorConstants, name: str) -> float:
+    """The value of a dotted constant name (``gpu.k_half``, ``host.slowdown.edge_gpu_soc``)."""
+    node: Any = c.model_dump()
+    for part in name.split("."):
+        node = node[part]
+    return float(node)
+
+
+def with_constants(c: PredictorConstants, values: dict[str, float]) -> PredictorConstants:
+    """``c`` with the dotted-name constants in ``values`` replaced."""
+    data = c.model_dump()
+    for name, value in values.items():
+        *path, leaf = name.split(".")
+        node = data
+        for part in path:
+            node = node[part]
+        node[leaf] = value
+    return PredictorConstants.model_validate(data)
 
 
 @dataclass

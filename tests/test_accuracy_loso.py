@@ -88,3 +88,39 @@ def test_speedups_pair_precisions_of_one_source() -> None:
     (pair,) = speedups(items, ("source_id", "model"))
     assert pair.label == "int8/fp32" and pair.measured == 4.0 and pair.predicted == 3.0 and pair.raw == 2.0
     assert pair.error == pytest.approx(-0.25)
+
+
+def test_global_constants_are_chosen_without_the_held_out_source() -> None:
+    """benchmarks/accuracy.py chooses the constants marked "fit" per held-out source on the other
+    sources: a source whose rows want another value cannot pull its own choice there."""
+    from benchmarks.accuracy import choose_constants
+
+    source_of = {"a-1": "a", "a-2": "a", "b-1": "b", "b-2": "b", "c-1": "c", "c-2": "c"}
+    # predicted / measured with k = 1 or 2: sources a and b are exact at k = 1, c only at k = 2
+    at_1 = {"a-1": 1.0, "a-2": 1.0, "b-1": 1.0, "b-2": 1.0, "c-1": 2.0, "c-2": 2.0}
+    at_2 = {"a-1": 1.5, "a-2": 1.5, "b-1": 1.5, "b-2": 1.5, "c-1": 1.0, "c-2": 1.0}
+    grid = {"k": {1.0: at_1, 2.0: at_2}}
+    assert choose_constants(grid, {"k": 2.0}, source_of, exclude="c") == {"k": 1.0}
+    # all rows: median |error| 0 at k = 1 (four exact rows of six) against 0.5 at k = 2
+    assert choose_constants(grid, {"k": 2.0}, source_of, exclude=None) == {"k": 1.0}
+    # c's rows alone would pick 2: dropping a and b's evidence changes the choice (not vacuous)
+    only_c = {k: {v: {r: x for r, x in rows.items() if source_of[r] == "c"} for v, rows in by.items()} for k, by in grid.items()}
+    assert choose_constants(only_c, {"k": 1.0}, source_of, exclude=None) == {"k": 2.0}
+    # ties go to the configured value
+    flat = {"k": {1.0: {"a-1": 1.2}, 2.0: {"a-1": 0.8}}}
+    assert choose_constants(flat, {"k": 2.0}, {"a-1": "a"}, exclude=None) == {"k": 2.0}
+    assert choose_constants(flat, {"k": 1.0}, {"a-1": "a"}, exclude=None) == {"k": 1.0}
+
+
+def test_with_constants_replaces_dotted_names_only() -> None:
+    from advisor.predict.constants import predictor_constants
+    from benchmarks.fit import SEARCHED_CONSTANTS, constant_value, with_constants
+
+    base = predictor_constants()
+    changed = with_constants(base, {"gpu.k_half": 256.0, "host.slowdown.edge_gpu_soc": 2.0})
+    assert changed.gpu.k_half == 256.0 and changed.host.slowdown["edge_gpu_soc"] == 2.0
+    assert changed.host.slowdown["mobile_soc"] == base.host.slowdown["mobile_soc"]
+    assert changed.gpu.min_kernel_cycles == base.gpu.min_kernel_cycles
+    # every searched constant exists in configs/predictor.yaml and its configured value is on its grid
+    for name, grid in SEARCHED_CONSTANTS.items():
+        assert constant_value(base, name) in grid
