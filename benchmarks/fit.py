@@ -305,12 +305,14 @@ class HalfFit:
     other_after: float  # ... with the corrections fitted on this half
 
 
-def validation_halves(path: Path) -> list[HalfFit]:
+def validation_halves(path: Path, calibrated: bool = True) -> list[HalfFit]:
     """Every way of halving the CPU validation measurements that was looked at, both ways round:
-    by model (sorted names, alternating), by row (alternating in file order), by batch."""
+    by model (sorted names, alternating), by row (alternating in file order), by batch.
+    ``calibrated`` False: the predictions come from the device's datasheet figures alone (the
+    few-shot case: measurements, but no `advisor calibrate` run on the device)."""
     from advisor.measure.fitting import ESTIMATOR, PRIOR, fit_measurements, validation_samples
 
-    samples, rows = validation_samples(path)
+    samples, rows = validation_samples(path, calibrated)
     models = sorted({r["model"] for r in rows})
     halves = {
         "by model": [(f"models {', '.join(models[i::2])}", [r["model"] in models[i::2] for r in rows]) for i in (0, 1)],
@@ -330,8 +332,10 @@ def validation_halves(path: Path) -> list[HalfFit]:
     return out
 
 
-def halves_markdown(halves: list[HalfFit]) -> list[str]:
-    """The docs/validation.md section on `advisor fit` (benchmarks/validation.py report)."""
+def halves_markdown(halves: list[HalfFit], uncalibrated: list[HalfFit] | None = None) -> list[str]:
+    """The docs/validation.md section on `advisor fit` (benchmarks/validation.py report): on a
+    device with no calibration (the few-shot case) when ``uncalibrated`` is given, then on top of
+    `advisor calibrate`."""
     lines = [
         "## `advisor fit` on half of the measurements, scored on the other half",
         "",
@@ -340,6 +344,26 @@ def halves_markdown(halves: list[HalfFit]) -> list[str]:
         "\"accepted\": advisor fit's own check on the half it fits (leave-one-model-out error must improve, else",
         "it refuses). Every halving that was looked at is listed, both ways round.",
         "",
+    ]
+    if uncalibrated:
+        lines += [
+            "### Few-shot: a device with measurements but no calibration",
+            "",
+            "The same measurements predicted from this CPU's datasheet figures alone (the platform record the",
+            "calibration was taken on, without its calibration records), as for a device nobody has run",
+            "`advisor calibrate` on: `advisor fit` learns that device's framework x precision corrections.",
+            "",
+            *_halves_table(uncalibrated),
+            "",
+            "### On top of `advisor calibrate`",
+            "",
+        ]
+    lines += _halves_table(halves)
+    return lines + [""]
+
+
+def _halves_table(halves: list[HalfFit]) -> list[str]:
+    lines = [
         "| split | fitted on | advisor fit | its own LOMO error | other half: error before | after |",
         "|---|---|---|---:|---:|---:|",
     ]
@@ -362,7 +386,7 @@ def halves_markdown(halves: list[HalfFit]) -> list[str]:
     if better < len(halves):
         lines += ["Per framework x precision corrections fitted on some models do not always carry over to others:",
                   "the goal \"advisor fit on half improves the other half\" is not met for every halving."]
-    return lines + [""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -245,7 +245,8 @@ def report(args: argparse.Namespace) -> None:
     if device == "cpu":  # `advisor fit` on half of the measurements (benchmarks/fit.py)
         from benchmarks.fit import halves_markdown, validation_halves
 
-        section = "\n".join(halves_markdown(validation_halves(data_path(device))))
+        data = data_path(device)
+        section = "\n".join(halves_markdown(validation_halves(data), validation_halves(data, calibrated=False)))
         md = md.replace("\n## How the measurements were taken", "\n" + section + "\n## How the measurements were taken", 1)
     out = DOCS / f"validation{suffix}.md"
     out.write_text(md)

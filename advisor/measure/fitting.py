@@ -159,9 +159,11 @@ def run_fit(store: WritableStore, target: str, measurements: Sequence[Measuremen
 
 
 # --------------------------------------------------------------------------- the CPU validation data
-def validation_samples(path: Path) -> tuple[list[Sample], list[dict[str, Any]]]:
+def validation_samples(path: Path, calibrated: bool = True) -> tuple[list[Sample], list[dict[str, Any]]]:
     """The measurements of a validation data file (benchmarks/validation.py) against predictions
-    with its stored calibration, in a throw-away database: (samples, measurement rows)."""
+    with its stored calibration (``calibrated`` False: from the device's datasheet figures alone,
+    as on a device nobody has run `advisor calibrate` on), in a throw-away database: (samples,
+    measurement rows)."""
     from advisor.db import Database
     from advisor.domain.specs import CalibrationSpec, PlatformSpec
     from advisor.measure.fit_inputs import measurements_from_json
@@ -173,7 +175,7 @@ def validation_samples(path: Path) -> tuple[list[Sample], list[dict[str, Any]]]:
         try:
             cal = payload["calibration"]
             db.upsert_platform(PlatformSpec.model_validate(cal["platform"]))
-            for rec in cal["records"]:
+            for rec in cal["records"] if calibrated else []:
                 db.add_calibration(CalibrationSpec.model_validate(rec))
             samples = predict_samples(db, cal["platform"]["id"], measurements)
         finally:
