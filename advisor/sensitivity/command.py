@@ -80,7 +80,7 @@ def measure(
     """Analyse, price the suggestion on ``target``, store the report under the weights' hash:
     what the command and POST /v1/sensitivity share. ``store`` may be None only when neither
     pricing nor saving is asked for."""
-    from advisor.sensitivity.files import content_hash
+    from advisor.sensitivity.files import content_hash, resolve_weights
     from advisor.sensitivity.render import to_json
     from advisor.sensitivity.run import analyse_data_free, analyse_model
     from advisor.sensitivity.schemes import get_scheme
@@ -93,14 +93,15 @@ def measure(
     if target is not None and store is not None:
         store.get_platform(target)  # unknown ids fail now, before minutes of analysis
         store.get_framework(framework)
-    sha = content_hash(Path(weights), track)
+    resolved = resolve_weights(Path(weights))  # the index is read once, here
+    sha = content_hash(resolved, track)
     if options.method == "data-free":
-        report = analyse_data_free(Path(weights), options, model=workload.model if workload else "", track=track)
+        report = analyse_data_free(resolved, options, model=workload.model if workload else "", track=track)
     else:
         from advisor.models import load_model
 
         spec = load_model(workload, allow_code=allow_code)
-        report = analyse_model(spec, Path(weights), options, track=track)
+        report = analyse_model(spec, resolved, options, track=track)
     report.weights_sha256 = sha
     if target is not None and store is not None and report.suggestion is not None and workload is not None:
         scheme = get_scheme(report.suggestion.scheme, group_size=options.group_size).predictor_scheme

@@ -25,7 +25,7 @@ from advisor.errors import InputError
 from advisor.sensitivity.analysis import Tracker, no_progress
 from advisor.sensitivity.report import LayerResult, SchemeResult, SensitivityReport
 from advisor.sensitivity.schemes import QuantScheme, sqnr_db
-from advisor.sensitivity.files import SAFETENSORS_SUFFIX, weight_files
+from advisor.sensitivity.files import SAFETENSORS_SUFFIX, WeightFiles, as_weight_files
 
 CHUNK_ELEMENTS = 1 << 24  # 16 M elements: 64 MB as fp32, a few of them alive while quantizing
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
@@ -52,11 +52,12 @@ class _Power:
     noise: dict[str, float] = field(default_factory=dict)
 
 
-def weight_tensors(path: Path) -> list[TensorEntry]:
+def weight_tensors(weights: Path | WeightFiles) -> list[TensorEntry]:
     """The floating-point tensors of two or more dimensions (matrices, conv kernels, embeddings)."""
     from safetensors import safe_open
 
-    files = weight_files(Path(path))
+    resolved = as_weight_files(weights)
+    path, files = resolved.source, resolved.files
     if not all(f.suffix == SAFETENSORS_SUFFIX for f in files):
         raise InputError(f"--weights {path}: data-free analysis streams safetensors files; convert the state dict first")
     entries = []
@@ -104,10 +105,11 @@ def tensor_power(entry: TensorEntry, schemes: list[QuantScheme], *,
     return power
 
 
-def analyse_checkpoint(path: Path, schemes: list[QuantScheme], *, model: str = "",
+def analyse_checkpoint(weights: Path | WeightFiles, schemes: list[QuantScheme], *, model: str = "",
                        track: Tracker = no_progress, chunk_elements: int = CHUNK_ELEMENTS) -> SensitivityReport:
     """Weight SQNR per tensor and per scheme, and overall (all weights' noise against all signal)."""
-    entries = weight_tensors(Path(path))
+    resolved = as_weight_files(weights)
+    entries = weight_tensors(resolved)
     layers: list[LayerResult] = []
     total_signal = 0.0
     total_noise = {s.name: 0.0 for s in schemes}
@@ -126,5 +128,5 @@ def analyse_checkpoint(path: Path, schemes: list[QuantScheme], *, model: str = "
         results.append(SchemeResult(scheme.name, None, weight_bits=scheme.bits,
                                     weight_sqnr_db=None if not math.isfinite(value) else round(value, 4)))
     layers.sort(key=lambda r: math.inf if r.sqnr_db is None else r.sqnr_db)
-    return SensitivityReport(model=model or str(path), method="data-free", calib="none", samples=0,
+    return SensitivityReport(model=model or str(resolved.source), method="data-free", calib="none", samples=0,
                              schemes=results, layers=layers)

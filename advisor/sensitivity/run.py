@@ -17,6 +17,7 @@ from advisor.models.spec import ModelSpec
 from advisor.sensitivity.analysis import Analyzer, Tracker, no_progress
 from advisor.sensitivity.calib import CalibData, load_calib, random_calib
 from advisor.sensitivity.datafree import analyse_checkpoint
+from advisor.sensitivity.files import WeightFiles, as_weight_files
 from advisor.sensitivity.report import LOW_RISK_SQNR_DB, SensitivityReport, predicted_error_key
 from advisor.sensitivity.schemes import DEFAULT_GROUP_SIZE, DEFAULT_SCHEMES, parse_schemes
 from advisor.sensitivity.weights import load_weights_into
@@ -57,12 +58,12 @@ class SensitivityOptions:
             raise InputError(f"--suggest-scheme {self.suggest_scheme} is not among --schemes {self.schemes}")
 
 
-def analyse_data_free(weights: Path, options: SensitivityOptions, *, model: str = "",
+def analyse_data_free(weights: Path | WeightFiles, options: SensitivityOptions, *, model: str = "",
                       track: Tracker = no_progress) -> SensitivityReport:
     """Weight SQNR per tensor, streamed from safetensors: no model, no inputs."""
     options.check()
     schemes = parse_schemes(options.schemes, group_size=options.group_size)
-    return analyse_checkpoint(Path(weights), schemes, model=model, track=track)
+    return analyse_checkpoint(as_weight_files(weights), schemes, model=model, track=track)
 
 
 def _calibration(spec: ModelSpec, module, options: SensitivityOptions) -> CalibData:
@@ -71,12 +72,12 @@ def _calibration(spec: ModelSpec, module, options: SensitivityOptions) -> CalibD
     return load_calib(Path(options.calib), spec, tokenizer=options.tokenizer, limit=options.calib_limit)
 
 
-def analyse_model(spec: ModelSpec, weights: Path, options: SensitivityOptions, *,
+def analyse_model(spec: ModelSpec, weights: Path | WeightFiles, options: SensitivityOptions, *,
                   track: Tracker = no_progress) -> SensitivityReport:
     """Whole-model error per scheme, per-layer sensitivity and the mixed-precision suggestion."""
     options.check()
     schemes = parse_schemes(options.schemes, group_size=options.group_size)
-    model = load_weights_into(spec.module, Path(weights))
+    model = load_weights_into(spec.module, as_weight_files(weights))
     calib = _calibration(spec, model, options)
     analyzer = Analyzer(model, calib, batch_size=options.batch_size, track=track)
     if not analyzer.layers:

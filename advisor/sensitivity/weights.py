@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from advisor.errors import InputError
-from advisor.sensitivity.files import SAFETENSORS_SUFFIX, content_hash, weight_files
+from advisor.sensitivity.files import SAFETENSORS_SUFFIX, WeightFiles, as_weight_files, content_hash, weight_files
 
 __all__ = ["content_hash", "load_weights_into", "materialise", "read_state_dict", "weight_files"]
 
@@ -44,10 +44,11 @@ def _load_safetensors(file: Path) -> dict[str, torch.Tensor]:
         raise InputError(f"--weights {file}: not a readable safetensors file ({str(exc).strip()[:120]})") from None
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Every tensor at ``path`` (one file, shards, or a Hugging Face directory) as one state dict."""
+def read_state_dict(weights: Path | WeightFiles) -> dict[str, torch.Tensor]:
+    """Every tensor at ``weights`` (one file, shards, or a Hugging Face directory; a path or
+    already resolved) as one state dict."""
     state: dict[str, torch.Tensor] = {}
-    for file in weight_files(Path(path)):
+    for file in as_weight_files(weights).files:
         part = _load_safetensors(file) if file.suffix == SAFETENSORS_SUFFIX else _load_torch(file)
         clash = state.keys() & part.keys()
         if clash:
@@ -139,6 +140,7 @@ def _restore_derived_buffers(module: nn.Module, persistent: set[str], source: st
             setattr(owner, name, value.to(torch.float32) if value.is_floating_point() else value)
 
 
-def load_weights_into(module: nn.Module, path: Path) -> nn.Module:
-    """``materialise(module, read_state_dict(path))``."""
-    return materialise(module, read_state_dict(Path(path)), source=str(path))
+def load_weights_into(module: nn.Module, weights: Path | WeightFiles) -> nn.Module:
+    """``materialise(module, read_state_dict(weights))``."""
+    resolved = as_weight_files(weights)
+    return materialise(module, read_state_dict(resolved), source=str(resolved.source))
