@@ -134,21 +134,25 @@ def micro_graphs():
 
 
 def vector_rate_gflops(threads: int, repeats: int = 3) -> float:
-    """onnxruntime's fp32 vector figure as `advisor calibrate` states it (its depthwise
-    convolutions against its own utilisation curve), median of ``repeats`` measurements."""
+    """onnxruntime's fp32 vector figure as `advisor calibrate` states it, median of ``repeats``
+    measurements."""
     return statistics.median(_vector_rate_once(threads) for _ in range(repeats))
 
 
 def _vector_rate_once(threads: int) -> float:
+    """One measurement of the figure, in GFLOP/s: the kernels `advisor calibrate` times for
+    onnxruntime fp32 (its ORT_GEMM_SIZE MatMul, utilisation sweep and depthwise convolutions),
+    turned into the figure by calibrate's own function (``ort_fp32_figures``)."""
     from advisor.measure import microbench as mb
 
     budget = mb.Budget.full()
+    gemm = mb.ort_gemm_tops("fp32", mb.ORT_GEMM_SIZE, threads, budget)
     sweep, floor = mb.ort_utilisation_sweep(threads, budget, "fp32")
-    fp32 = mb.best_rate(sweep, floor)
-    curve = mb.utilisation_curve(sweep, fp32, floor)
-    dw = mb.ort_depthwise_points(threads, budget)
-    points = [mb.SweepPoint("conv", p.shape, p.output_elems, p.flops, p.time_ms, p.tflops) for p in dw]
-    return mb.peak_consistent_with_curve(points, curve, floor) * 1e3
+    vector = mb.ort_fp32_figures(gemm, sweep, floor, mb.ort_depthwise_points(threads, budget))[2]
+    if vector is None:
+        raise SystemExit("no depthwise convolution ran long enough above onnxruntime's call floor to state "
+                         "the vector figure (advisor calibrate falls back to torch's; rerun on a quiet machine)")
+    return vector * 1e3
 
 
 def costs(args: argparse.Namespace) -> None:

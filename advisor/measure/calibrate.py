@@ -243,7 +243,7 @@ def calibrate(
 def _onnxruntime_steps(ort: OrtMeasurements | None, threads: int, budget: mb.Budget, quick: bool) -> list[Step]:
     """onnxruntime's own figures (CPU only): GEMM throughput, per-node cost, kernel sweeps."""
     assert ort is not None, "onnxruntime figures are measured on cpu only"
-    ort_size = 1024 // (4 if quick else 1)
+    ort_size = mb.ORT_GEMM_SIZE // (4 if quick else 1)
 
     def fp32_gemm() -> None:
         ort.fp32_gemm_tflops = mb.ort_gemm_tops("fp32", ort_size, threads, budget)
@@ -384,14 +384,14 @@ def _onnxruntime_record(
     assert ort.fp32_gemm_tflops is not None and ort.int8_gemm_tops is not None and ort.node_us is not None
     # onnxruntime's convolutions outrun its 1024^3 MatMul: the achievable fp32 figure is
     # the best rate any of its realistic kernels reached, so the curve is not capped.
-    fp32 = max(ort.fp32_gemm_tflops, mb.best_rate(ort.sweep, ort.sweep_floor_us))
-    ort_curve = mb.utilisation_curve(ort.sweep, fp32, ort.sweep_floor_us)
+    fp32, ort_curve, ort_vector_fp32 = mb.ort_fp32_figures(ort.fp32_gemm_tflops, ort.sweep, ort.sweep_floor_us,
+                                                           ort.depthwise)
     # the GEMM-shaped int8 kernels only: spatial convolutions add an im2col pass that the
     # predictor charges separately (advisor/predict/kernels.py IM2COL_TAP_OPS)
     gemm_like = [p for p in ort.int8_sweep if not mb.gathers_patches(p)]
     realistic = mb.peak_consistent_with_curve(gemm_like, ort_curve, ort.int8_floor_us)
     int8 = realistic if realistic is not None else ort.int8_gemm_tops
-    ort_vector = mb.peak_consistent_with_curve(_as_conv_points(ort.depthwise), ort_curve, ort.sweep_floor_us) or vector
+    ort_vector = ort_vector_fp32 or vector
     # int8 vector kernels (depthwise QLinearConv) at their own measured rate; without one they
     # would take the platform's int8 vector peak (VNNI dot products), which they never reach
     ort_vector_int8 = mb.peak_consistent_with_curve(_as_conv_points(ort.int8_depthwise), ort_curve, ort.int8_floor_us)

@@ -652,6 +652,24 @@ def ort_depthwise_points(threads: int, budget: Budget, precision: str = "fp32") 
     return points
 
 
+#: onnxruntime's GEMM size in `advisor calibrate` (a quarter with --quick): the large-size point
+#: that its achievable fp32 rate is taken over together with the sweep's kernels
+ORT_GEMM_SIZE = 1024
+
+
+def ort_fp32_figures(gemm_tflops: float, sweep: list[SweepPoint], floor_us: dict[str, float],
+                     depthwise: list[SweepPoint]) -> tuple[float, list[tuple[float, float]], float | None]:
+    """onnxruntime's fp32 figures as `advisor calibrate` states them: the achievable rate (the
+    best of the ORT_GEMM_SIZE MatMul and the sweep's kernels: its convolutions outrun the MatMul),
+    the utilisation curve against that rate, and the vector figure (the depthwise convolutions
+    read against the curve; None without an informative one). One function, so that
+    benchmarks/ort_int8_ops.py states its per-node costs against exactly this vector figure."""
+    fp32 = max(gemm_tflops, best_rate(sweep, floor_us))
+    curve = utilisation_curve(sweep, fp32, floor_us)
+    convs = [SweepPoint("conv", p.shape, p.output_elems, p.flops, p.time_ms, p.tflops) for p in depthwise]
+    return fp32, curve, peak_consistent_with_curve(convs, curve, floor_us)
+
+
 def median_of_rounds(rounds: list[Any]) -> Any:
     """Merge the results of repeated calibration rounds: numbers become their median,
     sweep points keep their shape with the median time; dicts, tuples, lists and
