@@ -16,12 +16,10 @@ from advisor.domain.accuracy import CandidateAccuracy
 from advisor.domain.findings import Finding
 
 
-class Candidate(BaseModel):
-    """One runnable combination with its predicted figures.
-
-    ``params`` and ``flops`` come from the profile the prediction was made from, so that the
-    gate can judge them without reloading it; they are not part of the recommend JSON.
-    """
+class RankedCombination(BaseModel):
+    """A ranked model x precision x framework and its headline figures: the fields a
+    recommend ``Candidate`` and a gate candidate (advisor.gate.types.CandidateFigures) share,
+    first in both JSON objects."""
 
     rank: int
     model: str
@@ -29,6 +27,15 @@ class Candidate(BaseModel):
     framework: str
     latency_ms: float
     throughput_per_s: float
+
+
+class Candidate(RankedCombination):
+    """One runnable combination with its predicted figures.
+
+    ``params`` and ``flops`` come from the profile the prediction was made from, so that the
+    gate can judge them without reloading it; they are not part of the recommend JSON.
+    """
+
     bound: str
     #: p10-p90 range of the latency (penalties applied), and what dominates its width
     latency_ms_low: float = 0.0

@@ -6,18 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from advisor.domain.candidates import Exclusion
+from advisor.domain.candidates import Exclusion, RankedCombination
 
 
-class CandidateFigures(BaseModel):
+class CandidateFigures(RankedCombination):
     """One allowed candidate with every figure a requirement can look at."""
 
-    rank: int
-    model: str
-    precision: str
-    framework: str
-    latency_ms: float
-    throughput_per_s: float
     memory_mb: float
     params: int
     flops: int
