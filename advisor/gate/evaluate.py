@@ -8,6 +8,7 @@ so the rules of the verdict are testable on hand-written numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -21,6 +22,8 @@ from advisor.recommend.types import RecommendRequest
 
 if TYPE_CHECKING:
     from advisor.db.store import Store
+    from advisor.profiling.types import Profile
+    from advisor.workload import Workload
 
 
 @dataclass(frozen=True)
@@ -266,13 +269,15 @@ def _prefixed(source: str, field: str | None, exc: InputError) -> InputError:
 
 
 def collect(
-    config: GateConfig, db: Store, *, allow_code: bool, source: str
+    config: GateConfig, db: Store, *, allow_code: bool, source: str,
+    before_counting: Callable[[Workload], None] | None = None,
 ) -> tuple[list[CandidateFigures], list[Exclusion]]:
     """Every allowed candidate with its figures, from the profiler and the recommender.
 
     Names are checked first so that an unknown target or framework is reported against its
-    field before any model is profiled. Profiles are cached in ``db``, so the recommender
-    reuses the ones counted here.
+    field before any model is profiled. Each model's profile is looked up once, here, and
+    handed to the recommender. ``before_counting`` runs on a cache miss only, before the
+    model is built (the service's work limits); its refusal is its own message, unprefixed.
     """
     from advisor.db.profile_cache import profile_for  # a cached profile needs no torch import
     from advisor.recommend.engine import recommend
@@ -287,10 +292,24 @@ def collect(
         except InputError as exc:
             raise _prefixed(source, f"frameworks[{i}]", exc) from None
 
+    refusals: list[InputError] = []
+
+    def limited(workload: Workload) -> None:
+        if before_counting is not None:
+            try:
+                before_counting(workload)
+            except InputError as exc:
+                refusals.append(exc)
+                raise
+
+    profiles: dict[Workload, Profile] = {}
     for i, model in enumerate(config.models):
+        workload = config.workload(model)
         try:
-            profile_for(db, config.workload(model), allow_code=allow_code)
+            profiles[workload] = profile_for(db, workload, allow_code=allow_code, before_counting=limited)
         except InputError as exc:
+            if refusals:
+                raise
             raise _prefixed(source, f"models[{i}]", exc) from None
 
     request = RecommendRequest.of(
@@ -298,7 +317,7 @@ def collect(
         frameworks=config.frameworks, precisions=config.precisions,
     )
     try:
-        rec = recommend(db, request, allow_code=allow_code)
+        rec = recommend(db, request, allow_code=allow_code, before_counting=before_counting, profiles=profiles)
     except InputError as exc:
         raise _prefixed(source, None, exc) from None
 
@@ -332,7 +351,9 @@ def evaluate_gate(
     allow_code: bool,
     source: str = "gate config",
     baseline: CandidateFigures | None = None,
+    before_counting: Callable[[Workload], None] | None = None,
 ) -> GateResult:
-    """Collect the candidates and judge them: what `advisor gate` and POST /v1/gate run."""
-    candidates, excluded = collect(config, db, allow_code=allow_code, source=source)
+    """Collect the candidates and judge them: what `advisor gate` and POST /v1/gate run.
+    ``before_counting``: see `collect`."""
+    candidates, excluded = collect(config, db, allow_code=allow_code, source=source, before_counting=before_counting)
     return judge(config, candidates, excluded, baseline)

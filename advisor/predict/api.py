@@ -8,6 +8,7 @@ predicts. What the rules say about the combination is added a layer up
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -53,18 +54,20 @@ def predict_case(
     precision: str,
     framework: str,
     allow_code: bool = True,
+    before_counting: Callable[[Workload], None] | None = None,
 ) -> PredictedCase:
     """``workload`` with one precision and framework on ``target``.
 
     The profile is looked up once (advisor.db.profile_cache); ``allow_code`` False refuses
-    files and import paths (the HTTP service).
+    files and import paths (the HTTP service), and ``before_counting`` runs on a cache miss
+    only, before the model is built (the service's work limits).
     """
     from advisor.db.profile_cache import profile_for
 
     scheme_spec(precision)  # unknown precision -> InputError with the nearest names
     platform = store.get_platform(target)
     fw = store.get_framework(framework)
-    profile = profile_for(store, workload, allow_code=allow_code)
+    profile = profile_for(store, workload, allow_code=allow_code, before_counting=before_counting)
     pred = predict(profile, platform, fw, precision, calibration_for(store, platform.id, fw.id),
                    kv_cache=workload.kv_cache)
     return PredictedCase(workload, platform, fw, precision, profile, pred)

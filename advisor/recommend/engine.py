@@ -12,6 +12,7 @@ Nothing here imports torch: a profile already in the database cache needs none.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from advisor.db.profile_cache import profile_for
@@ -32,6 +33,8 @@ from advisor.rules.registry import evaluate, rules_config
 if TYPE_CHECKING:
     from advisor.db.store import Store
     from advisor.domain.specs import FrameworkSpec
+    from advisor.profiling.types import Profile
+    from advisor.workload import Workload
 
 
 def _frameworks(db: Store, wanted: list[str] | None) -> list[FrameworkSpec]:
@@ -83,7 +86,21 @@ def mark_within_error(candidates: list[Candidate]) -> list[Candidate]:
                                  and best.latency_ms_low <= c.latency_ms_high}) for c in candidates]
 
 
-def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> Recommendation:
+def recommend(
+    db: Store,
+    request: RecommendRequest,
+    allow_code: bool = True,
+    *,
+    before_counting: Callable[[Workload], None] | None = None,
+    profiles: Mapping[Workload, Profile] | None = None,
+) -> Recommendation:
+    """Rank the request's candidates; each model's profile is looked up once.
+
+    ``profiles`` holds workloads the caller has looked up already (the gate reports a bad
+    model against its field before ranking), so their cache is not read again.
+    ``before_counting`` runs on a cache miss only, before the model is built (the service's
+    work limits; advisor.db.profile_cache.profile_for).
+    """
     platform = db.get_platform(request.target)
     frameworks = _frameworks(db, request.frameworks)
     schemes = _schemes(request.precisions)
@@ -104,7 +121,10 @@ def recommend(db: Store, request: RecommendRequest, allow_code: bool = True) -> 
                 dropped.append(Exclusion(model=model, precision=s, framework=fw.id, findings=support[(fw.id, s)]))
         if not runnable:
             continue
-        profile = profile_for(db, request.workload(model), allow_code=allow_code)
+        workload = request.workload(model)
+        profile = profiles.get(workload) if profiles else None
+        if profile is None:
+            profile = profile_for(db, workload, allow_code=allow_code, before_counting=before_counting)
         calibrations = {fw.id: calibration_for(db, platform.id, fw.id) for fw, _ in runnable}
         fused: dict[tuple, list] = {}  # same fusion traits -> same kernels
         for fw, s in runnable:

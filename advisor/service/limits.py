@@ -10,21 +10,19 @@ does not grow with the input, so its limit is only a sanity bound.
 
 `check_workload` runs inside the endpoint's worker thread and raises InputError, which
 the service answers with 422 and the message naming the limit. A workload whose profile is
-already cached costs nothing to answer, so it is not checked: that keeps cached answers
-free of torch (learning a torchvision model's default size imports it).
+already cached costs nothing to answer, so it is not checked: the endpoints pass
+`check_workload` as ``before_counting`` to advisor.db.profile_cache.profile_for, which calls
+it on a cache miss only (one cache read per workload). That keeps cached answers free of
+torch (learning a torchvision model's default size imports it).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from advisor.errors import InputError
 from advisor.workload import Workload
-
-if TYPE_CHECKING:
-    from advisor.db.store import Store
 
 #: Input elements (batch x the rest of the shape) of a model counted on meta tensors.
 MAX_INPUT_ELEMENTS = 64 * 1024 * 1024
@@ -50,14 +48,12 @@ def _resolved_shape(workload: Workload, default: list[int]) -> list[int]:
     return resolve_shape(workload.model, default, workload.input_shape, workload.batch)
 
 
-def check_workload(workload: Workload, store: Store | None = None, limits: WorkLimits = WorkLimits()) -> None:
-    """Refuse a zoo workload whose batch x shape is over the service's limits, unless
-    ``store`` already caches its profile (then answering it builds nothing).
+def check_workload(workload: Workload, limits: WorkLimits = WorkLimits()) -> None:
+    """Refuse a zoo workload whose batch x shape is over the service's limits; called
+    before a cache miss is counted (a cached profile builds nothing and is not checked).
 
     Names that are not zoo models (a model source of the --models-dir, or an unknown
     name) are left to the loader, which refuses them or bounds them by their input_shape."""
-    if store is not None and store.get_cached_profile(workload.profile_cache_key()) is not None:
-        return
     from advisor.models import zoo
 
     name = workload.model

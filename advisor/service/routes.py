@@ -9,7 +9,8 @@ unpickles anything from a request.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
@@ -43,6 +44,18 @@ router = APIRouter(prefix="/v1")
 def _id_path() -> Any:
     """A fresh Path() per parameter: FastAPI binds a Path object to the first name it serves."""
     return Path(min_length=1, max_length=MAX_ID_LENGTH, description="Kebab-case id, e.g. jetson-nano.")
+
+
+_Found = TypeVar("_Found")
+
+
+def _or_404(lookup: Callable[[str], _Found], item_id: str) -> _Found:
+    """``lookup(item_id)``; the store's InputError for an unknown id (naming the nearest
+    ones) becomes a 404 with that message."""
+    try:
+        return lookup(item_id)
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 _NOT_FOUND = {404: {"model": Problem, "description": "No such id."}}
@@ -91,10 +104,7 @@ def list_platforms(store: StoreDep) -> list[PlatformSpec]:
 
 @router.get("/platforms/{platform_id}", response_model=PlatformSpec, responses=_NOT_FOUND, tags=["platforms"])
 def get_platform(store: StoreDep, platform_id: str = _id_path()) -> PlatformSpec:
-    try:
-        return store.get_platform(platform_id)
-    except InputError as exc:
-        raise HTTPException(404, str(exc)) from None
+    return _or_404(store.get_platform, platform_id)
 
 
 @router.get("/frameworks", response_model=list[FrameworkSpec], tags=["frameworks"])
@@ -104,10 +114,7 @@ def list_frameworks(store: StoreDep) -> list[FrameworkSpec]:
 
 @router.get("/frameworks/{framework_id}", response_model=FrameworkSpec, responses=_NOT_FOUND, tags=["frameworks"])
 def get_framework(store: StoreDep, framework_id: str = _id_path()) -> FrameworkSpec:
-    try:
-        return store.get_framework(framework_id)
-    except InputError as exc:
-        raise HTTPException(404, str(exc)) from None
+    return _or_404(store.get_framework, framework_id)
 
 
 # ---- platform writes (token required) ------------------------------------------------
@@ -178,10 +185,7 @@ async def put_platform(
     responses={**_WRITE_ERRORS, **_NOT_FOUND},
 )
 def delete_platform(store: StoreDep, platform_id: str = _id_path()) -> Response:
-    try:
-        store.remove_platform(platform_id)
-    except InputError as exc:
-        raise HTTPException(404, str(exc)) from None
+    _or_404(store.remove_platform, platform_id)
     return Response(status_code=204)
 
 
@@ -207,11 +211,10 @@ def predict(store: StoreDep, body: PredictBody) -> Response:
     from advisor.predict.command import to_json
     from advisor.rules.notes import with_rule_notes
 
-    workload = body.workload()
-    check_workload(workload, store)
+    # the limits apply to a cache miss only (see profile): the cache is read once
     pred = with_rule_notes(predict_case(
-        store, workload, target=body.target, precision=body.precision,
-        framework=body.framework, allow_code=False,
+        store, body.workload(), target=body.target, precision=body.precision,
+        framework=body.framework, allow_code=False, before_counting=check_workload,
     ))
     return Response(to_json(pred, body.per_layer), media_type="application/json")
 
@@ -231,10 +234,8 @@ def recommend(request: Request, store: StoreDep, body: RecommendBody) -> Respons
         from advisor.recommend.engine import recommend as rank
         from advisor.recommend.render import to_json
 
-        asked = body.as_request()
-        for model in asked.models:
-            check_workload(asked.workload(model), store)
-        payload = to_json(rank(store, asked, allow_code=False), body.explain).encode()
+        ranked = rank(store, body.as_request(), allow_code=False, before_counting=check_workload)
+        payload = to_json(ranked, body.explain).encode()
         cache.put(key, payload)
     return Response(payload, media_type="application/json")
 
@@ -244,6 +245,4 @@ def gate(store: StoreDep, body: GateBody) -> GateResult:
     """Run a gate config (JSON); 200 with ``passed`` true or false, like `advisor gate --format json`."""
     from advisor.gate.evaluate import evaluate_gate
 
-    for model in body.models:
-        check_workload(body.workload(model), store)
-    return evaluate_gate(body, store, allow_code=False, source="body")
+    return evaluate_gate(body, store, allow_code=False, source="body", before_counting=check_workload)
