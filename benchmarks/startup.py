@@ -14,17 +14,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.timing import Run, Spread, fresh_db_env, markdown_table, run_timed, utc_now, write_page  # noqa: E402
+
 BUDGET_S = 0.5
 COMMANDS: list[list[str]] = [
     ["hardware", "list"],
@@ -38,20 +38,6 @@ COMMANDS: list[list[str]] = [
 def advisor_argv() -> list[str]:
     exe = shutil.which("advisor")
     return [exe] if exe else [sys.executable, "-m", "advisor.cli"]
-
-
-def time_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds user+sys) of one run of a fresh process. On a shared,
-    loaded machine the wall time includes waiting for a core; the CPU time does not."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    result = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {result.stderr.strip()}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu
 
 
 def imports_torch(args: list[str], env: dict[str, str]) -> bool:
@@ -69,26 +55,26 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "ADVISOR_DB": f"sqlite:///{Path(tmp) / 'bench.db'}"}
+        env = fresh_db_env(Path(tmp), "bench.db")
         argv = advisor_argv()
-        first_use = time_once([*argv, "hardware", "list"], env)[0]  # migrates + seeds
-        baseline = [time_once([sys.executable, "-c", "pass"], env) for _ in range(args.runs)]
-        rows = [("python -c pass", baseline, False)]
+        first_use = run_timed([*argv, "hardware", "list"], env).wall_s  # migrates + seeds
+        baseline = [run_timed([sys.executable, "-c", "pass"], env) for _ in range(args.runs)]
+        rows: list[tuple[str, list[Run], bool]] = [("python -c pass", baseline, False)]
         for command in COMMANDS:
-            time_once([*argv, *command], env)  # warm the page cache
-            runs = [time_once([*argv, *command], env) for _ in range(args.runs)]
+            run_timed([*argv, *command], env)  # warm the page cache
+            runs = [run_timed([*argv, *command], env) for _ in range(args.runs)]
             rows.append(("advisor " + " ".join(command), runs, imports_torch(command, env)))
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
 
-    def med(runs: list[tuple[float, float]], i: int) -> float:
-        return statistics.median(r[i] for r in runs)
+    def med_cpu(runs: list[Run]) -> float:
+        return Spread.of(r.cpu_s for r in runs).median
 
-    list_wall, list_cpu = med(rows[1][1], 0), med(rows[1][1], 1)
+    list_wall, list_cpu = Spread.of(r.wall_s for r in rows[1][1]).median, med_cpu(rows[1][1])
     lines = [
         "# Start-up time of model-free commands",
         "",
-        f"Measured by `python benchmarks/startup.py --runs {args.runs}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: "
+        f"Measured by `python benchmarks/startup.py --runs {args.runs}` on {utc_now()} UTC: "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
         "(1 / 5 / 15 min). Each run is a fresh process against a seeded SQLite database in a temp dir. "
         "Wall time is what a user waits; CPU time (user + sys of the child) is the work the command does, which "
@@ -100,15 +86,17 @@ def main() -> int:
         f"({'within' if list_wall < BUDGET_S else ('wall over budget under this load; CPU within' if list_cpu < BUDGET_S else 'OVER')} budget).",
         "",
         f"`advisor db path` does no database work, so it measures the CLI frame alone (interpreter, typer, click, "
-        f"pydantic): median CPU {med(rows[-1][1], 1):.3f} s. Reading the database and rendering the table add "
-        f"{list_cpu - med(rows[-1][1], 1):+.3f} s CPU on top of it.",
+        f"pydantic): median CPU {med_cpu(rows[-1][1]):.3f} s. Reading the database and rendering the table add "
+        f"{list_cpu - med_cpu(rows[-1][1]):+.3f} s CPU on top of it.",
         "",
-        "| command | median wall s | min wall s | max wall s | median CPU s | imports torch |",
-        "|---|---:|---:|---:|---:|---|",
     ]
+    table = []
     for name, runs, torch in rows:
-        walls = [r[0] for r in runs]
-        lines.append(f"| `{name}` | {statistics.median(walls):.3f} | {min(walls):.3f} | {max(walls):.3f} | {med(runs, 1):.3f} | {'YES' if torch else 'no'} |")
+        wall = Spread.of(r.wall_s for r in runs)
+        table.append([f"`{name}`", f"{wall.median:.3f}", f"{wall.best:.3f}", f"{wall.worst:.3f}", f"{med_cpu(runs):.3f}",
+                      "YES" if torch else "no"])
+    lines += markdown_table(["command", "median wall s", "min wall s", "max wall s", "median CPU s", "imports torch"],
+                            table, right=[False, True, True, True, True, False])
     lines += [
         "",
         f"First use of a new database (migrate to head + load the seed YAML): {first_use:.3f} s wall, once.",
@@ -120,9 +108,7 @@ def main() -> int:
         "pydantic to coerce parameters) and rich's table rendering.",
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    write_page(args.out, lines, echo=True)
     if any(torch for _, _, torch in rows):
         print("torch was imported by a model-free command", file=sys.stderr)
         return 1
