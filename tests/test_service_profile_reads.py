@@ -1,6 +1,7 @@
 """POST /v1/predict, /v1/recommend and /v1/gate on a real database read each workload's
-cached profile once: the service's work limits run inside profile_for on a cache miss only
-(they used to read the cache a first time on their own, and the gate a third time).
+cached profile once: the service's work limits run on a cache miss only (they used to read the
+cache a first time on their own, and the gate a third time), and on every model of a request
+before any is counted, so a refused request caches nothing.
 
 The app runs in-process on a fresh SQLite database; the only thing between the endpoints
 and the store is a wrapper that counts profile-cache reads per key.
@@ -161,3 +162,21 @@ def test_a_bad_model_in_a_gate_is_still_named_by_its_field(served: tuple[Any, Co
     client, _ = served
     body = {"models": ["resnet18", "resnet_nineteen"], "target": "t4", "requirements": {"max_latency_ms": 100}}
     assert refusal(client.post("/v1/gate", json=body)).startswith("body: models[1]: ")
+
+
+@pytest.mark.parametrize("route", ["/v1/recommend", "/v1/gate"])
+def test_a_refused_request_counts_and_caches_nothing(served: tuple[Any, CountingStore], route: str) -> None:
+    """All or nothing: the limits of every model are checked before any is counted, so a request
+    whose second model is over the limit leaves the store as it was (its cheap first model is
+    not counted and cached either)."""
+    client, store = served
+    body: dict[str, Any] = {"models": ["resnet18", "ssdlite320_mobilenet_v3_large"], "target": "t4", "batch": 64}
+    if route == "/v1/gate":
+        body["requirements"] = {"max_latency_ms": 100}
+    assert "over the service's limit" in refusal(client.post(route, json=body))
+    assert store.store.get_cached_profile(key("resnet18", batch=64)) is None
+    assert store.reads == {key("resnet18", batch=64): 1, key("ssdlite320_mobilenet_v3_large", batch=64): 1}
+    # the same request within the limits is answered, and only then is resnet18 cached
+    ok = client.post(route, json={**body, "models": ["resnet18"]})
+    assert ok.status_code == 200, ok.text[:300]
+    assert store.store.get_cached_profile(key("resnet18", batch=64)) is not None

@@ -9,7 +9,7 @@ a file or a callable can change behind the same name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from advisor.profiling.types import Profile
@@ -28,19 +28,44 @@ def profile_for(store: Store | None, workload: Workload, *, allow_code: bool = T
     work limits, which a cached profile does not need (one cache read either way). Raises
     InputError for an unknown model, a malformed shape or a model that cannot run.
     """
-    key = workload.profile_cache_key()
-    if store is not None:
-        cached = store.get_cached_profile(key)
-        if cached is not None:
-            profile = Profile.model_validate_json(cached)
-            # only zoo profiles are cached; those written before profiles named their source lack it
-            return profile if profile.source else profile.model_copy(update={"source": "zoo"})
-
+    profile = cached_profile(store, workload)
+    if profile is not None:
+        return profile
     if before_counting is not None:
         before_counting(workload)
+    return count_and_cache(store, workload, allow_code=allow_code)
+
+
+def cached_profile(store: Store | None, workload: Workload) -> Profile | None:
+    """The cached Profile of ``workload`` (one read of the store), None on a miss."""
+    if store is None:
+        return None
+    cached = store.get_cached_profile(workload.profile_cache_key())
+    if cached is None:
+        return None
+    profile = Profile.model_validate_json(cached)
+    # only zoo profiles are cached; those written before profiles named their source lack it
+    return profile if profile.source else profile.model_copy(update={"source": "zoo"})
+
+
+def count_and_cache(store: Store | None, workload: Workload, *, allow_code: bool = True) -> Profile:
+    """Count ``workload`` (a cache miss: the caller has looked) and cache it if it is a zoo model."""
     from advisor.profiling.api import count_workload
 
     profile = count_workload(workload, allow_code=allow_code)
     if store is not None and profile.source == "zoo":
-        store.put_cached_profile(key, profile.model_dump_json())
+        store.put_cached_profile(workload.profile_cache_key(), profile.model_dump_json())
     return profile
+
+
+def profiles_for(store: Store | None, workloads: Sequence[Workload], *, allow_code: bool = True,
+                 before_counting: Callable[[Workload], None] | None = None) -> dict[Workload, Profile]:
+    """The Profiles of several workloads, all or nothing: the cache is read once per workload,
+    and every miss passes ``before_counting`` before any model is built, so a refusal of the last
+    one leaves the store as it was (a request the service refuses caches nothing)."""
+    found = {w: cached_profile(store, w) for w in dict.fromkeys(workloads)}
+    if before_counting is not None:
+        for workload, profile in found.items():
+            if profile is None:
+                before_counting(workload)
+    return {w: p if p is not None else count_and_cache(store, w, allow_code=allow_code) for w, p in found.items()}

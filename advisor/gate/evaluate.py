@@ -276,10 +276,11 @@ def collect(
 
     Names are checked first so that an unknown target or framework is reported against its
     field before any model is profiled. Each model's profile is looked up once, here, and
-    handed to the recommender. ``before_counting`` runs on a cache miss only, before the
-    model is built (the service's work limits); its refusal is its own message, unprefixed.
+    handed to the recommender. ``before_counting`` (the service's work limits) runs on every
+    cache miss before any model is built, so a refused config counts and caches nothing; its
+    refusal is its own message, unprefixed.
     """
-    from advisor.db.profile_cache import profile_for  # a cached profile needs no torch import
+    from advisor.db.profile_cache import cached_profile, count_and_cache  # a cached profile needs no torch
     from advisor.recommend.engine import recommend
 
     try:
@@ -292,24 +293,17 @@ def collect(
         except InputError as exc:
             raise _prefixed(source, f"frameworks[{i}]", exc) from None
 
-    refusals: list[InputError] = []
-
-    def limited(workload: Workload) -> None:
-        if before_counting is not None:
-            try:
+    workloads = [config.workload(model) for model in config.models]
+    found = [cached_profile(db, w) for w in workloads]
+    if before_counting is not None:
+        for workload, profile in zip(workloads, found):
+            if profile is None:
                 before_counting(workload)
-            except InputError as exc:
-                refusals.append(exc)
-                raise
-
     profiles: dict[Workload, Profile] = {}
-    for i, model in enumerate(config.models):
-        workload = config.workload(model)
+    for i, (workload, profile) in enumerate(zip(workloads, found)):
         try:
-            profiles[workload] = profile_for(db, workload, allow_code=allow_code, before_counting=limited)
+            profiles[workload] = profile if profile is not None else count_and_cache(db, workload, allow_code=allow_code)
         except InputError as exc:
-            if refusals:
-                raise
             raise _prefixed(source, f"models[{i}]", exc) from None
 
     request = RecommendRequest.of(
@@ -317,7 +311,7 @@ def collect(
         frameworks=config.frameworks, precisions=config.precisions,
     )
     try:
-        rec = recommend(db, request, allow_code=allow_code, before_counting=before_counting, profiles=profiles)
+        rec = recommend(db, request, allow_code=allow_code, profiles=profiles)
     except InputError as exc:
         raise _prefixed(source, None, exc) from None
 

@@ -12,7 +12,7 @@ Nothing here imports torch: a profile already in the database cache needs none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from advisor.db.profile_cache import profile_for
@@ -91,15 +91,13 @@ def recommend(
     request: RecommendRequest,
     allow_code: bool = True,
     *,
-    before_counting: Callable[[Workload], None] | None = None,
     profiles: Mapping[Workload, Profile] | None = None,
 ) -> Recommendation:
     """Rank the request's candidates; each model's profile is looked up once.
 
-    ``profiles`` holds workloads the caller has looked up already (the gate reports a bad
-    model against its field before ranking), so their cache is not read again.
-    ``before_counting`` runs on a cache miss only, before the model is built (the service's
-    work limits; advisor.db.profile_cache.profile_for).
+    ``profiles`` holds workloads the caller has looked up already (the service checks its work
+    limits on every model before any is counted; the gate reports a bad model against its
+    field), so their cache is not read again.
     """
     platform = db.get_platform(request.target)
     frameworks = _frameworks(db, request.frameworks)
@@ -124,7 +122,7 @@ def recommend(
         workload = request.workload(model)
         profile = profiles.get(workload) if profiles else None
         if profile is None:
-            profile = profile_for(db, workload, allow_code=allow_code, before_counting=before_counting)
+            profile = profile_for(db, workload, allow_code=allow_code)
         calibrations = {fw.id: calibration_for(db, platform.id, fw.id) for fw, _ in runnable}
         fused: dict[tuple, list] = {}  # same fusion traits -> same kernels
         for fw, s in runnable:

@@ -234,7 +234,13 @@ def recommend(request: Request, store: StoreDep, body: RecommendBody) -> Respons
         from advisor.recommend.engine import recommend as rank
         from advisor.recommend.render import to_json
 
-        ranked = rank(store, body.as_request(), allow_code=False, before_counting=check_workload)
+        from advisor.db.profile_cache import profiles_for
+
+        asked = body.as_request()
+        # every model's limits before any is counted (a refusal caches nothing); one read each
+        profiles = profiles_for(store, [asked.workload(m) for m in asked.models], allow_code=False,
+                                before_counting=check_workload)
+        ranked = rank(store, asked, allow_code=False, profiles=profiles)
         payload = to_json(ranked, body.explain).encode()
         cache.put(key, payload)
     return Response(payload, media_type="application/json")
