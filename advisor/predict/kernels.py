@@ -201,35 +201,38 @@ def fuse(ops: list[OpRecord], fusion: Fusion, scheme: str | None = None) -> list
 #: calibrated vector figure, gives each node its measured time on the calibrated CPU.
 #: Measured by `python benchmarks/ort_int8_ops.py costs` (single-node QDQ graphs at YOLO /
 #: ViT-B/16 sizes, onnxruntime 1.32.0, 2 threads, AMD EPYC with AVX-512 VNNI, quiet machine,
-#: 2026-12-01): the median of three runs, whose vector figures were 90.3 / 91.2 / 94.5 GFLOP/s
-#: and whose per-node figures agree within 5% (an earlier run on the same VM measured the
-#: vector figure at 58.7 GFLOP/s: this shared VM's speed drifts, see docs/validation.md).
+#: 2026-12-01, re-run after the script took calibrate's own vector-figure function,
+#: microbench.ort_fp32_figures): the median of three runs, whose vector figures were 92.0 /
+#: 92.2 / 93.7 GFLOP/s and whose per-node figures agree within 5% except softmax (84.5-94.8)
+#: (the runs before that change measured 90.3 / 91.2 / 94.5 GFLOP/s and per-node figures within
+#: 8% of these; an earlier run on the same VM measured 58.7 GFLOP/s: this shared VM's speed
+#: drifts, see docs/validation.md).
 #: The quantized nodes dequantize, compute in float and requantize every element (MLAS
 #: QLinearAdd/Mul), or look each element up in a table (QLinearSigmoid, QLinearLookupBase),
 #: so they cost about what the fp32 node costs per element (0.06-0.13 ns), not a quarter of
 #: it: they are bound by per-element work, not by their 1-byte traffic.
 QUANTIZED_NODE_OPS: dict[str, float] = {
-    "qlinear_add": 5.3,  # 0.058 ns/elem
-    "qlinear_mul": 9.4,  # 0.10 ns/elem
-    "qlinear_sigmoid": 12.0,  # 0.13 ns/elem (the hard-sigmoid of hardswish is assumed alike)
-    "qlinear_concat": 12.5,  # 0.14 ns/elem: requantizes every input element to the output scale
-    "qlinear_softmax": 97.1,  # 1.06 ns/elem: per row a max, a table of exps, a sum, a scale
-    "dequantize_linear": 8.5,  # 0.093 ns/elem: u8 -> f32 before an op that stays float
-    "quantize_linear": 4.0,  # 0.044 ns/elem: f32 -> u8 after it
-    "layer_norm": 18.7,  # 0.20 ns/elem: LayerNormalization stays float in the QDQ graph
-    "div": 7.8,  # 0.085 ns/elem: GELU's x / sqrt(2), float
-    "erf": 15.1,  # 0.17 ns/elem: GELU's erf, float
+    "qlinear_add": 5.3,  # 0.056 ns/elem
+    "qlinear_mul": 9.2,  # 0.10 ns/elem
+    "qlinear_sigmoid": 12.1,  # 0.13 ns/elem (the hard-sigmoid of hardswish is assumed alike)
+    "qlinear_concat": 12.3,  # 0.13 ns/elem: requantizes every input element to the output scale
+    "qlinear_softmax": 93.8,  # 1.02 ns/elem: per row a max, a table of exps, a sum, a scale
+    "dequantize_linear": 8.5,  # 0.090 ns/elem: u8 -> f32 before an op that stays float
+    "quantize_linear": 3.7,  # 0.039 ns/elem: f32 -> u8 after it
+    "layer_norm": 18.3,  # 0.20 ns/elem: LayerNormalization stays float in the QDQ graph
+    "div": 7.7,  # 0.083 ns/elem: GELU's x / sqrt(2), float
+    "erf": 14.9,  # 0.16 ns/elem: GELU's erf, float
 }
 
 #: per im2col tap (one copy of C input bytes per kernel position per output pixel) of a
-#: QLinearConv with a spatial kernel, by C: 0.38 / 0.27 / 0.24 ns per tap at C = 4 / 16 / 64
+#: QLinearConv with a spatial kernel, by C: 0.34 / 0.24 / 0.21 ns per tap at C = 4 / 16 / 64
 #: (a 3x3 conv over C channels minus a 1x1 conv over 9C channels: the same GEMM; same runs as
 #: QUANTIZED_NODE_OPS, median of three), in vector-op equivalents; interpolated in log C, held
 #: outside. onnxruntime's quantized conv gathers NHWC patches into a per-thread buffer before
 #: its GEMM (qlinearconv.cc, Im2col<uint8_t, NHWC>); its fp32 NCHWc convolutions gather nothing.
 #: The calibrated int8 peak comes from GEMM-shaped kernels only (advisor calibrate), so this
 #: pass is not counted twice.
-IM2COL_TAP_OPS: tuple[tuple[int, float], ...] = ((4, 34.8), (16, 24.6), (64, 23.0))
+IM2COL_TAP_OPS: tuple[tuple[int, float], ...] = ((4, 32.1), (16, 22.4), (64, 19.2))
 
 
 def im2col_tap_ops(channels: int) -> float:
