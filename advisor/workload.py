@@ -63,11 +63,14 @@ class Workload(BaseModel):
         return self.model_copy(update={"model": model})
 
     def profile_cache_key(self) -> str:
-        """Everything that changes a model's counts, plus the advisor version (formulas change).
+        """Everything that changes a model's counts, plus the advisor version and a digest of the
+        counting code (advisor.count_revision: a formula or model edit changes the key).
 
         ``kv_cache`` and ``devices`` do not change the counts (a Profile is precision-free and
         whole-model), so they are not part of the key.
         """
+        from advisor.count_revision import counting_revision
+
         shape = (self.input_shape or "").strip().lower()
-        return (f"profile/{__version__}/{self.model}/{shape}/{self.batch or ''}/{self.phase or ''}"
-                f"/{self.seq_len or ''}/{self.context or ''}")
+        return (f"profile/{__version__}+{counting_revision()}/{self.model}/{shape}/{self.batch or ''}"
+                f"/{self.phase or ''}/{self.seq_len or ''}/{self.context or ''}")

@@ -27,13 +27,15 @@ def test_profile_for_caches_zoo_models_in_the_database(tmp_path: Path) -> None:
 
 
 def test_the_cache_key_spells_every_count_changing_field() -> None:
-    """The key the store files profiles under (the one the old cache_key built): version,
-    model, shape in lower case, batch, phase, sequence length and context."""
+    """The key the store files profiles under: version and counting-code revision, model, shape
+    in lower case, batch, phase, sequence length and context."""
     from advisor import __version__
+    from advisor.count_revision import counting_revision
 
+    code = f"{__version__}+{counting_revision()}"
     key = Workload(model="llama-7b", input_shape=[1, 64], batch=1, phase="prefill", seq_len=64).profile_cache_key()
-    assert key == f"profile/{__version__}/llama-7b/1x64/1/prefill/64/"
-    assert Workload(model="m", input_shape=" 1X3x8x8 ").profile_cache_key() == f"profile/{__version__}/m/1x3x8x8////"
+    assert key == f"profile/{code}/llama-7b/1x64/1/prefill/64/"
+    assert Workload(model="m", input_shape=" 1X3x8x8 ").profile_cache_key() == f"profile/{code}/m/1x3x8x8////"
     # KV-cache dtype and device count do not change the counts, so they share the entry
     assert Workload(model="m", kv_cache="fp8", devices=2).profile_cache_key() == Workload(model="m").profile_cache_key()
 
@@ -86,3 +88,20 @@ def test_caching_a_yolo_profile_does_not_import_torchvision(tmp_path: Path) -> N
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_counting_revision_follows_the_counting_code(tmp_path) -> None:
+    """A formula edit changes the digest (so the key, so a stale cached profile is not served);
+    files outside the counting packages, and the order files are found in, do not."""
+    import shutil
+
+    from advisor.count_revision import COUNTING_PACKAGES, PACKAGE, counting_revision, source_digest
+
+    for package in COUNTING_PACKAGES:
+        shutil.copytree(PACKAGE / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    assert source_digest(tmp_path, COUNTING_PACKAGES) == counting_revision()
+    (tmp_path / "cli.py").write_text("# not counting code\n")
+    assert source_digest(tmp_path, COUNTING_PACKAGES) == counting_revision()
+    formulas = tmp_path / "profiling" / "formulas.py"
+    formulas.write_text(formulas.read_text() + "\n# an edited formula\n")
+    assert source_digest(tmp_path, COUNTING_PACKAGES) != counting_revision()

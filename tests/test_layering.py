@@ -30,6 +30,7 @@ STAGE_RANK: dict[str, float] = {
     "display": BOTTOM,  # figures with units and tables that fit, for every report
     "options": BOTTOM,  # comma-separated option values (recommend and plan parse the same ones)
     "quiet_logs": BOTTOM,  # a library logger's level raised for one call (models and measure)
+    "count_revision": BOTTOM,  # digest of the counting code, in the profile cache key
     "models": 1,
     "profiling": 2,
     "db": 3,
