@@ -179,6 +179,32 @@ def test_pytorch_fp16_on_jetson_nano_runs_at_the_fp32_rate_and_tensorrt_at_fp16(
     assert achievable(nano, trt, None).vector_tflops["fp16"] == pytest.approx(2 * fp32 * trt.efficiency.compute.value)
 
 
+def test_tf32_by_default_prices_fp32_convolutions_and_matmuls_at_tf32_where_the_gpu_has_it() -> None:
+    """TensorRT runs fp32 convolutions and matmuls on TF32 tensor cores by default, PyTorch its
+    cuDNN convolutions only; a GPU without TF32 (no tf32 matrix peak) keeps the fp32 rate."""
+    from tests.factories_predict import conv_op
+
+    ampere = gpu()  # matrix tf32 50, vector fp32 10 (TFLOPS)
+    volta = ampere.model_copy(update={"matrix_peaks": {k: v for k, v in ampere.matrix_peaks.items() if k != "tf32"}})
+    ops = profile([conv_op(256, 256, 56), gemm_op(4096, 4096, 4096)])
+    both = with_traits(tf32_convolutions=SRC, tf32_matmuls=SRC)
+    convs_only = with_traits(tf32_convolutions=SRC)
+
+    def peak_behind(fw, platform) -> list[float]:
+        pred = predict(ops, platform, fw, "fp32")
+        eff = fw.efficiency.compute.value
+        return [round(k.flops / (k.compute_ms * 1e9) / k.utilisation / eff, 6) for k in pred.layers]
+
+    assert peak_behind(both, ampere) == [50.0, 50.0]
+    assert peak_behind(convs_only, ampere) == [50.0, 10.0]
+    assert peak_behind(with_traits(), ampere) == [10.0, 10.0]
+    assert peak_behind(both, volta) == [10.0, 10.0]
+    # said in the prediction, only where it applies
+    assert any("TF32" in w for w in predict(ops, ampere, both, "fp32").warnings)
+    assert not any("TF32" in w for w in predict(ops, volta, both, "fp32").warnings)
+    assert not any("TF32" in w for w in predict(ops, ampere, both, "fp16").warnings)
+
+
 # -- eager host-only costs: module calls around modules, view ops
 
 

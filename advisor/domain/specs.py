@@ -383,6 +383,12 @@ class Fusion(Strict):
     #: compute, elementwise kernels in an fp32 "opmath" type): on a GPU without a matrix engine
     #: for that precision they run at the fp32 CUDA-core rate, not the packed-half one
     half_math_fp32: Line | None = None
+    #: the source showing that the runtime runs fp32 dense convolutions (``tf32_convolutions``)
+    #: or fp32 matrix multiplications (``tf32_matmuls``) on TF32 tensor cores by default where
+    #: the GPU has them (TensorRT: both; PyTorch: cuDNN convolutions only, since 1.12 its
+    #: matmuls need set_float32_matmul_precision); then an fp32 scheme prices them at tf32
+    tf32_convolutions: Line | None = None
+    tf32_matmuls: Line | None = None
     #: GEMMs with more rows than this run on low-bit weights dequantized to fp16 by a kernel of
     #: their own (llama.cpp CUDA before PR #8075: batches over MMQ_MAX_BATCH_SIZE 32 go to
     #: to_fp16 + cuBLAS); None: the GEMM reads the low-bit weights itself

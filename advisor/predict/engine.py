@@ -182,6 +182,15 @@ def window_op_s(kernel: Kernel, platform: PlatformSpec, framework: FrameworkSpec
     return kernel.flops * cycles.value / (p.units * p.clock_ghz * 1e9)
 
 
+def tf32_default(kernel: Kernel, framework: FrameworkSpec, peaks: Achievable) -> bool:
+    """Whether the framework runs this fp32 matmul-class kernel on TF32 tensor cores by default
+    (fusion traits ``tf32_convolutions`` / ``tf32_matmuls``) on a GPU that has them."""
+    if not kernel.uses_matrix_engine or "tf32" not in peaks.matrix_tflops:
+        return False
+    trait = framework.fusion.tf32_convolutions if kernel.convolution else framework.fusion.tf32_matmuls
+    return trait is not None
+
+
 def kernel_precisions(scheme: str) -> tuple[str, str]:
     """(precision of matmul-class kernels, precision of the other kernels)."""
     s = scheme_spec(scheme)
@@ -267,10 +276,13 @@ def predict(
     floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.clock_ghz * 1e9) if is_gpu(platform.device_class) else 0.0
     bandwidth = peaks.bandwidth_gbs * 1e9
     timings: list[KernelTiming] = []
+    tf32_kernels = 0
     host_clock = gpu_clock = 0.0  # seconds, for the host-dispatch timeline
     for kernel in kernels:
         kept_float = id(kernel) in float_ids
         prec = (s.float_dtype if kept_float else matmul_prec) if kernel.matmul else (kernel.priced_at or vector_prec)
+        if prec == "fp32" and kernel.matmul and tf32_default(kernel, framework, peaks):
+            prec, tf32_kernels = "tf32", tf32_kernels + 1
         weight_width = BYTES_PER_ELEMENT[s.float_dtype] if kept_float else s.weight_bytes
         rate, _, util = compute_rate(kernel, prec, platform, peaks, c, curve, conv_curve)
         compute_s = kernel.flops / (rate * 1e12) if kernel.flops else 0.0
@@ -302,6 +314,9 @@ def predict(
             overhead_s = ovh.kernel_us * US
         timings.append(KernelTiming(kernel, compute_s, memory_s, overhead_s, util, nbytes))
 
+    if tf32_kernels:
+        warnings.append(f"{framework.id} runs {tf32_kernels} fp32 matmul-class kernels on TF32 tensor cores by "
+                        "default (10-bit mantissa products); turn TF32 off for full fp32, at the fp32 rate")
     total_flops = sum(k.flops for k in kernels) + sum(o.flops for k in kernels for o in k.folded)
     if total_flops and not peaks.has(matmul_prec):
         _, used = peaks.peak(matmul_prec, matrix=True)
