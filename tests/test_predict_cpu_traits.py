@@ -4,6 +4,8 @@ Expected times are worked out by hand from the fixtures' round numbers."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from advisor.domain.specs import Fusion
@@ -92,3 +94,28 @@ def test_private_cache_from_sysfs(tmp_path) -> None:
     assert private_cache_kib(sysfs_cpu=tmp_path) == 2048
     assert private_cache_kib(level=3, sysfs_cpu=tmp_path) is None  # shared: not private
     assert private_cache_kib(sysfs_cpu=tmp_path / "missing") is None
+
+
+def test_a_decode_gemv_on_a_cpu_is_split_along_k_not_padded_to_row_tiles() -> None:
+    """One row (a decode token) times a 4096 x 4096 weight: a matrix-vector kernel over the
+    cores' SIMD lanes, not 32-row register tiles of which 31 rows would be padding."""
+    from factories_predict import gemm_op
+
+    from advisor.predict.constants import predictor_constants
+    from advisor.predict.utilisation import simd_lanes
+
+    c = predictor_constants().cpu
+    platform = cpu(bandwidth=1e6)  # 4 cores, fp32 0.1 TFLOPS; bandwidth out of the way
+    lanes = simd_lanes(platform)
+    gemv = predict(profile([gemm_op(1, 4096, 4096)]), platform, cpu_framework(), "fp32").layers[0]
+    # work = rows x cols x K chunks of 64; spread over cores x lanes x elems_per_lane, capped at 1
+    spread = min(1.0, 1 * 4096 * (4096 // 64) / (4 * lanes * c.elems_per_lane))
+    assert gemv.utilisation == pytest.approx(spread)
+    # the tile model's figure for the same product: 1 of 32 rows used
+    tiles = math.ceil(4096 / c.tile_n)
+    padded = (tiles / (math.ceil(tiles / 4) * 4)) * (1 / c.tile_m) * 4096 / (4096 + c.k_half)
+    assert gemv.utilisation > 10 * padded
+    # a product with a full row tile keeps the tile model
+    gemm = predict(profile([gemm_op(64, 4096, 4096)]), platform, cpu_framework(), "fp32").layers[0]
+    tiles = 2 * math.ceil(4096 / c.tile_n)
+    assert gemm.utilisation == pytest.approx((tiles / (math.ceil(tiles / 4) * 4)) * 4096 / (4096 + c.k_half))

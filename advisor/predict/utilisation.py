@@ -80,11 +80,14 @@ def _utilisation(
                 value = gpu_vector_utilisation(kernel.parallel_work, units, constants.gpu)
     elif is_cpu(platform.device_class):
         lanes = simd_lanes(platform)
-        value = (
-            cpu_matmul_utilisation(tuple(mnk), units, constants.cpu)
-            if mnk and not kernel.depthwise
-            else cpu_vector_utilisation(kernel.parallel_work, units, lanes, constants.cpu)
-        )
+        if mnk and not kernel.depthwise and not matrix_engine and mnk[0] < constants.cpu.tile_m:
+            # fewer rows than a register tile (decode GEMVs): a matrix-vector kernel splits each
+            # output element's dot product along K over the cores' SIMD lanes, no rows to pad
+            value = cpu_vector_utilisation(split_k_work(mnk), units, lanes, constants.cpu)
+        elif mnk and not kernel.depthwise:
+            value = cpu_matmul_utilisation(tuple(mnk), units, constants.cpu)
+        else:
+            value = cpu_vector_utilisation(kernel.parallel_work, units, lanes, constants.cpu)
     else:
         # NPUs: dataflow compilers map whole layers; their shortfall is in the framework
         # efficiency figure, not modelled per kernel.
