@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from advisor.errors import InputError
 from advisor.profiling.types import Profile
 from advisor.workload import Workload
 
@@ -59,13 +60,34 @@ def count_and_cache(store: Store | None, workload: Workload, *, allow_code: bool
 
 
 def profiles_for(store: Store | None, workloads: Sequence[Workload], *, allow_code: bool = True,
-                 before_counting: Callable[[Workload], None] | None = None) -> dict[Workload, Profile]:
+                 before_counting: Callable[[Workload], None] | None = None,
+                 counting_error: Callable[[int, InputError], InputError] | None = None) -> dict[Workload, Profile]:
     """The Profiles of several workloads, all or nothing: the cache is read once per workload,
     and every miss passes ``before_counting`` before any model is built, so a refusal of the last
-    one leaves the store as it was (a request the service refuses caches nothing)."""
-    found = {w: cached_profile(store, w) for w in dict.fromkeys(workloads)}
+    one leaves the store as it was (a request the service refuses caches nothing).
+
+    ``counting_error(i, exc)`` turns the InputError of counting the i-th workload into the
+    caller's own (the gate names the model's field); a ``before_counting`` refusal is raised as
+    it is."""
+    found: dict[Workload, Profile | None] = {}
+    for workload in workloads:
+        if workload not in found:
+            found[workload] = cached_profile(store, workload)
     if before_counting is not None:
         for workload, profile in found.items():
             if profile is None:
                 before_counting(workload)
-    return {w: p if p is not None else count_and_cache(store, w, allow_code=allow_code) for w, p in found.items()}
+    profiles: dict[Workload, Profile] = {}
+    for i, workload in enumerate(workloads):
+        if workload in profiles:
+            continue
+        profile = found[workload]
+        if profile is None:
+            try:
+                profile = count_and_cache(store, workload, allow_code=allow_code)
+            except InputError as exc:
+                if counting_error is None:
+                    raise
+                raise counting_error(i, exc) from None
+        profiles[workload] = profile
+    return profiles

@@ -22,7 +22,6 @@ from advisor.recommend.types import RecommendRequest
 
 if TYPE_CHECKING:
     from advisor.db.store import Store
-    from advisor.profiling.types import Profile
     from advisor.workload import Workload
 
 
@@ -280,7 +279,7 @@ def collect(
     cache miss before any model is built, so a refused config counts and caches nothing; its
     refusal is its own message, unprefixed.
     """
-    from advisor.db.profile_cache import cached_profile, count_and_cache  # a cached profile needs no torch
+    from advisor.db.profile_cache import profiles_for  # a cached profile needs no torch import
     from advisor.recommend.engine import recommend
 
     try:
@@ -293,18 +292,10 @@ def collect(
         except InputError as exc:
             raise _prefixed(source, f"frameworks[{i}]", exc) from None
 
-    workloads = [config.workload(model) for model in config.models]
-    found = [cached_profile(db, w) for w in workloads]
-    if before_counting is not None:
-        for workload, profile in zip(workloads, found):
-            if profile is None:
-                before_counting(workload)
-    profiles: dict[Workload, Profile] = {}
-    for i, (workload, profile) in enumerate(zip(workloads, found)):
-        try:
-            profiles[workload] = profile if profile is not None else count_and_cache(db, workload, allow_code=allow_code)
-        except InputError as exc:
-            raise _prefixed(source, f"models[{i}]", exc) from None
+    profiles = profiles_for(
+        db, [config.workload(model) for model in config.models], allow_code=allow_code,
+        before_counting=before_counting, counting_error=lambda i, exc: _prefixed(source, f"models[{i}]", exc),
+    )
 
     request = RecommendRequest.of(
         config.workload(config.models[0]), models=config.models, target=config.target,

@@ -231,10 +231,9 @@ def recommend(request: Request, store: StoreDep, body: RecommendBody) -> Respons
     key = recommend_key(store, body)  # the body: the request plus ``explain``
     payload = cache.get(key)
     if payload is None:
+        from advisor.db.profile_cache import profiles_for
         from advisor.recommend.engine import recommend as rank
         from advisor.recommend.render import to_json
-
-        from advisor.db.profile_cache import profiles_for
 
         asked = body.as_request()
         # every model's limits before any is counted (a refusal caches nothing); one read each
