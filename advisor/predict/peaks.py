@@ -71,12 +71,13 @@ def achievable(
     vector = {p: pk.value * eff_c for p, pk in platform.vector_peaks.items()}
     bandwidth = platform.memory.bandwidth_gbs.value * eff_b
     sheet_text = f"datasheet x {framework.id} efficiency (compute {eff_c:g}, bandwidth {eff_b:g})"
+    compute_text = sheet_text  # plus what the framework's traits do to the compute figures
     fp16 = platform.matrix_peaks.get("fp16")
     if framework.fusion.fp16_accumulate and fp16 is not None and fp16.half_accumulate:
         # the runtime's fp16 GEMMs accumulate in fp16: GeForce cards run them at twice the
         # fp32-accumulate rate (docs/predictor.md, "Facts checked in the accuracy pass")
         matrix["fp16"] = fp16.half_accumulate * eff_c
-        sheet_text += "; fp16 GEMMs at the fp16-accumulate rate"
+        compute_text += "; fp16 GEMMs at the fp16-accumulate rate"
     if framework.fusion.half_math_fp32 and is_gpu(platform.device_class) and "fp32" in vector:
         # the runtime computes half precision in fp32: without a matrix engine for fp16/bf16,
         # its half kernels run at the fp32 CUDA-core rate (docs/predictor.md, "Facts checked
@@ -84,8 +85,8 @@ def achievable(
         for half in ("fp16", "bf16"):
             if half in vector and half not in matrix and vector[half] > vector["fp32"]:
                 vector[half] = vector["fp32"]
-                sheet_text += f"; {half} computed in fp32 (no {half} matrix engine)"
-    prov = {"compute": sheet_text, "bandwidth": sheet_text}
+                compute_text += f"; {half} computed in fp32 (no {half} matrix engine)"
+    prov = {"compute": compute_text, "bandwidth": sheet_text}
     warnings: list[str] = []
     conv: dict[str, float] = {}
     if calibration is not None:
@@ -109,7 +110,7 @@ def achievable(
                 sheet = sheet_peaks.get(prec) or platform.vector_peaks.get(prec)
                 if plausible(f"{prec} {what}", value, sheet.value if sheet else None):
                     table[prec] = value
-                    prov["compute"] = when + f"; other precisions: {sheet_text}"
+                    prov["compute"] = when + f"; other precisions: {compute_text}"
         if calibration.bandwidth_gbs and plausible(
             "bandwidth GB/s", calibration.bandwidth_gbs, platform.memory.bandwidth_gbs.value
         ):
