@@ -69,6 +69,14 @@ def test_platform_figures_out_of_range_are_refused(path: str, value: float) -> N
     assert loc == path or loc == path.rsplit(".", 1)[0], loc
 
 
+def test_a_sustained_clock_above_the_boost_clock_is_refused() -> None:
+    t4 = seed_platform("t4")
+    assert t4.parallelism.sustained_clock_ghz is not None
+    with pytest.raises(ValidationError) as info:
+        with_values(t4, **{"parallelism.sustained_clock_ghz.value": t4.parallelism.clock_ghz * 1.5})
+    assert "sustained_clock_ghz" in str(info.value) and info.value.errors()[0]["loc"] == ("parallelism",)
+
+
 @pytest.mark.parametrize("path, value", [
     ("efficiency.compute.value", 5e-324),
     ("efficiency.bandwidth.value", s.MIN_EFFICIENCY / 2),
@@ -109,7 +117,10 @@ def edge_platform(platform_id: str, edge: str, peaks: tuple[str, ...]) -> Platfo
         "parallelism.clock_ghz": s.MIN_CLOCK_GHZ if low else s.MAX_CLOCK_GHZ,
     }
     values.update({f"{table}.value": s.MIN_PEAK_TFLOPS if low else s.MAX_PEAK_TFLOPS for table in peaks})
-    return with_values(seed_platform(platform_id), **values)
+    base = seed_platform(platform_id)
+    if base.parallelism.sustained_clock_ghz is not None:  # never above the boost clock
+        values["parallelism.sustained_clock_ghz.value"] = values["parallelism.clock_ghz"]
+    return with_values(base, **values)
 
 
 def edge_framework(framework_id: str, edge: str) -> FrameworkSpec:

@@ -181,6 +181,7 @@ def _show_platform_table(p: PlatformSpec, origin: str) -> None:
     par = p.parallelism
     figures.add_row(f"parallel units ({par.unit_kind})", str(par.units), par.source)
     figures.add_row("clock (GHz)", _num(par.clock_ghz), par.source)
+    _figure_row(figures, "sustained clock (GHz)", par.sustained_clock_ghz)
     console.print(figures)
     if p.sparse_headline:
         console.print("sparse headline (reference only, never used): " + ", ".join(f"{k} {_num(v.value)}" for k, v in p.sparse_headline.items()))

@@ -214,6 +214,29 @@ class Parallelism(Strict):
     unit_kind: Literal["sm", "cu", "core", "npu_core", "eu"]
     clock_ghz: float = Field(ge=MIN_CLOCK_GHZ, le=MAX_CLOCK_GHZ)
     source: Line
+    #: the clock the compute units hold under sustained full load where a power cap keeps
+    #: them below ``clock_ghz`` (the boost clock the datasheet's peaks are quoted at); the
+    #: predictor scales the compute peaks by sustained / boost. None: the boost clock holds.
+    sustained_clock_ghz: Figure | None = None
+
+    @model_validator(mode="after")
+    def _sustained_not_above_boost(self) -> Parallelism:
+        s = self.sustained_clock_ghz
+        if s is not None and not MIN_CLOCK_GHZ <= s.value <= self.clock_ghz:
+            raise ValueError(
+                f"sustained_clock_ghz {s.value} must lie between {MIN_CLOCK_GHZ} and clock_ghz {self.clock_ghz}"
+            )
+        return self
+
+    @property
+    def running_clock_ghz(self) -> float:
+        """The clock kernels run at: the sustained clock where a power cap sets one."""
+        return self.sustained_clock_ghz.value if self.sustained_clock_ghz is not None else self.clock_ghz
+
+    @property
+    def clock_share(self) -> float:
+        """Running clock / boost clock: the share of the datasheet compute peaks reached."""
+        return self.running_clock_ghz / self.clock_ghz
 
 
 class PlatformSpec(Strict):

@@ -65,13 +65,22 @@ class Achievable:
 def achievable(
     platform: PlatformSpec, framework: FrameworkSpec, calibration: CalibrationSpec | None
 ) -> Achievable:
-    eff_c = framework.efficiency.compute.value
     eff_b = framework.efficiency.bandwidth.value
+    # a power-capped device runs its compute units below the boost clock the peaks are quoted at
+    clock_share = platform.parallelism.clock_share
+    eff_c = framework.efficiency.compute.value * clock_share
     matrix = {p: pk.value * eff_c for p, pk in platform.matrix_peaks.items()}
     vector = {p: pk.value * eff_c for p, pk in platform.vector_peaks.items()}
     bandwidth = platform.memory.bandwidth_gbs.value * eff_b
-    sheet_text = f"datasheet x {framework.id} efficiency (compute {eff_c:g}, bandwidth {eff_b:g})"
-    compute_text = sheet_text  # plus what the framework's traits do to the compute figures
+    eff_text = f"{framework.efficiency.compute.value:g}"
+    sheet_text = f"datasheet x {framework.id} efficiency (compute {eff_text}, bandwidth {eff_b:g})"
+    compute_text = sheet_text  # plus the clock and what the framework's traits do to the compute figures
+    sustained = platform.parallelism.sustained_clock_ghz
+    if sustained is not None:
+        compute_text += (
+            f"; x {clock_share:.3g} for the sustained clock {sustained.value:g} GHz"
+            f" (boost {platform.parallelism.clock_ghz:g} GHz; {sustained.source})"
+        )
     fp16 = platform.matrix_peaks.get("fp16")
     if framework.fusion.fp16_accumulate and fp16 is not None and fp16.half_accumulate:
         # the runtime's fp16 GEMMs accumulate in fp16: GeForce cards run them at twice the
