@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import random
 import statistics
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from advisor.display import sig3  # noqa: E402
 from advisor.predict.constants import predictor_constants  # noqa: E402
 from benchmarks.fit import (  # noqa: E402
+    REASONED_CONSTANTS,
     SEARCHED_CONSTANTS,
     RowPrediction,
     Structure,
@@ -181,21 +183,51 @@ def cross_validate(
 
 
 # --------------------------------------------------------------------------- global constants, nested
+#: source resamples for the standard error of the constants' criterion (fixed seed: the report
+#: is reproducible)
+BOOTSTRAP_DRAWS = 200
+BOOTSTRAP_SEED = 20261201
+
+
 def choose_constants(
-    grid: dict[str, dict[float, dict[str, float]]], configured: dict[str, float], source_of: dict[str, str],
-    exclude: str | None,
+    grid: dict[str, dict[float, dict[str, float]]], reasoned: dict[str, float], source_of: dict[str, str],
+    exclude: str | None, draws: int = BOOTSTRAP_DRAWS,
 ) -> dict[str, float]:
-    """Each searched constant's value with the lowest median |predicted / measured - 1| (the
-    report's headline error) over the rows NOT of source ``exclude`` (None: all rows), the other
-    constants at their configured values; ties go to the configured value, then the smaller.
-    ``grid[name][value]`` maps row id to predicted / measured latency with that constant changed."""
+    """Each searched constant chosen on the rows NOT of source ``exclude`` (None: all rows), the
+    other constants at their configured values, by the one-standard-error rule (Hastie,
+    Tibshirani & Friedman, The Elements of Statistical Learning, 2nd ed., section 7.10): the
+    criterion is the report's headline error, the median |predicted / measured - 1|; its standard
+    error at the best value comes from resampling whole sources (rows of one source share its
+    bias); of the values within one standard error of the best, the one nearest the reasoned value
+    (``reasoned``, log distance) is chosen. A flat criterion (a constant that only the held-out
+    source's rows pin down) so leaves the constant where reasoning put it instead of at whichever
+    grid value the noise favours. ``grid[name][value]`` maps row id to predicted / measured latency
+    with that constant changed."""
     chosen = {}
     for name, by_value in grid.items():
-        def score(value: float, by_value: dict[float, dict[str, float]] = by_value) -> tuple[float, bool, float]:
-            errors = [abs(r - 1) for rid, r in by_value[value].items() if source_of[rid] != exclude]
-            return statistics.median(errors), value != configured[name], value
-        chosen[name] = min(by_value, key=score)
+        errors = {v: _errors_by_source(rows, source_of, exclude) for v, rows in by_value.items()}
+        sources = sorted(next(iter(errors.values())))
+        score = {v: _median_error(e, sources) for v, e in errors.items()}
+        best = min(score, key=lambda v: (score[v], abs(math.log(v / reasoned[name])), v))
+        rng = random.Random(BOOTSTRAP_SEED)
+        resampled = [_median_error(errors[best], rng.choices(sources, k=len(sources))) for _ in range(draws)]
+        se = statistics.pstdev(resampled) if len(sources) > 1 else 0.0
+        near = [v for v in by_value if score[v] <= score[best] + se]
+        chosen[name] = min(near, key=lambda v: (abs(math.log(v / reasoned[name])), v))
     return chosen
+
+
+def _errors_by_source(rows: dict[str, float], source_of: dict[str, str], exclude: str | None) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for rid, ratio in rows.items():
+        if source_of[rid] != exclude:
+            out.setdefault(source_of[rid], []).append(abs(ratio - 1))
+    return out
+
+
+def _median_error(errors: dict[str, list[float]], sources: Sequence[str]) -> float:
+    """Median over the rows of ``sources`` (a source drawn twice counts twice)."""
+    return statistics.median(e for src in sources for e in errors[src])
 
 
 @dataclass
@@ -215,6 +247,7 @@ def nested_constants(preds: list[RowPrediction]) -> NestedConstants:
     the others as configured, then the held-out source predicted with the chosen combination."""
     base = predictor_constants()
     configured = {name: constant_value(base, name) for name in SEARCHED_CONSTANTS}
+    reasoned = dict(REASONED_CONSTANTS)
     source_of = {p.id: p.source for p in preds}
     ratio = lambda ps: {p.id: p.predicted_ms / p.measured_ms for p in ps}  # noqa: E731
     grid: dict[str, dict[float, dict[str, float]]] = {}
@@ -225,13 +258,13 @@ def nested_constants(preds: list[RowPrediction]) -> NestedConstants:
     per_source: dict[str, dict[str, float]] = {}
     by_source: dict[str, list[RowPrediction]] = {}
     for src in sorted(set(source_of.values())):
-        chosen = per_source[src] = choose_constants(grid, configured, source_of, exclude=src)
+        chosen = per_source[src] = choose_constants(grid, reasoned, source_of, exclude=src)
         key = tuple(sorted(chosen.items()))
         if key not in combos:
             combos[key] = predict_rows(with_constants(base, chosen))[0]
         by_source[src] = combos[key]
     plain, _ = cross_validate(preds)
-    return NestedConstants(configured, choose_constants(grid, configured, source_of, None),
+    return NestedConstants(configured, choose_constants(grid, reasoned, source_of, None),
                            statistics.median(abs(s.error) for s in plain), per_source, by_source)
 
 
@@ -444,15 +477,18 @@ def constants_section(nested: NestedConstants | None) -> list[str]:
         return [""]
     lines = ["", "The global constants of configs/predictor.yaml marked \"fit\" are chosen the same way: for each",
              "held-out source, each one over its grid on the OTHER sources (median abs error of their uncorrected",
-             "predictions, the other constants as configured), and the held-out rows are predicted with that choice",
-             "(the \"model alone\" figure above included).", "",
-             "| constant | grid | configured | chosen on all sources | chosen per held-out source (sources) |",
-             "|---|---|---:|---:|---|"]
+             "predictions, the other constants as configured) by the one-standard-error rule: of the grid values",
+             f"within one standard error of the best ({BOOTSTRAP_DRAWS} resamples of whole sources), the one nearest",
+             "the value reasoned before any row was scored. The held-out rows are predicted with that choice (the",
+             "\"model alone\" figure above included). docs/predictor.md, section 10, says why.", "",
+             "| constant | grid | reasoned | configured | chosen on all sources | chosen per held-out source (sources) |",
+             "|---|---|---:|---:|---:|---|"]
     for name, values in SEARCHED_CONSTANTS.items():
         picks: dict[float, int] = {}
         for chosen in nested.per_source.values():
             picks[chosen[name]] = picks.get(chosen[name], 0) + 1
-        lines.append(f"| `{name}` | {', '.join(f'{v:g}' for v in values)} | {nested.configured[name]:g} "
+        lines.append(f"| `{name}` | {', '.join(f'{v:g}' for v in values)} | {REASONED_CONSTANTS[name]:g} "
+                     f"| {nested.configured[name]:g} "
                      f"| {nested.on_all[name]:g} | {', '.join(_picked(v, n, name, nested) for v, n in sorted(picks.items()))} |")
     return lines + [""]
 

@@ -95,32 +95,46 @@ def test_global_constants_are_chosen_without_the_held_out_source() -> None:
     sources: a source whose rows want another value cannot pull its own choice there."""
     from benchmarks.accuracy import choose_constants
 
-    source_of = {"a-1": "a", "a-2": "a", "b-1": "b", "b-2": "b", "c-1": "c", "c-2": "c"}
-    # predicted / measured with k = 1 or 2: sources a and b are exact at k = 1, c only at k = 2
-    at_1 = {"a-1": 1.0, "a-2": 1.0, "b-1": 1.0, "b-2": 1.0, "c-1": 2.0, "c-2": 2.0}
-    at_2 = {"a-1": 1.5, "a-2": 1.5, "b-1": 1.5, "b-2": 1.5, "c-1": 1.0, "c-2": 1.0}
+    sources = "abcde"
+    source_of = {f"{s}-{i}": s for s in sources + "f" for i in (1, 2)}
+    # predicted / measured with k = 1 or 2: sources a-e are exact at k = 1, f only at k = 2
+    at_1 = {rid: (2.0 if src == "f" else 1.0) for rid, src in source_of.items()}
+    at_2 = {rid: (1.0 if src == "f" else 1.5) for rid, src in source_of.items()}
     grid = {"k": {1.0: at_1, 2.0: at_2}}
-    assert choose_constants(grid, {"k": 2.0}, source_of, exclude="c") == {"k": 1.0}
-    # all rows: median |error| 0 at k = 1 (four exact rows of six) against 0.5 at k = 2
+    # the reasoned value is 2, but five sources agree on 1 with no spread: the gain beats the noise
+    assert choose_constants(grid, {"k": 2.0}, source_of, exclude="f") == {"k": 1.0}
     assert choose_constants(grid, {"k": 2.0}, source_of, exclude=None) == {"k": 1.0}
-    # c's rows alone would pick 2: dropping a and b's evidence changes the choice (not vacuous)
-    only_c = {k: {v: {r: x for r, x in rows.items() if source_of[r] == "c"} for v, rows in by.items()} for k, by in grid.items()}
-    assert choose_constants(only_c, {"k": 1.0}, source_of, exclude=None) == {"k": 2.0}
-    # ties go to the configured value
-    flat = {"k": {1.0: {"a-1": 1.2}, 2.0: {"a-1": 0.8}}}
-    assert choose_constants(flat, {"k": 2.0}, {"a-1": "a"}, exclude=None) == {"k": 2.0}
-    assert choose_constants(flat, {"k": 1.0}, {"a-1": "a"}, exclude=None) == {"k": 1.0}
+    # f's rows alone would pick 2: dropping a-e's evidence changes the choice (not vacuous)
+    only_f = {"k": {v: {r: x for r, x in rows.items() if source_of[r] == "f"} for v, rows in grid["k"].items()}}
+    assert choose_constants(only_f, {"k": 1.0}, source_of, exclude=None) == {"k": 2.0}
+
+
+def test_a_flat_criterion_leaves_a_constant_at_its_reasoned_value() -> None:
+    """One-standard-error rule: k = 2 is best by 0.01 of median |error|, far inside the spread
+    between sources, so the reasoned value stands; a plain argmin would have taken 2."""
+    from benchmarks.accuracy import choose_constants
+
+    source_of = {"a-1": "a", "b-1": "b", "c-1": "c", "d-1": "d"}
+    at_1 = {"a-1": 1.2, "b-1": 0.9, "c-1": 1.5, "d-1": 1.05}  # |error| .2 .1 .5 .05: median .15
+    at_2 = {"a-1": 1.1, "b-1": 0.82, "c-1": 1.6, "d-1": 1.1}  # |error| .1 .18 .6 .1: median .14
+    grid = {"k": {1.0: at_1, 2.0: at_2}}
+    assert choose_constants(grid, {"k": 1.0}, source_of, exclude=None) == {"k": 1.0}
+    assert choose_constants(grid, {"k": 2.0}, source_of, exclude=None) == {"k": 2.0}
+    # with no spread at all (one source) the rule falls back to the plain best value
+    one = {"k": {1.0: {"a-1": 1.2}, 2.0: {"a-1": 1.1}}}
+    assert choose_constants(one, {"k": 1.0}, {"a-1": "a"}, exclude=None) == {"k": 2.0}
 
 
 def test_with_constants_replaces_dotted_names_only() -> None:
     from advisor.predict.constants import predictor_constants
-    from benchmarks.fit import SEARCHED_CONSTANTS, constant_value, with_constants
+    from benchmarks.fit import REASONED_CONSTANTS, SEARCHED_CONSTANTS, constant_value, with_constants
 
     base = predictor_constants()
-    changed = with_constants(base, {"gpu.k_half": 256.0, "host.slowdown.edge_gpu_soc": 2.0})
-    assert changed.gpu.k_half == 256.0 and changed.host.slowdown["edge_gpu_soc"] == 2.0
+    changed = with_constants(base, {"gpu.k_half": 512.0, "host.slowdown.edge_gpu_soc": 2.0})
+    assert changed.gpu.k_half == 512.0 and changed.host.slowdown["edge_gpu_soc"] == 2.0
     assert changed.host.slowdown["mobile_soc"] == base.host.slowdown["mobile_soc"]
     assert changed.gpu.min_kernel_cycles == base.gpu.min_kernel_cycles
     # every searched constant exists in configs/predictor.yaml and its configured value is on its grid
     for name, grid in SEARCHED_CONSTANTS.items():
         assert constant_value(base, name) in grid
+        assert REASONED_CONSTANTS[name] in grid

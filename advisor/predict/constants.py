@@ -24,6 +24,7 @@ class GpuConstants(_Strict):
     full_rate_tile: tuple[int, int]
     k_half: float
     reference_flops_per_sm_cycle: float
+    reference_operand_bytes: float
     min_split_depth: int
     threads_per_sm: int
     min_kernel_cycles: float

@@ -179,7 +179,7 @@ def window_op_s(kernel: Kernel, platform: PlatformSpec, framework: FrameworkSpec
     if cycles is None:
         return 0.0
     p = platform.parallelism
-    return kernel.flops * cycles.value / (p.units * p.clock_ghz * 1e9)
+    return kernel.flops * cycles.value / (p.units * p.running_clock_ghz * 1e9)
 
 
 def tf32_default(kernel: Kernel, framework: FrameworkSpec, peaks: Achievable) -> bool:
@@ -217,19 +217,23 @@ def compute_rate(
     if peaks.conv_tflops and precision in peaks.conv_tflops and kernel.convolution:
         util = utilisation(kernel, platform, c, conv_curve or curve)
         return peaks.conv_tflops[precision] * util, precision, util
-    # a path's rate per SM per cycle against the reference SM (see configs/predictor.yaml)
     p = platform.parallelism
-    ref = p.units * p.clock_ghz * 1e9 * c.gpu.reference_flops_per_sm_cycle / 1e12
+    ref = p.units * p.running_clock_ghz * 1e9 * c.gpu.reference_flops_per_sm_cycle / 1e12
+
+    def share(peak: float, used: str) -> float:
+        # operand bytes per SM per cycle against the reference SM (see configs/predictor.yaml)
+        return peak / ref * BYTES_PER_ELEMENT.get(used, c.gpu.reference_operand_bytes) / c.gpu.reference_operand_bytes
+
     if kernel.uses_matrix_engine:
         m_peak, m_used = peaks.peak(precision, matrix=True)
-        m_util = utilisation(kernel, platform, c, curve, matrix_engine=True, rate_share=m_peak / ref)
+        m_util = utilisation(kernel, platform, c, curve, matrix_engine=True, rate_share=share(m_peak, m_used))
         v_peak, v_used = peaks.peak(precision, matrix=False)
-        v_util = utilisation(kernel, platform, c, curve, matrix_engine=False, rate_share=v_peak / ref)
+        v_util = utilisation(kernel, platform, c, curve, matrix_engine=False, rate_share=share(v_peak, v_used))
         if v_peak * v_util > m_peak * m_util:
             return v_peak * v_util, v_used, v_util
         return m_peak * m_util, m_used, m_util
     v_peak, v_used = peaks.peak(precision, matrix=False)
-    v_util = utilisation(kernel, platform, c, curve, matrix_engine=False, rate_share=v_peak / ref)
+    v_util = utilisation(kernel, platform, c, curve, matrix_engine=False, rate_share=share(v_peak, v_used))
     return v_peak * v_util, v_used, v_util
 
 
@@ -273,7 +277,7 @@ def predict(
     on_chip = is_npu(platform.device_class)
     call_us = ovh.call_us + (host_link_us(kernels, profile, platform, scheme) if on_chip else 0.0)
     # shortest time any kernel occupies a GPU (ramp-up, tail, drain), in clock cycles
-    floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.clock_ghz * 1e9) if is_gpu(platform.device_class) else 0.0
+    floor_s = c.gpu.min_kernel_cycles / (platform.parallelism.running_clock_ghz * 1e9) if is_gpu(platform.device_class) else 0.0
     bandwidth = peaks.bandwidth_gbs * 1e9
     timings: list[KernelTiming] = []
     tf32_kernels = 0
