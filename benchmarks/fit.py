@@ -54,15 +54,18 @@ PRIOR_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 SEARCHED_CONSTANTS: dict[str, tuple[float, ...]] = {
     "gpu.k_half": (128.0, 256.0, 512.0, 1024.0),
     "host.slowdown.edge_gpu_soc": (1.0, 2.0, 3.0, 4.0, 5.0, 6.0),
+    "host.enqueue_kernel_us": (2.5, 5.0, 7.5, 10.0, 15.0),
 }
 #: each searched constant's value reasoned before any published row was scored (the comment next
 #: to it in configs/predictor.yaml): the search leaves it there unless the rows show a gain
 #: larger than their noise (benchmarks.accuracy.choose_constants, one-standard-error rule).
 #: k_half: the geometric middle of the reasoned range 64-1024; edge host slowdown: a Jetson
-#: core has about a third of a desktop core's single-thread speed.
+#: core has about a third of a desktop core's single-thread speed; enqueue cost: one launch from
+#: compiled C, 4.90 us measured (JuliaGPU/CUDAdrv.jl#15).
 REASONED_CONSTANTS: dict[str, float] = {
     "gpu.k_half": 256.0,
     "host.slowdown.edge_gpu_soc": 3.0,
+    "host.enqueue_kernel_us": 5.0,
 }
 
 
@@ -140,6 +143,8 @@ def load_specs(variants: dict[str, Any], fw_variants: dict[str, Any] | None = No
             data["overhead"]["per_kernel_us"] = frameworks[v["per_kernel_from"]].overhead.per_kernel_us.model_dump()
         if "per_call_us" in v:
             data["overhead"]["per_call_us"] = {"value": v["per_call_us"], "source": v["source"]}
+        if v.get("graph_replay"):
+            data["overhead"]["enqueue"] = None  # kernels replayed from a CUDA graph, not enqueued
         data["fusion"].update(v.get("fusion", {}))  # traits of that build (each variant cites its source)
         frameworks[vid] = FrameworkSpec.model_validate(data)
     return platforms, frameworks

@@ -67,13 +67,17 @@ def framework(
     classes: tuple[str, ...] = ("datacenter_gpu", "desktop_gpu", "edge_gpu_soc"),
     precisions: tuple[str, ...] = ("fp32", "tf32", "fp16", "bf16", "int8", "w8a16", "w4a16"),
     int8_calibration: str = "required",
+    enqueue: bool = False,
 ) -> FrameworkSpec:
     support = [PrecisionSupport(device_class=dc, precision=p, source=SRC) for dc in classes for p in precisions]
+    overhead = {"per_kernel_us": {"value": per_kernel_us, "source": SRC}, "per_call_us": {"value": per_call_us, "source": SRC}}
+    if enqueue:
+        overhead["enqueue"] = SRC
     return FrameworkSpec(
         id=id, name=id, device_classes=list(classes), support=support,
         int8_calibration=int8_calibration,
         fusion=Fusion(bn_folding=fused, epilogue_fusion=fused, attention_fusion=fused, elementwise_fusion=fused, source=SRC),
-        overhead={"per_kernel_us": {"value": per_kernel_us, "source": SRC}, "per_call_us": {"value": per_call_us, "source": SRC}},
+        overhead=overhead,
         efficiency={"compute": {"value": compute_eff, "source": SRC}, "bandwidth": {"value": bandwidth_eff, "source": SRC}},
     )
 

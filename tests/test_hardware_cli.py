@@ -70,6 +70,7 @@ def test_show_table_names_sources(isolated_db: str, capsys: pytest.CaptureFixtur
     assert "https://developer.nvidia.com/embedded/jetson-nano" in out
     code, out, _ = run_cli(capsys, "frameworks", "show", "tensorrt")
     assert code == 0 and "jetson-tx2" in out and "per-kernel overhead" in out
+    assert "enqueued one by one from the host" in out and "useCudaGraph" in out
 
 
 def test_list_filters_and_sorts(isolated_db: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -165,6 +165,36 @@ def test_graph_replay_per_kernel_cost_hides_behind_long_kernels() -> None:
     assert pred.layers[0].overhead_ms == 0
 
 
+def test_enqueued_engine_is_host_bound_for_tiny_kernels_and_pays_the_host_slowdown() -> None:
+    """An engine that enqueues its kernels at run time (TensorRT without a CUDA graph): the host
+    spends host.enqueue_kernel_us per kernel (x the device class's host slowdown) while the GPU
+    runs; 100 tiny kernels wait for their launches, each then costs the engine's 2 us GPU-side."""
+    ops = [pointwise(1000, path=f"a{i}") for i in range(100)]
+    engine = framework(fused=False, per_kernel_us=2, per_call_us=0, enqueue=True)
+    launch = C.host.enqueue_kernel_us
+    server = predict(profile(ops), gpu(), engine, "fp16")
+    assert server.bound == "overhead"
+    # the GPU starts each kernel when its launch is done: last launch + 2 us + the last kernel
+    assert server.latency_ms == pytest.approx((100 * launch + 2 + FLOOR_US) * US, rel=1e-3)
+    edge = predict(profile(ops), gpu(device_class="edge_gpu_soc"), engine, "fp16")
+    slowdown = C.host.slowdown["edge_gpu_soc"]
+    assert edge.latency_ms == pytest.approx((100 * launch * slowdown + 2 + FLOOR_US) * US, rel=1e-3)
+    # the same engine replayed from a CUDA graph: 2 us per kernel as a floor, no host launches
+    replay = predict(profile(ops), gpu(), framework(fused=False, per_kernel_us=2, per_call_us=0), "fp16")
+    assert replay.latency_ms == pytest.approx(100 * max(2, FLOOR_US) * US, rel=1e-3)
+
+
+def test_enqueued_engine_hides_launches_behind_long_kernels() -> None:
+    # one 11 ms GEMM then 10 tiny kernels: their launches happen while the GEMM runs
+    ops = [gemm_op(8192, 8192, 8192)] + [pointwise(1000, path=f"a{i}") for i in range(10)]
+    engine = framework(fused=False, per_kernel_us=2, per_call_us=0, enqueue=True)
+    pred = predict(profile(ops), gpu(), engine, "fp16")
+    gemm_ms = pred.layers[0].compute_ms
+    launch = C.host.enqueue_kernel_us
+    assert pred.latency_ms == pytest.approx((launch + 2) * US + gemm_ms + 10 * (2 + FLOOR_US) * US, rel=1e-3)
+    assert pred.bound == "compute"
+
+
 def test_eager_gpu_overlaps_host_with_long_kernels() -> None:
     # one 11 ms GEMM then 10 tiny ops: the host issues them while the GEMM runs
     ops = [gemm_op(8192, 8192, 8192)] + [pointwise(1000, path=f"a{i}") for i in range(10)]

@@ -327,6 +327,8 @@ def frameworks_show(framework_id: str, fmt: str = "table") -> None:
     _figure_row(figures, "compute efficiency", f.efficiency.compute)
     _figure_row(figures, "bandwidth efficiency", f.efficiency.bandwidth)
     console.print(figures)
+    if f.overhead.enqueue is not None:
+        console.print(f"kernel launches: enqueued one by one from the host at run time ({f.overhead.enqueue})")
     fusion = f.fusion
     console.print(f"fusion: bn_folding={fusion.bn_folding} epilogue={fusion.epilogue_fusion} "
                   f"elementwise={fusion.elementwise_fusion} attention={fusion.attention_fusion} ({fusion.source})")

@@ -430,6 +430,11 @@ class Overhead(Strict):
     #: modules and of a view op, neither of which launches a kernel; None = not paid
     module_call_us: Figure | None = None
     view_op_us: Figure | None = None
+    #: GPU engines that launch their kernels one by one from the host at run time (TensorRT
+    #: enqueueV3 without a CUDA graph): the source saying so. The host then spends
+    #: configs/predictor.yaml host.enqueue_kernel_us per kernel, overlapping the GPU's work;
+    #: None = the kernels are replayed (CUDA graph) or dispatched as ``per_kernel_us`` says
+    enqueue: Line | None = None
 
     @model_validator(mode="after")
     def _non_negative(self) -> "Overhead":

@@ -41,6 +41,7 @@ class CpuConstants(_Strict):
 
 class HostConstants(_Strict):
     slowdown: dict[str, float]
+    enqueue_kernel_us: float
 
 
 class MemoryConstants(_Strict):

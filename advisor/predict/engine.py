@@ -11,7 +11,9 @@ issues kernels (see ``dispatch_mode``):
   (TensorRT, CUDA graphs, vLLM decode), no host work per kernel.
 * ``host``   - eager, host-dispatched GPU frameworks (PyTorch eager): the host spends
   ``per_kernel_us`` per op while the GPU runs earlier kernels; a kernel cannot start before
-  the host has issued it, so short kernels leave the GPU idle (host-bound).
+  the host has issued it, so short kernels leave the GPU idle (host-bound). Engines that
+  enqueue their kernels one by one at run time (``overhead.enqueue``: TensorRT without a
+  CUDA graph) follow the same timeline with ``host.enqueue_kernel_us`` per kernel.
 * ``serial`` - CPU runtimes: dispatch and compute run on the same cores, one after another.
 """
 
@@ -74,6 +76,8 @@ class Overheads:
 
 def dispatch_mode(platform: PlatformSpec, framework: FrameworkSpec, c: PredictorConstants) -> str:
     if is_gpu(platform.device_class):
+        if framework.overhead.enqueue is not None:
+            return "host"
         host = framework.overhead.per_kernel_us.value > c.gpu.host_dispatch_threshold_us
         return "host" if host else "graph"
     return "serial"
@@ -95,6 +99,15 @@ def overheads(
         if calibration is not None and calibration.graph_kernel_us is not None:
             kernel_us, prov = calibration.graph_kernel_us, f"calibration {calibration.measured_at}"
         return Overheads(mode, kernel_us, 0.0, call, prov)
+    if mode == "host" and framework.overhead.enqueue is not None:
+        # an engine enqueuing kernel by kernel: the GPU-side cost is the engine's own per-kernel
+        # figure; an eager-PyTorch calibration's per-op time is not this runtime's
+        host_us = c.host.enqueue_kernel_us * slowdown
+        prov = (f"{framework.id} enqueues each kernel from the host ({framework.overhead.enqueue}): "
+                f"{c.host.enqueue_kernel_us:g} us per kernel (configs/predictor.yaml host.enqueue_kernel_us)")
+        if slowdown != 1.0:
+            prov += f" x host slowdown {slowdown:g} for {platform.device_class}"
+        return Overheads(mode, per_kernel, host_us, call, prov)
     if mode == "host":
         host_us = per_kernel * slowdown
         if calibration is not None and calibration.per_op_overhead_us is not None:
@@ -258,7 +271,7 @@ def predict(
     peaks = achievable(platform, framework, calibration)
     ovh = overheads(platform, framework, calibration, c)
     host_extra_us, host_extra_origin = (0.0, "")
-    if ovh.mode == "host":
+    if ovh.mode == "host" and framework.overhead.enqueue is None:  # an engine runs no Python around its kernels
         host_extra_us, host_extra_origin = host_only_us(profile, platform, framework, calibration, c)
     curve = calibration.utilisation_curve if calibration is not None else None
     conv_curve = calibration.conv_utilisation_curve if calibration is not None else None
