@@ -10,13 +10,17 @@
 - ``isolated_db``: URL of a fresh, migrated and seeded database, with ``ADVISOR_DB`` set to
   it for the test (so CLI subprocesses started with os.environ use it too). Runs once on
   SQLite (a temp file) and, when ``ADVISOR_TEST_POSTGRES_URL`` is set (as .ci/run does),
-  once more on PostgreSQL, in a schema of its own that is dropped afterwards.
+  once more on PostgreSQL, in a database of its own that is dropped afterwards.
 - ``db``: ``Database.open(isolated_db)``, closed after the test.
 - ``empty_db_url``: like isolated_db but not migrated (for migration tests).
-- ``sqlite_db_url``: SQLite only, migrated and seeded (WAL, file-level tests).
+- ``sqlite_db_url``: SQLite only, migrated and seeded (WAL, file-level tests, and the slow
+  CLI-output tests whose subject is not the database: running those a second time on
+  PostgreSQL doubled their minutes without exercising anything the store, service, migration
+  and bad-input tests on PostgreSQL do not).
 
-The seeded SQLite database is built once per test session and copied per test, so the
-fixture costs a file copy, not a migration.
+The seeded databases are built once per test session (per xdist worker) and copied per
+test: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL (~0.25 s against
+~1 s for migrating and seeding a fresh schema), so the fixture costs a copy, not a migration.
 """
 
 from __future__ import annotations
@@ -78,6 +82,52 @@ def _postgres_schema_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         _drop_pg_schema(base, schema)
 
 
+def _database_url(base_url: str, name: str) -> str:
+    """``base_url`` pointing at database ``name`` on the same server."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _admin(base_url: str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
+    import psycopg
+
+    with psycopg.connect(_psycopg_dsn(base_url), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def _seeded_postgres_template() -> Iterator[str]:
+    """Name of a migrated + seeded PostgreSQL database that tests clone (one per xdist worker;
+    no connection is left open to it, as CREATE DATABASE ... TEMPLATE requires)."""
+    from advisor.db import Database
+
+    base = _postgres_base()
+    name = f"tmpl_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    _admin(base, f'CREATE DATABASE "{name}"')
+    try:
+        Database.open(_database_url(base, name)).close()
+        yield name
+    finally:
+        _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def _postgres_database_url(template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """URL of a fresh PostgreSQL database cloned from ``template``, ADVISOR_DB pointing at it;
+    dropped afterwards (WITH (FORCE): a server test may leave a pooled connection behind)."""
+    base = _postgres_base()
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _admin(base, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = _database_url(base, name)
+    monkeypatch.setenv("ADVISOR_DB", url)
+    try:
+        yield url
+    finally:
+        _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def _seeded_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from advisor.db import Database
@@ -105,10 +155,7 @@ def isolated_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
         monkeypatch.setenv("ADVISOR_DB", url)
         yield url
         return
-    with _postgres_schema_url(monkeypatch) as url:
-        from advisor.db import Database
-
-        Database.open(url).close()
+    with _postgres_database_url(request.getfixturevalue("_seeded_postgres_template"), monkeypatch) as url:
         yield url
 
 

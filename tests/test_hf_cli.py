@@ -18,13 +18,13 @@ from tests.hf_configs import CONFIGS, PUBLISHED_PARAMS, write_config  # noqa: E4
 
 
 def _run(*args: str, **env: str) -> SimpleNamespace:
-    """The CLI in a fresh process (as a user runs it); $ADVISOR_DB comes from isolated_db."""
+    """The CLI in a fresh process (as a user runs it); $ADVISOR_DB comes from the db fixture."""
     done = subprocess.run([sys.executable, "-m", "advisor.cli", *args], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=600)
     return SimpleNamespace(exit_code=done.returncode, output=done.stdout, stderr=done.stderr)
 
 
-def test_profile_json_has_source_and_active_params(tmp_path, isolated_db):
+def test_profile_json_has_source_and_active_params(tmp_path, sqlite_db_url):
     directory = write_config(tmp_path, "Mixtral-8x7B", CONFIGS["mixtral-8x7b"])
     result = _run("profile", str(directory), "--phase", "decode", "--context", "2048", "--format", "json")
     assert result.exit_code == 0, result.stderr
@@ -37,14 +37,14 @@ def test_profile_json_has_source_and_active_params(tmp_path, isolated_db):
     assert data["unsupported_ops"] == []
 
 
-def test_dense_profile_active_params_equal_params(tmp_path, isolated_db):
+def test_dense_profile_active_params_equal_params(tmp_path, sqlite_db_url):
     directory = write_config(tmp_path, "gpt2")
     data = json.loads(_run("profile", str(directory), "--format", "json").output)
     assert data["active_params"] == data["params"] == PUBLISHED_PARAMS["gpt2"]
     assert (data["source"], data["phase"], data["seq_len"]) == ("hf", "prefill", 512)
 
 
-def test_recommend_ranks_llm_frameworks_for_a_qwen_config(tmp_path, isolated_db):
+def test_recommend_ranks_llm_frameworks_for_a_qwen_config(tmp_path, sqlite_db_url):
     directory = write_config(tmp_path, "Qwen2.5-7B", CONFIGS["qwen2.5-7b"])
     result = _run("recommend", "--model", str(directory), "--target", "h100-sxm", "--phase", "decode",
                   "--context", "2048", "--format", "json")
@@ -61,7 +61,7 @@ def test_recommend_ranks_llm_frameworks_for_a_qwen_config(tmp_path, isolated_db)
     assert "tok/s" in table.output
 
 
-def test_predict_reports_tokens_per_second(tmp_path, isolated_db):
+def test_predict_reports_tokens_per_second(tmp_path, sqlite_db_url):
     directory = write_config(tmp_path, "Qwen2.5-7B", CONFIGS["qwen2.5-7b"])
     result = _run("predict", "--model", str(directory), "--target", "h100-sxm", "--precision", "fp16",
                   "--framework", "vllm", "--phase", "decode", "--context", "2048")

@@ -362,7 +362,7 @@ def test_bench_runs_the_onnx_file_as_stored(tmp_path: Path) -> None:
         bench(str(tmp_path / "q.onnx"), "fp32", "pytorch", budget=budget)
 
 
-def test_predictions_agree_with_the_torch_model(exported: dict[str, Path], isolated_db: str) -> None:
+def test_predictions_agree_with_the_torch_model(exported: dict[str, Path], sqlite_db_url: str) -> None:
     """The predictor treats an exported graph like the torch model: batch norm folded by the
     exporter or by the framework, the same kernels, the same latency within 1%."""
     import json

@@ -139,7 +139,7 @@ def test_json_keeps_every_candidate_unless_top(db, isolated_db) -> None:
 
 
 @pytest.mark.parametrize("columns", [80, 100])
-def test_failing_gate_verdict_is_readable(isolated_db, columns) -> None:
+def test_failing_gate_verdict_is_readable(sqlite_db_url, columns) -> None:
     """Finding: a failing gate ended with one 700-character stderr line. Now stdout opens with a
     verdict of one line per missed requirement (figures with units), every line fits, and
     stderr is one short line naming the missed requirements."""
@@ -175,7 +175,7 @@ def test_hardware_list_fits(isolated_db, columns) -> None:
 
 
 @pytest.mark.parametrize("columns", [80, 100])
-def test_profile_per_layer_and_predict_per_kernel_fit_with_three_figures(isolated_db, columns) -> None:
+def test_profile_per_layer_and_predict_per_kernel_fit_with_three_figures(sqlite_db_url, columns) -> None:
     """Findings: `profile --per-layer` was 165 columns wide; predict's per-kernel times had four
     decimals (`0.5593 ms`) from a model whose stated error is tens of percent."""
     import re

@@ -122,7 +122,7 @@ def test_fixed_concurrency(isolated_db, capsys):
     assert plans and {p["concurrency"] for p in plans} == {4}
 
 
-def test_cli_exit_codes(isolated_db):
+def test_cli_exit_codes(sqlite_db_url):
     from factories_predict import run_cli
 
     ok = run_cli("plan", "--model", "llama-1.1b", "--target", "l4", "--input-len", "256", "--output-len", "64",

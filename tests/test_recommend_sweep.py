@@ -47,7 +47,7 @@ def test_latency_keeps_every_target_and_batch(store):
     assert result.candidates == full.candidates[:3]
 
 
-def test_cli_compares_every_target_and_batch(isolated_db):
+def test_cli_compares_every_target_and_batch(sqlite_db_url):
     import json
 
     from factories_predict import run_cli

@@ -33,7 +33,7 @@ OP = "aten.special_bessel_j0"
 
 
 @pytest.fixture()
-def workdir(tmp_path, isolated_db):
+def workdir(tmp_path, sqlite_db_url):
     (tmp_path / "tiny_uncounted.py").write_text(MODEL)
     return tmp_path
 
