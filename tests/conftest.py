@@ -54,20 +54,22 @@ def _psycopg_dsn(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def _new_pg_schema(base_url: str) -> tuple[str, str]:
+def _admin(base_url: str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(_psycopg_dsn(base_url), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(statement)
+
+
+def _new_pg_schema(base_url: str) -> tuple[str, str]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    _admin(base_url, f'CREATE SCHEMA "{schema}"')
     return schema, _with_search_path(base_url, schema)
 
 
 def _drop_pg_schema(base_url: str, schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_psycopg_dsn(base_url), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    _admin(base_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @contextmanager
@@ -87,14 +89,6 @@ def _database_url(base_url: str, name: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
-
-
-def _admin(base_url: str, statement: str) -> None:
-    """Run one statement outside a transaction (CREATE/DROP DATABASE need that)."""
-    import psycopg
-
-    with psycopg.connect(_psycopg_dsn(base_url), autocommit=True) as conn:
-        conn.execute(statement)
 
 
 @pytest.fixture(scope="session")

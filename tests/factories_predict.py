@@ -16,6 +16,24 @@ from advisor.profiling.types import Category, OpRecord, Profile
 SRC = "test fixture"
 
 
+def seed_platform(platform_id: str) -> PlatformSpec:
+    """A platform as the seed data (hardware_db/platforms) describes it."""
+    from advisor.db.locations import SEED_DIR
+    from advisor.db.yaml_io import load_platform_file
+
+    (spec,) = load_platform_file(SEED_DIR / "platforms" / f"{platform_id}.yaml")
+    return spec
+
+
+def seed_framework(framework_id: str) -> FrameworkSpec:
+    """A framework as the seed data (hardware_db/frameworks) describes it."""
+    from advisor.db.locations import SEED_DIR
+    from advisor.db.yaml_io import load_framework_file
+
+    (spec,) = load_framework_file(SEED_DIR / "frameworks" / f"{framework_id}.yaml")
+    return spec
+
+
 def peak(v: float, engine: str = "tensor") -> Peak:
     return Peak(value=v, engine=engine, source=SRC)
 

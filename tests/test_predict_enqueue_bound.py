@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.db.locations import SEED_DIR
 from advisor.db.profile_cache import profile_for
-from advisor.db.yaml_io import load_framework_file, load_platform_file
 from advisor.predict.engine import predict
 from advisor.workload import Workload
+from factories_predict import seed_framework, seed_platform
 
 MEASURED_MS = {"shufflenet_v2_x0_5": 2.17, "shufflenet_v2_x1_0": 2.43, "shufflenet_v2_x1_5": 2.37,
                "shufflenet_v2_x2_0": 2.48}
@@ -26,8 +25,7 @@ MEASURED_MS = {"shufflenet_v2_x0_5": 2.17, "shufflenet_v2_x1_0": 2.43, "shufflen
 
 @pytest.fixture(scope="module")
 def xavier_predictions():
-    (xavier,) = load_platform_file(SEED_DIR / "platforms" / "jetson-agx-xavier.yaml")
-    (trt,) = load_framework_file(SEED_DIR / "frameworks" / "tensorrt.yaml")
+    xavier, trt = seed_platform("jetson-agx-xavier"), seed_framework("tensorrt")
     replayed = trt.model_copy(update={"overhead": trt.overhead.model_copy(update={"enqueue": None})})
     out = {}
     for model in MEASURED_MS:

@@ -13,25 +13,14 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.db.locations import SEED_DIR
 from advisor.db.profile_cache import profile_for
-from advisor.db.yaml_io import load_framework_file, load_platform_file
 from advisor.predict.engine import predict
 from advisor.workload import Workload
+from factories_predict import seed_framework, seed_platform
 
 #: the demoBERT A100 is the 40 GB part; the seed's a100-sxm has the same GA100 compute, and at
 #: batch 128 every kernel that matters is compute-bound
 A100 = "a100-sxm"
-
-
-def platform_spec(platform_id: str):
-    (spec,) = load_platform_file(SEED_DIR / "platforms" / f"{platform_id}.yaml")
-    return spec
-
-
-def framework_spec(framework_id: str):
-    (spec,) = load_framework_file(SEED_DIR / "frameworks" / f"{framework_id}.yaml")
-    return spec
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +30,15 @@ def bert_b128():
 
 @pytest.mark.parametrize("target, measured", [(A100, 16.14 / 8.18), ("t4", 144 / 73.2)])
 def test_int8_over_fp16_on_bert_at_batch_128_is_near_the_published_2x(bert_b128, target, measured) -> None:
-    platform, trt = platform_spec(target), framework_spec("tensorrt")
+    platform, trt = seed_platform(target), seed_framework("tensorrt")
     fp16 = predict(bert_b128, platform, trt, "fp16").latency_ms
     int8 = predict(bert_b128, platform, trt, "int8").latency_ms
     assert fp16 / int8 == pytest.approx(measured, rel=0.15)
 
 
 def test_a_power_capped_t4_is_nine_times_slower_than_an_a100_on_bert(bert_b128) -> None:
-    trt = framework_spec("tensorrt")
-    a100 = predict(bert_b128, platform_spec(A100), trt, "fp16")
-    t4 = predict(bert_b128, platform_spec("t4"), trt, "fp16")
+    trt = seed_framework("tensorrt")
+    a100 = predict(bert_b128, seed_platform(A100), trt, "fp16")
+    t4 = predict(bert_b128, seed_platform("t4"), trt, "fp16")
     assert t4.latency_ms / a100.latency_ms == pytest.approx(144 / 16.14, rel=0.2)
     assert "sustained clock 0.9 GHz" in t4.provenance["compute"]

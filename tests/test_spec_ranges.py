@@ -20,22 +20,7 @@ from pydantic import ValidationError
 
 from advisor.domain import specs as s
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
-
-
-def seed_platform(platform_id: str) -> PlatformSpec:
-    from advisor.db.yaml_io import load_platform_file
-    from advisor.db.locations import SEED_DIR
-
-    (spec,) = load_platform_file(SEED_DIR / "platforms" / f"{platform_id}.yaml")
-    return spec
-
-
-def seed_framework(framework_id: str) -> FrameworkSpec:
-    from advisor.db.yaml_io import load_framework_file
-    from advisor.db.locations import SEED_DIR
-
-    (spec,) = load_framework_file(SEED_DIR / "frameworks" / f"{framework_id}.yaml")
-    return spec
+from factories_predict import seed_framework, seed_platform
 
 
 def with_values(spec, **paths: float):
