@@ -332,6 +332,12 @@ def frameworks_show(framework_id: str, fmt: str = "table") -> None:
     fusion = f.fusion
     console.print(f"fusion: bn_folding={fusion.bn_folding} epilogue={fusion.epilogue_fusion} "
                   f"elementwise={fusion.elementwise_fusion} attention={fusion.attention_fusion} ({fusion.source})")
+    for trait, what in (("fused_qkv", "q, k and v projections run as one GEMM"),
+                        ("attention_prologue_fusion", "rotary embedding and cache writes run inside attention"),
+                        ("fused_norm", "each normalisation module is one kernel")):
+        origin = getattr(fusion, trait)
+        if origin is not None:
+            console.print(f"fusion: {what} ({origin})", highlight=False)
     if fusion.note:
         console.print(f"fusion note: {fusion.note}")
     if f.notes:

@@ -416,6 +416,20 @@ class Fusion(Strict):
     #: their own (llama.cpp CUDA before PR #8075: batches over MMQ_MAX_BATCH_SIZE 32 go to
     #: to_fp16 + cuBLAS); None: the GEMM reads the low-bit weights itself
     weight_dequantize_min_rows: int | None = Field(default=None, ge=1)
+    #: the source showing that the runtime runs the q, k and v projections of an attention block
+    #: as one GEMM over their concatenated weights (TinyChat's qkv_proj, vLLM's QKVParallelLinear):
+    #: adjacent weight matmuls of one module that read the same input become one kernel.
+    #: None: one GEMM per projection
+    fused_qkv: Line | None = None
+    #: the source showing that the runtime's attention kernel applies the rotary embedding to the
+    #: new query and key and writes the new key and value into the cache itself (TinyChat's
+    #: single_query_attention, FasterTransformer's masked multi-head attention): the pointwise and
+    #: copy kernels of the attention module just before it join it. None: they run on their own
+    attention_prologue_fusion: Line | None = None
+    #: the source showing that each normalisation module (RMSNorm, LayerNorm) runs as one kernel
+    #: (TinyChat's fused_norm): its reduction and pointwise steps become one kernel that reads the
+    #: input once. None: the steps fuse only as far as the pointwise rules allow
+    fused_norm: Line | None = None
     note: Note | None = None
 
 

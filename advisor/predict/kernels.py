@@ -14,7 +14,7 @@ that kernel's output (same number of output elements).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from advisor.domain.curve import interpolate_curve
@@ -192,6 +192,12 @@ def fuse(ops: list[OpRecord], fusion: Fusion, scheme: str | None = None) -> list
             kernels.append(Kernel.from_op(op))
     if fusion.attention_fusion and not unfused & {"softmax", "_safe_softmax", "_softmax"}:
         kernels = _fuse_attention(kernels)  # a quantized softmax node breaks the fused attention
+    if fusion.fused_qkv is not None:
+        kernels = _fuse_sibling_projections(kernels)
+    if fusion.attention_prologue_fusion is not None:
+        kernels = _fuse_attention_prologue(kernels)
+    if fusion.fused_norm is not None:
+        kernels = _fuse_norm_modules(kernels)
     return kernels
 
 
@@ -393,4 +399,96 @@ def _fuse_attention(kernels: list[Kernel]) -> list[Kernel]:
         else:
             out.append(kernels[i])
             i += 1
+    return out
+
+
+def _parent(module_path: str) -> str:
+    """model.layers.0.self_attn.q_proj -> model.layers.0.self_attn"""
+    return module_path.rsplit(".", 1)[0] if "." in module_path else ""
+
+
+def _plain_projection(k: Kernel) -> bool:
+    """A weight matmul with nothing fused into it (its ops are all weight matmuls)."""
+    return (k.matmul and not k.activation_matmul and not k.folded and k.gemm_mnk is not None
+            and all(o.category == Category.matmul and o.weight_elems > 0 for o in k.ops))
+
+
+def _siblings(a: Kernel, b: Kernel) -> bool:
+    """``b`` is another projection of ``a``'s module reading the same input: same parent
+    module, same rows and reduction depth, same activation input."""
+    if not (_plain_projection(a) and _plain_projection(b)) or len(b.ops) != 1:
+        return False
+    if len({_parent(o.module_path) for o in a.ops + b.ops}) != 1:
+        return False
+    (ma, _, ka), (mb, _, kb) = a.gemm_mnk, b.gemm_mnk
+    return ma == mb and ka == kb and a.ops[0].input_elems == b.ops[0].input_elems
+
+
+def _fuse_sibling_projections(kernels: list[Kernel]) -> list[Kernel]:
+    """Adjacent q, k and v projections become one GEMM over the concatenated weights: the
+    input is read once, the weights and outputs add up (``Fusion.fused_qkv``)."""
+    out: list[Kernel] = []
+    for k in kernels:
+        last = out[-1] if out else None
+        if last is None or not _siblings(last, k):
+            out.append(k)
+            continue
+        m, n, depth = last.gemm_mnk
+        out[-1] = Kernel(
+            name=_parent(last.ops[0].module_path) or last.name, kind=last.kind, category=Category.matmul,
+            ops=last.ops + k.ops, flops=last.flops + k.flops, weight_elems=last.weight_elems + k.weight_elems,
+            input_elems=last.input_elems, output_elems=last.output_elems + k.output_elems,
+            parallel_work=last.parallel_work + k.parallel_work, gemm_mnk=(m, n + k.gemm_mnk[1], depth),
+        )
+    return out
+
+
+def _is_attention(k: Kernel) -> bool:
+    return k.kind == "attention" or any("scaled_dot_product" in _short(o.op) for o in k.ops)
+
+
+def _fuse_attention_prologue(kernels: list[Kernel]) -> list[Kernel]:
+    """The pointwise and copy kernels of an attention module just before its attention
+    kernel (the rotary embedding of q and k, the KV-cache writes) run inside it: their
+    operations stay, their tensors never leave the chip (``Fusion.attention_prologue_fusion``)."""
+    out: list[Kernel] = []
+    for k in kernels:
+        if not _is_attention(k):
+            out.append(k)
+            continue
+        scope = k.ops[0].module_path
+        prologue: list[Kernel] = []
+        while (out and out[-1].category in (Category.elementwise, Category.data_movement)
+               and out[-1].ops and all(o.module_path == scope for o in out[-1].ops)):
+            prologue.insert(0, out.pop())
+        if prologue:
+            k = replace(k, ops=[o for p in prologue for o in p.ops] + k.ops,
+                        flops=k.flops + sum(p.flops for p in prologue),
+                        kind="+".join(p.kind for p in prologue) + "+" + k.kind, util_cache={})
+        out.append(k)
+    return out
+
+
+def _norm_scope(k: Kernel) -> str | None:
+    """The normalisation module whose ops end this kernel, if any."""
+    last = k.ops[-1] if k.ops else None
+    return last.module_path if last is not None and "Norm" in last.module_type else None
+
+
+def _fuse_norm_modules(kernels: list[Kernel]) -> list[Kernel]:
+    """Consecutive non-matmul kernels whose ops belong to one normalisation module (the
+    first may start with a residual add before it) become one kernel: it reads the input
+    once and writes the normalised output once (``Fusion.fused_norm``)."""
+    out: list[Kernel] = []
+    for k in kernels:
+        last = out[-1] if out else None
+        scope = _norm_scope(last) if last is not None and not last.matmul else None
+        if (scope is not None and not k.matmul and k.ops
+                and all(o.module_path == scope for o in k.ops)):
+            out[-1] = replace(last, ops=last.ops + k.ops, flops=last.flops + k.flops,
+                              weight_elems=last.weight_elems + k.weight_elems,
+                              output_elems=k.output_elems, kind=last.kind + "+" + k.kind,
+                              parallel_work=max(last.parallel_work, k.parallel_work), util_cache={})
+        else:
+            out.append(k)
     return out
