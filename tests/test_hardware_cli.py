@@ -298,3 +298,16 @@ def test_user_text_prints_verbatim(isolated_db: str, tmp_path: Path, capsys: pyt
     assert code == 0 and "Box [bold]x[/bold] :smile: [/]" in out and "see support[0]" in out
     code, out, _ = run_cli(capsys, "hardware", "list", "--vendor", "acme")
     assert code == 0 and "Box [bold]x[/bold] :smile: [/]" in out
+
+
+def test_show_names_the_fused_decode_traits_with_their_sources(db, capsys: pytest.CaptureFixture[str]) -> None:
+    base = db.get_framework("pytorch")
+    fusion = base.fusion.model_copy(update={"fused_qkv": "fused_attn.py qkv_proj", "fused_norm": "fused_norm.py"})
+    db.add_frameworks([base.model_copy(update={"id": "tinychat-like", "fusion": fusion})])
+    code, out, _ = run_cli(capsys, "frameworks", "show", "tinychat-like")
+    assert code == 0
+    assert "q, k and v projections run as one GEMM (fused_attn.py qkv_proj)" in out
+    assert "each normalisation module is one kernel (fused_norm.py)" in out
+    assert "rotary embedding" not in out  # not declared, not printed
+    code, out, _ = run_cli(capsys, "frameworks", "show", "pytorch")
+    assert code == 0 and "one GEMM" not in out
