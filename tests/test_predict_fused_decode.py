@@ -53,7 +53,7 @@ def test_qkv_projections_become_one_gemm_that_reads_its_input_once(kernels) -> N
     assert len(plain) == 7 * LAYERS + 1
     assert len(fused) == 5 * LAYERS + 1
     qkv = [k for k in fused if k.gemm_mnk == (1, 3 * HIDDEN, HIDDEN)]
-    assert len(qkv) == LAYERS
+    assert [k.name for k in qkv] == [f"layers.{i}.self_attn" for i in range(LAYERS)]
     assert all(k.weight_elems == 3 * HIDDEN * HIDDEN and k.input_elems == HIDDEN for k in qkv)
     # nothing is lost: the same weights and arithmetic in fewer kernels
     assert sum(k.weight_elems for k in fused) == sum(k.weight_elems for k in plain)
@@ -62,7 +62,8 @@ def test_qkv_projections_become_one_gemm_that_reads_its_input_once(kernels) -> N
 
 def test_rotary_and_cache_writes_run_inside_the_attention_kernel(kernels) -> None:
     def in_attention_module(ks):
-        return [k for k in ks if k.ops and all(o.module_path.endswith(".self_attn") for o in k.ops)]
+        """Kernels of the attention module itself, not of its projections."""
+        return [k for k in ks if k.ops and k.weight_elems == 0 and all(o.module_path.endswith(".self_attn") for o in k.ops)]
 
     plain, fused = in_attention_module(kernels[False]), in_attention_module(kernels[True])
     # Hugging Face's decode step: rotary embedding of q and k, two cache writes, then attention
@@ -95,3 +96,16 @@ def test_tinychat_w4a16_decode_on_the_4090_matches_its_published_latency(model) 
     plain = predict(prof, rtx4090, tinychat(False), "w4a16").latency_ms
     assert 0.7 * measured < fused < 1.4 * measured
     assert plain > 1.8 * measured  # host-bound on Hugging Face's kernel count
+
+
+@pytest.mark.parametrize(("framework_id", "attention_kernels_per_layer"), [("tensorrt-llm", 1), ("vllm", None)])
+def test_seed_llm_runtimes_run_one_qkv_gemm_per_layer(llama7b_decode, framework_id, attention_kernels_per_layer) -> None:
+    """TensorRT-LLM (packed QKV input, RoPE and cache writes inside the GPT attention operator)
+    and vLLM (QKVParallelLinear; rotary embedding and cache writes are kernels of their own)."""
+    ks = fuse(llama7b_decode.ops, seed_framework(framework_id).fusion)
+    assert len([k for k in ks if k.gemm_mnk == (1, 3 * HIDDEN, HIDDEN)]) == LAYERS
+    in_attention = [k for k in ks if k.ops and k.weight_elems == 0 and all(o.module_path.endswith(".self_attn") for o in k.ops)]
+    if attention_kernels_per_layer is None:
+        assert len(in_attention) > LAYERS
+    else:
+        assert len(in_attention) == attention_kernels_per_layer * LAYERS

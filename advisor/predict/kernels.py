@@ -172,6 +172,8 @@ def fuse(ops: list[OpRecord], fusion: Fusion, scheme: str | None = None) -> list
     ``scheme`` matters only for frameworks whose quantized graph leaves some activations
     unfused (``fusion.quantized_unfused``)."""
     unfused = set(fusion.quantized_unfused) if quantized_activations(scheme) else set()
+    if fusion.fused_qkv is not None:
+        ops = merge_sibling_projections(ops)
     kernels: list[Kernel] = []
     for i, op in enumerate(ops):
         if op.category == Category.view:
@@ -192,8 +194,6 @@ def fuse(ops: list[OpRecord], fusion: Fusion, scheme: str | None = None) -> list
             kernels.append(Kernel.from_op(op))
     if fusion.attention_fusion and not unfused & {"softmax", "_safe_softmax", "_softmax"}:
         kernels = _fuse_attention(kernels)  # a quantized softmax node breaks the fused attention
-    if fusion.fused_qkv is not None:
-        kernels = _fuse_sibling_projections(kernels)
     if fusion.attention_prologue_fusion is not None:
         kernels = _fuse_attention_prologue(kernels)
     if fusion.fused_norm is not None:
@@ -407,39 +407,50 @@ def _parent(module_path: str) -> str:
     return module_path.rsplit(".", 1)[0] if "." in module_path else ""
 
 
-def _plain_projection(k: Kernel) -> bool:
-    """A weight matmul with nothing fused into it (its ops are all weight matmuls)."""
-    return (k.matmul and not k.activation_matmul and not k.folded and k.gemm_mnk is not None
-            and all(o.category == Category.matmul and o.weight_elems > 0 for o in k.ops))
+def _projection(op: OpRecord) -> bool:
+    return op.category == Category.matmul and op.weight_elems > 0 and op.gemm_mnk is not None and not op.depthwise
 
 
-def _siblings(a: Kernel, b: Kernel) -> bool:
-    """``b`` is another projection of ``a``'s module reading the same input: same parent
-    module, same rows and reduction depth, same activation input."""
-    if not (_plain_projection(a) and _plain_projection(b)) or len(b.ops) != 1:
-        return False
-    if len({_parent(o.module_path) for o in a.ops + b.ops}) != 1:
+def _siblings(a: OpRecord, a_module: str, b: OpRecord) -> bool:
+    """``b`` is another projection of module ``a_module`` reading ``a``'s input: same parent
+    module, same rows and reduction depth, same activation input, same kind of storage."""
+    if not (_projection(a) and _projection(b)) or _parent(b.module_path) != a_module:
         return False
     (ma, _, ka), (mb, _, kb) = a.gemm_mnk, b.gemm_mnk
-    return ma == mb and ka == kb and a.ops[0].input_elems == b.ops[0].input_elems
+    stored = (a.stored_weight_bytes is None) == (b.stored_weight_bytes is None)
+    return ma == mb and ka == kb and a.input_elems == b.input_elems and stored
 
 
-def _fuse_sibling_projections(kernels: list[Kernel]) -> list[Kernel]:
-    """Adjacent q, k and v projections become one GEMM over the concatenated weights: the
-    input is read once, the weights and outputs add up (``Fusion.fused_qkv``)."""
-    out: list[Kernel] = []
-    for k in kernels:
-        last = out[-1] if out else None
-        if last is None or not _siblings(last, k):
-            out.append(k)
+def merge_sibling_projections(ops: list[OpRecord]) -> list[OpRecord]:
+    """Adjacent q, k and v projections (views between them do not count) become one GEMM over
+    the concatenated weights: the input is read once, weights and outputs add up
+    (``Fusion.fused_qkv``). Done on ops, before the pointwise rules, so that an op after the
+    last projection (the rotary embedding's first product) is not taken for its epilogue."""
+    out: list[OpRecord] = []
+    last: int | None = None  # index in ``out`` of the previous non-view op
+    merged: set[int] = set()  # indices in ``out`` of merged projections (named after their module)
+    for op in ops:
+        if op.category == Category.view:
+            out.append(op)
             continue
-        m, n, depth = last.gemm_mnk
-        out[-1] = Kernel(
-            name=_parent(last.ops[0].module_path) or last.name, kind=last.kind, category=Category.matmul,
-            ops=last.ops + k.ops, flops=last.flops + k.flops, weight_elems=last.weight_elems + k.weight_elems,
-            input_elems=last.input_elems, output_elems=last.output_elems + k.output_elems,
-            parallel_work=last.parallel_work + k.parallel_work, gemm_mnk=(m, n + k.gemm_mnk[1], depth),
-        )
+        prev = out[last] if last is not None else None
+        prev_module = (prev.module_path if last in merged else _parent(prev.module_path)) if prev is not None else ""
+        if prev is not None and _siblings(prev, prev_module, op):
+            m, n, k = prev.gemm_mnk
+            stored = None if prev.stored_weight_bytes is None else prev.stored_weight_bytes + op.stored_weight_bytes
+            out[last] = prev.model_copy(update={
+                "module_path": prev_module, "flops": prev.flops + op.flops,
+                "macs": prev.macs + op.macs, "weight_elems": prev.weight_elems + op.weight_elems,
+                "output_elems": prev.output_elems + op.output_elems,
+                "output_shape": [*prev.output_shape[:-1], prev.output_shape[-1] + op.output_shape[-1]]
+                if prev.output_shape and op.output_shape else [],
+                "parallel_work": prev.parallel_work + op.parallel_work,
+                "gemm_mnk": (m, n + op.gemm_mnk[1], k), "stored_weight_bytes": stored,
+            })
+            merged.add(last)
+            continue
+        out.append(op)
+        last = len(out) - 1
     return out
 
 
