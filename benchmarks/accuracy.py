@@ -330,6 +330,21 @@ def validation_fit(path: Path = VALIDATION) -> ValidationFit | None:
                          med(abs(corrected[s.id] / s.measured_ms - 1) for s in samples))
 
 
+def calibrated_intervals(vfit: ValidationFit) -> tuple[int, int, float]:
+    """(rows inside, rows, median width high/low) of the CPU validation's rows in the
+    "calibrated" interval of their class built WITHOUT the row's model (the residuals are
+    leave-one-model-out already): what a prediction on a calibrated device is promised."""
+    inside, widths = 0, []
+    for model in sorted({r.cluster for r in vfit.residuals}):
+        classes = interval_classes([r for r in vfit.residuals if r.cluster != model], "calibrated")
+        for r in vfit.residuals:
+            if r.cluster == model:
+                band = lookup(classes, "calibrated", r.framework, r.family)
+                inside += band["low_ratio"] <= r.ratio <= band["high_ratio"]
+                widths.append(band["high_ratio"] / band["low_ratio"])
+    return inside, len(vfit.residuals), _med(widths)
+
+
 # --------------------------------------------------------------------------- report
 def pairwise_order(scored: Sequence[Scored]) -> tuple[int, int]:
     good = total = 0
@@ -398,6 +413,7 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         f"| interval coverage (measured inside p10-p90, interval without the row's source) | {inside / n:.0%} ({inside} of {n}) "
         f"| 70-90%: {goal(0.70 <= inside / n <= 0.90)} |",
         f"| median interval width high/low | {_med(widths):.2f}x | < 2x: {goal(_med(widths) < 2)} |",
+        *_calibrated_line(vfit),
         f"| median speed-up ratio error ({len(pairs)} same-source precision pairs) | {_med(ratio_errs):.1%} "
         f"| <= 15%: {goal(_med(ratio_errs) <= 0.15)} |",
         f"| pairwise order on the same device (leave-one-source-out) | {good}/{total} | |",
@@ -469,6 +485,15 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
     lines += ["", "## Rows not predicted", ""] + [f"- row {s['row']}: {s['reason']}" for s in data.get("skipped", [])]
     lines += ["", "## Row notes", ""] + [f"- {s.pred.id}: {s.pred.row['note']}" for s in scored if s.pred.row.get("note")]
     return "\n".join(lines) + "\n"
+
+
+def _calibrated_line(vfit: ValidationFit | None) -> list[str]:
+    if vfit is None:
+        return []
+    inside, n, width = calibrated_intervals(vfit)
+    return [f"| the same on a calibrated device (CPU validation with `advisor fit` leave-one-model-out; interval "
+            f"without the row's model; not the goal's rows) | coverage {inside / n:.0%} ({inside} of {n}), "
+            f"width {width:.2f}x | |"]
 
 
 def constants_section(nested: NestedConstants | None) -> list[str]:
