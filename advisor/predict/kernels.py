@@ -428,18 +428,17 @@ def merge_sibling_projections(ops: list[OpRecord]) -> list[OpRecord]:
     last projection (the rotary embedding's first product) is not taken for its epilogue."""
     out: list[OpRecord] = []
     last: int | None = None  # index in ``out`` of the previous non-view op
-    merged: set[int] = set()  # indices in ``out`` of merged projections (named after their module)
+    group = ""  # the module whose projections that op holds (merged ones are named after it)
     for op in ops:
         if op.category == Category.view:
             out.append(op)
             continue
         prev = out[last] if last is not None else None
-        prev_module = (prev.module_path if last in merged else _parent(prev.module_path)) if prev is not None else ""
-        if prev is not None and _siblings(prev, prev_module, op):
+        if prev is not None and _siblings(prev, group, op):
             m, n, k = prev.gemm_mnk
             stored = None if prev.stored_weight_bytes is None else prev.stored_weight_bytes + op.stored_weight_bytes
             out[last] = prev.model_copy(update={
-                "module_path": prev_module, "flops": prev.flops + op.flops,
+                "module_path": group, "flops": prev.flops + op.flops,
                 "macs": prev.macs + op.macs, "weight_elems": prev.weight_elems + op.weight_elems,
                 "output_elems": prev.output_elems + op.output_elems,
                 "output_shape": [*prev.output_shape[:-1], prev.output_shape[-1] + op.output_shape[-1]]
@@ -447,10 +446,9 @@ def merge_sibling_projections(ops: list[OpRecord]) -> list[OpRecord]:
                 "parallel_work": prev.parallel_work + op.parallel_work,
                 "gemm_mnk": (m, n + op.gemm_mnk[1], k), "stored_weight_bytes": stored,
             })
-            merged.add(last)
             continue
         out.append(op)
-        last = len(out) - 1
+        last, group = len(out) - 1, _parent(op.module_path)
     return out
 
 
