@@ -80,21 +80,23 @@ class Residual:
     cluster: str  # the unit of independent evidence: the row's source (the model, for calibrated rows)
 
 
-def _quantile_bounds(ratios: Sequence[float], clusters: int) -> tuple[float, float]:
+def _quantile_bounds(ratios: Sequence[float], clusters: int, widen: bool = True) -> tuple[float, float]:
     """p10 and p90 of the ratios in log space, widened by (p90 - p10) / (2 sqrt(clusters)) on
     each side: the sources, not the rows, are the independent evidence (a rule fixed before
-    looking at coverage; docs/predictor.md, "Prediction intervals")."""
+    looking at coverage; docs/predictor.md, "Prediction intervals"). ``widen=False`` only for
+    benchmarks/interval_rules.py's comparison."""
     logs = sorted(math.log(r) for r in ratios)
     if len(logs) == 1:
         lo = hi = logs[0]
     else:
         cuts = statistics.quantiles(logs, n=10, method="inclusive")
         lo, hi = cuts[0], cuts[-1]
-    pad = (hi - lo) / (2 * math.sqrt(max(1, clusters)))
+    pad = (hi - lo) / (2 * math.sqrt(max(1, clusters))) if widen else 0.0
     return math.exp(lo - pad), math.exp(hi + pad)
 
 
-def interval_classes(residuals: Sequence[Residual], device_class_label: str | None = None) -> list[dict[str, Any]]:
+def interval_classes(residuals: Sequence[Residual], device_class_label: str | None = None,
+                     widen: bool = True) -> list[dict[str, Any]]:
     """Every (device class, framework, precision family) class and its wildcards with >= 3 rows
     from >= 2 sources (models for calibrated rows); ``sources`` is reported, not written to
     configs/intervals.yaml."""
@@ -108,7 +110,7 @@ def interval_classes(residuals: Sequence[Residual], device_class_label: str | No
         clusters = len({r.cluster for r in group})
         if len(group) < MIN_CLASS_ROWS or clusters < MIN_CLASS_SOURCES:
             continue
-        low, high = _quantile_bounds([r.ratio for r in group], clusters)
+        low, high = _quantile_bounds([r.ratio for r in group], clusters, widen)
         out.append({"device_class": dc, "framework": fw, "precision_family": fam, "n": len(group),
                     "low_ratio": round(low, 4), "high_ratio": round(high, 4), "sources": clusters})
     return out

@@ -22,99 +22,73 @@ It is a diagnostic, not a report: nothing it prints is used by the predictor.
 from __future__ import annotations
 
 import collections
-import itertools
 import math
 import statistics
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.accuracy import (  # noqa: E402
-    MIN_CLASS_ROWS,
-    MIN_CLASS_SOURCES,
-    Residual,
-    cross_validate,
-    nested_constants,
-)
+from benchmarks.accuracy import Residual, cross_validate, interval_classes, lookup, nested_constants  # noqa: E402
 from benchmarks.fit import predict_rows  # noqa: E402
 
-Key = tuple[str, str, str]
-Bounds = tuple[float, float]  # log ratio
+Classes = list[dict[str, Any]]
+#: the levels of a class key; a class's parent sets the last one that is not "*" to "*"
+LEVELS = ("device_class", "framework", "precision_family")
 
 
-def _keys(r: Residual) -> list[Key]:
-    return list(itertools.product((r.device_class, "*"), (r.framework, "*"), (r.family, "*")))
+def _parent(cls: dict[str, Any]) -> tuple[str, str, str] | None:
+    """all -> device class -> framework -> precision family: drop the most specific level set."""
+    key = [cls[level] for level in LEVELS]
+    for i in reversed(range(3)):
+        if key[i] != "*":
+            key[i] = "*"
+            return tuple(key)
+    return None
 
 
-def _parent(key: Key) -> Key | None:
-    dc, fw, fam = key
-    if fam != "*":
-        return (dc, fw, "*")
-    if fw != "*":
-        return (dc, "*", "*")
-    return ("*", "*", "*") if dc != "*" else None
+def shrunk(classes: Classes, k: float) -> Classes:
+    """Each class's log bounds pulled towards its parent's (already shrunk), weight
+    sources / (sources + k). A written class's parent holds a superset of its rows, so it is
+    written too."""
+    index = {tuple(c[level] for level in LEVELS): c for c in classes}
+    done: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def bounds(key: tuple[str, str, str]) -> dict[str, Any]:
+        if key not in done:
+            c = dict(index[key])
+            parent = _parent(c)
+            if parent is not None:
+                p, w = bounds(parent), c["sources"] / (c["sources"] + k)
+                for side in ("low_ratio", "high_ratio"):
+                    c[side] = math.exp(w * math.log(c[side]) + (1 - w) * math.log(p[side]))
+            done[key] = c
+        return done[key]
+
+    return [bounds(key) for key in index]
 
 
-def _p10_p90(logs: Sequence[float]) -> Bounds:
-    if len(logs) == 1:
-        return logs[0], logs[0]
-    cuts = statistics.quantiles(sorted(logs), n=10, method="inclusive")
-    return cuts[0], cuts[-1]
+Rule = Callable[[Sequence[Residual]], Classes]
+RULES: list[tuple[str, Rule]] = [
+    ("configured (widened p10-p90)", interval_classes),
+    ("no widening", lambda train: interval_classes(train, widen=False)),
+    *((f"shrunk, k = {k:g}", lambda train, k=k: shrunk(interval_classes(train), k)) for k in (0.5, 1, 2, 4, 8)),
+]
 
 
-def _rule(widen: bool, shrink: float | None) -> Callable[[Sequence[Residual]], Callable[[Residual], Bounds]]:
-    """A rule: from training residuals to a function giving a held-out row its log bounds."""
-
-    def build(train: Sequence[Residual]) -> Callable[[Residual], Bounds]:
-        groups: dict[Key, list[Residual]] = collections.defaultdict(list)
-        for r in train:
-            for key in _keys(r):
-                groups[key].append(r)
-        own: dict[Key, tuple[float, float, int, int]] = {}
-        for key, g in groups.items():
-            sources = len({r.cluster for r in g})
-            lo, hi = _p10_p90([math.log(r.ratio) for r in g])
-            pad = (hi - lo) / (2 * math.sqrt(sources)) if widen else 0.0
-            own[key] = (lo - pad, hi + pad, sources, len(g))
-        memo: dict[Key, Bounds] = {}
-
-        def bounds(key: Key) -> Bounds:
-            if key not in memo:
-                lo, hi, sources, _ = own[key]
-                parent = _parent(key)
-                if shrink is not None and parent is not None:
-                    plo, phi = bounds(parent)
-                    w = sources / (sources + shrink)
-                    lo, hi = w * lo + (1 - w) * plo, w * hi + (1 - w) * phi
-                memo[key] = (lo, hi)
-            return memo[key]
-
-        usable = {k for k, (_, _, s, n) in own.items() if n >= MIN_CLASS_ROWS and s >= MIN_CLASS_SOURCES}
-
-        def lookup(r: Residual) -> Bounds:
-            for dc in (r.device_class, "*"):
-                for fw, fam in ((r.framework, r.family), ("*", r.family), (r.framework, "*"), ("*", "*")):
-                    if (dc, fw, fam) in usable:
-                        return bounds((dc, fw, fam))
-            return math.log(0.5), math.log(2.0)  # the configured default
-
-        return lookup
-
-    return build
-
-
-def score(residuals: Sequence[Residual], build) -> tuple[float, float]:
-    """(median width high/low, coverage) with every source held out in turn."""
+def score(residuals: Sequence[Residual], rule: Rule) -> tuple[float, float]:
+    """(median width high/low, coverage) with every source held out in turn; a row's class is
+    found by benchmarks.accuracy.lookup, as in the report."""
     widths, inside = [], 0
     for src in sorted({r.cluster for r in residuals}):
-        lookup = build([r for r in residuals if r.cluster != src])
+        classes = rule([r for r in residuals if r.cluster != src])
         for r in residuals:
             if r.cluster == src:
-                lo, hi = lookup(r)
-                widths.append(math.exp(hi - lo))
-                inside += lo <= math.log(r.ratio) <= hi
+                band = lookup(classes, r.device_class, r.framework, r.family)
+                widths.append(band["high_ratio"] / band["low_ratio"])
+                inside += band["low_ratio"] <= r.ratio <= band["high_ratio"]
     return statistics.median(widths), inside / len(residuals)
 
 
@@ -128,13 +102,11 @@ def main() -> int:
     preds, _ = predict_rows()
     nested = nested_constants(preds)
     _, residuals = cross_validate(preds, nested.preds_by_source)
-    rules = [("configured (widened p10-p90)", _rule(True, None)), ("no widening", _rule(False, None))]
-    rules += [(f"shrunk, k = {k:g}", _rule(True, k)) for k in (0.5, 1, 2, 4, 8)]
     print(f"{len(residuals)} held-out residuals from {len({r.cluster for r in residuals})} sources\n")
     print(f"| {'rule':30s} | median width | coverage |")
     print(f"|{'-' * 32}|-------------:|---------:|")
-    for name, build in rules:
-        width, coverage = score(residuals, build)
+    for name, rule in RULES:
+        width, coverage = score(residuals, rule)
         print(f"| {name:30s} | {width:11.2f}x | {coverage:7.0%} |")
     for share in (0.8, 0.7):
         print(f"| {f'oracle window, {share:.0%} of rows':30s} | {oracle_window(residuals, share):11.2f}x | {share:7.0%} |")
