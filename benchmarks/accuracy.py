@@ -14,9 +14,11 @@ with a known mismatch keep their note.
 Also reported:
 - prediction intervals: the p10-p90 ratio measured / predicted of each class (device class x
   framework x precision family, backing off to wider classes with fewer than 3 rows) from
-  leave-one-source-out residuals. Coverage is the share of rows inside the interval computed
-  WITHOUT their own source (nested: the residuals themselves come from fits without it too);
-  configs/intervals.yaml (read by advisor.predict.intervals) is computed from all sources.
+  leave-one-source-out residuals, by the interval rule (fewest sources, widening) with the best
+  held-out interval score. Coverage is the share of rows inside the interval computed WITHOUT
+  their own source, by the rule chosen without it (nested: the residuals themselves come from
+  fits without it too); configs/intervals.yaml (read by advisor.predict.intervals) is computed
+  from all sources.
 - speed-up ratios: for every two rows of one source that differ only in precision, the
   predicted vs measured speed-up of the narrower precision over the wider one.
 - the CPU validation (benchmarks/data/validation-cpu.json) with `advisor fit` corrections fitted
@@ -60,10 +62,10 @@ INTERVALS = ROOT / "configs" / "intervals.yaml"
 VALIDATION = ROOT / "benchmarks" / "data" / "validation-cpu.json"
 #: fewest rows a class needs for its own interval (the contract with advisor.predict.intervals)
 MIN_CLASS_ROWS = 3
-#: fewest sources (models, for the calibrated classes) a class needs: rows of one source share
-#: its bias, so a one-source class says nothing of how far a new source's bias lies
-#: (docs/predictor.md, "Prediction intervals")
-MIN_CLASS_SOURCES = 2
+#: source resamples for the standard error of a choice's criterion (the constants', the interval
+#: rule's; fixed seed: the report is reproducible)
+BOOTSTRAP_DRAWS = 200
+BOOTSTRAP_SEED = 20261201
 DEFAULT_INTERVAL = {"n": 0, "low_ratio": 0.5, "high_ratio": 2.0}
 #: width order of precisions: a speed-up is the narrower one's over the wider one's latency
 WIDTH_RANK = {"fp32": 0, "f32": 0, "tf32": 1, "fp16": 2, "bf16": 2, "f16": 2, "w8a16": 3, "q8_0": 3,
@@ -80,26 +82,51 @@ class Residual:
     cluster: str  # the unit of independent evidence: the row's source (the model, for calibrated rows)
 
 
-def _quantile_bounds(ratios: Sequence[float], clusters: int, widen: bool = True) -> tuple[float, float]:
-    """p10 and p90 of the ratios in log space, widened by (p90 - p10) / (2 sqrt(clusters)) on
-    each side: the sources, not the rows, are the independent evidence (a rule fixed before
-    looking at coverage; docs/predictor.md, "Prediction intervals"). ``widen=False`` only for
-    benchmarks/interval_rules.py's comparison."""
+@dataclass(frozen=True)
+class IntervalRule:
+    """How a class's interval is built from its residuals.
+
+    ``min_clusters``: fewest sources (models, for the calibrated classes) a class needs; rows of
+    one source share its bias, so a class of few sources says little of how far a new source's
+    bias lies and lookups back off to a wider class. ``widen``: each side of p10-p90 is widened
+    by widen x (p90 - p10) / (2 sqrt(sources)), the sources (not the rows) being the independent
+    evidence (docs/predictor.md, "Prediction intervals")."""
+
+    min_clusters: int
+    widen: float
+
+    def __str__(self) -> str:
+        return f">= {self.min_clusters} sources, widen {self.widen:g}"
+
+
+#: the rule reasoned before any coverage was seen (2 sources, full widening); first in the grid,
+#: so it stands where the held-out score cannot tell the rules apart
+REASONED_INTERVAL_RULE = IntervalRule(2, 1.0)
+#: the rules :func:`choose_interval_rule` scores on held-out sources
+INTERVAL_RULES = (REASONED_INTERVAL_RULE,
+                  *(IntervalRule(m, w) for m in (2, 3, 4) for w in (1.0, 0.5, 0.0) if IntervalRule(m, w) != REASONED_INTERVAL_RULE))
+#: p10-p90: the share of measurements an interval leaves out, half on each side
+INTERVAL_ALPHA = 0.2
+
+
+def _quantile_bounds(ratios: Sequence[float], clusters: int, widen: float = 1.0) -> tuple[float, float]:
+    """p10 and p90 of the ratios in log space, each side widened by
+    widen x (p90 - p10) / (2 sqrt(clusters))."""
     logs = sorted(math.log(r) for r in ratios)
     if len(logs) == 1:
         lo = hi = logs[0]
     else:
         cuts = statistics.quantiles(logs, n=10, method="inclusive")
         lo, hi = cuts[0], cuts[-1]
-    pad = (hi - lo) / (2 * math.sqrt(max(1, clusters))) if widen else 0.0
+    pad = widen * (hi - lo) / (2 * math.sqrt(max(1, clusters)))
     return math.exp(lo - pad), math.exp(hi + pad)
 
 
 def interval_classes(residuals: Sequence[Residual], device_class_label: str | None = None,
-                     widen: bool = True) -> list[dict[str, Any]]:
+                     rule: IntervalRule = REASONED_INTERVAL_RULE) -> list[dict[str, Any]]:
     """Every (device class, framework, precision family) class and its wildcards with >= 3 rows
-    from >= 2 sources (models for calibrated rows); ``sources`` is reported, not written to
-    configs/intervals.yaml."""
+    from >= ``rule.min_clusters`` sources (models for calibrated rows); ``sources`` is reported,
+    not written to configs/intervals.yaml."""
     groups: dict[tuple[str, str, str], list[Residual]] = {}
     for r in residuals:
         dc = device_class_label or r.device_class
@@ -108,9 +135,9 @@ def interval_classes(residuals: Sequence[Residual], device_class_label: str | No
     out = []
     for (dc, fw, fam), group in sorted(groups.items()):
         clusters = len({r.cluster for r in group})
-        if len(group) < MIN_CLASS_ROWS or clusters < MIN_CLASS_SOURCES:
+        if len(group) < MIN_CLASS_ROWS or clusters < rule.min_clusters:
             continue
-        low, high = _quantile_bounds([r.ratio for r in group], clusters, widen)
+        low, high = _quantile_bounds([r.ratio for r in group], clusters, rule.widen)
         out.append({"device_class": dc, "framework": fw, "precision_family": fam, "n": len(group),
                     "low_ratio": round(low, 4), "high_ratio": round(high, 4), "sources": clusters})
     return out
@@ -127,6 +154,65 @@ def lookup(classes: Sequence[dict[str, Any]], device_class: str, framework: str,
     return DEFAULT_INTERVAL
 
 
+def interval_score(band: dict[str, Any], ratio: float) -> float:
+    """The interval score of a p10-p90 band for one measured / predicted ratio, in log space:
+    its width plus 2 / alpha times how far the ratio falls outside. A proper score (Gneiting and
+    Raftery 2007, section 6.2): its expectation is lowest for the true p10 and p90, so a rule
+    chosen by it is neither rewarded for narrow bands that miss nor for wide ones that cover."""
+    lo, hi, y = math.log(band["low_ratio"]), math.log(band["high_ratio"]), math.log(ratio)
+    return (hi - lo) + 2 / INTERVAL_ALPHA * (max(0.0, lo - y) + max(0.0, y - hi))
+
+
+def held_out_bands(residuals: Sequence[Residual], rule: IntervalRule, device_class_label: str | None = None
+                   ) -> list[tuple[Residual, dict[str, Any]]]:
+    """Each residual with the band of its class built by ``rule`` WITHOUT its own source (model)."""
+    out = []
+    for cluster in sorted({r.cluster for r in residuals}):
+        classes = interval_classes([r for r in residuals if r.cluster != cluster], device_class_label, rule)
+        out += [(r, lookup(classes, device_class_label or r.device_class, r.framework, r.family))
+                for r in residuals if r.cluster == cluster]
+    return out
+
+
+def _departure(rule: IntervalRule) -> tuple[int, float, int]:
+    """How far a rule lies from the reasoned one, in grid steps (sources 2, 3, 4; widening 1,
+    0.5, 0); among rules as far, the wider one first."""
+    steps = abs(rule.min_clusters - REASONED_INTERVAL_RULE.min_clusters) + round(abs(rule.widen - REASONED_INTERVAL_RULE.widen) / 0.5)
+    return steps, -rule.widen, rule.min_clusters
+
+
+def choose_interval_rule(residuals: Sequence[Residual], device_class_label: str | None = None,
+                         draws: int = BOOTSTRAP_DRAWS) -> IntervalRule:
+    """The interval rule for these residuals, chosen as benchmarks.accuracy chooses the global
+    constants (:func:`choose_constants`): the criterion is the mean interval score of every row
+    against its class built without its own source (:func:`held_out_bands`); its standard error
+    at the best rule comes from resampling whole sources; of the rules within one standard error
+    of the best, the one nearest the reasoned rule (:func:`_departure`). The scores of the
+    near-best rules differ by less than their noise (a plain argmin flips between widening 0 and
+    0.5 from one held-out source to the next), so the rule moves from the reasoned one only as
+    far as the evidence says. Called on the sources other than the one being scored, so a source
+    never chooses the rule that judges it."""
+    if len({r.cluster for r in residuals}) < 2:
+        return REASONED_INTERVAL_RULE
+    scores: dict[IntervalRule, dict[str, list[float]]] = {}
+    for rule in INTERVAL_RULES:
+        by_cluster: dict[str, list[float]] = {}
+        for r, band in held_out_bands(residuals, rule, device_class_label):
+            by_cluster.setdefault(r.cluster, []).append(interval_score(band, r.ratio))
+        scores[rule] = by_cluster
+    clusters = sorted(scores[REASONED_INTERVAL_RULE])
+
+    def mean_score(rule: IntervalRule, drawn: Sequence[str]) -> float:
+        return statistics.fmean(x for c in drawn for x in scores[rule][c])
+
+    criterion = {rule: mean_score(rule, clusters) for rule in INTERVAL_RULES}
+    best = min(INTERVAL_RULES, key=lambda rule: (criterion[rule], _departure(rule)))
+    rng = random.Random(BOOTSTRAP_SEED)
+    se = statistics.pstdev(mean_score(best, rng.choices(clusters, k=len(clusters)))
+                           for _ in range(draws))
+    return min((rule for rule in INTERVAL_RULES if criterion[rule] <= criterion[best] + se), key=_departure)
+
+
 # --------------------------------------------------------------------------- cross-validation
 @dataclass
 class Scored:
@@ -135,6 +221,7 @@ class Scored:
     low_ms: float  # interval computed without the row's own source
     high_ms: float
     structure: Structure
+    interval_rule: IntervalRule  # chosen on the other sources
 
     @property
     def error(self) -> float:
@@ -173,22 +260,20 @@ def cross_validate(
         samples = [p.sample() for p in train]
         structure = choose_structure(samples, source_of)
         fitted = structure.fit(samples)
-        classes = interval_classes(_residuals(train, loso_predictions(samples, source_of, structure)))
+        train_residuals = _residuals(train, loso_predictions(samples, source_of, structure))
+        rule = choose_interval_rule(train_residuals)
+        classes = interval_classes(train_residuals, rule=rule)
         for p in held:
             corrected = p.predicted_ms * fitted.multiplier(p.sample().path)
             outer[p.id] = corrected
             band = lookup(classes, p.device_class, p.row["framework"], p.family)
-            scored.append(Scored(p, corrected, corrected * band["low_ratio"], corrected * band["high_ratio"], structure))
+            scored.append(Scored(p, corrected, corrected * band["low_ratio"], corrected * band["high_ratio"], structure, rule))
     order = {p.id: i for i, p in enumerate(preds)}
     scored.sort(key=lambda s: order[s.pred.id])
     return scored, _residuals(final, outer)
 
 
 # --------------------------------------------------------------------------- global constants, nested
-#: source resamples for the standard error of the constants' criterion (fixed seed: the report
-#: is reproducible)
-BOOTSTRAP_DRAWS = 200
-BOOTSTRAP_SEED = 20261201
 
 
 def choose_constants(
@@ -334,11 +419,13 @@ def validation_fit(path: Path = VALIDATION) -> ValidationFit | None:
 
 def calibrated_intervals(vfit: ValidationFit) -> tuple[int, int, float]:
     """(rows inside, rows, median width high/low) of the CPU validation's rows in the
-    "calibrated" interval of their class built WITHOUT the row's model (the residuals are
-    leave-one-model-out already): what a prediction on a calibrated device is promised."""
+    "calibrated" interval of their class built WITHOUT the row's model, by the rule chosen
+    without it (the residuals are leave-one-model-out already): what a prediction on a
+    calibrated device is promised."""
     inside, widths = 0, []
     for model in sorted({r.cluster for r in vfit.residuals}):
-        classes = interval_classes([r for r in vfit.residuals if r.cluster != model], "calibrated")
+        others = [r for r in vfit.residuals if r.cluster != model]
+        classes = interval_classes(others, "calibrated", choose_interval_rule(others, "calibrated"))
         for r in vfit.residuals:
             if r.cluster == model:
                 band = lookup(classes, "calibrated", r.framework, r.family)
@@ -374,7 +461,8 @@ def _shape(row: dict[str, Any]) -> str:
 
 
 def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | None, vpairs: list[Speedup],
-           data: dict[str, Any], classes: list[dict[str, Any]], nested: NestedConstants | None = None) -> str:
+           data: dict[str, Any], classes: list[dict[str, Any]], rules: dict[str, IntervalRule],
+           nested: NestedConstants | None = None) -> str:
     n = len(scored)
     sources = sorted({s.pred.source for s in scored})
     errs = [abs(s.error) for s in scored]
@@ -467,9 +555,17 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
             lines.append(f"| {p.label} | {p.ids[0]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
         lines.append("")
     lines += ["## Interval classes (configs/intervals.yaml)", "",
-              "p10-p90 of measured / predicted over leave-one-source-out residuals, widened by (p90 - p10) / (2 sqrt(s))",
-              "on each side, s = sources (models for `calibrated`); classes with fewer than 3 rows or 2 sources are not",
-              "written (lookups back off to wider classes).", "",
+              "p10-p90 of measured / predicted over leave-one-source-out residuals, each side widened by",
+              "w x (p90 - p10) / (2 sqrt(s)), s = sources (models for `calibrated`); classes with fewer than 3 rows or",
+              "fewer than m sources are not written (lookups back off to wider classes). The rule (m, w) is chosen of",
+              f"{len(INTERVAL_RULES)} (m = 2, 3, 4; w = 1, 0.5, 0) as the constants are: the criterion is the mean interval",
+              f"score (log width plus {2 / INTERVAL_ALPHA:g} x the log distance of a measurement outside; a proper score for",
+              "p10-p90) of every row against its class built without its source; of the rules within one standard error",
+              f"of the best ({BOOTSTRAP_DRAWS} resamples of whole sources), the one nearest the rule reasoned first",
+              f"({REASONED_INTERVAL_RULE}). Chosen on all sources: "
+              + "; ".join(f"{name} rows {rule}" for name, rule in rules.items()) + ".",
+              "The coverage and width in the summary are nested: each held-out source's interval uses the rule chosen",
+              "on the other sources (" + ", ".join(f"{rule}: {n} sources" for rule, n in _rule_counts(scored)) + ").", "",
               "| device class | framework | precision family | rows | sources | low | high |", "|---|---|---|---:|---:|---:|---:|"]
     for c in classes:
         lines.append(f"| {c['device_class']} | {c['framework']} | {c['precision_family']} | {c['n']} | {c['sources']} "
@@ -487,6 +583,15 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
     lines += ["", "## Rows not predicted", ""] + [f"- row {s['row']}: {s['reason']}" for s in data.get("skipped", [])]
     lines += ["", "## Row notes", ""] + [f"- {s.pred.id}: {s.pred.row['note']}" for s in scored if s.pred.row.get("note")]
     return "\n".join(lines) + "\n"
+
+
+def _rule_counts(scored: Sequence[Scored]) -> list[tuple[IntervalRule, int]]:
+    """How many held-out sources had each interval rule chosen for them."""
+    per_source = {s.pred.source: s.interval_rule for s in scored}
+    counts: dict[IntervalRule, int] = {}
+    for rule in per_source.values():
+        counts[rule] = counts.get(rule, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])
 
 
 def _calibrated_line(vfit: ValidationFit | None) -> list[str]:
@@ -528,11 +633,12 @@ def _picked(value: float, count: int, name: str, nested: NestedConstants) -> str
     return f"{value:g} ({', '.join(names)})"
 
 
-def intervals_yaml(classes: list[dict[str, Any]]) -> str:
+def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule]) -> str:
     header = (
         "# Generated by `python benchmarks/accuracy.py` from leave-one-source-out residuals; do not edit by hand.\n"
         "# ratio = measured latency / predicted latency of held-out rows; low/high = its p10/p90, widened when few sources\n"
-        "# back it (a class needs >= 2 sources: models for the calibrated entries; n counts rows).\n"
+        "# back it (n counts rows). Rule chosen by held-out interval score: "
+        + "; ".join(f"{name}: {rule}" for name, rule in rules.items()) + ".\n"
         "# Published rows (benchmarks/data/published.yaml) give the device-class entries; the CPU validation with\n"
         "# `advisor fit` corrections fitted leave-one-model-out gives the \"calibrated\" entries.\n"
     )
@@ -553,11 +659,14 @@ def main(argv: list[str] | None = None) -> int:
     pairs = speedups(items, PUBLISHED_PAIR_KEYS)
     vfit = validation_fit()
     vpairs = speedups(vfit.rows, ("model", "batch", "framework")) if vfit else []
-    classes = interval_classes(residuals)
+    rules = {"published": choose_interval_rule(residuals)}
+    classes = interval_classes(residuals, rule=rules["published"])
     if vfit is not None:
-        classes += [c for c in interval_classes(vfit.residuals, "calibrated") if c["device_class"] == "calibrated"]
-    args.intervals.write_text(intervals_yaml(classes))
-    text = render(scored, pairs, vfit, vpairs, data, classes, nested)
+        rules["calibrated"] = choose_interval_rule(vfit.residuals, "calibrated")
+        classes += [c for c in interval_classes(vfit.residuals, "calibrated", rules["calibrated"])
+                    if c["device_class"] == "calibrated"]
+    args.intervals.write_text(intervals_yaml(classes, rules))
+    text = render(scored, pairs, vfit, vpairs, data, classes, rules, nested)
     args.report.write_text(text)
     print(text.split("## Error per class")[0])
     return 0

@@ -3,15 +3,20 @@
     python benchmarks/interval_rules.py      # ~4 min: the residuals of benchmarks/accuracy.py
 
 docs/accuracy.md reports the configured rule (configs/intervals.yaml, benchmarks.accuracy:
-p10-p90 of each class's leave-one-source-out ratios, widened by (p90 - p10) / (2 sqrt(sources))
-on each side, the most specific class with >= 3 rows from >= 2 sources). This script scores,
-on the same residuals and the same nesting (a row's interval never uses its own source), rules
-one might try instead, and the narrowest any pooled interval could be:
+p10-p90 of each class's leave-one-source-out ratios, each side widened by
+w x (p90 - p10) / (2 sqrt(sources)), the most specific class with >= 3 rows from >= m sources,
+(m, w) the rule of benchmarks.accuracy.INTERVAL_RULES with the best held-out interval score,
+chosen on the sources other than the one scored). This script scores, on the same residuals and
+the same nesting (a row's interval never uses its own source), every rule of that grid held
+fixed, rules one might try instead, and the narrowest any pooled interval could be:
 
-- ``no widening``: the class's p10-p90 alone;
-- ``shrunk, k``: each class's widened bounds pulled towards its parent's (all -> device class ->
-  framework -> precision family), weight sources / (sources + k), as benchmarks/fit.py shrinks
-  corrections;
+- ``plain argmin``: the rule with the best held-out score without the one-standard-error step
+  (its choice flips between near-equal rules from one held-out source to the next);
+- ``fixed m, w``: one rule of the grid for every held-out source (``>= 2 sources, widen 1`` was
+  the rule reasoned before any coverage was seen; ``widen 0`` is the class's p10-p90 alone);
+- ``shrunk, k``: each class's bounds (configured rule) pulled towards its parent's (all ->
+  device class -> framework -> precision family), weight sources / (sources + k), as
+  benchmarks/fit.py shrinks corrections;
 - ``oracle window``: the narrowest ratio window holding 80% (70%) of ALL held-out residuals,
   chosen after seeing them: no rule that places one window per class without looking at the
   held-out rows can be narrower on the pooled rows unless its classes separate the biases.
@@ -31,7 +36,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.accuracy import Residual, cross_validate, interval_classes, lookup, nested_constants  # noqa: E402
+from benchmarks.accuracy import (  # noqa: E402
+    INTERVAL_RULES,
+    IntervalRule,
+    Residual,
+    choose_interval_rule,
+    cross_validate,
+    held_out_bands,
+    interval_classes,
+    interval_score,
+    lookup,
+    nested_constants,
+)
 from benchmarks.fit import predict_rows  # noqa: E402
 
 Classes = list[dict[str, Any]]
@@ -71,17 +87,33 @@ def shrunk(classes: Classes, k: float) -> Classes:
 
 
 Rule = Callable[[Sequence[Residual]], Classes]
+
+
+def configured(train: Sequence[Residual]) -> Classes:
+    """The classes docs/accuracy.md scores with: the rule chosen on ``train`` alone."""
+    return interval_classes(train, rule=choose_interval_rule(train))
+
+
+def plain_argmin(train: Sequence[Residual]) -> Classes:
+    """The rule with the lowest mean held-out interval score on ``train``, without the
+    one-standard-error step towards the reasoned rule."""
+    def mean_score(rule: IntervalRule) -> float:
+        return statistics.fmean(interval_score(band, r.ratio) for r, band in held_out_bands(train, rule))
+    return interval_classes(train, rule=min(INTERVAL_RULES, key=mean_score))
+
+
 RULES: list[tuple[str, Rule]] = [
-    ("configured (widened p10-p90)", interval_classes),
-    ("no widening", lambda train: interval_classes(train, widen=False)),
-    *((f"shrunk, k = {k:g}", lambda train, k=k: shrunk(interval_classes(train), k)) for k in (0.5, 1, 2, 4, 8)),
+    ("configured (chosen, nested)", configured),
+    ("plain argmin (chosen, nested)", plain_argmin),
+    *((f"fixed {rule}", lambda train, rule=rule: interval_classes(train, rule=rule)) for rule in INTERVAL_RULES),
+    *((f"shrunk, k = {k:g}", lambda train, k=k: shrunk(configured(train), k)) for k in (0.5, 1, 2, 4, 8)),
 ]
 
 
-def score(residuals: Sequence[Residual], rule: Rule) -> tuple[float, float]:
-    """(median width high/low, coverage) with every source held out in turn; a row's class is
-    found by benchmarks.accuracy.lookup, as in the report."""
-    widths, inside = [], 0
+def score(residuals: Sequence[Residual], rule: Rule) -> tuple[float, float, float]:
+    """(median width high/low, coverage, mean interval score) with every source held out in
+    turn; a row's class is found by benchmarks.accuracy.lookup, as in the report."""
+    widths, inside, scores = [], 0, []
     for src in sorted({r.cluster for r in residuals}):
         classes = rule([r for r in residuals if r.cluster != src])
         for r in residuals:
@@ -89,7 +121,8 @@ def score(residuals: Sequence[Residual], rule: Rule) -> tuple[float, float]:
                 band = lookup(classes, r.device_class, r.framework, r.family)
                 widths.append(band["high_ratio"] / band["low_ratio"])
                 inside += band["low_ratio"] <= r.ratio <= band["high_ratio"]
-    return statistics.median(widths), inside / len(residuals)
+                scores.append(interval_score(band, r.ratio))
+    return statistics.median(widths), inside / len(residuals), statistics.fmean(scores)
 
 
 def oracle_window(residuals: Sequence[Residual], share: float) -> float:
@@ -103,13 +136,13 @@ def main() -> int:
     nested = nested_constants(preds)
     _, residuals = cross_validate(preds, nested.preds_by_source)
     print(f"{len(residuals)} held-out residuals from {len({r.cluster for r in residuals})} sources\n")
-    print(f"| {'rule':30s} | median width | coverage |")
-    print(f"|{'-' * 32}|-------------:|---------:|")
+    print(f"| {'rule':30s} | median width | coverage | interval score |")
+    print(f"|{'-' * 32}|-------------:|---------:|---------------:|")
     for name, rule in RULES:
-        width, coverage = score(residuals, rule)
-        print(f"| {name:30s} | {width:11.2f}x | {coverage:7.0%} |")
+        width, coverage, mean_score = score(residuals, rule)
+        print(f"| {name:30s} | {width:11.2f}x | {coverage:7.0%} | {mean_score:14.2f} |")
     for share in (0.8, 0.7):
-        print(f"| {f'oracle window, {share:.0%} of rows':30s} | {oracle_window(residuals, share):11.2f}x | {share:7.0%} |")
+        print(f"| {f'oracle window, {share:.0%} of rows':30s} | {oracle_window(residuals, share):11.2f}x | {share:7.0%} | {'':14s} |")
     by_source = collections.defaultdict(list)
     for r in residuals:
         by_source[r.cluster].append(math.log(r.ratio))
