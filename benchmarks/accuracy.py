@@ -33,7 +33,7 @@ import math
 import random
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,12 +163,22 @@ def interval_score(band: dict[str, Any], ratio: float) -> float:
     return (hi - lo) + 2 / INTERVAL_ALPHA * (max(0.0, lo - y) + max(0.0, y - hi))
 
 
-def held_out_bands(residuals: Sequence[Residual], rule: IntervalRule, device_class_label: str | None = None
+#: builds the interval classes from a set of residuals (an interval rule, or another way to try)
+ClassBuilder = Callable[[Sequence[Residual]], list[dict[str, Any]]]
+
+
+def classes_by(rule: IntervalRule, device_class_label: str | None = None) -> ClassBuilder:
+    """The class builder of one interval rule."""
+    return lambda residuals: interval_classes(residuals, device_class_label, rule)
+
+
+def held_out_bands(residuals: Sequence[Residual], build: ClassBuilder, device_class_label: str | None = None
                    ) -> list[tuple[Residual, dict[str, Any]]]:
-    """Each residual with the band of its class built by ``rule`` WITHOUT its own source (model)."""
+    """Each residual with the band of its class among those ``build`` makes WITHOUT its own
+    source (model)."""
     out = []
     for cluster in sorted({r.cluster for r in residuals}):
-        classes = interval_classes([r for r in residuals if r.cluster != cluster], device_class_label, rule)
+        classes = build([r for r in residuals if r.cluster != cluster])
         out += [(r, lookup(classes, device_class_label or r.device_class, r.framework, r.family))
                 for r in residuals if r.cluster == cluster]
     return out
@@ -197,7 +207,7 @@ def choose_interval_rule(residuals: Sequence[Residual], device_class_label: str 
     scores: dict[IntervalRule, dict[str, list[float]]] = {}
     for rule in INTERVAL_RULES:
         by_cluster: dict[str, list[float]] = {}
-        for r, band in held_out_bands(residuals, rule, device_class_label):
+        for r, band in held_out_bands(residuals, classes_by(rule, device_class_label), device_class_label):
             by_cluster.setdefault(r.cluster, []).append(interval_score(band, r.ratio))
         scores[rule] = by_cluster
     clusters = sorted(scores[REASONED_INTERVAL_RULE])

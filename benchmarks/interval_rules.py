@@ -30,7 +30,7 @@ import collections
 import math
 import statistics
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +38,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.accuracy import (  # noqa: E402
     INTERVAL_RULES,
+    ClassBuilder,
     IntervalRule,
     Residual,
     choose_interval_rule,
+    classes_by,
     cross_validate,
     held_out_bands,
     interval_classes,
     interval_score,
-    lookup,
     nested_constants,
 )
 from benchmarks.fit import predict_rows  # noqa: E402
@@ -86,9 +87,6 @@ def shrunk(classes: Classes, k: float) -> Classes:
     return [bounds(key) for key in index]
 
 
-Rule = Callable[[Sequence[Residual]], Classes]
-
-
 def configured(train: Sequence[Residual]) -> Classes:
     """The classes docs/accuracy.md scores with: the rule chosen on ``train`` alone."""
     return interval_classes(train, rule=choose_interval_rule(train))
@@ -98,31 +96,25 @@ def plain_argmin(train: Sequence[Residual]) -> Classes:
     """The rule with the lowest mean held-out interval score on ``train``, without the
     one-standard-error step towards the reasoned rule."""
     def mean_score(rule: IntervalRule) -> float:
-        return statistics.fmean(interval_score(band, r.ratio) for r, band in held_out_bands(train, rule))
+        return statistics.fmean(interval_score(band, r.ratio) for r, band in held_out_bands(train, classes_by(rule)))
     return interval_classes(train, rule=min(INTERVAL_RULES, key=mean_score))
 
 
-RULES: list[tuple[str, Rule]] = [
+RULES: list[tuple[str, ClassBuilder]] = [
     ("configured (chosen, nested)", configured),
     ("plain argmin (chosen, nested)", plain_argmin),
-    *((f"fixed {rule}", lambda train, rule=rule: interval_classes(train, rule=rule)) for rule in INTERVAL_RULES),
+    *((f"fixed {rule}", classes_by(rule)) for rule in INTERVAL_RULES),
     *((f"shrunk, k = {k:g}", lambda train, k=k: shrunk(configured(train), k)) for k in (0.5, 1, 2, 4, 8)),
 ]
 
 
-def score(residuals: Sequence[Residual], rule: Rule) -> tuple[float, float, float]:
+def score(residuals: Sequence[Residual], build: ClassBuilder) -> tuple[float, float, float]:
     """(median width high/low, coverage, mean interval score) with every source held out in
-    turn; a row's class is found by benchmarks.accuracy.lookup, as in the report."""
-    widths, inside, scores = [], 0, []
-    for src in sorted({r.cluster for r in residuals}):
-        classes = rule([r for r in residuals if r.cluster != src])
-        for r in residuals:
-            if r.cluster == src:
-                band = lookup(classes, r.device_class, r.framework, r.family)
-                widths.append(band["high_ratio"] / band["low_ratio"])
-                inside += band["low_ratio"] <= r.ratio <= band["high_ratio"]
-                scores.append(interval_score(band, r.ratio))
-    return statistics.median(widths), inside / len(residuals), statistics.fmean(scores)
+    turn (benchmarks.accuracy.held_out_bands, the report's nesting and lookup)."""
+    bands = held_out_bands(residuals, build)
+    widths = [band["high_ratio"] / band["low_ratio"] for _, band in bands]
+    inside = sum(band["low_ratio"] <= r.ratio <= band["high_ratio"] for r, band in bands)
+    return statistics.median(widths), inside / len(bands), statistics.fmean(interval_score(band, r.ratio) for r, band in bands)
 
 
 def oracle_window(residuals: Sequence[Residual], share: float) -> float:

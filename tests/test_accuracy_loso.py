@@ -175,17 +175,24 @@ def test_interval_rule_is_chosen_by_held_out_score() -> None:
     """Sources that agree need no widening, and with no spread between them the choice moves all
     the way there; sources whose biases differ need it (a new source's bias can lie outside the
     others' p10-p90), and the reasoned rule stands."""
-    from benchmarks.accuracy import REASONED_INTERVAL_RULE, IntervalRule, Residual, choose_interval_rule, held_out_bands
+    from benchmarks.accuracy import (
+        REASONED_INTERVAL_RULE,
+        IntervalRule,
+        Residual,
+        choose_interval_rule,
+        classes_by,
+        held_out_bands,
+    )
 
     agree = [Residual("cpu", "ncnn", "float", r, f"s{i}") for i in range(6) for r in (0.9, 1.0, 1.1)]
     rule = choose_interval_rule(agree)
     assert rule == IntervalRule(2, 0.0)  # the narrowest scores best; of the rules as good, nearest the reasoned
-    assert all(b["low_ratio"] <= r.ratio <= b["high_ratio"] for r, b in held_out_bands(agree, rule))
+    assert all(b["low_ratio"] <= r.ratio <= b["high_ratio"] for r, b in held_out_bands(agree, classes_by(rule)))
 
     biases = (0.5, 0.8, 1.0, 1.25, 2.0, 0.65, 1.6)
     spread = [Residual("cpu", "ncnn", "float", bias * r, f"s{i}") for i, bias in enumerate(biases) for r in (0.95, 1.05)]
     assert choose_interval_rule(spread) == REASONED_INTERVAL_RULE
-    unwidened = held_out_bands(spread, IntervalRule(2, 0.0))
+    unwidened = held_out_bands(spread, classes_by(IntervalRule(2, 0.0)))
     assert sum(not b["low_ratio"] <= r.ratio <= b["high_ratio"] for r, b in unwidened) >= 4  # the widening is needed
     # one source alone cannot be scored held out: the reasoned rule stands
     assert choose_interval_rule([Residual("cpu", "ncnn", "float", 1.0, "only")] * 3) == REASONED_INTERVAL_RULE
