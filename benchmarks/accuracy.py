@@ -33,6 +33,7 @@ import math
 import random
 import statistics
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -564,18 +565,20 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         for p in vpairs:
             lines.append(f"| {p.label} | {p.ids[0]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
         lines.append("")
-    lines += ["## Interval classes (configs/intervals.yaml)", "",
-              "p10-p90 of measured / predicted over leave-one-source-out residuals, each side widened by",
-              "w x (p90 - p10) / (2 sqrt(s)), s = sources (models for `calibrated`); classes with fewer than 3 rows or",
-              "fewer than m sources are not written (lookups back off to wider classes). The rule (m, w) is chosen of",
-              f"{len(INTERVAL_RULES)} (m = 2, 3, 4; w = 1, 0.5, 0) as the constants are: the criterion is the mean interval",
-              f"score (log width plus {2 / INTERVAL_ALPHA:g} x the log distance of a measurement outside; a proper score for",
-              "p10-p90) of every row against its class built without its source; of the rules within one standard error",
-              f"of the best ({BOOTSTRAP_DRAWS} resamples of whole sources), the one nearest the rule reasoned first",
-              f"({REASONED_INTERVAL_RULE}). Chosen on all sources: "
-              + "; ".join(f"{name} rows {rule}" for name, rule in rules.items()) + ".",
-              "The coverage and width in the summary are nested: each held-out source's interval uses the rule chosen",
-              "on the other sources (" + ", ".join(f"{rule}: {n} sources" for rule, n in _rule_counts(scored)) + ").", "",
+    rule_text = (
+        "p10-p90 of measured / predicted over leave-one-source-out residuals, each side widened by "
+        "w x (p90 - p10) / (2 sqrt(s)), s = sources (models for `calibrated`); classes with fewer than 3 rows or "
+        "fewer than m sources are not written (lookups back off to wider classes). The rule (m, w) is chosen of "
+        f"{len(INTERVAL_RULES)} (m = 2, 3, 4; w = 1, 0.5, 0) as the constants are: the criterion is the mean interval "
+        f"score (log width plus {2 / INTERVAL_ALPHA:g} x the log distance of a measurement outside; a proper score for "
+        "p10-p90) of every row against its class built without its source; of the rules within one standard error "
+        f"of the best ({BOOTSTRAP_DRAWS} resamples of whole sources), the one nearest the rule reasoned first "
+        f"({REASONED_INTERVAL_RULE}). Chosen on all sources: "
+        + "; ".join(f"{name} rows {rule}" for name, rule in rules.items()) + ". "
+        "The coverage and width in the summary are nested: each held-out source's interval uses the rule chosen "
+        "on the other sources (" + "; ".join(f"{rule}: {n} sources" for rule, n in _rule_counts(scored)) + ")."
+    )
+    lines += ["## Interval classes (configs/intervals.yaml)", "", *textwrap.wrap(rule_text, 100), "",
               "| device class | framework | precision family | rows | sources | low | high |", "|---|---|---|---:|---:|---:|---:|"]
     for c in classes:
         lines.append(f"| {c['device_class']} | {c['framework']} | {c['precision_family']} | {c['n']} | {c['sources']} "
