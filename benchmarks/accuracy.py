@@ -100,8 +100,8 @@ class IntervalRule:
         return f">= {self.min_clusters} sources, widen {self.widen:g}"
 
 
-#: the rule reasoned before any coverage was seen (2 sources, full widening); first in the grid,
-#: so it stands where the held-out score cannot tell the rules apart
+#: the rule reasoned before any coverage was seen (2 sources, full widening): the choice moves
+#: away from it only as far as the held-out score tells the rules apart (:func:`choose_interval_rule`)
 REASONED_INTERVAL_RULE = IntervalRule(2, 1.0)
 #: the rules :func:`choose_interval_rule` scores on held-out sources
 INTERVAL_RULES = (REASONED_INTERVAL_RULE,
