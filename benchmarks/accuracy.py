@@ -28,6 +28,7 @@ Also reported:
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import math
 import random
@@ -104,8 +105,7 @@ class IntervalRule:
 #: away from it only as far as the held-out score tells the rules apart (:func:`choose_interval_rule`)
 REASONED_INTERVAL_RULE = IntervalRule(2, 1.0)
 #: the rules :func:`choose_interval_rule` scores on held-out sources
-INTERVAL_RULES = (REASONED_INTERVAL_RULE,
-                  *(IntervalRule(m, w) for m in (2, 3, 4) for w in (1.0, 0.5, 0.0) if IntervalRule(m, w) != REASONED_INTERVAL_RULE))
+INTERVAL_RULES = tuple(IntervalRule(m, w) for m in (2, 3, 4) for w in (1.0, 0.5, 0.0))
 #: p10-p90: the share of measurements an interval leaves out, half on each side
 INTERVAL_ALPHA = 0.2
 
@@ -171,6 +171,14 @@ ClassBuilder = Callable[[Sequence[Residual]], list[dict[str, Any]]]
 def classes_by(rule: IntervalRule, device_class_label: str | None = None) -> ClassBuilder:
     """The class builder of one interval rule."""
     return lambda residuals: interval_classes(residuals, device_class_label, rule)
+
+
+def classes_by_chosen_rule(device_class_label: str | None = None) -> ClassBuilder:
+    """The class builder that first chooses its rule on the residuals it is given
+    (:func:`choose_interval_rule`): held out by :func:`held_out_bands`, a source's band never
+    comes from a rule its own rows chose."""
+    return lambda residuals: interval_classes(residuals, device_class_label,
+                                              choose_interval_rule(residuals, device_class_label))
 
 
 def held_out_bands(residuals: Sequence[Residual], build: ClassBuilder, device_class_label: str | None = None
@@ -433,16 +441,9 @@ def calibrated_intervals(vfit: ValidationFit) -> tuple[int, int, float]:
     "calibrated" interval of their class built WITHOUT the row's model, by the rule chosen
     without it (the residuals are leave-one-model-out already): what a prediction on a
     calibrated device is promised."""
-    inside, widths = 0, []
-    for model in sorted({r.cluster for r in vfit.residuals}):
-        others = [r for r in vfit.residuals if r.cluster != model]
-        classes = interval_classes(others, "calibrated", choose_interval_rule(others, "calibrated"))
-        for r in vfit.residuals:
-            if r.cluster == model:
-                band = lookup(classes, "calibrated", r.framework, r.family)
-                inside += band["low_ratio"] <= r.ratio <= band["high_ratio"]
-                widths.append(band["high_ratio"] / band["low_ratio"])
-    return inside, len(vfit.residuals), _med(widths)
+    bands = held_out_bands(vfit.residuals, classes_by_chosen_rule("calibrated"), "calibrated")
+    inside = sum(band["low_ratio"] <= r.ratio <= band["high_ratio"] for r, band in bands)
+    return inside, len(bands), _med([band["high_ratio"] / band["low_ratio"] for _, band in bands])
 
 
 # --------------------------------------------------------------------------- report
@@ -600,11 +601,7 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
 
 def _rule_counts(scored: Sequence[Scored]) -> list[tuple[IntervalRule, int]]:
     """How many held-out sources had each interval rule chosen for them."""
-    per_source = {s.pred.source: s.interval_rule for s in scored}
-    counts: dict[IntervalRule, int] = {}
-    for rule in per_source.values():
-        counts[rule] = counts.get(rule, 0) + 1
-    return sorted(counts.items(), key=lambda kv: -kv[1])
+    return collections.Counter({s.pred.source: s.interval_rule for s in scored}.values()).most_common()
 
 
 def _calibrated_line(vfit: ValidationFit | None) -> list[str]:

@@ -41,8 +41,8 @@ from benchmarks.accuracy import (  # noqa: E402
     ClassBuilder,
     IntervalRule,
     Residual,
-    choose_interval_rule,
     classes_by,
+    classes_by_chosen_rule,
     cross_validate,
     held_out_bands,
     interval_classes,
@@ -87,9 +87,8 @@ def shrunk(classes: Classes, k: float) -> Classes:
     return [bounds(key) for key in index]
 
 
-def configured(train: Sequence[Residual]) -> Classes:
-    """The classes docs/accuracy.md scores with: the rule chosen on ``train`` alone."""
-    return interval_classes(train, rule=choose_interval_rule(train))
+#: the classes docs/accuracy.md scores with: the rule chosen on the training sources alone
+configured = classes_by_chosen_rule()
 
 
 def plain_argmin(train: Sequence[Residual]) -> Classes:
