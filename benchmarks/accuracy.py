@@ -22,7 +22,9 @@ Also reported:
 - speed-up ratios: for every two rows of one source that differ only in precision, the
   predicted vs measured speed-up of the narrower precision over the wider one.
 - the CPU validation (benchmarks/data/validation-cpu.json) with `advisor fit` corrections fitted
-  leave-one-model-out: the "calibrated" interval class, and its int8/fp32 speed-ups.
+  leave-one-model-out, and its int8/fp32 speed-ups; the published rows of every source that
+  measured two or more models on a platform, after `advisor fit` on that platform scored the same
+  way: together the "calibrated" interval classes.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from advisor.display import sig3  # noqa: E402
+from advisor.measure.fitting import fit_measurements, validation_samples  # noqa: E402
+from advisor.predict.corrections import Sample  # noqa: E402
 from advisor.predict.constants import predictor_constants  # noqa: E402
 from benchmarks.fit import (  # noqa: E402
     REASONED_CONSTANTS,
@@ -413,35 +417,107 @@ PUBLISHED_PAIR_KEYS = ("source_id", "model", "platform", "framework", "batch", "
 @dataclass
 class ValidationFit:
     rows: list[tuple[dict[str, Any], float, float, float]]  # (row, measured, LOMO-corrected, uncorrected)
-    residuals: list[Residual]
+    residuals: list[Residual]  # what the user ends up with (see validation_fit)
     before: float
     after: float
+    accepted: bool = True  # would `advisor fit` keep the corrections (held-out error better than none)?
 
 
-def validation_fit(path: Path = VALIDATION) -> ValidationFit | None:
-    """The CPU validation predicted with its calibration, corrected leave-one-model-out the way
-    `advisor fit` does (advisor.measure.fitting)."""
-    try:
-        from advisor.measure.fitting import leave_one_model_out, validation_samples
-    except ImportError:
-        return None
+def validation_fit(path: Path = VALIDATION) -> ValidationFit:
+    """The CPU validation predicted with its calibration, corrected leave-one-model-out by the code
+    `advisor fit` runs (advisor.measure.fitting.fit_measurements). The residuals are what the user
+    ends up with: corrected where `advisor fit` accepts the fit, the calibrated prediction alone
+    where it refuses it (the device keeps its `advisor calibrate` record either way)."""
     samples, measured = validation_samples(path)
     rows = [dict(m, id=f"{m['model']} b{m['batch']} {m['framework']} {m['precision']}") for m in measured]
-    corrected = leave_one_model_out(samples)
+    fit = fit_measurements(samples, str(path))
+    corrected = fit.held_out_ms
+    kept = corrected if fit.improves else {s.id: s.predicted_ms for s in samples}
     items = [(row, s.measured_ms, corrected[s.id], s.predicted_ms) for row, s in zip(rows, samples)]
-    residuals = [Residual("calibrated", row["framework"], s.path[-1], s.measured_ms / corrected[s.id], row["model"])
+    residuals = [Residual("calibrated", row["framework"], s.path[-1], s.measured_ms / kept[s.id], row["model"])
                  for row, s in zip(rows, samples)]
-    med = statistics.median
-    return ValidationFit(items, residuals, med(abs(s.predicted_ms / s.measured_ms - 1) for s in samples),
-                         med(abs(corrected[s.id] / s.measured_ms - 1) for s in samples))
+    return ValidationFit(items, residuals, fit.before, fit.after, fit.improves)
+
+
+@dataclass(frozen=True)
+class DeviceFitRow:
+    pred: RowPrediction
+    fitted_ms: float  # what the user ends up with: corrected, or the model alone where the fit is refused
+    residual: Residual | None  # device class "calibrated", cluster = the source; None where the fit is refused
+
+
+@dataclass
+class DeviceFit:
+    """Published rows after an `advisor fit` on their own platform: each row predicted with the
+    corrections fitted on the OTHER models its source measured on that platform, or with the
+    model alone where `advisor fit` would refuse the fit (worse than no fit)."""
+
+    rows: list[DeviceFitRow]
+
+    @property
+    def residuals(self) -> list[Residual]:
+        return [r.residual for r in self.rows if r.residual is not None]
+
+    @property
+    def before(self) -> float:
+        return _med([abs(r.pred.predicted_ms / r.pred.measured_ms - 1) for r in self.rows])
+
+    @property
+    def after(self) -> float:
+        return _med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in self.rows])
+
+
+def _model_key(row: dict[str, Any]) -> str:
+    model = row["model"]
+    return model if isinstance(model, str) else "GEMM " + "x".join(map(str, model["gemm"]))
+
+
+def published_device_fit(preds_by_source: dict[str, list[RowPrediction]]) -> DeviceFit:
+    """`advisor fit` replayed on the published rows: every (source, platform) that measured at
+    least two models is fitted and scored leave-one-model-out by the code `advisor fit` runs
+    (advisor.measure.fitting.fit_measurements: framework x precision-family corrections), starting
+    from the predictions with the global constants chosen without that source. Where `advisor fit`
+    would refuse the fit (held-out error worse than none) the user keeps the model alone and an
+    uncalibrated interval, so those rows keep their prediction and give no calibrated residual.
+    Sources that measured one model on a platform (a whole BERT table, one ResNet) give no held-out
+    model and are not here. The residuals are the published evidence for the "calibrated" interval
+    classes: what is left of the error once a user has fitted the device with their other models."""
+    rows: list[DeviceFitRow] = []
+    for src, pool in sorted(preds_by_source.items()):
+        by_platform: dict[str, list[RowPrediction]] = {}
+        for p in pool:
+            if p.source == src:
+                by_platform.setdefault(p.row["platform"], []).append(p)
+        for platform, group in sorted(by_platform.items()):
+            if len({_model_key(p.row) for p in group}) < 2:
+                continue
+            samples = [Sample(f"{_model_key(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family))
+                       for p in group]
+            fit = fit_measurements(samples, f"{src} on {platform}")
+            for p, s in zip(group, samples):
+                if fit.improves:
+                    ms = fit.held_out_ms[s.id]
+                    rows.append(DeviceFitRow(p, ms, Residual("calibrated", p.row["framework"], p.family, p.measured_ms / ms, src)))
+                else:
+                    rows.append(DeviceFitRow(p, p.predicted_ms, None))
+    return DeviceFit(rows)
+
+
+def calibrated_bands(residuals: Sequence[Residual]) -> list[tuple[Residual, dict[str, Any]]]:
+    """Each calibrated residual with the "calibrated" interval of its class built WITHOUT its own
+    model (CPU validation) or source (published rows), by the rule chosen without it (the
+    residuals are leave-one-model-out already): what a prediction on a fitted device is promised."""
+    return held_out_bands(residuals, classes_by_chosen_rule("calibrated"), "calibrated")
 
 
 def calibrated_intervals(vfit: ValidationFit) -> tuple[int, int, float]:
-    """(rows inside, rows, median width high/low) of the CPU validation's rows in the
-    "calibrated" interval of their class built WITHOUT the row's model, by the rule chosen
-    without it (the residuals are leave-one-model-out already): what a prediction on a
-    calibrated device is promised."""
-    bands = held_out_bands(vfit.residuals, classes_by_chosen_rule("calibrated"), "calibrated")
+    """(rows inside, rows, median width high/low) of the CPU validation's rows in their held-out
+    calibrated interval (:func:`calibrated_bands`, the CPU validation alone)."""
+    return coverage_and_width(calibrated_bands(vfit.residuals))
+
+
+def coverage_and_width(bands: Sequence[tuple[Residual, dict[str, Any]]]) -> tuple[int, int, float]:
+    """(rows inside their band, rows, median width high/low)."""
     inside = sum(band["low_ratio"] <= r.ratio <= band["high_ratio"] for r, band in bands)
     return inside, len(bands), _med([band["high_ratio"] / band["low_ratio"] for _, band in bands])
 
@@ -474,7 +550,7 @@ def _shape(row: dict[str, Any]) -> str:
 
 def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | None, vpairs: list[Speedup],
            data: dict[str, Any], classes: list[dict[str, Any]], rules: dict[str, IntervalRule],
-           nested: NestedConstants | None = None) -> str:
+           nested: NestedConstants | None = None, dfit: DeviceFit | None = None) -> str:
     n = len(scored)
     sources = sorted({s.pred.source for s in scored})
     errs = [abs(s.error) for s in scored]
@@ -515,7 +591,7 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         f"| interval coverage (measured inside p10-p90, interval without the row's source) | {inside / n:.0%} ({inside} of {n}) "
         f"| 70-90%: {goal(0.70 <= inside / n <= 0.90)} |",
         f"| median interval width high/low | {_med(widths):.2f}x | < 2x: {goal(_med(widths) < 2)} |",
-        *_calibrated_line(vfit),
+        *_calibrated_lines(vfit, dfit),
         f"| median speed-up ratio error ({len(pairs)} same-source precision pairs) | {_med(ratio_errs):.1%} "
         f"| <= 15%: {goal(_med(ratio_errs) <= 0.15)} |",
         f"| pairwise order on the same device (leave-one-source-out) | {good}/{total} | |",
@@ -556,19 +632,26 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
               "Pairs the published data does not hold yet: fp8/fp16, q4_k_m/f16 (no cited same-source measurement in the file).", ""]
     if vfit is not None:
         vr = [abs(p.error) for p in vpairs]
+        kept = ("These residuals, with the published rows after `advisor fit` (below), give the \"calibrated\" "
+                "interval classes." if vfit.accepted else
+                "`advisor fit` refuses such a fit, so the device keeps its calibrated predictions without "
+                "corrections; their residuals, with the published rows after `advisor fit` (below), give the "
+                "\"calibrated\" interval classes.")
         lines += ["## CPU validation with `advisor fit` (leave-one-model-out)", "",
-                  f"The {len(vfit.rows)} measurements of `benchmarks/data/validation-cpu.json` (this repo's CPU, calibrated by",
-                  "`advisor calibrate`), each predicted with framework x precision-family corrections fitted on the OTHER",
-                  f"models (advisor.measure.fitting, as `advisor fit` does): median abs error {vfit.before:.1%} without corrections,",
-                  f"{vfit.after:.1%} with them. These residuals give the \"calibrated\" interval class.",
-                  f"int8/fp32 speed-ups (onnxruntime-cpu, {len(vpairs)} pairs): median ratio error {_med(vr):.1%}.", "",
+                  *textwrap.wrap(
+                      f"The {len(vfit.rows)} measurements of `benchmarks/data/validation-cpu.json` (this repo's CPU, "
+                      "calibrated by `advisor calibrate`), each predicted with framework x precision-family corrections "
+                      "fitted on the OTHER models (advisor.measure.fitting, as `advisor fit` does): median abs error "
+                      f"{vfit.before:.1%} without corrections, {vfit.after:.1%} with them. {kept} int8/fp32 speed-ups "
+                      f"(onnxruntime-cpu, {len(vpairs)} pairs): median ratio error {_med(vr):.1%}.", 100), "",
                   "| pair | model, batch | measured | predicted (LOMO-corrected) | error | model alone |", "|---|---|---:|---:|---:|---:|"]
         for p in vpairs:
             lines.append(f"| {p.label} | {p.ids[0]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
         lines.append("")
+    lines += device_fit_section(dfit, vfit)
     rule_text = (
         "p10-p90 of measured / predicted over leave-one-source-out residuals, each side widened by "
-        "w x (p90 - p10) / (2 sqrt(s)), s = sources (models for `calibrated`); classes with fewer than 3 rows or "
+        "w x (p90 - p10) / (2 sqrt(s)), s = sources (for `calibrated`: CPU validation models and published sources); classes with fewer than 3 rows or "
         "fewer than m sources are not written (lookups back off to wider classes). The rule (m, w) is chosen of "
         f"{len(INTERVAL_RULES)} (m = 2, 3, 4; w = 1, 0.5, 0) as the constants are: the criterion is the mean interval "
         f"score (log width plus {2 / INTERVAL_ALPHA:g} x the log distance of a measurement outside; a proper score for "
@@ -604,13 +687,59 @@ def _rule_counts(scored: Sequence[Scored]) -> list[tuple[IntervalRule, int]]:
     return collections.Counter({s.pred.source: s.interval_rule for s in scored}.values()).most_common()
 
 
-def _calibrated_line(vfit: ValidationFit | None) -> list[str]:
-    if vfit is None:
+def _calibrated_lines(vfit: ValidationFit | None, dfit: DeviceFit | None) -> list[str]:
+    """Summary rows for predictions on a device fitted with `advisor fit` (the "calibrated" classes)."""
+    residuals = (vfit.residuals if vfit else []) + (dfit.residuals if dfit else [])
+    if not residuals:
         return []
-    inside, n, width = calibrated_intervals(vfit)
-    return [f"| the same on a calibrated device (CPU validation with `advisor fit` leave-one-model-out; interval "
-            f"without the row's model; not the goal's rows) | coverage {inside / n:.0%} ({inside} of {n}), "
-            f"width {width:.2f}x | |"]
+    published = {r.cluster for r in dfit.residuals} if dfit else set()
+    bands = calibrated_bands(residuals)
+    lines = []
+    for label, keep in (("the CPU validation, calibrated by `advisor calibrate`, `advisor fit` corrections where "
+                         "accepted; interval without the row's model", lambda r: r.cluster not in published),
+                        ("published rows whose `advisor fit` is accepted; interval without the row's source",
+                         lambda r: r.cluster in published)):
+        part = [(r, band) for r, band in bands if keep(r)]
+        if part:
+            inside, n, width = coverage_and_width(part)
+            lines.append(f"| the same on a calibrated device ({label}; not the goal's rows) "
+                         f"| coverage {inside / n:.0%} ({inside} of {n}), width {width:.2f}x | |")
+    if dfit is not None and dfit.rows:
+        lines.append(f"| median abs error of the {len(dfit.rows)} rows of those sources, model alone -> after `advisor fit` "
+                     f"(leave-one-model-out; the model alone where the fit is refused) | {dfit.before:.1%} -> {dfit.after:.1%} | |")
+    return lines
+
+
+def device_fit_section(dfit: DeviceFit | None, vfit: ValidationFit | None) -> list[str]:
+    """Per source and platform: the published rows after `advisor fit` on that platform."""
+    if dfit is None or not dfit.rows:
+        return []
+    residuals = (vfit.residuals if vfit else []) + dfit.residuals
+    inside = {id(r): band["low_ratio"] <= r.ratio <= band["high_ratio"] for r, band in calibrated_bands(residuals)}
+    lines = ["## Published rows after `advisor fit` on their own device (leave-one-model-out)", "",
+             *textwrap.wrap(
+                 f"`advisor fit` replayed on the published rows: for each source that measured at least two models on "
+                 f"one platform ({len(dfit.rows)} of the rows), every row is predicted with the framework x "
+                 "precision-family corrections fitted on the source's OTHER models on that platform "
+                 "(advisor.measure.fitting.fit_measurements, the code `advisor fit` runs on a user's file), starting "
+                 "from the model alone with the global constants chosen without the source. Where `advisor fit` "
+                 "refuses the fit (its leave-one-model-out error is worse than none) the rows keep the model alone "
+                 "and the uncalibrated interval. Accepted fits give the 'calibrated' classes of "
+                 "configs/intervals.yaml with the CPU validation; each row's interval here is the 'calibrated' class "
+                 "built without the row's source.", 100), "",
+             "| source | platform | models | rows | fit | median abs error, model alone | after `advisor fit` | in interval |",
+             "|---|---|---:|---:|---|---:|---:|---:|"]
+    groups: dict[tuple[str, str], list[DeviceFitRow]] = {}
+    for row in dfit.rows:
+        groups.setdefault((row.pred.source, row.pred.row["platform"]), []).append(row)
+    for (src, platform), group in groups.items():
+        fitted = [inside[id(r.residual)] for r in group if r.residual is not None]
+        lines.append(f"| {src} | {platform} | {len({_model_key(r.pred.row) for r in group})} | {len(group)} "
+                     f"| {'accepted' if fitted else 'refused'} "
+                     f"| {_med([abs(r.pred.predicted_ms / r.pred.measured_ms - 1) for r in group]):.0%} "
+                     f"| {_med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in group]):.0%} "
+                     f"| {f'{sum(fitted)} of {len(fitted)}' if fitted else '-'} |")
+    return lines + [""]
 
 
 def constants_section(nested: NestedConstants | None) -> list[str]:
@@ -649,8 +778,9 @@ def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule]
         "# ratio = measured latency / predicted latency of held-out rows; low/high = its p10/p90, widened when few sources\n"
         "# back it (n counts rows). Rule chosen by held-out interval score: "
         + "; ".join(f"{name}: {rule}" for name, rule in rules.items()) + ".\n"
-        "# Published rows (benchmarks/data/published.yaml) give the device-class entries; the CPU validation with\n"
-        "# `advisor fit` corrections fitted leave-one-model-out gives the \"calibrated\" entries.\n"
+        "# Published rows (benchmarks/data/published.yaml) give the device-class entries; the CPU validation and the\n"
+        "# published rows of sources with >= 2 models on a platform, each with `advisor fit` corrections fitted\n"
+        "# leave-one-model-out, give the \"calibrated\" entries.\n"
     )
     body = {"default": DEFAULT_INTERVAL, "classes": [{k: v for k, v in c.items() if k != "sources"} for c in classes]}
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
@@ -668,15 +798,14 @@ def main(argv: list[str] | None = None) -> int:
     items = [(s.pred.row, s.pred.measured_ms, s.loso_ms, s.pred.predicted_ms) for s in scored]
     pairs = speedups(items, PUBLISHED_PAIR_KEYS)
     vfit = validation_fit()
-    vpairs = speedups(vfit.rows, ("model", "batch", "framework")) if vfit else []
-    rules = {"published": choose_interval_rule(residuals)}
+    vpairs = speedups(vfit.rows, ("model", "batch", "framework"))
+    dfit = published_device_fit(nested.preds_by_source)
+    calibrated = vfit.residuals + dfit.residuals
+    rules = {"published": choose_interval_rule(residuals), "calibrated": choose_interval_rule(calibrated, "calibrated")}
     classes = interval_classes(residuals, rule=rules["published"])
-    if vfit is not None:
-        rules["calibrated"] = choose_interval_rule(vfit.residuals, "calibrated")
-        classes += [c for c in interval_classes(vfit.residuals, "calibrated", rules["calibrated"])
-                    if c["device_class"] == "calibrated"]
+    classes += [c for c in interval_classes(calibrated, "calibrated", rules["calibrated"]) if c["device_class"] == "calibrated"]
     args.intervals.write_text(intervals_yaml(classes, rules))
-    text = render(scored, pairs, vfit, vpairs, data, classes, rules, nested)
+    text = render(scored, pairs, vfit, vpairs, data, classes, rules, nested, dfit)
     args.report.write_text(text)
     print(text.split("## Error per class")[0])
     return 0

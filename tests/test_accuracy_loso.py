@@ -196,3 +196,34 @@ def test_interval_rule_is_chosen_by_held_out_score() -> None:
     assert sum(not b["low_ratio"] <= r.ratio <= b["high_ratio"] for r, b in unwidened) >= 4  # the widening is needed
     # one source alone cannot be scored held out: the reasoned rule stands
     assert choose_interval_rule([Residual("cpu", "ncnn", "float", 1.0, "only")] * 3) == REASONED_INTERVAL_RULE
+
+
+def test_published_rows_replay_advisor_fit_per_source_and_platform() -> None:
+    """docs/accuracy.md's "after `advisor fit`" rows are what `advisor fit` would give a user with
+    the source's other models: corrections from the other models only, the model alone where the
+    fit is refused, and nothing for a source that measured a single model."""
+    from benchmarks.accuracy import published_device_fit
+
+    def pred(rid: str, source: str, model: str, predicted: float, measured: float) -> RowPrediction:
+        row = {"id": rid, "source_id": source, "framework": "tensorrt", "precision": "fp16", "platform": "p", "model": model}
+        return RowPrediction(row, "edge_gpu_soc", predicted, measured, "compute")
+
+    # source a: every model runs 2x slower than predicted -> each model corrected by the others' 2x
+    # (shrunk towards the prior's 1.0 by advisor fit's prior strength, so not quite all of it)
+    a = [pred("a-1", "a", "m1", 10.0, 20.0), pred("a-2", "a", "m2", 5.0, 10.0), pred("a-3", "a", "m3", 8.0, 16.0)]
+    # source b: one model measured twice: no model to hold out
+    b = [pred("b-1", "b", "m1", 10.0, 12.0), pred("b-2", "b", "m1", 20.0, 24.0)]
+    # source c: the other model always points the wrong way: held out it is worse than no fit, refused
+    c = [pred("c-1", "c", "m1", 10.0, 5.0), pred("c-2", "c", "m2", 10.0, 20.0)]
+    fit = published_device_fit({"a": a + b + c, "b": a + b + c, "c": a + b + c})
+    by_id = {r.pred.id: r for r in fit.rows}
+    assert sorted(by_id) == ["a-1", "a-2", "a-3", "c-1", "c-2"]
+    for rid in ("a-1", "a-2", "a-3"):
+        row = by_id[rid]
+        assert row.pred.predicted_ms < row.fitted_ms < row.pred.measured_ms  # moved towards the 2x of the others
+        assert row.residual is not None and row.residual.cluster == "a"
+        assert row.residual.ratio == pytest.approx(row.pred.measured_ms / row.fitted_ms)
+    for rid in ("c-1", "c-2"):
+        assert by_id[rid].residual is None and by_id[rid].fitted_ms == by_id[rid].pred.predicted_ms
+    assert [r.cluster for r in fit.residuals] == ["a", "a", "a"]
+    assert fit.before == pytest.approx(0.5) and fit.after < 0.5
