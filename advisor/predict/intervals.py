@@ -5,9 +5,10 @@ Why: a single figure says nothing about how much to trust it. configs/intervals.
 docs/predictor.md, section "Prediction intervals") keeps, per class of prediction (device
 class x framework x precision family), the p10 and p90 of measured / predicted latency and
 how many held-out rows they come from. A prediction's range is its latency times those two
-ratios; a platform with a calibration (or an `advisor fit`) uses the narrower "calibrated"
-classes. Where a class has fewer than ``MIN_EVIDENCE`` rows the lookup widens to wildcards,
-and without any evidence the ``default`` range applies.
+ratios; a platform with a calibration (or an `advisor fit`) uses the "calibrated" classes,
+built from what is left of the error after a fit on the device itself. Where a class has
+fewer than ``MIN_EVIDENCE`` rows the lookup widens to wildcards, and without any evidence the
+``default`` range applies.
 """
 
 from __future__ import annotations
