@@ -167,9 +167,19 @@ def test_fit_stores_corrections_the_predictor_applies(isolated_db: str, tmp_path
         cls = interval_table().lookup("cpu", fw, family, calibrated=True)
         assert (pred.latency_ms_low, pred.latency_ms_high) == pytest.approx(
             (pred.latency_ms * cls.low_ratio, pred.latency_ms * cls.high_ratio), rel=1e-6)
+    # it says which range each fitted framework/family now carries: the calibrated class, not the cpu one
+    assert set(out["ranges"]) == set(corr)
+    for key, rng in out["ranges"].items():
+        framework, _, family = key.partition("/")
+        cls = interval_table().lookup("cpu", framework, family, calibrated=True)
+        assert (rng["low_ratio"], rng["high_ratio"]) == (cls.low_ratio, cls.high_ratio)
+        assert rng["class"].startswith("calibrated x ")
     # a second fit starts from the uncorrected predictions, not from the corrected ones
-    again = json.loads(advisor("fit", str(path), "--target", TARGET, "--format", "json").stdout)
-    assert again["corrections"] == corr
+    again = advisor("fit", str(path), "--target", TARGET)
+    assert again.returncode == 0, again.stderr
+    int8 = out["ranges"]["onnxruntime-cpu/int8"]
+    assert "range now" in again.stdout and f"x{int8['low_ratio']:.3g}-{int8['high_ratio']:.3g}" in again.stdout
+    assert json.loads(advisor("fit", str(path), "--target", TARGET, "--format", "json").stdout)["corrections"] == corr
 
 
 def test_fit_worse_than_none_is_refused_and_stores_nothing(isolated_db: str, tmp_path: Path) -> None:

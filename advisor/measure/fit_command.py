@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from advisor.errors import InputError
+from advisor.predict.intervals import IntervalClass, interval_table
 
 
 def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
@@ -20,11 +21,14 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
     store = open_store()
     store.get_platform(target)  # unknown target: InputError naming the nearest ids
     result = run_fit(store, target, measurements, origin)
+    ranges = calibrated_ranges(store.get_platform(target).device_class, result.corrections)
     if fmt == "json":
         print(json.dumps({
             "target": target, "measurements": len(result.samples),
             "median_abs_error_before": result.before, "median_abs_error_after": result.after,
             "corrections": result.corrections, "sources": result.sources,
+            "ranges": {key: {"low_ratio": cls.low_ratio, "high_ratio": cls.high_ratio, "class": cls.describe()}
+                       for key, cls in ranges.items()},
         }, indent=2))
         return
     from rich import box
@@ -34,11 +38,12 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
     console = Console(highlight=False, width=100)
     console.print(f"fitted {len(result.corrections)} corrections for {target} from {len(result.samples)} measurements; "
                   f"leave-one-model-out median |error| {result.before:.1%} -> {result.after:.1%}")
-    table = Table("correction", "x latency", "measurements", "models", box=box.SIMPLE_HEAD)
+    table = Table("correction", "x latency", "range now", "measurements", "models", box=box.SIMPLE_HEAD)
     for key, value in sorted(result.corrections.items()):
         detail = result.sources[key].split(": ", 1)[1].split(";")[0]  # "N measurements of a, b"
         count, _, models = detail.partition(" measurements of ")
-        table.add_row(key, f"{value:.3g}", count, models)
+        cls = ranges[key]
+        table.add_row(key, f"{value:.3g}", f"x{cls.low_ratio:.3g}-{cls.high_ratio:.3g}", count, models)
     console.print(table)
     rows = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("model", "framework", "precision"):
@@ -51,4 +56,17 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
         rows.add_row(m.model, m.framework, f"{m.precision} {shape}", f"{s.measured_ms:.3g}", f"{s.predicted_ms:.3g}",
                      f"{held:.3g}", f"{s.predicted_ms / s.measured_ms - 1:+.0%}", f"{held / s.measured_ms - 1:+.0%}")
     console.print(rows)
-    console.print("times in ms; held-out: predicted with corrections fitted on the other models only")
+    console.print("times in ms; held-out: predicted with corrections fitted on the other models only; range now: "
+                  "the p10-p90 of measured / predicted that predictions on this target now carry (the calibrated "
+                  "interval classes, docs/predictor.md section 12)")
+
+
+def calibrated_ranges(device_class: str, corrections: dict[str, float]) -> dict[str, IntervalClass]:
+    """The interval class a prediction of each fitted framework/family now gets: a fit stores a
+    calibration record, so the lookup starts at the calibrated classes."""
+    table = interval_table()
+    out = {}
+    for key in corrections:
+        framework, _, family = key.partition("/")
+        out[key] = table.lookup(device_class, framework, family, calibrated=True)
+    return out
