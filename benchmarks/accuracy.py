@@ -48,9 +48,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from advisor.display import sig3  # noqa: E402
+from advisor.errors import InputError  # noqa: E402
 from advisor.measure.fitting import fit_measurements, validation_samples  # noqa: E402
 from advisor.predict.corrections import Sample  # noqa: E402
 from advisor.predict.constants import predictor_constants  # noqa: E402
+from advisor.predict.intervals import OTHER_FRAMEWORK  # noqa: E402
 from benchmarks.fit import (  # noqa: E402
     REASONED_CONSTANTS,
     SEARCHED_CONSTANTS,
@@ -503,6 +505,53 @@ def published_device_fit(preds_by_source: dict[str, list[RowPrediction]]) -> Dev
     return DeviceFit(rows)
 
 
+def other_framework_fit(preds_by_source: dict[str, list[RowPrediction]]) -> DeviceFit:
+    """`advisor fit` reaching a framework it did not measure: for every (source, platform) that
+    measured two or more frameworks, each framework's rows are predicted with the corrections an
+    `advisor fit` of the OTHER frameworks' rows stores; only its ``*/*`` figure reaches a framework
+    the fit did not see, as in the predictor's lookup (advisor.predict.corrections). Where that fit
+    is refused, or cannot be scored (fewer than two models), the platform has no calibration and
+    the rows give no residual. The residuals give the "calibrated-other-framework" classes: the
+    common case of fitting one framework and ranking all of them."""
+    rows: list[DeviceFitRow] = []
+    for src, pool in sorted(preds_by_source.items()):
+        by_platform: dict[str, list[RowPrediction]] = {}
+        for p in pool:
+            if p.source == src:
+                by_platform.setdefault(p.row["platform"], []).append(p)
+        for platform, group in sorted(by_platform.items()):
+            frameworks = sorted({p.row["framework"] for p in group})
+            if len(frameworks) < 2:
+                continue
+            for framework in frameworks:
+                others = [p for p in group if p.row["framework"] != framework]
+                samples = [Sample(f"{_model_key(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family))
+                           for p in others]
+                try:
+                    fit = fit_measurements(samples, f"{src} on {platform} without {framework}")
+                except InputError:  # one model: `advisor fit` cannot score it and stores nothing
+                    fit = None
+                for p in group:
+                    if p.row["framework"] != framework:
+                        continue
+                    if fit is None or not fit.improves:
+                        rows.append(DeviceFitRow(p, p.predicted_ms, None))
+                        continue
+                    ms = p.predicted_ms * fit.corrections.get("*/*", 1.0)
+                    rows.append(DeviceFitRow(p, ms, Residual(OTHER_FRAMEWORK, framework, p.family, p.measured_ms / ms, src)))
+    return DeviceFit(rows)
+
+
+def bands_against(evidence: Sequence[Residual], residuals: Sequence[Residual]) -> list[tuple[Residual, dict[str, Any]]]:
+    """Each of ``residuals`` with the "calibrated" band that ``evidence`` gives WITHOUT the
+    residual's own source (by the rule chosen on that evidence)."""
+    out = []
+    for cluster in sorted({r.cluster for r in residuals}):
+        classes = classes_by_chosen_rule("calibrated")([e for e in evidence if e.cluster != cluster])
+        out += [(r, lookup(classes, "calibrated", r.framework, r.family)) for r in residuals if r.cluster == cluster]
+    return out
+
+
 def calibrated_bands(residuals: Sequence[Residual]) -> list[tuple[Residual, dict[str, Any]]]:
     """Each calibrated residual with the "calibrated" interval of its class built WITHOUT its own
     model (CPU validation) or source (published rows), by the rule chosen without it (the
@@ -550,7 +599,8 @@ def _shape(row: dict[str, Any]) -> str:
 
 def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | None, vpairs: list[Speedup],
            data: dict[str, Any], classes: list[dict[str, Any]], rules: dict[str, IntervalRule],
-           nested: NestedConstants | None = None, dfit: DeviceFit | None = None) -> str:
+           nested: NestedConstants | None = None, dfit: DeviceFit | None = None,
+           ofit: DeviceFit | None = None) -> str:
     n = len(scored)
     sources = sorted({s.pred.source for s in scored})
     errs = [abs(s.error) for s in scored]
@@ -591,7 +641,7 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         f"| interval coverage (measured inside p10-p90, interval without the row's source) | {inside / n:.0%} ({inside} of {n}) "
         f"| 70-90%: {goal(0.70 <= inside / n <= 0.90)} |",
         f"| median interval width high/low | {_med(widths):.2f}x | < 2x: {goal(_med(widths) < 2)} |",
-        *_calibrated_lines(vfit, dfit),
+        *_calibrated_lines(vfit, dfit, ofit),
         f"| median speed-up ratio error ({len(pairs)} same-source precision pairs) | {_med(ratio_errs):.1%} "
         f"| <= 15%: {goal(_med(ratio_errs) <= 0.15)} |",
         f"| pairwise order on the same device (leave-one-source-out) | {good}/{total} | |",
@@ -648,7 +698,7 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         for p in vpairs:
             lines.append(f"| {p.label} | {p.ids[0]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
         lines.append("")
-    lines += device_fit_section(dfit, vfit)
+    lines += device_fit_section(dfit, vfit, ofit)
     rule_text = (
         "p10-p90 of measured / predicted over leave-one-source-out residuals, each side widened by "
         "w x (p90 - p10) / (2 sqrt(s)), s = sources (for `calibrated`: CPU validation models and published sources); classes with fewer than 3 rows or "
@@ -687,7 +737,7 @@ def _rule_counts(scored: Sequence[Scored]) -> list[tuple[IntervalRule, int]]:
     return collections.Counter({s.pred.source: s.interval_rule for s in scored}.values()).most_common()
 
 
-def _calibrated_lines(vfit: ValidationFit | None, dfit: DeviceFit | None) -> list[str]:
+def _calibrated_lines(vfit: ValidationFit | None, dfit: DeviceFit | None, ofit: DeviceFit | None = None) -> list[str]:
     """Summary rows for predictions on a device fitted with `advisor fit` (the "calibrated" classes)."""
     residuals = (vfit.residuals if vfit else []) + (dfit.residuals if dfit else [])
     if not residuals:
@@ -707,15 +757,30 @@ def _calibrated_lines(vfit: ValidationFit | None, dfit: DeviceFit | None) -> lis
     if dfit is not None and dfit.rows:
         lines.append(f"| median abs error of the {len(dfit.rows)} rows of those sources, model alone -> after `advisor fit` "
                      f"(leave-one-model-out; the model alone where the fit is refused) | {dfit.before:.1%} -> {dfit.after:.1%} | |")
+    if ofit is not None and ofit.residuals:
+        fitted = [r for r in ofit.rows if r.residual is not None]
+        inside, n, width = coverage_and_width(held_out_bands(ofit.residuals, classes_by_chosen_rule(OTHER_FRAMEWORK),
+                                                             OTHER_FRAMEWORK))
+        lines.append(f"| the same for a framework the fit did not measure (rows of sources with >= 2 frameworks on a "
+                     f"platform, with the `*/*` correction of an accepted fit of the other frameworks; "
+                     f"`{OTHER_FRAMEWORK}` interval without the row's source) | coverage {inside / n:.0%} "
+                     f"({inside} of {n}), width {width:.2f}x | |")
+        inside, n, width = coverage_and_width(bands_against(residuals, ofit.residuals))
+        lines.append(f"| those rows in the `calibrated` interval instead (built without the row's source): why a "
+                     f"framework the fit did not measure gets classes of its own | coverage {inside / n:.0%} "
+                     f"({inside} of {n}), width {width:.2f}x | |")
+        lines.append(f"| median abs error of those {n} rows, model alone -> with that `*/*` correction "
+                     f"| {_med([abs(r.pred.predicted_ms / r.pred.measured_ms - 1) for r in fitted]):.1%} -> "
+                     f"{_med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in fitted]):.1%} | |")
     return lines
 
 
-def device_fit_section(dfit: DeviceFit | None, vfit: ValidationFit | None) -> list[str]:
-    """Per source and platform: the published rows after `advisor fit` on that platform."""
+def device_fit_section(dfit: DeviceFit | None, vfit: ValidationFit | None, ofit: DeviceFit | None = None) -> list[str]:
+    """Per source and platform: the published rows after `advisor fit` on that platform; then per
+    framework, the rows of a framework that fit did not measure."""
     if dfit is None or not dfit.rows:
         return []
     residuals = (vfit.residuals if vfit else []) + dfit.residuals
-    inside = {id(r): band["low_ratio"] <= r.ratio <= band["high_ratio"] for r, band in calibrated_bands(residuals)}
     lines = ["## Published rows after `advisor fit` on their own device (leave-one-model-out)", "",
              *textwrap.wrap(
                  f"`advisor fit` replayed on the published rows: for each source that measured at least two models on "
@@ -727,18 +792,39 @@ def device_fit_section(dfit: DeviceFit | None, vfit: ValidationFit | None) -> li
                  "and the uncalibrated interval. Accepted fits give the 'calibrated' classes of "
                  "configs/intervals.yaml with the CPU validation; each row's interval here is the 'calibrated' class "
                  "built without the row's source.", 100), "",
-             "| source | platform | models | rows | fit | median abs error, model alone | after `advisor fit` | in interval |",
-             "|---|---|---:|---:|---|---:|---:|---:|"]
-    groups: dict[tuple[str, str], list[DeviceFitRow]] = {}
-    for row in dfit.rows:
-        groups.setdefault((row.pred.source, row.pred.row["platform"]), []).append(row)
-    for (src, platform), group in groups.items():
-        fitted = [inside[id(r.residual)] for r in group if r.residual is not None]
-        lines.append(f"| {src} | {platform} | {len({_model_key(r.pred.row) for r in group})} | {len(group)} "
-                     f"| {'accepted' if fitted else 'refused'} "
+             *_fit_table(dfit, calibrated_bands(residuals), by_framework=False)]
+    if ofit is not None and ofit.rows:
+        lines += ["### A framework the fit did not measure", "",
+                  *textwrap.wrap(
+                      f"For each source that measured at least two frameworks on one platform ({len(ofit.rows)} rows), "
+                      "each framework's rows are predicted with the `*/*` correction that an `advisor fit` of the "
+                      "source's OTHER frameworks stores (the only figure that reaches a framework the fit did not "
+                      "see). A fit of one model cannot be scored and stores nothing, and a refused fit stores nothing, "
+                      f"so those rows give no residual. The accepted ones give the '{OTHER_FRAMEWORK}' classes; each "
+                      "row's interval here is that class built without the row's source.", 100), "",
+                  *_fit_table(ofit, held_out_bands(ofit.residuals, classes_by_chosen_rule(OTHER_FRAMEWORK), OTHER_FRAMEWORK),
+                              by_framework=True)]
+    return lines
+
+
+def _fit_table(fit: DeviceFit, bands: Sequence[tuple[Residual, dict[str, Any]]], by_framework: bool) -> list[str]:
+    """One line per (source, platform[, framework left out]): rows, fit accepted or not, error
+    before and after, rows inside their held-out band."""
+    inside = {id(r): band["low_ratio"] <= r.ratio <= band["high_ratio"] for r, band in bands}
+    head = "| source | platform | framework left out | rows |" if by_framework else "| source | platform | models | rows |"
+    lines = [head + " fit | median abs error, model alone | after `advisor fit` | in interval |",
+             "|---|---|---|---:|---|---:|---:|---:|" if by_framework else "|---|---|---:|---:|---|---:|---:|---:|"]
+    groups: dict[tuple[str, ...], list[DeviceFitRow]] = {}
+    for row in fit.rows:
+        key = (row.pred.source, row.pred.row["platform"]) + ((row.pred.row["framework"],) if by_framework else ())
+        groups.setdefault(key, []).append(row)
+    for key, group in groups.items():
+        held = [inside[id(r.residual)] for r in group if r.residual is not None]
+        third = key[2] if by_framework else str(len({_model_key(r.pred.row) for r in group}))
+        lines.append(f"| {key[0]} | {key[1]} | {third} | {len(group)} | {'accepted' if held else 'none stored'} "
                      f"| {_med([abs(r.pred.predicted_ms / r.pred.measured_ms - 1) for r in group]):.0%} "
                      f"| {_med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in group]):.0%} "
-                     f"| {f'{sum(fitted)} of {len(fitted)}' if fitted else '-'} |")
+                     f"| {f'{sum(held)} of {len(held)}' if held else '-'} |")
     return lines + [""]
 
 
@@ -780,7 +866,8 @@ def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule]
         + "; ".join(f"{name}: {rule}" for name, rule in rules.items()) + ".\n"
         "# Published rows (benchmarks/data/published.yaml) give the device-class entries; the CPU validation and the\n"
         "# published rows of sources with >= 2 models on a platform, each with `advisor fit` corrections fitted\n"
-        "# leave-one-model-out, give the \"calibrated\" entries.\n"
+        "# leave-one-model-out, give the \"calibrated\" entries; the rows of a framework predicted with the `*/*`\n"
+        "# correction of a fit of the source's other frameworks give the \"calibrated-other-framework\" entries.\n"
     )
     body = {"default": DEFAULT_INTERVAL, "classes": [{k: v for k, v in c.items() if k != "sources"} for c in classes]}
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
@@ -800,12 +887,16 @@ def main(argv: list[str] | None = None) -> int:
     vfit = validation_fit()
     vpairs = speedups(vfit.rows, ("model", "batch", "framework"))
     dfit = published_device_fit(nested.preds_by_source)
+    ofit = other_framework_fit(nested.preds_by_source)
     calibrated = vfit.residuals + dfit.residuals
-    rules = {"published": choose_interval_rule(residuals), "calibrated": choose_interval_rule(calibrated, "calibrated")}
+    rules = {"published": choose_interval_rule(residuals), "calibrated": choose_interval_rule(calibrated, "calibrated"),
+             OTHER_FRAMEWORK: choose_interval_rule(ofit.residuals, OTHER_FRAMEWORK)}
     classes = interval_classes(residuals, rule=rules["published"])
     classes += [c for c in interval_classes(calibrated, "calibrated", rules["calibrated"]) if c["device_class"] == "calibrated"]
+    classes += [c for c in interval_classes(ofit.residuals, OTHER_FRAMEWORK, rules[OTHER_FRAMEWORK])
+                if c["device_class"] == OTHER_FRAMEWORK]
     args.intervals.write_text(intervals_yaml(classes, rules))
-    text = render(scored, pairs, vfit, vpairs, data, classes, rules, nested, dfit)
+    text = render(scored, pairs, vfit, vpairs, data, classes, rules, nested, dfit, ofit)
     args.report.write_text(text)
     print(text.split("## Error per class")[0])
     return 0

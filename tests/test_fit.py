@@ -171,9 +171,17 @@ def test_fit_stores_corrections_the_predictor_applies(isolated_db: str, tmp_path
     assert set(out["ranges"]) == set(corr)
     for key, rng in out["ranges"].items():
         framework, _, family = key.partition("/")
-        cls = interval_table().lookup("cpu", framework, family, calibrated=True)
+        cls = interval_table().lookup("cpu", framework, family, calibrated=True, framework_measured=framework != "*")
         assert (rng["low_ratio"], rng["high_ratio"]) == (cls.low_ratio, cls.high_ratio)
-        assert rng["class"].startswith("calibrated x ")
+        assert rng["class"].startswith("calibrated x " if framework != "*" else "calibrated-other-framework x ")
+    # a framework the fit did not measure: the */* correction, and the other-framework range
+    other = prediction("resnet18", "openvino", "fp32")
+    assert "fitted correction" in other.provenance["correction"]
+    wide = interval_table().lookup("cpu", "openvino", "float", calibrated=True, framework_measured=False)
+    assert wide.device_class == "calibrated-other-framework"
+    assert (other.latency_ms_low, other.latency_ms_high) == pytest.approx(
+        (other.latency_ms * wide.low_ratio, other.latency_ms * wide.high_ratio), rel=1e-6)
+    assert out["ranges"]["*/*"]["class"].startswith("calibrated-other-framework x ")
     # a second fit starts from the uncorrected predictions, not from the corrected ones
     again = advisor("fit", str(path), "--target", TARGET)
     assert again.returncode == 0, again.stderr

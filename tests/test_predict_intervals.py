@@ -33,6 +33,8 @@ TABLE = IntervalTable.model_validate({
          "n": 30, "low_ratio": 0.6, "high_ratio": 1.8},
         {"device_class": "calibrated", "framework": "*", "precision_family": "*",
          "n": 40, "low_ratio": 0.85, "high_ratio": 1.2},
+        {"device_class": "calibrated-other-framework", "framework": "*", "precision_family": "*",
+         "n": 20, "low_ratio": 0.6, "high_ratio": 2.2},
         {"device_class": "cpu", "framework": "*", "precision_family": "float",
          "n": 3, "low_ratio": 1.1, "high_ratio": 1.6},  # biased: the range lies above the prediction
     ],
@@ -50,6 +52,30 @@ TABLE = IntervalTable.model_validate({
 def test_lookup_falls_back_from_specific_to_wildcards(device, fw, family, calibrated, expected) -> None:
     found = TABLE.lookup(device, fw, family, calibrated)
     assert (found.low_ratio, found.high_ratio) == expected
+
+
+def test_a_framework_the_calibration_did_not_measure_gets_the_other_framework_classes() -> None:
+    found = TABLE.lookup("datacenter_gpu", "tensorrt", "int8", calibrated=True, framework_measured=False)
+    assert (found.low_ratio, found.high_ratio) == (0.6, 2.2)
+    # without such classes the lookup goes on to the device class, never to the calibrated ones
+    no_other = IntervalTable.model_validate({"default": TABLE.default.model_dump(),
+                                             "classes": [c.model_dump() for c in TABLE.classes
+                                                         if c.device_class != "calibrated-other-framework"]})
+    found = no_other.lookup("datacenter_gpu", "tensorrt", "int8", calibrated=True, framework_measured=False)
+    assert (found.low_ratio, found.high_ratio) == (0.9, 1.3)
+
+
+def test_which_calibrations_measured_a_framework() -> None:
+    from advisor.domain.specs import CalibrationSpec
+    from advisor.predict.corrections import measures_framework
+
+    base = {"platform_id": "p", "measured_at": "2026-12-02T00:00:00+00:00", "method": "m", "tool_version": "0"}
+    fitted = CalibrationSpec(**base, corrections={"pytorch/float": 1.5, "pytorch/*": 1.4, "*/*": 1.3})
+    assert measures_framework(fitted, "pytorch")
+    assert not measures_framework(fitted, "tensorrt")  # only the */* figure reaches it
+    assert measures_framework(fitted.model_copy(update={"framework_id": "tensorrt"}), "tensorrt")
+    assert measures_framework(CalibrationSpec(**base, matmul_tflops={"fp32": 1.0}), "tensorrt")  # the device's own peaks
+    assert measures_framework(CalibrationSpec(**base, bandwidth_gbs=100.0), "openvino")
 
 
 def test_lookup_without_evidence_is_the_default() -> None:

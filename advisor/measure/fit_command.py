@@ -63,10 +63,11 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
 
 def calibrated_ranges(device_class: str, corrections: dict[str, float]) -> dict[str, IntervalClass]:
     """The interval class a prediction of each fitted framework/family now gets: a fit stores a
-    calibration record, so the lookup starts at the calibrated classes."""
+    calibration record, so the lookup starts at the calibrated classes; ``*/*`` is what reaches
+    the frameworks the fit did not measure, whose ranges come from the other-framework classes."""
     table = interval_table()
     out = {}
     for key in corrections:
         framework, _, family = key.partition("/")
-        out[key] = table.lookup(device_class, framework, family, calibrated=True)
+        out[key] = table.lookup(device_class, framework, family, calibrated=True, framework_measured=framework != "*")
     return out

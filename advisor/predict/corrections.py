@@ -149,3 +149,18 @@ def latency_correction(calibration: CalibrationSpec | None, framework_id: str, s
             origin = (calibration.correction_sources or {}).get(key, calibration.method)
             return value, f"x {value:.3g} fitted correction {key} ({origin})"
     return 1.0, None
+
+
+def measures_framework(calibration: CalibrationSpec, framework_id: str) -> bool:
+    """Whether ``calibration`` carries evidence about this framework on the device: the device's
+    own figures (an `advisor calibrate` record, or one for this very framework) or a correction
+    fitted on this framework's measurements. A corrections-only record from an `advisor fit` of
+    other frameworks reaches this one through its ``*/*`` figure alone, and a prediction made that
+    way errs more than one the fit measured (docs/accuracy.md), so its range comes from other
+    classes (advisor.predict.intervals)."""
+    if calibration.framework_id == framework_id:
+        return True
+    measured = (calibration.matmul_tflops or calibration.vector_tflops or calibration.bandwidth_gbs is not None
+                or calibration.per_op_overhead_us is not None or calibration.graph_kernel_us is not None
+                or calibration.utilisation_curve)
+    return bool(measured) or any(key.split("/", 1)[0] == framework_id for key in calibration.corrections)

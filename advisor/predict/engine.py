@@ -25,7 +25,7 @@ from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.domain.vocab import is_gpu, is_npu
 from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
-from advisor.predict.corrections import latency_correction
+from advisor.predict.corrections import latency_correction, measures_framework
 from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
@@ -348,7 +348,8 @@ def predict(
     correction, correction_note = latency_correction(calibration, framework.id, scheme)
     latency_ms *= correction
     # the range comes last, from the final latency (any correction is applied before this)
-    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None)
+    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None,
+                                       calibration is None or measures_framework(calibration, framework.id))
     latency_low, latency_high = latency_range(latency_ms, interval)
     float_weights = sum(k.scheme_weight_elems for k in kernels if id(k) in float_ids)
     memory = estimate_memory(profile, scheme, c.memory.runtime_mb, kv_cache=kv_cache,

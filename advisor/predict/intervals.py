@@ -6,7 +6,8 @@ docs/predictor.md, section "Prediction intervals") keeps, per class of predictio
 class x framework x precision family), the p10 and p90 of measured / predicted latency and
 how many held-out rows they come from. A prediction's range is its latency times those two
 ratios; a platform with a calibration (or an `advisor fit`) uses the "calibrated" classes,
-built from what is left of the error after a fit on the device itself. Where a class has
+built from what is left of the error after a fit on the device itself, or, for a framework
+that fit did not measure, the "calibrated-other-framework" classes. Where a class has
 fewer than ``MIN_EVIDENCE`` rows the lookup widens to wildcards, and without any evidence the
 ``default`` range applies.
 """
@@ -25,6 +26,8 @@ from advisor.errors import InputError
 MIN_EVIDENCE = 3
 WILDCARD = "*"
 CALIBRATED = "calibrated"
+#: a fitted device, a framework the fit did not measure (its ``*/*`` correction only)
+OTHER_FRAMEWORK = "calibrated-other-framework"
 
 
 class _Strict(BaseModel):
@@ -58,12 +61,16 @@ class IntervalTable(_Strict):
     default: IntervalClass
     classes: list[IntervalClass] = Field(default_factory=list)
 
-    def lookup(self, device_class: str, framework: str, family: str, calibrated: bool = False) -> IntervalClass:
+    def lookup(self, device_class: str, framework: str, family: str, calibrated: bool = False,
+               framework_measured: bool = True) -> IntervalClass:
         """The most specific class with at least MIN_EVIDENCE rows: the calibrated classes
-        first when the platform is calibrated, then the device class, then any device; in
-        each, the exact framework and family, then any framework, then any family."""
+        first when the platform is calibrated (the other-framework classes when its calibration
+        has no evidence about this framework, ``framework_measured`` False), then the device
+        class, then any device; in each, the exact framework and family, then any framework,
+        then any family."""
         index = {(c.device_class, c.framework, c.precision_family): c for c in self.classes}
-        devices = ([CALIBRATED] if calibrated else []) + [device_class, WILDCARD]
+        first = [CALIBRATED if framework_measured else OTHER_FRAMEWORK] if calibrated else []
+        devices = first + [device_class, WILDCARD]
         for device in devices:
             for fw, fam in ((framework, family), (WILDCARD, family), (framework, WILDCARD), (WILDCARD, WILDCARD)):
                 found = index.get((device, fw, fam))
