@@ -485,24 +485,37 @@ def published_device_fit(preds_by_source: dict[str, list[RowPrediction]]) -> Dev
     model and are not here. The residuals are the published evidence for the "calibrated" interval
     classes: what is left of the error once a user has fitted the device with their other models."""
     rows: list[DeviceFitRow] = []
+    for src, platform, group in _source_platforms(preds_by_source):
+        if len({_model_key(p.row) for p in group}) < 2:
+            continue
+        samples = _fit_samples(group)
+        fit = fit_measurements(samples, f"{src} on {platform}")
+        for p, s in zip(group, samples):
+            if fit.improves:
+                ms = fit.held_out_ms[s.id]
+                rows.append(DeviceFitRow(p, ms, Residual("calibrated", p.row["framework"], p.family, p.measured_ms / ms, src)))
+            else:
+                rows.append(DeviceFitRow(p, p.predicted_ms, None))
+    return DeviceFit(rows)
+
+
+def _source_platforms(preds_by_source: dict[str, list[RowPrediction]]) -> list[tuple[str, str, list[RowPrediction]]]:
+    """(source, platform, that source's rows on it), each source's rows taken from its own
+    predictions (the global constants chosen without it)."""
+    out = []
     for src, pool in sorted(preds_by_source.items()):
         by_platform: dict[str, list[RowPrediction]] = {}
         for p in pool:
             if p.source == src:
                 by_platform.setdefault(p.row["platform"], []).append(p)
-        for platform, group in sorted(by_platform.items()):
-            if len({_model_key(p.row) for p in group}) < 2:
-                continue
-            samples = [Sample(f"{_model_key(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family))
-                       for p in group]
-            fit = fit_measurements(samples, f"{src} on {platform}")
-            for p, s in zip(group, samples):
-                if fit.improves:
-                    ms = fit.held_out_ms[s.id]
-                    rows.append(DeviceFitRow(p, ms, Residual("calibrated", p.row["framework"], p.family, p.measured_ms / ms, src)))
-                else:
-                    rows.append(DeviceFitRow(p, p.predicted_ms, None))
-    return DeviceFit(rows)
+        out += [(src, platform, group) for platform, group in sorted(by_platform.items())]
+    return out
+
+
+def _fit_samples(rows: Sequence[RowPrediction]) -> list[Sample]:
+    """The rows as `advisor fit` sees a user's file: ids "model|...", paths (framework, family)."""
+    return [Sample(f"{_model_key(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family))
+            for p in rows]
 
 
 def other_framework_fit(preds_by_source: dict[str, list[RowPrediction]]) -> DeviceFit:
@@ -514,31 +527,24 @@ def other_framework_fit(preds_by_source: dict[str, list[RowPrediction]]) -> Devi
     the rows give no residual. The residuals give the "calibrated-other-framework" classes: the
     common case of fitting one framework and ranking all of them."""
     rows: list[DeviceFitRow] = []
-    for src, pool in sorted(preds_by_source.items()):
-        by_platform: dict[str, list[RowPrediction]] = {}
-        for p in pool:
-            if p.source == src:
-                by_platform.setdefault(p.row["platform"], []).append(p)
-        for platform, group in sorted(by_platform.items()):
-            frameworks = sorted({p.row["framework"] for p in group})
-            if len(frameworks) < 2:
-                continue
-            for framework in frameworks:
-                others = [p for p in group if p.row["framework"] != framework]
-                samples = [Sample(f"{_model_key(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family))
-                           for p in others]
-                try:
-                    fit = fit_measurements(samples, f"{src} on {platform} without {framework}")
-                except InputError:  # one model: `advisor fit` cannot score it and stores nothing
-                    fit = None
-                for p in group:
-                    if p.row["framework"] != framework:
-                        continue
-                    if fit is None or not fit.improves:
-                        rows.append(DeviceFitRow(p, p.predicted_ms, None))
-                        continue
-                    ms = p.predicted_ms * fit.corrections.get("*/*", 1.0)
-                    rows.append(DeviceFitRow(p, ms, Residual(OTHER_FRAMEWORK, framework, p.family, p.measured_ms / ms, src)))
+    for src, platform, group in _source_platforms(preds_by_source):
+        frameworks = sorted({p.row["framework"] for p in group})
+        if len(frameworks) < 2:
+            continue
+        for framework in frameworks:
+            samples = _fit_samples([p for p in group if p.row["framework"] != framework])
+            try:
+                fit = fit_measurements(samples, f"{src} on {platform} without {framework}")
+            except InputError:  # one model: `advisor fit` cannot score it and stores nothing
+                fit = None
+            for p in group:
+                if p.row["framework"] != framework:
+                    continue
+                if fit is None or not fit.improves:
+                    rows.append(DeviceFitRow(p, p.predicted_ms, None))
+                    continue
+                ms = p.predicted_ms * fit.corrections.get("*/*", 1.0)
+                rows.append(DeviceFitRow(p, ms, Residual(OTHER_FRAMEWORK, framework, p.family, p.measured_ms / ms, src)))
     return DeviceFit(rows)
 
 
