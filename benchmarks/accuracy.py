@@ -187,13 +187,14 @@ def classes_by_chosen_rule(device_class_label: str | None = None) -> ClassBuilde
                                               choose_interval_rule(residuals, device_class_label))
 
 
-def held_out_bands(residuals: Sequence[Residual], build: ClassBuilder, device_class_label: str | None = None
-                   ) -> list[tuple[Residual, dict[str, Any]]]:
+def held_out_bands(residuals: Sequence[Residual], build: ClassBuilder, device_class_label: str | None = None,
+                   evidence: Sequence[Residual] | None = None) -> list[tuple[Residual, dict[str, Any]]]:
     """Each residual with the band of its class among those ``build`` makes WITHOUT its own
-    source (model)."""
+    source (model), from the residuals themselves or from other ``evidence``."""
     out = []
+    pool = residuals if evidence is None else evidence
     for cluster in sorted({r.cluster for r in residuals}):
-        classes = build([r for r in residuals if r.cluster != cluster])
+        classes = build([r for r in pool if r.cluster != cluster])
         out += [(r, lookup(classes, device_class_label or r.device_class, r.framework, r.family))
                 for r in residuals if r.cluster == cluster]
     return out
@@ -204,6 +205,19 @@ def _departure(rule: IntervalRule) -> tuple[int, float, int]:
     0.5, 0); among rules as far, the wider one first."""
     steps = abs(rule.min_clusters - REASONED_INTERVAL_RULE.min_clusters) + round(abs(rule.widen - REASONED_INTERVAL_RULE.widen) / 0.5)
     return steps, -rule.widen, rule.min_clusters
+
+
+def held_out_scores(residuals: Sequence[Residual], device_class_label: str | None = None
+                    ) -> dict[IntervalRule, dict[str, list[float]]]:
+    """Per rule of the grid, per source (model): the interval scores of its rows against their
+    classes built without it."""
+    scores: dict[IntervalRule, dict[str, list[float]]] = {}
+    for rule in INTERVAL_RULES:
+        by_cluster: dict[str, list[float]] = {}
+        for r, band in held_out_bands(residuals, classes_by(rule, device_class_label), device_class_label):
+            by_cluster.setdefault(r.cluster, []).append(interval_score(band, r.ratio))
+        scores[rule] = by_cluster
+    return scores
 
 
 def choose_interval_rule(residuals: Sequence[Residual], device_class_label: str | None = None,
@@ -219,12 +233,7 @@ def choose_interval_rule(residuals: Sequence[Residual], device_class_label: str 
     never chooses the rule that judges it."""
     if len({r.cluster for r in residuals}) < 2:
         return REASONED_INTERVAL_RULE
-    scores: dict[IntervalRule, dict[str, list[float]]] = {}
-    for rule in INTERVAL_RULES:
-        by_cluster: dict[str, list[float]] = {}
-        for r, band in held_out_bands(residuals, classes_by(rule, device_class_label), device_class_label):
-            by_cluster.setdefault(r.cluster, []).append(interval_score(band, r.ratio))
-        scores[rule] = by_cluster
+    scores = held_out_scores(residuals, device_class_label)
     clusters = sorted(scores[REASONED_INTERVAL_RULE])
 
     def mean_score(rule: IntervalRule, drawn: Sequence[str]) -> float:
@@ -422,7 +431,11 @@ class ValidationFit:
     residuals: list[Residual]  # what the user ends up with (see validation_fit)
     before: float
     after: float
-    accepted: bool = True  # would `advisor fit` keep the corrections (held-out error better than none)?
+
+    @property
+    def accepted(self) -> bool:
+        """Would `advisor fit` keep the corrections (held-out error better than none)?"""
+        return self.after < self.before
 
 
 def validation_fit(path: Path = VALIDATION) -> ValidationFit:
@@ -438,7 +451,7 @@ def validation_fit(path: Path = VALIDATION) -> ValidationFit:
     items = [(row, s.measured_ms, corrected[s.id], s.predicted_ms) for row, s in zip(rows, samples)]
     residuals = [Residual("calibrated", row["framework"], s.path[-1], s.measured_ms / kept[s.id], row["model"])
                  for row, s in zip(rows, samples)]
-    return ValidationFit(items, residuals, fit.before, fit.after, fit.improves)
+    return ValidationFit(items, residuals, fit.before, fit.after)
 
 
 @dataclass(frozen=True)
@@ -458,15 +471,30 @@ class DeviceFit:
 
     @property
     def residuals(self) -> list[Residual]:
-        return [r.residual for r in self.rows if r.residual is not None]
+        return [r.residual for r in self.fitted if r.residual is not None]
+
+    @property
+    def fitted(self) -> list[DeviceFitRow]:
+        """The rows a stored fit reaches."""
+        return [r for r in self.rows if r.residual is not None]
 
     @property
     def before(self) -> float:
-        return _med([abs(r.pred.predicted_ms / r.pred.measured_ms - 1) for r in self.rows])
+        return _error_before(self.rows)
 
     @property
     def after(self) -> float:
-        return _med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in self.rows])
+        return _error_after(self.rows)
+
+
+def _error_before(rows: Sequence[DeviceFitRow]) -> float:
+    """Median abs error of the model alone."""
+    return _med([abs(r.pred.predicted_ms / r.pred.measured_ms - 1) for r in rows])
+
+
+def _error_after(rows: Sequence[DeviceFitRow]) -> float:
+    """Median abs error of what the user ends up with after `advisor fit`."""
+    return _med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in rows])
 
 
 def _model_key(row: dict[str, Any]) -> str:
@@ -548,16 +576,6 @@ def other_framework_fit(preds_by_source: dict[str, list[RowPrediction]]) -> Devi
     return DeviceFit(rows)
 
 
-def bands_against(evidence: Sequence[Residual], residuals: Sequence[Residual]) -> list[tuple[Residual, dict[str, Any]]]:
-    """Each of ``residuals`` with the "calibrated" band that ``evidence`` gives WITHOUT the
-    residual's own source (by the rule chosen on that evidence)."""
-    out = []
-    for cluster in sorted({r.cluster for r in residuals}):
-        classes = classes_by_chosen_rule("calibrated")([e for e in evidence if e.cluster != cluster])
-        out += [(r, lookup(classes, "calibrated", r.framework, r.family)) for r in residuals if r.cluster == cluster]
-    return out
-
-
 def calibrated_bands(residuals: Sequence[Residual]) -> list[tuple[Residual, dict[str, Any]]]:
     """Each calibrated residual with the "calibrated" interval of its class built WITHOUT its own
     model (CPU validation) or source (published rows), by the rule chosen without it (the
@@ -565,10 +583,30 @@ def calibrated_bands(residuals: Sequence[Residual]) -> list[tuple[Residual, dict
     return held_out_bands(residuals, classes_by_chosen_rule("calibrated"), "calibrated")
 
 
-def calibrated_intervals(vfit: ValidationFit) -> tuple[int, int, float]:
-    """(rows inside, rows, median width high/low) of the CPU validation's rows in their held-out
-    calibrated interval (:func:`calibrated_bands`, the CPU validation alone)."""
-    return coverage_and_width(calibrated_bands(vfit.residuals))
+@dataclass
+class FitReplays:
+    """`advisor fit` on the CPU validation and replayed on the published rows, with each row's
+    held-out band (computed once: the summary and the per-source tables both read them)."""
+
+    vfit: ValidationFit
+    dfit: DeviceFit
+    ofit: DeviceFit
+    calibrated: list[tuple[Residual, dict[str, Any]]]  # CPU validation + accepted published fits
+    other: list[tuple[Residual, dict[str, Any]]]  # a framework the fit did not measure, own classes
+    other_in_calibrated: list[tuple[Residual, dict[str, Any]]]  # the same rows in the calibrated classes
+
+    @property
+    def calibrated_residuals(self) -> list[Residual]:
+        return self.vfit.residuals + self.dfit.residuals
+
+
+def fit_replays(preds_by_source: dict[str, list[RowPrediction]], vfit: ValidationFit) -> FitReplays:
+    """The replays of `advisor fit` and every band held out from its row's source (model)."""
+    dfit, ofit = published_device_fit(preds_by_source), other_framework_fit(preds_by_source)
+    calibrated = vfit.residuals + dfit.residuals
+    return FitReplays(vfit, dfit, ofit, calibrated_bands(calibrated),
+                      held_out_bands(ofit.residuals, classes_by_chosen_rule(OTHER_FRAMEWORK), OTHER_FRAMEWORK),
+                      held_out_bands(ofit.residuals, classes_by_chosen_rule("calibrated"), "calibrated", calibrated))
 
 
 def coverage_and_width(bands: Sequence[tuple[Residual, dict[str, Any]]]) -> tuple[int, int, float]:
@@ -603,10 +641,9 @@ def _shape(row: dict[str, Any]) -> str:
     return shape
 
 
-def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | None, vpairs: list[Speedup],
+def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs: list[Speedup],
            data: dict[str, Any], classes: list[dict[str, Any]], rules: dict[str, IntervalRule],
-           nested: NestedConstants | None = None, dfit: DeviceFit | None = None,
-           ofit: DeviceFit | None = None) -> str:
+           nested: NestedConstants | None = None) -> str:
     n = len(scored)
     sources = sorted({s.pred.source for s in scored})
     errs = [abs(s.error) for s in scored]
@@ -647,7 +684,7 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         f"| interval coverage (measured inside p10-p90, interval without the row's source) | {inside / n:.0%} ({inside} of {n}) "
         f"| 70-90%: {goal(0.70 <= inside / n <= 0.90)} |",
         f"| median interval width high/low | {_med(widths):.2f}x | < 2x: {goal(_med(widths) < 2)} |",
-        *_calibrated_lines(vfit, dfit, ofit),
+        *_calibrated_lines(fits),
         f"| median speed-up ratio error ({len(pairs)} same-source precision pairs) | {_med(ratio_errs):.1%} "
         f"| <= 15%: {goal(_med(ratio_errs) <= 0.15)} |",
         f"| pairwise order on the same device (leave-one-source-out) | {good}/{total} | |",
@@ -686,25 +723,25 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
         by_label.setdefault(p.label, []).append(abs(p.error))
     lines += ["", "Median ratio error per pair kind: " + ", ".join(f"{k} {_med(v):.0%} (n={len(v)})" for k, v in sorted(by_label.items())) + ".",
               "Pairs the published data does not hold yet: fp8/fp16, q4_k_m/f16 (no cited same-source measurement in the file).", ""]
-    if vfit is not None:
-        vr = [abs(p.error) for p in vpairs]
-        kept = ("These residuals, with the published rows after `advisor fit` (below), give the \"calibrated\" "
-                "interval classes." if vfit.accepted else
-                "`advisor fit` refuses such a fit, so the device keeps its calibrated predictions without "
-                "corrections; their residuals, with the published rows after `advisor fit` (below), give the "
-                "\"calibrated\" interval classes.")
-        lines += ["## CPU validation with `advisor fit` (leave-one-model-out)", "",
-                  *textwrap.wrap(
-                      f"The {len(vfit.rows)} measurements of `benchmarks/data/validation-cpu.json` (this repo's CPU, "
-                      "calibrated by `advisor calibrate`), each predicted with framework x precision-family corrections "
-                      "fitted on the OTHER models (advisor.measure.fitting, as `advisor fit` does): median abs error "
-                      f"{vfit.before:.1%} without corrections, {vfit.after:.1%} with them. {kept} int8/fp32 speed-ups "
-                      f"(onnxruntime-cpu, {len(vpairs)} pairs): median ratio error {_med(vr):.1%}.", 100), "",
-                  "| pair | model, batch | measured | predicted (LOMO-corrected) | error | model alone |", "|---|---|---:|---:|---:|---:|"]
-        for p in vpairs:
-            lines.append(f"| {p.label} | {p.ids[0]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
-        lines.append("")
-    lines += device_fit_section(dfit, vfit, ofit)
+    vfit = fits.vfit
+    vr = [abs(p.error) for p in vpairs]
+    kept = ("These residuals, with the published rows after `advisor fit` (below), give the \"calibrated\" "
+            "interval classes." if vfit.accepted else
+            "`advisor fit` refuses such a fit, so the device keeps its calibrated predictions without "
+            "corrections; their residuals, with the published rows after `advisor fit` (below), give the "
+            "\"calibrated\" interval classes.")
+    lines += ["## CPU validation with `advisor fit` (leave-one-model-out)", "",
+              *textwrap.wrap(
+                  f"The {len(vfit.rows)} measurements of `benchmarks/data/validation-cpu.json` (this repo's CPU, "
+                  "calibrated by `advisor calibrate`), each predicted with framework x precision-family corrections "
+                  "fitted on the OTHER models (advisor.measure.fitting, as `advisor fit` does): median abs error "
+                  f"{vfit.before:.1%} without corrections, {vfit.after:.1%} with them. {kept} int8/fp32 speed-ups "
+                  f"(onnxruntime-cpu, {len(vpairs)} pairs): median ratio error {_med(vr):.1%}.", 100), "",
+              "| pair | model, batch | measured | predicted (LOMO-corrected) | error | model alone |", "|---|---|---:|---:|---:|---:|"]
+    for p in vpairs:
+        lines.append(f"| {p.label} | {p.ids[0]} | {p.measured:.2f}x | {p.predicted:.2f}x | {p.error:+.0%} | {p.raw:.2f}x |")
+    lines.append("")
+    lines += device_fit_section(fits)
     rule_text = (
         "p10-p90 of measured / predicted over leave-one-source-out residuals, each side widened by "
         "w x (p90 - p10) / (2 sqrt(s)), s = sources (for `calibrated`: CPU validation models and published sources); classes with fewer than 3 rows or "
@@ -728,9 +765,8 @@ def render(scored: list[Scored], pairs: list[Speedup], vfit: ValidationFit | Non
               "|---|---|---|---|---|---|---|---:|---:|---:|---:|---|---|---|"]
     for s in scored:
         row = s.pred.row
-        model = row["model"] if isinstance(row["model"], str) else "GEMM " + "x".join(map(str, row["model"]["gemm"]))
         lines.append(
-            f"| {row['id']} | {row['source_id']} | {model} | {row['platform']} | {row['framework']} | {row['precision']} | {_shape(row)} "
+            f"| {row['id']} | {row['source_id']} | {_model_key(row)} | {row['platform']} | {row['framework']} | {row['precision']} | {_shape(row)} "
             f"| {sig3(s.pred.measured_ms)} | {sig3(s.pred.predicted_ms)} | {sig3(s.loso_ms)} | {s.error:+.0%} | {sig3(s.low_ms)}-{sig3(s.high_ms)} "
             f"| {'yes' if s.inside else 'no'} | {s.pred.bound} |")
     lines += ["", "## Rows not predicted", ""] + [f"- row {s['row']}: {s['reason']}" for s in data.get("skipped", [])]
@@ -743,50 +779,45 @@ def _rule_counts(scored: Sequence[Scored]) -> list[tuple[IntervalRule, int]]:
     return collections.Counter({s.pred.source: s.interval_rule for s in scored}.values()).most_common()
 
 
-def _calibrated_lines(vfit: ValidationFit | None, dfit: DeviceFit | None, ofit: DeviceFit | None = None) -> list[str]:
-    """Summary rows for predictions on a device fitted with `advisor fit` (the "calibrated" classes)."""
-    residuals = (vfit.residuals if vfit else []) + (dfit.residuals if dfit else [])
-    if not residuals:
-        return []
-    published = {r.cluster for r in dfit.residuals} if dfit else set()
-    bands = calibrated_bands(residuals)
+def _calibrated_lines(fits: FitReplays) -> list[str]:
+    """Summary rows for predictions on a device fitted with `advisor fit` (the "calibrated" and
+    "calibrated-other-framework" classes)."""
+    published = {r.cluster for r in fits.dfit.residuals}
     lines = []
     for label, keep in (("the CPU validation, calibrated by `advisor calibrate`, `advisor fit` corrections where "
                          "accepted; interval without the row's model", lambda r: r.cluster not in published),
                         ("published rows whose `advisor fit` is accepted; interval without the row's source",
                          lambda r: r.cluster in published)):
-        part = [(r, band) for r, band in bands if keep(r)]
+        part = [(r, band) for r, band in fits.calibrated if keep(r)]
         if part:
             inside, n, width = coverage_and_width(part)
             lines.append(f"| the same on a calibrated device ({label}; not the goal's rows) "
                          f"| coverage {inside / n:.0%} ({inside} of {n}), width {width:.2f}x | |")
-    if dfit is not None and dfit.rows:
-        lines.append(f"| median abs error of the {len(dfit.rows)} rows of those sources, model alone -> after `advisor fit` "
-                     f"(leave-one-model-out; the model alone where the fit is refused) | {dfit.before:.1%} -> {dfit.after:.1%} | |")
-    if ofit is not None and ofit.residuals:
-        fitted = [r for r in ofit.rows if r.residual is not None]
-        inside, n, width = coverage_and_width(held_out_bands(ofit.residuals, classes_by_chosen_rule(OTHER_FRAMEWORK),
-                                                             OTHER_FRAMEWORK))
+    if fits.dfit.rows:
+        lines.append(f"| median abs error of the {len(fits.dfit.rows)} rows of those sources, model alone -> after "
+                     f"`advisor fit` (leave-one-model-out; the model alone where the fit is refused) "
+                     f"| {fits.dfit.before:.1%} -> {fits.dfit.after:.1%} | |")
+    if fits.other:
+        inside, n, width = coverage_and_width(fits.other)
         lines.append(f"| the same for a framework the fit did not measure (rows of sources with >= 2 frameworks on a "
                      f"platform, with the `*/*` correction of an accepted fit of the other frameworks; "
                      f"`{OTHER_FRAMEWORK}` interval without the row's source) | coverage {inside / n:.0%} "
                      f"({inside} of {n}), width {width:.2f}x | |")
-        inside, n, width = coverage_and_width(bands_against(residuals, ofit.residuals))
+        inside, n, width = coverage_and_width(fits.other_in_calibrated)
         lines.append(f"| those rows in the `calibrated` interval instead (built without the row's source): why a "
                      f"framework the fit did not measure gets classes of its own | coverage {inside / n:.0%} "
                      f"({inside} of {n}), width {width:.2f}x | |")
         lines.append(f"| median abs error of those {n} rows, model alone -> with that `*/*` correction "
-                     f"| {_med([abs(r.pred.predicted_ms / r.pred.measured_ms - 1) for r in fitted]):.1%} -> "
-                     f"{_med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in fitted]):.1%} | |")
+                     f"| {_error_before(fits.ofit.fitted):.1%} -> {_error_after(fits.ofit.fitted):.1%} | |")
     return lines
 
 
-def device_fit_section(dfit: DeviceFit | None, vfit: ValidationFit | None, ofit: DeviceFit | None = None) -> list[str]:
+def device_fit_section(fits: FitReplays) -> list[str]:
     """Per source and platform: the published rows after `advisor fit` on that platform; then per
     framework, the rows of a framework that fit did not measure."""
-    if dfit is None or not dfit.rows:
+    dfit, ofit = fits.dfit, fits.ofit
+    if not dfit.rows:
         return []
-    residuals = (vfit.residuals if vfit else []) + dfit.residuals
     lines = ["## Published rows after `advisor fit` on their own device (leave-one-model-out)", "",
              *textwrap.wrap(
                  f"`advisor fit` replayed on the published rows: for each source that measured at least two models on "
@@ -798,8 +829,8 @@ def device_fit_section(dfit: DeviceFit | None, vfit: ValidationFit | None, ofit:
                  "and the uncalibrated interval. Accepted fits give the 'calibrated' classes of "
                  "configs/intervals.yaml with the CPU validation; each row's interval here is the 'calibrated' class "
                  "built without the row's source.", 100), "",
-             *_fit_table(dfit, calibrated_bands(residuals), by_framework=False)]
-    if ofit is not None and ofit.rows:
+             *_fit_table(dfit, fits.calibrated, by_framework=False)]
+    if ofit.rows:
         lines += ["### A framework the fit did not measure", "",
                   *textwrap.wrap(
                       f"For each source that measured at least two frameworks on one platform ({len(ofit.rows)} rows), "
@@ -808,8 +839,7 @@ def device_fit_section(dfit: DeviceFit | None, vfit: ValidationFit | None, ofit:
                       "see). A fit of one model cannot be scored and stores nothing, and a refused fit stores nothing, "
                       f"so those rows give no residual. The accepted ones give the '{OTHER_FRAMEWORK}' classes; each "
                       "row's interval here is that class built without the row's source.", 100), "",
-                  *_fit_table(ofit, held_out_bands(ofit.residuals, classes_by_chosen_rule(OTHER_FRAMEWORK), OTHER_FRAMEWORK),
-                              by_framework=True)]
+                  *_fit_table(ofit, fits.other, by_framework=True)]
     return lines
 
 
@@ -828,8 +858,7 @@ def _fit_table(fit: DeviceFit, bands: Sequence[tuple[Residual, dict[str, Any]]],
         held = [inside[id(r.residual)] for r in group if r.residual is not None]
         third = key[2] if by_framework else str(len({_model_key(r.pred.row) for r in group}))
         lines.append(f"| {key[0]} | {key[1]} | {third} | {len(group)} | {'accepted' if held else 'none stored'} "
-                     f"| {_med([abs(r.pred.predicted_ms / r.pred.measured_ms - 1) for r in group]):.0%} "
-                     f"| {_med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in group]):.0%} "
+                     f"| {_error_before(group):.0%} | {_error_after(group):.0%} "
                      f"| {f'{sum(held)} of {len(held)}' if held else '-'} |")
     return lines + [""]
 
@@ -892,17 +921,15 @@ def main(argv: list[str] | None = None) -> int:
     pairs = speedups(items, PUBLISHED_PAIR_KEYS)
     vfit = validation_fit()
     vpairs = speedups(vfit.rows, ("model", "batch", "framework"))
-    dfit = published_device_fit(nested.preds_by_source)
-    ofit = other_framework_fit(nested.preds_by_source)
-    calibrated = vfit.residuals + dfit.residuals
+    fits = fit_replays(nested.preds_by_source, vfit)
+    calibrated, other = fits.calibrated_residuals, fits.ofit.residuals
     rules = {"published": choose_interval_rule(residuals), "calibrated": choose_interval_rule(calibrated, "calibrated"),
-             OTHER_FRAMEWORK: choose_interval_rule(ofit.residuals, OTHER_FRAMEWORK)}
+             OTHER_FRAMEWORK: choose_interval_rule(other, OTHER_FRAMEWORK)}
     classes = interval_classes(residuals, rule=rules["published"])
     classes += [c for c in interval_classes(calibrated, "calibrated", rules["calibrated"]) if c["device_class"] == "calibrated"]
-    classes += [c for c in interval_classes(ofit.residuals, OTHER_FRAMEWORK, rules[OTHER_FRAMEWORK])
-                if c["device_class"] == OTHER_FRAMEWORK]
+    classes += [c for c in interval_classes(other, OTHER_FRAMEWORK, rules[OTHER_FRAMEWORK]) if c["device_class"] == OTHER_FRAMEWORK]
     args.intervals.write_text(intervals_yaml(classes, rules))
-    text = render(scored, pairs, vfit, vpairs, data, classes, rules, nested, dfit, ofit)
+    text = render(scored, pairs, fits, vpairs, data, classes, rules, nested)
     args.report.write_text(text)
     print(text.split("## Error per class")[0])
     return 0

@@ -143,21 +143,21 @@ def test_with_constants_replaces_dotted_names_only() -> None:
 def test_calibrated_interval_of_a_model_is_built_without_that_model() -> None:
     """The calibrated coverage in docs/accuracy.md is nested like the published one: a model's
     rows are judged against the interval of the OTHER models' residuals."""
-    from benchmarks.accuracy import Residual, ValidationFit, calibrated_intervals
+    from benchmarks.accuracy import Residual, calibrated_bands, coverage_and_width
 
-    def vfit(m3: tuple[float, float]) -> ValidationFit:
+    def calibrated_intervals(m3: tuple[float, float]) -> tuple[int, int, float]:
         pairs = (("m1", (1.0, 1.2)), ("m2", (1.0, 1.2)), ("m3", m3))
         res = [Residual("calibrated", "onnxruntime-cpu", "float", r, model) for model, rs in pairs for r in rs]
-        return ValidationFit([], res, 0.0, 0.0)
+        return coverage_and_width(calibrated_bands(res))
 
     # each model against the other two: ratios 1.0, 1.0, 1.2, 1.2 -> p10 1.0, p90 1.2 (inclusive),
     # widened by log(1.2) / (2 sqrt 2) on each side: every row inside, width 1.2 x e^(log 1.2 / sqrt 2)
-    inside, n, width = calibrated_intervals(vfit((1.0, 1.2)))
+    inside, n, width = calibrated_intervals((1.0, 1.2))
     assert (inside, n) == (6, 6)
     assert width == pytest.approx(1.2 * math.exp(math.log(1.2) / math.sqrt(2)), rel=1e-3)  # bounds kept to 4 decimals
     # m3 five times off: m1 and m2 are judged with m3 among the others (wide, inside), m3 against
     # m1 and m2 alone (1.0-1.2 widened): exactly m3's two rows fall outside
-    inside, n, _ = calibrated_intervals(vfit((5.0, 5.0)))
+    inside, n, _ = calibrated_intervals((5.0, 5.0))
     assert (inside, n) == (4, 6)
 
 
