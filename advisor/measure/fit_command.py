@@ -19,9 +19,9 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
     measurements = [m for path in paths for m in read_measurements(path)]
     origin = ", ".join(p.name for p in paths)
     store = open_store()
-    store.get_platform(target)  # unknown target: InputError naming the nearest ids
+    platform = store.get_platform(target)  # unknown target: InputError naming the nearest ids
     result = run_fit(store, target, measurements, origin)
-    ranges = calibrated_ranges(store.get_platform(target).device_class, result.corrections)
+    ranges = calibrated_ranges(platform.device_class, result.corrections)
     if fmt == "json":
         print(json.dumps({
             "target": target, "measurements": len(result.samples),

@@ -151,6 +151,12 @@ def latency_correction(calibration: CalibrationSpec | None, framework_id: str, s
     return 1.0, None
 
 
+#: the figures a calibration record measured on the device: every field but who, when, how and the
+#: fitted corrections (a corrections-only record from `advisor fit` has none of them)
+MEASURED_FIELDS = frozenset(CalibrationSpec.model_fields) - {
+    "platform_id", "framework_id", "measured_at", "method", "tool_version", "notes", "corrections", "correction_sources"}
+
+
 def measures_framework(calibration: CalibrationSpec, framework_id: str) -> bool:
     """Whether ``calibration`` carries evidence about this framework on the device: the device's
     own figures (an `advisor calibrate` record, or one for this very framework) or a correction
@@ -160,7 +166,5 @@ def measures_framework(calibration: CalibrationSpec, framework_id: str) -> bool:
     classes (advisor.predict.intervals)."""
     if calibration.framework_id == framework_id:
         return True
-    measured = (calibration.matmul_tflops or calibration.vector_tflops or calibration.bandwidth_gbs is not None
-                or calibration.per_op_overhead_us is not None or calibration.graph_kernel_us is not None
-                or calibration.utilisation_curve)
-    return bool(measured) or any(key.split("/", 1)[0] == framework_id for key in calibration.corrections)
+    measured = any(getattr(calibration, name) not in (None, {}, []) for name in MEASURED_FIELDS)
+    return measured or any(key.split("/", 1)[0] == framework_id for key in calibration.corrections)
