@@ -132,8 +132,8 @@ def _quantile_bounds(ratios: Sequence[float], clusters: int, widen: float = 1.0)
 def interval_classes(residuals: Sequence[Residual], device_class_label: str | None = None,
                      rule: IntervalRule = REASONED_INTERVAL_RULE) -> list[dict[str, Any]]:
     """Every (device class, framework, precision family) class and its wildcards with >= 3 rows
-    from >= ``rule.min_clusters`` sources (models for calibrated rows); ``sources`` is reported,
-    not written to configs/intervals.yaml."""
+    from >= ``rule.min_clusters`` sources (models for calibrated rows), with its ``sources`` and
+    :func:`between_share` (what --explain says dominates the range)."""
     groups: dict[tuple[str, str, str], list[Residual]] = {}
     for r in residuals:
         dc = device_class_label or r.device_class
@@ -146,8 +146,32 @@ def interval_classes(residuals: Sequence[Residual], device_class_label: str | No
             continue
         low, high = _quantile_bounds([r.ratio for r in group], clusters, rule.widen)
         out.append({"device_class": dc, "framework": fw, "precision_family": fam, "n": len(group),
-                    "low_ratio": round(low, 4), "high_ratio": round(high, 4), "sources": clusters})
+                    "low_ratio": round(low, 4), "high_ratio": round(high, 4), "sources": clusters}
+                   | _between_field(group, clusters))
     return out
+
+
+def _between_field(group: Sequence[Residual], clusters: int) -> dict[str, float]:
+    """``between_share`` when the rows say something of the scatter within a source (at least
+    two rows more than sources); with one row per source every class would read 100%."""
+    return {"between_share": round(between_share(group), 2)} if len(group) - clusters >= 2 else {}
+
+
+def between_share(group: Sequence[Residual]) -> float:
+    """Share of the log-ratio variance of ``group`` that lies between its sources (models, for
+    calibrated rows): sum of n_s (mean_s - mean)^2 over sum of (x - mean)^2, the one-way
+    analysis-of-variance split. A large share is a per-source bias (device, power mode, build),
+    which a fit on the device removes; the rest varies from model to model within a source."""
+    logs = [math.log(r.ratio) for r in group]
+    mean = statistics.fmean(logs)
+    total = sum((x - mean) ** 2 for x in logs)
+    if total == 0:
+        return 0.0
+    by_cluster: dict[str, list[float]] = {}
+    for r, x in zip(group, logs):
+        by_cluster.setdefault(r.cluster, []).append(x)
+    between = sum(len(xs) * (statistics.fmean(xs) - mean) ** 2 for xs in by_cluster.values())
+    return min(1.0, between / total)
 
 
 def lookup(classes: Sequence[dict[str, Any]], device_class: str, framework: str, family: str) -> dict[str, Any]:
@@ -630,6 +654,10 @@ def pairwise_order(scored: Sequence[Scored]) -> tuple[int, int]:
     return good, total
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def _med(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -654,6 +682,7 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
     good, total = pairwise_order(scored)
     structures = sorted({str(s.structure) for s in scored})
     goal = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    everything = next(c for c in classes if (c["device_class"], c["framework"], c["precision_family"]) == ("*", "*", "*"))
     per_source: dict[str, list[float]] = {}
     for sc in scored:
         per_source.setdefault(sc.pred.source, []).append(abs(sc.error))
@@ -685,6 +714,8 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
         f"| 70-90%: {goal(0.70 <= inside / n <= 0.90)} |",
         f"| median interval width high/low | {_med(widths):.2f}x | < 2x: {goal(_med(widths) < 2)} |",
         *_calibrated_lines(fits),
+        f"| share of the held-out log-ratio variance that lies between sources, not within one (a per-device "
+        f"bias: what `advisor fit` removes) | {everything['between_share']:.0%} | |",
         f"| median speed-up ratio error ({len(pairs)} same-source precision pairs) | {_med(ratio_errs):.1%} "
         f"| <= 15%: {goal(_med(ratio_errs) <= 0.15)} |",
         f"| pairwise order on the same device (leave-one-source-out) | {good}/{total} | |",
@@ -756,10 +787,14 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
         "on the other sources (" + "; ".join(f"{rule}: {n} sources" for rule, n in _rule_counts(scored)) + ")."
     )
     lines += ["## Interval classes (configs/intervals.yaml)", "", *textwrap.wrap(rule_text, 100), "",
-              "| device class | framework | precision family | rows | sources | low | high |", "|---|---|---|---:|---:|---:|---:|"]
+              "Between: the share of the class's log-ratio variance that lies between its sources (models on",
+              "the CPU validation) rather than within one; a large share is a per-device bias, which `advisor fit`",
+              "removes (`--explain` says so); - where the rows are too few to tell (fewer than two more than", "sources).", "",
+              "| device class | framework | precision family | rows | sources | low | high | between |",
+              "|---|---|---|---:|---:|---:|---:|---:|"]
     for c in classes:
         lines.append(f"| {c['device_class']} | {c['framework']} | {c['precision_family']} | {c['n']} | {c['sources']} "
-                     f"| {sig3(c['low_ratio'])} | {sig3(c['high_ratio'])} |")
+                     f"| {sig3(c['low_ratio'])} | {sig3(c['high_ratio'])} | {_share(c.get('between_share'))} |")
     lines += ["", "## Rows", "",
               "| id | source | model | platform | framework | precision | batch/phase | measured ms | model ms | LOSO ms | error | p10-p90 ms | in | bound |",
               "|---|---|---|---|---|---|---|---:|---:|---:|---:|---|---|---|"]
@@ -897,14 +932,15 @@ def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule]
     header = (
         "# Generated by `python benchmarks/accuracy.py` from leave-one-source-out residuals; do not edit by hand.\n"
         "# ratio = measured latency / predicted latency of held-out rows; low/high = its p10/p90, widened when few sources\n"
-        "# back it (n counts rows). Rule chosen by held-out interval score: "
+        "# back it (n counts rows, sources the sources - models on the CPU validation - they come from; between_share:\n"
+        "# the share of the log-ratio variance between those sources). Rule chosen by held-out interval score: "
         + "; ".join(f"{name}: {rule}" for name, rule in rules.items()) + ".\n"
         "# Published rows (benchmarks/data/published.yaml) give the device-class entries; the CPU validation and the\n"
         "# published rows of sources with >= 2 models on a platform, each with `advisor fit` corrections fitted\n"
         "# leave-one-model-out, give the \"calibrated\" entries; the rows of a framework predicted with the `*/*`\n"
         "# correction of a fit of the source's other frameworks give the \"calibrated-other-framework\" entries.\n"
     )
-    body = {"default": DEFAULT_INTERVAL, "classes": [{k: v for k, v in c.items() if k != "sources"} for c in classes]}
+    body = {"default": DEFAULT_INTERVAL, "classes": classes}
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
 
 

@@ -13,7 +13,7 @@ from advisor.gate.config import parse_config
 from advisor.gate.evaluate import judge
 from advisor.gate.types import CandidateFigures
 from advisor.predict.engine import predict
-from advisor.predict.intervals import IntervalTable, interval_table, latency_range
+from advisor.predict.intervals import IntervalClass, IntervalTable, interval_table, latency_range
 from advisor.recommend.engine import mark_within_error
 from advisor.recommend.render import latency_cell, sig3
 from tests.factories_predict import framework, gemm_op, gpu, profile
@@ -82,8 +82,56 @@ def test_lookup_without_evidence_is_the_default() -> None:
     empty = IntervalTable.model_validate({"default": {"n": 0, "low_ratio": 0.5, "high_ratio": 2.0}})
     found = empty.lookup("npu", "hailort", "int8")
     assert (found.low_ratio, found.high_ratio) == (0.5, 2.0)
-    assert found.describe() == "no measured evidence (default range)"
-    assert TABLE.lookup("datacenter_gpu", "tensorrt", "int8").describe() == "datacenter_gpu x tensorrt x int8 (n=5)"
+    assert found.describe() == "no measured evidence (default range 0.5-2x the prediction)"
+    assert (TABLE.lookup("datacenter_gpu", "tensorrt", "int8").describe()
+            == "datacenter_gpu x tensorrt x int8 (n=5): measured 0.9-1.3x the prediction")
+
+
+def test_the_description_names_the_backoff_and_what_dominates_the_spread() -> None:
+    def cls(**kw) -> IntervalClass:
+        return IntervalClass.model_validate({"device_class": "edge_gpu_soc", "framework": "*", "precision_family": "float",
+                                             "n": 40, "sources": 5, "low_ratio": 0.8, "high_ratio": 2.4} | kw)
+
+    device_bias = cls(between_share=0.7).describe(("edge_gpu_soc", "tensorrt", "float"))
+    assert device_bias.startswith("no class of 3+ rows for edge_gpu_soc x tensorrt x float; "
+                                  "nearest: edge_gpu_soc x * x float (n=40 rows, 5 sources): measured 0.8-2.4x")
+    assert "70% of the spread between sources" in device_bias and "`advisor fit`" in device_bias
+    model_to_model = cls(between_share=0.2).describe(("edge_gpu_soc", "*", "float"))
+    assert "no class" not in model_to_model and "mostly model to model" in model_to_model
+    assert "advisor fit" not in model_to_model
+    after_fit = cls(device_class="calibrated", between_share=0.7).describe(("edge_gpu_soc", "tensorrt", "float"))
+    assert after_fit == ("calibrated x * x float (n=40 rows, 5 sources): measured 0.8-2.4x the prediction "
+                         "after a fit on the device (70% of the spread between sources)")
+    with pytest.raises(ValueError):
+        cls(between_share=1.5)
+
+
+def test_between_share_is_the_one_way_variance_split() -> None:
+    import math
+
+    from benchmarks.accuracy import Residual, between_share
+
+    def rows(source: str, *ratios: float) -> list[Residual]:
+        return [Residual("cpu", "ort", "float", r, source) for r in ratios]
+    # two sources, each without scatter: all of the variance lies between them
+    assert between_share(rows("a", 2.0, 2.0) + rows("b", 0.5, 0.5)) == pytest.approx(1.0)
+    # the same mean in both sources: none of it does
+    assert between_share(rows("a", 2.0, 0.5) + rows("b", 0.5, 2.0)) == pytest.approx(0.0)
+    # logs a: (l2, l2, 0), b: (0): mean l2/2; total 4 x (l2/2)^2 = l2^2; between 3 x (l2*2/3 - l2/2)^2 + (l2/2)^2
+    l2 = math.log(2)
+    expected = (3 * (2 * l2 / 3 - l2 / 2) ** 2 + (l2 / 2) ** 2) / l2 ** 2
+    assert between_share(rows("a", 2.0, 2.0, 1.0) + rows("b", 1.0)) == pytest.approx(expected)
+    assert between_share(rows("a", 1.0, 1.0)) == 0.0
+
+
+def test_between_share_is_not_written_without_scatter_within_a_source() -> None:
+    from benchmarks.accuracy import Residual, interval_classes
+
+    one_row_each = [Residual("cpu", "ort", "float", r, f"s{i}") for i, r in enumerate((0.8, 1.0, 1.3))]
+    classes = interval_classes(one_row_each)
+    assert classes and all("between_share" not in c for c in classes)
+    with_scatter = one_row_each + [Residual("cpu", "ort", "float", r, "s0") for r in (0.9, 0.7)]
+    assert all(0 <= c["between_share"] <= 1 for c in interval_classes(with_scatter))
 
 
 def test_a_biased_class_shifts_the_range_above_the_prediction() -> None:
@@ -104,7 +152,7 @@ def test_predictions_carry_the_range_of_their_class(tmp_path, monkeypatch) -> No
     p = profile([gemm_op(1, 4096, 4096)])
     w4 = predict(p, gpu(), framework(), "w4a16")
     assert (w4.latency_ms_low, w4.latency_ms_high) == pytest.approx((0.75 * w4.latency_ms, 1.25 * w4.latency_ms))
-    assert w4.uncertainty == "datacenter_gpu x toy-engine x weight_only (n=6)"
+    assert w4.uncertainty == "datacenter_gpu x toy-engine x weight_only (n=6): measured 0.75-1.25x the prediction"
     fp16 = predict(p, gpu(), framework(), "fp16")  # no class for float: the default
     assert (fp16.latency_ms_low, fp16.latency_ms_high) == pytest.approx((0.5 * fp16.latency_ms, 2 * fp16.latency_ms))
     assert "latency_ms_low" in fp16.model_dump(mode="json")

@@ -365,7 +365,7 @@ def predict(
         latency_ms=latency_ms,
         latency_ms_low=latency_low,
         latency_ms_high=latency_high,
-        uncertainty=interval.describe(),
+        uncertainty=interval.describe((platform.device_class, framework.id, s.family)),
         throughput_per_s=throughput(profile, latency_ms),
         bound=overall_bound(timings, floor_s, call_ms),
         memory_mb=memory.total_mb,

@@ -43,6 +43,11 @@ class IntervalClass(_Strict):
     n: int = Field(ge=0)
     low_ratio: float = Field(gt=0, le=1000)
     high_ratio: float = Field(gt=0, le=1000)
+    #: the independent units the rows come from (sources; models on the CPU validation)
+    sources: int | None = Field(default=None, ge=0)
+    #: share of the rows' log-ratio variance that lies between those units rather than within
+    #: one: a large share is a per-device/stack bias, which a fit on the device removes
+    between_share: float | None = Field(default=None, ge=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> IntervalClass:
@@ -50,11 +55,30 @@ class IntervalClass(_Strict):
             raise ValueError(f"low_ratio {self.low_ratio:g} is above high_ratio {self.high_ratio:g}")
         return self
 
-    def describe(self) -> str:
-        """The class and its evidence, for --explain: "datacenter_gpu x * x int8 (n=4)"."""
-        if self.n == 0 and (self.device_class, self.framework, self.precision_family) == (WILDCARD,) * 3:
-            return "no measured evidence (default range)"
-        return f"{self.device_class} x {self.framework} x {self.precision_family} (n={self.n})"
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.device_class, self.framework, self.precision_family
+
+    def describe(self, requested: tuple[str, str, str] | None = None) -> str:
+        """What the range rests on and what dominates it, for --explain: the class and its
+        evidence, the range as ratios, the share of the spread between sources and what
+        narrows it; ``requested`` is the class looked up, named when the lookup backed off."""
+        if self.n == 0 and self.key == (WILDCARD,) * 3:
+            return f"no measured evidence (default range {self.low_ratio:.3g}-{self.high_ratio:.3g}x the prediction)"
+        evidence = f"n={self.n}" if self.sources is None else f"n={self.n} rows, {self.sources} sources"
+        text = f"{' x '.join(self.key)} ({evidence})"
+        if requested is not None and requested != self.key and self.device_class not in (CALIBRATED, OTHER_FRAMEWORK):
+            text = f"no class of {MIN_EVIDENCE}+ rows for {' x '.join(requested)}; nearest: {text}"
+        text += f": measured {self.low_ratio:.3g}-{self.high_ratio:.3g}x the prediction"
+        if self.between_share is None:
+            return text
+        share = f"{self.between_share:.0%} of the spread between sources"
+        if self.device_class in (CALIBRATED, OTHER_FRAMEWORK):
+            return f"{text} after a fit on the device ({share})"
+        if self.between_share >= 0.5:
+            return (f"{text}; {share} (device, power mode, software stack): `advisor fit` with your "
+                    "own measurements of a few models removes that part")
+        return f"{text}; {share}: mostly model to model, which a fit on the device narrows less"
 
 
 class IntervalTable(_Strict):
