@@ -19,7 +19,10 @@ fixed, rules one might try instead, and the narrowest any pooled interval could 
   benchmarks/fit.py shrinks corrections;
 - ``oracle window``: the narrowest ratio window holding 80% (70%) of ALL held-out residuals,
   chosen after seeing them: no rule that places one window per class without looking at the
-  held-out rows can be narrower on the pooled rows unless its classes separate the biases.
+  held-out rows can be narrower on the pooled rows unless its classes separate the biases;
+- ``oracle window, each source's bias known``: the same over the residuals divided by the median
+  of their source x framework: what is left if a fit on the device removed each source's bias
+  (the floor of any interval that does not know a new source's bias).
 
 It is a diagnostic, not a report: nothing it prints is used by the predictor.
 """
@@ -27,6 +30,7 @@ It is a diagnostic, not a report: nothing it prints is used by the predictor.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
 import statistics
 import sys
@@ -125,6 +129,15 @@ def oracle_window(residuals: Sequence[Residual], share: float) -> float:
     return math.exp(min(logs[i + m - 1] - logs[i] for i in range(len(logs) - m + 1)))
 
 
+def bias_removed(residuals: Sequence[Residual]) -> list[Residual]:
+    """Each residual divided by the median ratio of its source x framework."""
+    groups: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
+    for r in residuals:
+        groups[(r.cluster, r.framework)].append(r.ratio)
+    centre = {key: statistics.median(ratios) for key, ratios in groups.items()}
+    return [dataclasses.replace(r, ratio=r.ratio / centre[(r.cluster, r.framework)]) for r in residuals]
+
+
 def main() -> int:
     preds, _ = predict_rows()
     nested = nested_constants(preds)
@@ -135,8 +148,11 @@ def main() -> int:
     for name, rule in RULES:
         width, coverage, mean_score = score(residuals, rule)
         print(f"| {name:30s} | {width:11.2f}x | {coverage:7.0%} | {mean_score:14.2f} |")
+    known = bias_removed(residuals)
     for share in (0.8, 0.7):
         print(f"| {f'oracle window, {share:.0%} of rows':30s} | {oracle_window(residuals, share):11.2f}x | {share:7.0%} | {'':14s} |")
+    for share in (0.8, 0.7):
+        print(f"| {f'oracle, bias known, {share:.0%}':30s} | {oracle_window(known, share):11.2f}x | {share:7.0%} | {'':14s} |")
     by_source = collections.defaultdict(list)
     for r in residuals:
         by_source[r.cluster].append(math.log(r.ratio))
