@@ -36,10 +36,18 @@ def p10_p90(low: float, high: float) -> str:
     return f"{sig3(low)}-{sig3(high)}" if high > 0 else ""
 
 
-def ms_range(value: float, low: float = 0.0, high: float = 0.0) -> str:
-    """"78.1 ms (59.8-164)": the point and, when known, its p10-p90 range."""
+def ms_range(value: float, low: float = 0.0, high: float = 0.0, *, say_side: bool = False) -> str:
+    """"78.1 ms (59.8-164)": the point and, when known, its p10-p90 range. With ``say_side``, a
+    range wholly above or below the point says so ("0.440 ms (likely 0.561-2.14: setups like it
+    ran slower than predicted)"): a biased class shifts the range off the figure, and a reader of
+    the one-line answer would otherwise take the figure as the likely latency."""
     span = p10_p90(low, high)
-    return f"{ms(value)} ({span})" if span else ms(value)
+    if not span:
+        return ms(value)
+    if say_side and (low > value or high < value):
+        side = "slower" if low > value else "faster"
+        return f"{ms(value)} (likely {span}: setups like it ran {side} than predicted)"
+    return f"{ms(value)} ({span})"
 
 
 def megabytes(value_mb: float) -> str:

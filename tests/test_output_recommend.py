@@ -249,6 +249,12 @@ def test_latency_ranges_share_one_format() -> None:
 
     assert p10_p90(59.83, 164.2) == "59.8-164" and p10_p90(1234.0, 5678.0) == "1,230-5,680" and p10_p90(0, 0) == ""
     assert ms_range(78.06, 59.83, 164.2) == "78.1 ms (59.8-164)" and ms_range(78.06) == "78.1 ms"
+    # the one-line answer says when the range lies off the figure (a biased class)
+    assert ms_range(0.4401, 0.5612, 2.141, say_side=True) == \
+        "0.440 ms (likely 0.561-2.14: setups like it ran slower than predicted)"
+    assert ms_range(10.0, 5.0, 8.0, say_side=True).endswith("(likely 5.00-8.00: setups like it ran faster than predicted)")
+    assert ms_range(78.06, 59.83, 164.2, say_side=True) == "78.1 ms (59.8-164)"
+    assert ms_range(0.4401, 0.5612, 2.141) == "0.440 ms (0.561-2.14)"
     fields = dict(rank=1, model="resnet18", precision="fp16", framework="tensorrt", throughput_per_s=350.0,
                   bound="memory", memory_mb=50.0)
     assert latency_cell(Candidate(latency_ms=2.871, latency_ms_low=2.304, latency_ms_high=3.586, **fields)) == \

@@ -78,7 +78,7 @@ def print_table(pred: Prediction, per_layer: bool, unit: str | None = None) -> N
     if pred.phase and unit == "tok/s":
         unit = "tokens/s"
     print_lines(console, [f"{pred.model} on {pred.target} with {pred.framework} {pred.precision}: "
-                          f"{ms_range(pred.latency_ms, pred.latency_ms_low, pred.latency_ms_high)}, "
+                          f"{ms_range(pred.latency_ms, pred.latency_ms_low, pred.latency_ms_high, say_side=True)}, "
                           f"{rate(pred.throughput_per_s, unit)}, {megabytes(pred.memory_mb)}, {pred.bound}-bound"],
                 style="bold")
     rows = [

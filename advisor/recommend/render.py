@@ -178,7 +178,7 @@ def verdict(rec: Recommendation, names: dict[str, str] | None = None) -> str:
     what = f"{best.model} with {framework}" if len({c.model for c in rec.candidates}) > 1 else framework
     where = f"{best.devices} x {rec.target} (tensor parallel)" if best.devices > 1 else rec.target
     text = (f"Use {what} {best.precision} on {where}: "
-            f"{ms_range(best.latency_ms, best.latency_ms_low, best.latency_ms_high)}, "
+            f"{ms_range(best.latency_ms, best.latency_ms_low, best.latency_ms_high, say_side=True)}, "
             f"{rate(best.throughput_per_s, best.throughput_unit)}")
     if note := unavailable_note(rec):
         text += f"; {note}"

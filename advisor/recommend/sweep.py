@@ -120,7 +120,7 @@ def print_table(result: Sweep, explain: bool = False) -> None:  # noqa: ARG001
     best = result.candidates[0]
     print_lines(console, [f"best by {result.optimize}: {best.model} {best.framework} {precision_cell(best)} on "
                           f"{best.target} at batch {_batch(best.batch)}: "
-                          f"{ms_range(best.latency_ms, best.latency_ms_low, best.latency_ms_high)}, "
+                          f"{ms_range(best.latency_ms, best.latency_ms_low, best.latency_ms_high, say_side=True)}, "
                           f"{rate(best.throughput_per_s, best.throughput_unit)}"], style="bold")
     several_models = len({c.model for c in result.candidates}) > 1
     columns = [Column("#", "right"), Column("target"), Column("batch", "right"),
