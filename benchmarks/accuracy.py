@@ -52,7 +52,7 @@ from advisor.errors import InputError  # noqa: E402
 from advisor.measure.fitting import fit_measurements, validation_samples  # noqa: E402
 from advisor.predict.corrections import Sample  # noqa: E402
 from advisor.predict.constants import predictor_constants  # noqa: E402
-from advisor.predict.intervals import OTHER_FRAMEWORK  # noqa: E402
+from advisor.predict.intervals import OTHER_FRAMEWORK, pair_kind  # noqa: E402
 from benchmarks.fit import (  # noqa: E402
     REASONED_CONSTANTS,
     SEARCHED_CONSTANTS,
@@ -448,6 +448,32 @@ def speedups(rows: Sequence[tuple[dict[str, Any], float, float, float]], same: S
 PUBLISHED_PAIR_KEYS = ("source_id", "model", "platform", "framework", "batch", "phase", "seq_len", "context", "metric")
 
 
+@dataclass
+class SpeedupRanges:
+    """The ranges `recommend` gives a precision pair's speed-up: measured / predicted speed-up of
+    the same-source pairs (their predictions held out by source), classed by device class x
+    framework x pair kind ("int8/float") as the latency classes are, with the rule chosen the
+    same way; ``bands``: each pair against its class built without its source."""
+
+    residuals: list[Residual]
+    classes: list[dict[str, Any]]
+    rule: IntervalRule
+    bands: list[tuple[Residual, dict[str, Any]]]
+
+
+def speedup_ranges(pairs: Sequence[Speedup], preds: Sequence[RowPrediction]) -> SpeedupRanges:
+    by_id = {p.id: p for p in preds}
+    residuals = []
+    for pair in pairs:
+        narrow, wide = by_id[pair.ids[0]], by_id[pair.ids[1]]
+        residuals.append(Residual(narrow.device_class, narrow.row["framework"], pair_kind(narrow.family, wide.family),
+                                  pair.measured / pair.predicted, narrow.source))
+    rule = choose_interval_rule(residuals)
+    # the share between sources is advice about a fit on the device; pairs get none
+    classes = [{k: v for k, v in c.items() if k != "between_share"} for c in interval_classes(residuals, rule=rule)]
+    return SpeedupRanges(residuals, classes, rule, held_out_bands(residuals, classes_by_chosen_rule()))
+
+
 # --------------------------------------------------------------------------- CPU validation + advisor fit
 @dataclass
 class ValidationFit:
@@ -671,7 +697,7 @@ def _shape(row: dict[str, Any]) -> str:
 
 def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs: list[Speedup],
            data: dict[str, Any], classes: list[dict[str, Any]], rules: dict[str, IntervalRule],
-           nested: NestedConstants | None = None) -> str:
+           nested: NestedConstants | None = None, ranges: SpeedupRanges | None = None) -> str:
     n = len(scored)
     sources = sorted({s.pred.source for s in scored})
     errs = [abs(s.error) for s in scored]
@@ -718,6 +744,7 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
         f"bias: what `advisor fit` removes) | {everything['between_share']:.0%} | |",
         f"| median speed-up ratio error ({len(pairs)} same-source precision pairs) | {_med(ratio_errs):.1%} "
         f"| <= 15%: {goal(_med(ratio_errs) <= 0.15)} |",
+        *([_speedup_summary(ranges)] if ranges is not None else []),
         f"| pairwise order on the same device (leave-one-source-out) | {good}/{total} | |",
         "",
         "Fit structure chosen per held-out source on the other sources (group centre, prior strength k):",
@@ -754,6 +781,7 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
         by_label.setdefault(p.label, []).append(abs(p.error))
     lines += ["", "Median ratio error per pair kind: " + ", ".join(f"{k} {_med(v):.0%} (n={len(v)})" for k, v in sorted(by_label.items())) + ".",
               "Pairs the published data does not hold yet: fp8/fp16, q4_k_m/f16 (no cited same-source measurement in the file).", ""]
+    lines += speedup_section(ranges) if ranges is not None else []
     vfit = fits.vfit
     vr = [abs(p.error) for p in vpairs]
     kept = ("These residuals, with the published rows after `advisor fit` (below), give the \"calibrated\" "
@@ -898,6 +926,40 @@ def _fit_table(fit: DeviceFit, bands: Sequence[tuple[Residual, dict[str, Any]]],
     return lines + [""]
 
 
+def _speedup_summary(ranges: SpeedupRanges) -> str:
+    inside, n, width = coverage_and_width(ranges.bands)
+    return (f"| speed-up ranges `recommend` gives a precision pair (measured speed-up inside p10-p90 of its class "
+            f"built without the pair's source) | coverage {inside / n:.0%} ({inside} of {n}), width {width:.2f}x | |")
+
+
+def _widest_source(bands: Sequence[tuple[Residual, dict[str, Any]]]) -> str:
+    """Which source's pairs weigh on the median width most, and the median over sources."""
+    by_source: dict[str, list[float]] = {}
+    for r, band in bands:
+        by_source.setdefault(r.cluster, []).append(band["high_ratio"] / band["low_ratio"])
+    most = max(by_source, key=lambda src: len(by_source[src]))
+    return (f"{most} holds {len(by_source[most])} of the {len(bands)} pairs; held out, its ranges are "
+            f"{_med(by_source[most]):.2f}x wide (the sources left in its class disagree). The median over "
+            f"sources of each source's median width is {_med([_med(w) for w in by_source.values()]):.2f}x.")
+
+
+def speedup_section(ranges: SpeedupRanges) -> list[str]:
+    """The speed-up classes of configs/intervals.yaml and how their held-out ranges score."""
+    inside, n, width = coverage_and_width(ranges.bands)
+    text = ("`recommend` answers \"how much faster is the narrower precision\" with a range: the predicted "
+            "speed-up times the p10-p90 of measured / predicted speed-up of the same-source pairs above, "
+            "classed by device class x framework x pair kind (narrow/wide precision family) with the rule "
+            f"chosen as for the latency classes ({ranges.rule} on all sources). Each pair against its class "
+            f"built without its source: {inside} of {n} inside ({inside / n:.0%}), median width {width:.2f}x. "
+            f"{_widest_source(ranges.bands)}")
+    lines = ["### Speed-up ranges (configs/intervals.yaml, `speedups`)", "", *textwrap.wrap(text, 100), "",
+             "| device class | framework | pair kind | pairs | sources | low | high |", "|---|---|---|---:|---:|---:|---:|"]
+    for c in ranges.classes:
+        lines.append(f"| {c['device_class']} | {c['framework']} | {c['precision_family']} | {c['n']} | {c['sources']} "
+                     f"| {sig3(c['low_ratio'])} | {sig3(c['high_ratio'])} |")
+    return [*lines, ""]
+
+
 def constants_section(nested: NestedConstants | None) -> list[str]:
     """How the global constants marked "fit" were chosen without each held-out source."""
     if nested is None:
@@ -928,7 +990,7 @@ def _picked(value: float, count: int, name: str, nested: NestedConstants) -> str
     return f"{value:g} ({', '.join(names)})"
 
 
-def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule]) -> str:
+def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule], ranges: SpeedupRanges) -> str:
     header = (
         "# Generated by `python benchmarks/accuracy.py` from leave-one-source-out residuals; do not edit by hand.\n"
         "# ratio = measured latency / predicted latency of held-out rows; low/high = its p10/p90, widened when few sources\n"
@@ -939,8 +1001,10 @@ def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule]
         "# published rows of sources with >= 2 models on a platform, each with `advisor fit` corrections fitted\n"
         "# leave-one-model-out, give the \"calibrated\" entries; the rows of a framework predicted with the `*/*`\n"
         "# correction of a fit of the source's other frameworks give the \"calibrated-other-framework\" entries.\n"
+        "# speedups: measured / predicted speed-up of same-source precision pairs (n counts pairs; precision_family\n"
+        f"# holds the pair's kind, narrow/wide family), by the rule chosen the same way: {ranges.rule}.\n"
     )
-    body = {"default": DEFAULT_INTERVAL, "classes": classes}
+    body = {"default": DEFAULT_INTERVAL, "classes": classes, "speedups": ranges.classes}
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
 
 
@@ -955,6 +1019,7 @@ def main(argv: list[str] | None = None) -> int:
     scored, residuals = cross_validate(preds, nested.preds_by_source)
     items = [(s.pred.row, s.pred.measured_ms, s.loso_ms, s.pred.predicted_ms) for s in scored]
     pairs = speedups(items, PUBLISHED_PAIR_KEYS)
+    ranges = speedup_ranges(pairs, [s.pred for s in scored])
     vfit = validation_fit()
     vpairs = speedups(vfit.rows, ("model", "batch", "framework"))
     fits = fit_replays(nested.preds_by_source, vfit)
@@ -964,8 +1029,8 @@ def main(argv: list[str] | None = None) -> int:
     classes = interval_classes(residuals, rule=rules["published"])
     classes += [c for c in interval_classes(calibrated, "calibrated", rules["calibrated"]) if c["device_class"] == "calibrated"]
     classes += [c for c in interval_classes(other, OTHER_FRAMEWORK, rules[OTHER_FRAMEWORK]) if c["device_class"] == OTHER_FRAMEWORK]
-    args.intervals.write_text(intervals_yaml(classes, rules))
-    text = render(scored, pairs, fits, vpairs, data, classes, rules, nested)
+    args.intervals.write_text(intervals_yaml(classes, rules, ranges))
+    text = render(scored, pairs, fits, vpairs, data, classes, rules, nested, ranges)
     args.report.write_text(text)
     print(text.split("## Error per class")[0])
     return 0

@@ -84,6 +84,9 @@ class IntervalClass(_Strict):
 class IntervalTable(_Strict):
     default: IntervalClass
     classes: list[IntervalClass] = Field(default_factory=list)
+    #: measured / predicted SPEED-UP of same-source precision pairs: ``precision_family`` holds
+    #: the pair's kind, "narrow family/wide family" ("int8/float"; see :func:`pair_kind`)
+    speedups: list[IntervalClass] = Field(default_factory=list)
 
     def lookup(self, device_class: str, framework: str, family: str, calibrated: bool = False,
                framework_measured: bool = True) -> IntervalClass:
@@ -92,15 +95,30 @@ class IntervalTable(_Strict):
         has no evidence about this framework, ``framework_measured`` False), then the device
         class, then any device; in each, the exact framework and family, then any framework,
         then any family."""
-        index = {(c.device_class, c.framework, c.precision_family): c for c in self.classes}
         first = [CALIBRATED if framework_measured else OTHER_FRAMEWORK] if calibrated else []
-        devices = first + [device_class, WILDCARD]
-        for device in devices:
-            for fw, fam in ((framework, family), (WILDCARD, family), (framework, WILDCARD), (WILDCARD, WILDCARD)):
-                found = index.get((device, fw, fam))
-                if found is not None and found.n >= MIN_EVIDENCE:
-                    return found
-        return self.default
+        found = _most_specific(self.classes, [*first, device_class, WILDCARD], framework, family)
+        return self.default if found is None else found
+
+    def speedup_lookup(self, device_class: str, framework: str, kind: str) -> IntervalClass:
+        """The speed-up class of a precision pair (``kind`` from :func:`pair_kind`), searched
+        as :meth:`lookup` searches (uncalibrated classes only); else ``default``."""
+        found = _most_specific(self.speedups, [device_class, WILDCARD], framework, kind)
+        return self.default if found is None else found
+
+
+def _most_specific(classes: list[IntervalClass], devices: list[str], framework: str, family: str) -> IntervalClass | None:
+    index = {c.key: c for c in classes}
+    for device in devices:
+        for fw, fam in ((framework, family), (WILDCARD, family), (framework, WILDCARD), (WILDCARD, WILDCARD)):
+            found = index.get((device, fw, fam))
+            if found is not None and found.n >= MIN_EVIDENCE:
+                return found
+    return None
+
+
+def pair_kind(narrow_family: str, wide_family: str) -> str:
+    """The kind of a precision pair, e.g. "int8/float": int8 against fp16 or fp32."""
+    return f"{narrow_family}/{wide_family}"
 
 
 @lru_cache(maxsize=4)

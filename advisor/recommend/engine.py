@@ -23,9 +23,11 @@ from advisor.errors import unknown_name
 from advisor.precision import GGUF_SCHEMES, SCHEMES
 from advisor.predict.api import calibration_for
 from advisor.predict.engine import predict
+from advisor.predict.intervals import interval_table
 from advisor.predict.kernels import fuse, fusion_key
 from advisor.predict.types import Prediction
 from advisor.recommend.multidevice import split_over_devices
+from advisor.recommend.speedup import precision_speedup
 from advisor.recommend.types import Recommendation, RecommendRequest
 from advisor.rules.base import RuleContext
 from advisor.rules.registry import evaluate, rules_config
@@ -110,6 +112,7 @@ def recommend(
 
     ranked: list[tuple[float, Candidate]] = []
     dropped: list[Exclusion] = []
+    calibrated: set[str] = set()  # frameworks whose predictions rest on a calibration of the platform
     for model in request.models:
         pairs = [(fw, s) for fw in frameworks for s in schemes if s not in frameworks_of or fw.id in frameworks_of[s]]
         support = {(fw.id, s): evaluate(RuleContext(platform, fw, s, model), config, stage="support") for fw, s in pairs}
@@ -124,6 +127,7 @@ def recommend(
         if profile is None:
             profile = profile_for(db, workload, allow_code=allow_code)
         calibrations = {fw.id: calibration_for(db, platform.id, fw.id) for fw, _ in runnable}
+        calibrated |= {fw_id for fw_id, cal in calibrations.items() if cal is not None}
         fused: dict[tuple, list] = {}  # same fusion traits -> same kernels
         for fw, s in runnable:
             ctx = RuleContext(platform, fw, s, model, profile=profile)
@@ -170,6 +174,7 @@ def recommend(
 
     ranked.sort(key=lambda item: (item[0], item[1].model, item[1].framework, item[1].precision))
     candidates = mark_within_error([c.model_copy(update={"rank": i + 1}) for i, (_, c) in enumerate(ranked)])
+    speedup = precision_speedup(candidates, interval_table(), platform.device_class, calibrated)
     if request.top is not None:
         candidates = candidates[: request.top]
-    return Recommendation(target=platform.id, candidates=candidates, excluded=dropped)
+    return Recommendation(target=platform.id, candidates=candidates, excluded=dropped, speedup=speedup)

@@ -32,6 +32,8 @@ def to_json(rec: Recommendation, explain: bool = False, recipes: dict[int, Recip
     """model_dump of the Recommendation; the per-candidate ``rules`` only with --explain; a
     ``recipe`` per candidate with --recipe."""
     data = rec.model_dump(mode="json")
+    if rec.speedup is not None:
+        data["speedup"] = rec.speedup.model_dump(mode="json")
     accuracy.add_to_json(data, rec)
     for entry, candidate in zip(data["candidates"], rec.candidates):
         if not explain:
@@ -264,6 +266,7 @@ def to_markdown(rec: Recommendation, explain: bool = False, shown: int = DEFAULT
                          + f"{megabytes(c.memory_mb)} | {c.bound} | {notes} |")
         lines += ["", line] if (line := _more_line(rec, len(listed))) else []
     lines += ["", line] if (line := within_error_line(rec, shown)) else []
+    lines += ["", rec.speedup.sentence()] if rec.speedup is not None else []
     lines += ["", line] if (line := _accuracy_legend(rec, listed)) else []
     if explain and rec.candidates:
         lines += ["", "## Rules fired per candidate", ""]
@@ -344,7 +347,8 @@ def print_table(rec: Recommendation, explain: bool = False, shown: int = DEFAULT
     listed = rec.candidates[:shown]
     if rec.candidates:
         out.print(_candidate_table(rec, listed, width))
-        print_lines(out, [line for line in (_more_line(rec, len(listed)), within_error_line(rec, shown),
+        speedup = rec.speedup.sentence() if rec.speedup is not None else None
+        print_lines(out, [line for line in (_more_line(rec, len(listed)), within_error_line(rec, shown), speedup,
                                             _accuracy_legend(rec, listed)) if line])
     if line := uncounted_line(rec):
         print_lines(out, [line], style="yellow")

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.precision import KvCacheDtype
+from advisor.recommend.speedup import PrecisionSpeedup
 from advisor.workload import Phase, Workload
 
 
@@ -57,3 +58,6 @@ class Recommendation(BaseModel):
     target: str
     candidates: list[Candidate]
     excluded: list[Exclusion]
+    #: the best candidate's precision against the other side of the float / low-precision line
+    #: (advisor.recommend.speedup); JSON carries it only when there is one (render.to_json)
+    speedup: PrecisionSpeedup | None = Field(default=None, exclude=True)
