@@ -82,9 +82,9 @@ def test_lookup_without_evidence_is_the_default() -> None:
     empty = IntervalTable.model_validate({"default": {"n": 0, "low_ratio": 0.5, "high_ratio": 2.0}})
     found = empty.lookup("npu", "hailort", "int8")
     assert (found.low_ratio, found.high_ratio) == (0.5, 2.0)
-    assert found.describe() == "no measured evidence (default range 0.5-2x the prediction)"
+    assert found.describe() == "no measured evidence (default range 0.500-2.00x the prediction)"
     assert (TABLE.lookup("datacenter_gpu", "tensorrt", "int8").describe()
-            == "datacenter_gpu x tensorrt x int8 (n=5): measured 0.9-1.3x the prediction")
+            == "datacenter_gpu x tensorrt x int8 (n=5): measured 0.900-1.30x the prediction")
 
 
 def test_the_description_names_the_backoff_and_what_dominates_the_spread() -> None:
@@ -94,13 +94,13 @@ def test_the_description_names_the_backoff_and_what_dominates_the_spread() -> No
 
     device_bias = cls(between_share=0.7).describe(("edge_gpu_soc", "tensorrt", "float"))
     assert device_bias.startswith("no class of 3+ rows for edge_gpu_soc x tensorrt x float; "
-                                  "nearest: edge_gpu_soc x * x float (n=40 rows, 5 sources): measured 0.8-2.4x")
+                                  "nearest: edge_gpu_soc x * x float (n=40 rows, 5 sources): measured 0.800-2.40x")
     assert "70% of the spread between sources" in device_bias and "`advisor fit`" in device_bias
     model_to_model = cls(between_share=0.2).describe(("edge_gpu_soc", "*", "float"))
     assert "no class" not in model_to_model and "mostly model to model" in model_to_model
     assert "advisor fit" not in model_to_model
     after_fit = cls(device_class="calibrated", between_share=0.7).describe(("edge_gpu_soc", "tensorrt", "float"))
-    assert after_fit == ("calibrated x * x float (n=40 rows, 5 sources): measured 0.8-2.4x the prediction "
+    assert after_fit == ("calibrated x * x float (n=40 rows, 5 sources): measured 0.800-2.40x the prediction "
                          "after a fit on the device (70% of the spread between sources)")
     with pytest.raises(ValueError):
         cls(between_share=1.5)
@@ -152,7 +152,7 @@ def test_predictions_carry_the_range_of_their_class(tmp_path, monkeypatch) -> No
     p = profile([gemm_op(1, 4096, 4096)])
     w4 = predict(p, gpu(), framework(), "w4a16")
     assert (w4.latency_ms_low, w4.latency_ms_high) == pytest.approx((0.75 * w4.latency_ms, 1.25 * w4.latency_ms))
-    assert w4.uncertainty == "datacenter_gpu x toy-engine x weight_only (n=6): measured 0.75-1.25x the prediction"
+    assert w4.uncertainty == "datacenter_gpu x toy-engine x weight_only (n=6): measured 0.750-1.25x the prediction"
     fp16 = predict(p, gpu(), framework(), "fp16")  # no class for float: the default
     assert (fp16.latency_ms_low, fp16.latency_ms_high) == pytest.approx((0.5 * fp16.latency_ms, 2 * fp16.latency_ms))
     assert "latency_ms_low" in fp16.model_dump(mode="json")

@@ -68,7 +68,7 @@ def test_no_statement_without_the_other_side_and_no_range_on_a_calibrated_framew
     assert (s.low, s.high) == (0.0, 0.0) and "calibration" in s.sentence()
     sure = PrecisionSpeedup(model="m", framework="f", narrow="int8", wide="fp16", predicted=2.0, low=1.5, high=2.4,
                             evidence="e")
-    assert sure.sentence() == "int8 vs fp16 (f): speed-up 2x predicted, likely 1.5-2.4x (e)"
+    assert sure.sentence() == "int8 vs fp16 (f): speed-up 2.00x predicted, likely 1.50-2.40x (e)"
 
 
 def test_recommend_states_the_speedup_in_the_table_and_the_json(db) -> None:

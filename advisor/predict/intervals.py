@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from advisor.config import config_path, load_yaml
+from advisor.display import sig3
 from advisor.errors import InputError
 
 #: Fewest held-out rows for a class's range to be used instead of a wider class's.
@@ -64,12 +65,12 @@ class IntervalClass(_Strict):
         evidence, the range as ratios, the share of the spread between sources and what
         narrows it; ``requested`` is the class looked up, named when the lookup backed off."""
         if self.n == 0 and self.key == (WILDCARD,) * 3:
-            return f"no measured evidence (default range {self.low_ratio:.3g}-{self.high_ratio:.3g}x the prediction)"
+            return f"no measured evidence (default range {sig3(self.low_ratio)}-{sig3(self.high_ratio)}x the prediction)"
         evidence = f"n={self.n}" if self.sources is None else f"n={self.n} rows, {self.sources} sources"
         text = f"{' x '.join(self.key)} ({evidence})"
         if requested is not None and requested != self.key and self.device_class not in (CALIBRATED, OTHER_FRAMEWORK):
             text = f"no class of {MIN_EVIDENCE}+ rows for {' x '.join(requested)}; nearest: {text}"
-        text += f": measured {self.low_ratio:.3g}-{self.high_ratio:.3g}x the prediction"
+        text += f": measured {sig3(self.low_ratio)}-{sig3(self.high_ratio)}x the prediction"
         if self.between_share is None:
             return text
         share = f"{self.between_share:.0%} of the spread between sources"

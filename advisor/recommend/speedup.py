@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from advisor.display import sig3
 from advisor.domain.candidates import Candidate
 from advisor.predict.corrections import precision_family
 from advisor.predict.intervals import IntervalTable, pair_kind
@@ -39,10 +40,10 @@ class PrecisionSpeedup(BaseModel):
     def sentence(self) -> str:
         """"int8 vs fp16 (tensorrt): speed-up 1.79x predicted, likely 0.38-2.30x (...): int8 may
         or may not be faster here": the answer, and what the range says about the choice."""
-        text = f"{self.narrow} vs {self.wide} ({self.framework}): speed-up {self.predicted:.3g}x predicted"
+        text = f"{self.narrow} vs {self.wide} ({self.framework}): speed-up {sig3(self.predicted)}x predicted"
         if self.high <= 0:
             return f"{text} ({self.evidence})"
-        text += f", likely {self.low:.3g}-{self.high:.3g}x ({self.evidence})"
+        text += f", likely {sig3(self.low)}-{sig3(self.high)}x ({self.evidence})"
         if self.high < 1:
             return f"{text}: {self.narrow} is likely slower here"
         if self.low < 1:
