@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from advisor.display import sig3  # noqa: E402
 from advisor.errors import InputError  # noqa: E402
 from advisor.measure.fitting import fit_measurements, validation_samples  # noqa: E402
-from advisor.predict.corrections import Sample  # noqa: E402
+from advisor.predict.corrections import Sample, precision_family  # noqa: E402
 from advisor.predict.constants import predictor_constants  # noqa: E402
 from advisor.predict.intervals import OTHER_FRAMEWORK, pair_kind  # noqa: E402
 from benchmarks.fit import (  # noqa: E402
@@ -461,17 +461,52 @@ class SpeedupRanges:
     bands: list[tuple[Residual, dict[str, Any]]]
 
 
-def speedup_ranges(pairs: Sequence[Speedup], preds: Sequence[RowPrediction]) -> SpeedupRanges:
+def speedup_ranges(residuals: list[Residual], device_class_label: str | None = None) -> SpeedupRanges:
+    """The speed-up classes of these pair residuals (all under ``device_class_label`` when
+    given, as the calibrated latency classes are), the rule chosen on them, and each pair's
+    band built without its source (model)."""
+    rule = choose_interval_rule(residuals, device_class_label)
+    built = interval_classes(residuals, device_class_label, rule)
+    if device_class_label is not None:
+        built = [c for c in built if c["device_class"] == device_class_label]
+    # the share between sources is advice about a fit on the device; pairs get none
+    classes = [{k: v for k, v in c.items() if k != "between_share"} for c in built]
+    bands = held_out_bands(residuals, classes_by_chosen_rule(device_class_label), device_class_label)
+    return SpeedupRanges(residuals, classes, rule, bands)
+
+
+def published_pair_residuals(pairs: Sequence[Speedup], preds: Sequence[RowPrediction]) -> list[Residual]:
+    """measured / predicted speed-up of each published pair (predictions held out by source),
+    keyed by the narrow row's device class and framework and the pair's kind."""
     by_id = {p.id: p for p in preds}
-    residuals = []
+    out = []
     for pair in pairs:
         narrow, wide = by_id[pair.ids[0]], by_id[pair.ids[1]]
-        residuals.append(Residual(narrow.device_class, narrow.row["framework"], pair_kind(narrow.family, wide.family),
-                                  pair.measured / pair.predicted, narrow.source))
-    rule = choose_interval_rule(residuals)
-    # the share between sources is advice about a fit on the device; pairs get none
-    classes = [{k: v for k, v in c.items() if k != "between_share"} for c in interval_classes(residuals, rule=rule)]
-    return SpeedupRanges(residuals, classes, rule, held_out_bands(residuals, classes_by_chosen_rule()))
+        out.append(Residual(narrow.device_class, narrow.row["framework"], pair_kind(narrow.family, wide.family),
+                            pair.measured / pair.predicted, narrow.source))
+    return out
+
+
+def calibrated_pair_residuals(fits: FitReplays) -> list[Residual]:
+    """The same on a calibrated device, with what the user ends up with there: the CPU
+    validation (its calibration, `advisor fit` corrections where accepted; the unit is the
+    model) and the published rows of accepted `advisor fit` replays (the unit is the source)."""
+    vfit = fits.vfit
+    cpu_items = [(row, measured, corrected if vfit.accepted else alone, alone)
+                 for row, measured, corrected, alone in vfit.rows]
+    cpu_rows = {row["id"]: row for row, *_ in cpu_items}
+    out = []
+    for pair in speedups(cpu_items, ("model", "batch", "framework")):
+        narrow, wide = cpu_rows[pair.ids[0]], cpu_rows[pair.ids[1]]
+        kind = pair_kind(precision_family(narrow["precision"]), precision_family(wide["precision"]))
+        out.append(Residual("calibrated", narrow["framework"], kind, pair.measured / pair.predicted, narrow["model"]))
+    fitted = {r.pred.id: r.pred for r in fits.dfit.fitted}
+    items = [(r.pred.row, r.pred.measured_ms, r.fitted_ms, r.pred.predicted_ms) for r in fits.dfit.fitted]
+    for pair in speedups(items, PUBLISHED_PAIR_KEYS):
+        narrow, wide = fitted[pair.ids[0]], fitted[pair.ids[1]]
+        out.append(Residual("calibrated", narrow.row["framework"], pair_kind(narrow.family, wide.family),
+                            pair.measured / pair.predicted, narrow.source))
+    return out
 
 
 # --------------------------------------------------------------------------- CPU validation + advisor fit
@@ -697,7 +732,8 @@ def _shape(row: dict[str, Any]) -> str:
 
 def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs: list[Speedup],
            data: dict[str, Any], classes: list[dict[str, Any]], rules: dict[str, IntervalRule],
-           nested: NestedConstants | None = None, ranges: SpeedupRanges | None = None) -> str:
+           nested: NestedConstants | None = None,
+           ranges: tuple[SpeedupRanges, SpeedupRanges] | None = None) -> str:
     n = len(scored)
     sources = sorted({s.pred.source for s in scored})
     errs = [abs(s.error) for s in scored]
@@ -744,7 +780,7 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
         f"bias: what `advisor fit` removes) | {everything['between_share']:.0%} | |",
         f"| median speed-up ratio error ({len(pairs)} same-source precision pairs) | {_med(ratio_errs):.1%} "
         f"| <= 15%: {goal(_med(ratio_errs) <= 0.15)} |",
-        *([_speedup_summary(ranges)] if ranges is not None else []),
+        *(_speedup_summary(*ranges) if ranges is not None else []),
         f"| pairwise order on the same device (leave-one-source-out) | {good}/{total} | |",
         "",
         "Fit structure chosen per held-out source on the other sources (group centre, prior strength k):",
@@ -781,7 +817,7 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
         by_label.setdefault(p.label, []).append(abs(p.error))
     lines += ["", "Median ratio error per pair kind: " + ", ".join(f"{k} {_med(v):.0%} (n={len(v)})" for k, v in sorted(by_label.items())) + ".",
               "Pairs the published data does not hold yet: fp8/fp16, q4_k_m/f16 (no cited same-source measurement in the file).", ""]
-    lines += speedup_section(ranges) if ranges is not None else []
+    lines += speedup_section(*ranges) if ranges is not None else []
     vfit = fits.vfit
     vr = [abs(p.error) for p in vpairs]
     kept = ("These residuals, with the published rows after `advisor fit` (below), give the \"calibrated\" "
@@ -926,10 +962,14 @@ def _fit_table(fit: DeviceFit, bands: Sequence[tuple[Residual, dict[str, Any]]],
     return lines + [""]
 
 
-def _speedup_summary(ranges: SpeedupRanges) -> str:
+def _speedup_summary(ranges: SpeedupRanges, calibrated: SpeedupRanges) -> list[str]:
     inside, n, width = coverage_and_width(ranges.bands)
-    return (f"| speed-up ranges `recommend` gives a precision pair (measured speed-up inside p10-p90 of its class "
-            f"built without the pair's source) | coverage {inside / n:.0%} ({inside} of {n}), width {width:.2f}x | |")
+    c_inside, c_n, c_width = coverage_and_width(calibrated.bands)
+    return [f"| speed-up ranges `recommend` gives a precision pair (measured speed-up inside p10-p90 of its class "
+            f"built without the pair's source) | coverage {inside / n:.0%} ({inside} of {n}), width {width:.2f}x | |",
+            f"| the same on a calibrated device (pairs of the CPU validation, held out by model, and of accepted "
+            f"`advisor fit` replays, held out by source) | coverage {c_inside / c_n:.0%} ({c_inside} of {c_n}), "
+            f"width {c_width:.2f}x | |"]
 
 
 def _widest_source(bands: Sequence[tuple[Residual, dict[str, Any]]]) -> str:
@@ -943,18 +983,22 @@ def _widest_source(bands: Sequence[tuple[Residual, dict[str, Any]]]) -> str:
             f"sources of each source's median width is {_med([_med(w) for w in by_source.values()]):.2f}x.")
 
 
-def speedup_section(ranges: SpeedupRanges) -> list[str]:
+def speedup_section(ranges: SpeedupRanges, calibrated: SpeedupRanges) -> list[str]:
     """The speed-up classes of configs/intervals.yaml and how their held-out ranges score."""
     inside, n, width = coverage_and_width(ranges.bands)
+    c_inside, c_n, c_width = coverage_and_width(calibrated.bands)
     text = ("`recommend` answers \"how much faster is the narrower precision\" with a range: the predicted "
             "speed-up times the p10-p90 of measured / predicted speed-up of the same-source pairs above, "
             "classed by device class x framework x pair kind (narrow/wide precision family) with the rule "
             f"chosen as for the latency classes ({ranges.rule} on all sources). Each pair against its class "
             f"built without its source: {inside} of {n} inside ({inside / n:.0%}), median width {width:.2f}x. "
-            f"{_widest_source(ranges.bands)}")
+            f"{_widest_source(ranges.bands)} On a calibrated device the \"calibrated\" classes apply, from the "
+            f"{c_n} pairs of the CPU validation (its calibration; the unit is the model) and of the accepted "
+            f"`advisor fit` replays (the unit is the source), with what the user ends up with there "
+            f"({calibrated.rule}): {c_inside} of {c_n} inside ({c_inside / c_n:.0%}), median width {c_width:.2f}x.")
     lines = ["### Speed-up ranges (configs/intervals.yaml, `speedups`)", "", *textwrap.wrap(text, 100), "",
              "| device class | framework | pair kind | pairs | sources | low | high |", "|---|---|---|---:|---:|---:|---:|"]
-    for c in ranges.classes:
+    for c in ranges.classes + calibrated.classes:
         lines.append(f"| {c['device_class']} | {c['framework']} | {c['precision_family']} | {c['n']} | {c['sources']} "
                      f"| {sig3(c['low_ratio'])} | {sig3(c['high_ratio'])} |")
     return [*lines, ""]
@@ -990,7 +1034,8 @@ def _picked(value: float, count: int, name: str, nested: NestedConstants) -> str
     return f"{value:g} ({', '.join(names)})"
 
 
-def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule], ranges: SpeedupRanges) -> str:
+def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule], ranges: SpeedupRanges,
+                   calibrated_ranges: SpeedupRanges) -> str:
     header = (
         "# Generated by `python benchmarks/accuracy.py` from leave-one-source-out residuals; do not edit by hand.\n"
         "# ratio = measured latency / predicted latency of held-out rows; low/high = its p10/p90, widened when few sources\n"
@@ -1002,9 +1047,10 @@ def intervals_yaml(classes: list[dict[str, Any]], rules: dict[str, IntervalRule]
         "# leave-one-model-out, give the \"calibrated\" entries; the rows of a framework predicted with the `*/*`\n"
         "# correction of a fit of the source's other frameworks give the \"calibrated-other-framework\" entries.\n"
         "# speedups: measured / predicted speed-up of same-source precision pairs (n counts pairs; precision_family\n"
-        f"# holds the pair's kind, narrow/wide family), by the rule chosen the same way: {ranges.rule}.\n"
+        f"# holds the pair's kind, narrow/wide family), by the rule chosen the same way: {ranges.rule}; the \"calibrated\"\n"
+        f"# ones from the pairs of the CPU validation and of accepted `advisor fit` replays: {calibrated_ranges.rule}.\n"
     )
-    body = {"default": DEFAULT_INTERVAL, "classes": classes, "speedups": ranges.classes}
+    body = {"default": DEFAULT_INTERVAL, "classes": classes, "speedups": ranges.classes + calibrated_ranges.classes}
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200)
 
 
@@ -1019,18 +1065,19 @@ def main(argv: list[str] | None = None) -> int:
     scored, residuals = cross_validate(preds, nested.preds_by_source)
     items = [(s.pred.row, s.pred.measured_ms, s.loso_ms, s.pred.predicted_ms) for s in scored]
     pairs = speedups(items, PUBLISHED_PAIR_KEYS)
-    ranges = speedup_ranges(pairs, [s.pred for s in scored])
+    ranges = speedup_ranges(published_pair_residuals(pairs, [s.pred for s in scored]))
     vfit = validation_fit()
     vpairs = speedups(vfit.rows, ("model", "batch", "framework"))
     fits = fit_replays(nested.preds_by_source, vfit)
+    calibrated_ranges = speedup_ranges(calibrated_pair_residuals(fits), "calibrated")
     calibrated, other = fits.calibrated_residuals, fits.ofit.residuals
     rules = {"published": choose_interval_rule(residuals), "calibrated": choose_interval_rule(calibrated, "calibrated"),
              OTHER_FRAMEWORK: choose_interval_rule(other, OTHER_FRAMEWORK)}
     classes = interval_classes(residuals, rule=rules["published"])
     classes += [c for c in interval_classes(calibrated, "calibrated", rules["calibrated"]) if c["device_class"] == "calibrated"]
     classes += [c for c in interval_classes(other, OTHER_FRAMEWORK, rules[OTHER_FRAMEWORK]) if c["device_class"] == OTHER_FRAMEWORK]
-    args.intervals.write_text(intervals_yaml(classes, rules, ranges))
-    text = render(scored, pairs, fits, vpairs, data, classes, rules, nested, ranges)
+    args.intervals.write_text(intervals_yaml(classes, rules, ranges, calibrated_ranges))
+    text = render(scored, pairs, fits, vpairs, data, classes, rules, nested, (ranges, calibrated_ranges))
     args.report.write_text(text)
     print(text.split("## Error per class")[0])
     return 0

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from advisor.domain.candidates import Candidate
-from advisor.predict.intervals import IntervalTable
+from advisor.predict.intervals import IntervalClass, IntervalTable
 from advisor.recommend.engine import recommend
 from advisor.recommend.render import to_json, to_markdown
 from advisor.recommend.speedup import PrecisionSpeedup, precision_speedup
@@ -61,11 +61,25 @@ def test_a_float_best_is_compared_with_the_fastest_low_precision_and_the_backoff
     assert s.sentence().endswith("int8 is likely slower here")  # 0.769 x 1.2 < 1
 
 
-def test_no_statement_without_the_other_side_and_no_range_on_a_calibrated_framework() -> None:
+def test_no_statement_without_the_other_side() -> None:
     assert precision_speedup([cand(1, "fp16", 1.0), cand(2, "fp32", 2.0)], TABLE, "edge_gpu_soc", set()) is None
     assert precision_speedup([], TABLE, "edge_gpu_soc", set()) is None
-    s = precision_speedup([cand(1, "int8", 1.0), cand(2, "fp16", 1.5)], TABLE, "edge_gpu_soc", {"tensorrt"})
-    assert (s.low, s.high) == (0.0, 0.0) and "calibration" in s.sentence()
+
+
+def test_a_calibrated_framework_takes_the_calibrated_speedup_classes_first() -> None:
+    table = TABLE.model_copy(update={"speedups": [*TABLE.speedups, IntervalClass.model_validate(
+        {"device_class": "calibrated", "framework": "*", "precision_family": "int8/float", "n": 17, "sources": 8,
+         "low_ratio": 0.9, "high_ratio": 1.1})]})
+    ranked = [cand(1, "int8", 1.0), cand(2, "fp16", 1.5)]
+    s = precision_speedup(ranked, table, "edge_gpu_soc", {"tensorrt"})
+    assert (s.low, s.high) == pytest.approx((1.35, 1.65))
+    assert s.evidence == ("none of calibrated x tensorrt x int8/float; nearest: 17 measured pairs of calibrated x * x "
+                          "int8/float, 8 sources")
+    # another framework's calibration does not make this one calibrated
+    assert precision_speedup(ranked, table, "edge_gpu_soc", {"pytorch"}).evidence.startswith("4 measured pairs of edge")
+    # without calibrated classes a calibrated platform falls back to its device class
+    fallback = precision_speedup(ranked, TABLE, "edge_gpu_soc", {"tensorrt"})
+    assert fallback.evidence.startswith("none of calibrated x tensorrt x int8/float; nearest: 4 measured pairs of edge")
     sure = PrecisionSpeedup(model="m", framework="f", narrow="int8", wide="fp16", predicted=2.0, low=1.5, high=2.4,
                             evidence="e")
     assert sure.sentence() == "int8 vs fp16 (f): speed-up 2.00x predicted, likely 1.50-2.40x (e)"
@@ -90,7 +104,7 @@ def test_speedup_ranges_are_built_and_scored_per_pair_held_out_by_source() -> No
     """benchmarks.accuracy.speedup_ranges: a pair's residual is measured / predicted speed-up,
     keyed by the narrow row's device class and framework and the pair's kind; every pair is
     scored against classes built without its own source."""
-    from benchmarks.accuracy import Speedup, speedup_ranges
+    from benchmarks.accuracy import Speedup, published_pair_residuals, speedup_ranges
     from benchmarks.fit import RowPrediction
 
     preds, pairs = [], []
@@ -100,7 +114,7 @@ def test_speedup_ranges_are_built_and_scored_per_pair_held_out_by_source() -> No
                               "edge_gpu_soc", 1.0, 1.0, "compute") for p in ("int8", "fp16")]
         preds += rows
         pairs.append(Speedup("int8/fp16", (rows[0].id, rows[1].id), measured=2.0 * ratio, predicted=2.0, raw=2.0))
-    ranges = speedup_ranges(pairs, preds)
+    ranges = speedup_ranges(published_pair_residuals(pairs, preds))
     assert [(r.device_class, r.framework, r.family, r.cluster) for r in ranges.residuals][0] == \
         ("edge_gpu_soc", "tensorrt", "int8/float", "s0")
     assert [r.ratio for r in ranges.residuals] == pytest.approx([0.8, 1.0, 1.25, 0.9])
@@ -112,3 +126,36 @@ def test_speedup_ranges_are_built_and_scored_per_pair_held_out_by_source() -> No
     for residual, band in ranges.bands:  # built from the 3 other sources only
         others = [r.ratio for r in ranges.residuals if r.cluster != residual.cluster]
         assert band["n"] == 3 and band["low_ratio"] <= min(others) and band["high_ratio"] >= max(others)
+
+
+def test_calibrated_pairs_use_what_the_user_ends_up_with() -> None:
+    """benchmarks.accuracy.calibrated_pair_residuals: CPU validation pairs with the calibrated
+    prediction alone when `advisor fit` refuses the fit (the unit is the model), and the pairs of
+    accepted published fit replays with their fitted latencies (the unit is the source)."""
+    from benchmarks.accuracy import DeviceFit, DeviceFitRow, FitReplays, Residual, ValidationFit, calibrated_pair_residuals
+    from benchmarks.fit import RowPrediction
+
+    def cpu_row(precision: str, measured: float, corrected: float, alone: float):
+        row = {"id": f"r18 {precision}", "model": "resnet18", "batch": 1, "framework": "onnxruntime-cpu",
+               "precision": precision}
+        return row, measured, corrected, alone
+
+    refused = ValidationFit([cpu_row("fp32", 10.0, 9.0, 8.0), cpu_row("int8", 4.0, 3.0, 2.0)], [], before=0.1, after=0.2)
+    published = []
+    for precision, measured, fitted in (("fp16", 6.0, 5.0), ("int8", 4.0, 2.0)):
+        row = {"id": f"x-{precision}", "source_id": "src", "model": "yolov8n", "platform": "p", "framework": "tensorrt",
+               "precision": precision, "metric": "latency_ms"}
+        pred = RowPrediction(row, "edge_gpu_soc", 1.0, measured, "compute")
+        published.append(DeviceFitRow(pred, fitted, Residual("calibrated", "tensorrt", "float", measured / fitted, "src")))
+    fits = FitReplays(refused, DeviceFit(published), DeviceFit([]), [], [], [])
+    cpu, pub = calibrated_pair_residuals(fits)
+    # measured speed-up 10/4 = 2.5 against the calibrated prediction alone 8/2 = 4 (the fit was refused)
+    assert (cpu.device_class, cpu.framework, cpu.family, cpu.cluster) == ("calibrated", "onnxruntime-cpu", "int8/float",
+                                                                           "resnet18")
+    assert cpu.ratio == pytest.approx(2.5 / 4.0)
+    # measured 6/4 = 1.5 against the fitted 5/2 = 2.5
+    assert (pub.framework, pub.family, pub.cluster) == ("tensorrt", "int8/float", "src")
+    assert pub.ratio == pytest.approx(1.5 / 2.5)
+    accepted = ValidationFit(refused.rows, [], before=0.2, after=0.1)
+    (cpu_fitted, _) = calibrated_pair_residuals(FitReplays(accepted, DeviceFit(published), DeviceFit([]), [], [], []))
+    assert cpu_fitted.ratio == pytest.approx(2.5 / 3.0)  # the LOMO-corrected prediction 9/3

@@ -100,10 +100,12 @@ class IntervalTable(_Strict):
         found = _most_specific(self.classes, [*first, device_class, WILDCARD], framework, family)
         return self.default if found is None else found
 
-    def speedup_lookup(self, device_class: str, framework: str, kind: str) -> IntervalClass:
+    def speedup_lookup(self, device_class: str, framework: str, kind: str, calibrated: bool = False) -> IntervalClass:
         """The speed-up class of a precision pair (``kind`` from :func:`pair_kind`), searched
-        as :meth:`lookup` searches (uncalibrated classes only); else ``default``."""
-        found = _most_specific(self.speedups, [device_class, WILDCARD], framework, kind)
+        as :meth:`lookup` searches: the calibrated classes first on a calibrated platform, then
+        the device class, then any device; else ``default``."""
+        devices = [CALIBRATED] if calibrated else []
+        found = _most_specific(self.speedups, [*devices, device_class, WILDCARD], framework, kind)
         return self.default if found is None else found
 
 
