@@ -38,7 +38,7 @@ import statistics
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -460,6 +460,11 @@ class SpeedupRanges:
     rule: IntervalRule
     bands: list[tuple[Residual, dict[str, Any]]]
 
+    @property
+    def scored(self) -> tuple[int, int, float]:
+        """(pairs inside their held-out band, pairs, median width high/low)."""
+        return coverage_and_width(self.bands)
+
 
 def speedup_ranges(residuals: list[Residual], device_class_label: str | None = None) -> SpeedupRanges:
     """The speed-up classes of these pair residuals (all under ``device_class_label`` when
@@ -491,29 +496,22 @@ def calibrated_pair_residuals(fits: FitReplays) -> list[Residual]:
     """The same on a calibrated device, with what the user ends up with there: the CPU
     validation (its calibration, `advisor fit` corrections where accepted; the unit is the
     model) and the published rows of accepted `advisor fit` replays (the unit is the source)."""
-    vfit = fits.vfit
-    cpu_items = [(row, measured, corrected if vfit.accepted else alone, alone)
-                 for row, measured, corrected, alone in vfit.rows]
-    cpu_rows = {row["id"]: row for row, *_ in cpu_items}
+    cpu_rows = {row["id"]: row for row, *_ in fits.vfit.rows}
     out = []
-    for pair in speedups(cpu_items, ("model", "batch", "framework")):
+    for pair in speedups(fits.vfit.kept_rows, ("model", "batch", "framework")):
         narrow, wide = cpu_rows[pair.ids[0]], cpu_rows[pair.ids[1]]
         kind = pair_kind(precision_family(narrow["precision"]), precision_family(wide["precision"]))
         out.append(Residual("calibrated", narrow["framework"], kind, pair.measured / pair.predicted, narrow["model"]))
-    fitted = {r.pred.id: r.pred for r in fits.dfit.fitted}
-    items = [(r.pred.row, r.pred.measured_ms, r.fitted_ms, r.pred.predicted_ms) for r in fits.dfit.fitted]
-    for pair in speedups(items, PUBLISHED_PAIR_KEYS):
-        narrow, wide = fitted[pair.ids[0]], fitted[pair.ids[1]]
-        out.append(Residual("calibrated", narrow.row["framework"], pair_kind(narrow.family, wide.family),
-                            pair.measured / pair.predicted, narrow.source))
-    return out
+    fitted = fits.dfit.fitted
+    pairs = speedups([(r.pred.row, r.pred.measured_ms, r.fitted_ms, r.pred.predicted_ms) for r in fitted],
+                     PUBLISHED_PAIR_KEYS)
+    return out + [replace(r, device_class="calibrated") for r in published_pair_residuals(pairs, [r.pred for r in fitted])]
 
 
 # --------------------------------------------------------------------------- CPU validation + advisor fit
 @dataclass
 class ValidationFit:
     rows: list[tuple[dict[str, Any], float, float, float]]  # (row, measured, LOMO-corrected, uncorrected)
-    residuals: list[Residual]  # what the user ends up with (see validation_fit)
     before: float
     after: float
 
@@ -522,21 +520,30 @@ class ValidationFit:
         """Would `advisor fit` keep the corrections (held-out error better than none)?"""
         return self.after < self.before
 
+    @property
+    def kept_rows(self) -> list[tuple[dict[str, Any], float, float, float]]:
+        """(row, measured, what the user ends up with, uncorrected): the LOMO-corrected prediction
+        where `advisor fit` accepts the fit, the calibrated prediction alone where it refuses it
+        (the device keeps its `advisor calibrate` record either way)."""
+        return [(row, measured, corrected if self.accepted else alone, alone)
+                for row, measured, corrected, alone in self.rows]
+
+    @property
+    def residuals(self) -> list[Residual]:
+        """measured / what the user ends up with; the unit is the model."""
+        return [Residual("calibrated", row["framework"], precision_family(row["precision"]), measured / kept, row["model"])
+                for row, measured, kept, _ in self.kept_rows]
+
 
 def validation_fit(path: Path = VALIDATION) -> ValidationFit:
     """The CPU validation predicted with its calibration, corrected leave-one-model-out by the code
-    `advisor fit` runs (advisor.measure.fitting.fit_measurements). The residuals are what the user
-    ends up with: corrected where `advisor fit` accepts the fit, the calibrated prediction alone
-    where it refuses it (the device keeps its `advisor calibrate` record either way)."""
+    `advisor fit` runs (advisor.measure.fitting.fit_measurements); its residuals are what the user
+    ends up with (:attr:`ValidationFit.kept_rows`)."""
     samples, measured = validation_samples(path)
     rows = [dict(m, id=f"{m['model']} b{m['batch']} {m['framework']} {m['precision']}") for m in measured]
     fit = fit_measurements(samples, str(path))
-    corrected = fit.held_out_ms
-    kept = corrected if fit.improves else {s.id: s.predicted_ms for s in samples}
-    items = [(row, s.measured_ms, corrected[s.id], s.predicted_ms) for row, s in zip(rows, samples)]
-    residuals = [Residual("calibrated", row["framework"], s.path[-1], s.measured_ms / kept[s.id], row["model"])
-                 for row, s in zip(rows, samples)]
-    return ValidationFit(items, residuals, fit.before, fit.after)
+    items = [(row, s.measured_ms, fit.held_out_ms[s.id], s.predicted_ms) for row, s in zip(rows, samples)]
+    return ValidationFit(items, fit.before, fit.after)
 
 
 @dataclass(frozen=True)
@@ -963,8 +970,7 @@ def _fit_table(fit: DeviceFit, bands: Sequence[tuple[Residual, dict[str, Any]]],
 
 
 def _speedup_summary(ranges: SpeedupRanges, calibrated: SpeedupRanges) -> list[str]:
-    inside, n, width = coverage_and_width(ranges.bands)
-    c_inside, c_n, c_width = coverage_and_width(calibrated.bands)
+    (inside, n, width), (c_inside, c_n, c_width) = ranges.scored, calibrated.scored
     return [f"| speed-up ranges `recommend` gives a precision pair (measured speed-up inside p10-p90 of its class "
             f"built without the pair's source) | coverage {inside / n:.0%} ({inside} of {n}), width {width:.2f}x | |",
             f"| the same on a calibrated device (pairs of the CPU validation, held out by model, and of accepted "
@@ -985,8 +991,7 @@ def _widest_source(bands: Sequence[tuple[Residual, dict[str, Any]]]) -> str:
 
 def speedup_section(ranges: SpeedupRanges, calibrated: SpeedupRanges) -> list[str]:
     """The speed-up classes of configs/intervals.yaml and how their held-out ranges score."""
-    inside, n, width = coverage_and_width(ranges.bands)
-    c_inside, c_n, c_width = coverage_and_width(calibrated.bands)
+    (inside, n, width), (c_inside, c_n, c_width) = ranges.scored, calibrated.scored
     text = ("`recommend` answers \"how much faster is the narrower precision\" with a range: the predicted "
             "speed-up times the p10-p90 of measured / predicted speed-up of the same-source pairs above, "
             "classed by device class x framework x pair kind (narrow/wide precision family) with the rule "

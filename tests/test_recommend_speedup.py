@@ -140,7 +140,7 @@ def test_calibrated_pairs_use_what_the_user_ends_up_with() -> None:
                "precision": precision}
         return row, measured, corrected, alone
 
-    refused = ValidationFit([cpu_row("fp32", 10.0, 9.0, 8.0), cpu_row("int8", 4.0, 3.0, 2.0)], [], before=0.1, after=0.2)
+    refused = ValidationFit([cpu_row("fp32", 10.0, 9.0, 8.0), cpu_row("int8", 4.0, 3.0, 2.0)], before=0.1, after=0.2)
     published = []
     for precision, measured, fitted in (("fp16", 6.0, 5.0), ("int8", 4.0, 2.0)):
         row = {"id": f"x-{precision}", "source_id": "src", "model": "yolov8n", "platform": "p", "framework": "tensorrt",
@@ -156,6 +156,6 @@ def test_calibrated_pairs_use_what_the_user_ends_up_with() -> None:
     # measured 6/4 = 1.5 against the fitted 5/2 = 2.5
     assert (pub.framework, pub.family, pub.cluster) == ("tensorrt", "int8/float", "src")
     assert pub.ratio == pytest.approx(1.5 / 2.5)
-    accepted = ValidationFit(refused.rows, [], before=0.2, after=0.1)
+    accepted = ValidationFit(refused.rows, before=0.2, after=0.1)
     (cpu_fitted, _) = calibrated_pair_residuals(FitReplays(accepted, DeviceFit(published), DeviceFit([]), [], [], []))
     assert cpu_fitted.ratio == pytest.approx(2.5 / 3.0)  # the LOMO-corrected prediction 9/3
