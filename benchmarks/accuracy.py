@@ -130,10 +130,13 @@ def _quantile_bounds(ratios: Sequence[float], clusters: int, widen: float = 1.0)
 
 
 def interval_classes(residuals: Sequence[Residual], device_class_label: str | None = None,
-                     rule: IntervalRule = REASONED_INTERVAL_RULE) -> list[dict[str, Any]]:
+                     rule: IntervalRule = REASONED_INTERVAL_RULE, *,
+                     with_between_share: bool = False) -> list[dict[str, Any]]:
     """Every (device class, framework, precision family) class and its wildcards with >= 3 rows
-    from >= ``rule.min_clusters`` sources (models for calibrated rows), with its ``sources`` and
-    :func:`between_share` (what --explain says dominates the range)."""
+    from >= ``rule.min_clusters`` sources (models for calibrated rows), with its ``sources``; with
+    ``with_between_share``, also :func:`between_share` (what --explain says dominates the range),
+    for the classes written to configs/intervals.yaml only: the held-out rule scoring builds
+    classes hundreds of times and reads their bounds alone."""
     groups: dict[tuple[str, str, str], list[Residual]] = {}
     for r in residuals:
         dc = device_class_label or r.device_class
@@ -147,7 +150,7 @@ def interval_classes(residuals: Sequence[Residual], device_class_label: str | No
         low, high = _quantile_bounds([r.ratio for r in group], clusters, rule.widen)
         out.append({"device_class": dc, "framework": fw, "precision_family": fam, "n": len(group),
                     "low_ratio": round(low, 4), "high_ratio": round(high, 4), "sources": clusters}
-                   | _between_field(group, clusters))
+                   | (_between_field(group, clusters) if with_between_share else {}))
     return out
 
 
@@ -471,11 +474,10 @@ def speedup_ranges(residuals: list[Residual], device_class_label: str | None = N
     given, as the calibrated latency classes are), the rule chosen on them, and each pair's
     band built without its source (model)."""
     rule = choose_interval_rule(residuals, device_class_label)
-    built = interval_classes(residuals, device_class_label, rule)
+    # no between_share: it is advice about a fit on the device, which pairs do not give
+    classes = interval_classes(residuals, device_class_label, rule)
     if device_class_label is not None:
-        built = [c for c in built if c["device_class"] == device_class_label]
-    # the share between sources is advice about a fit on the device; pairs get none
-    classes = [{k: v for k, v in c.items() if k != "between_share"} for c in built]
+        classes = [c for c in classes if c["device_class"] == device_class_label]
     bands = held_out_bands(residuals, classes_by_chosen_rule(device_class_label), device_class_label)
     return SpeedupRanges(residuals, classes, rule, bands)
 
@@ -1078,9 +1080,11 @@ def main(argv: list[str] | None = None) -> int:
     calibrated, other = fits.calibrated_residuals, fits.ofit.residuals
     rules = {"published": choose_interval_rule(residuals), "calibrated": choose_interval_rule(calibrated, "calibrated"),
              OTHER_FRAMEWORK: choose_interval_rule(other, OTHER_FRAMEWORK)}
-    classes = interval_classes(residuals, rule=rules["published"])
-    classes += [c for c in interval_classes(calibrated, "calibrated", rules["calibrated"]) if c["device_class"] == "calibrated"]
-    classes += [c for c in interval_classes(other, OTHER_FRAMEWORK, rules[OTHER_FRAMEWORK]) if c["device_class"] == OTHER_FRAMEWORK]
+    classes = interval_classes(residuals, rule=rules["published"], with_between_share=True)
+    classes += [c for c in interval_classes(calibrated, "calibrated", rules["calibrated"], with_between_share=True)
+                if c["device_class"] == "calibrated"]
+    classes += [c for c in interval_classes(other, OTHER_FRAMEWORK, rules[OTHER_FRAMEWORK], with_between_share=True)
+                if c["device_class"] == OTHER_FRAMEWORK]
     args.intervals.write_text(intervals_yaml(classes, rules, ranges, calibrated_ranges))
     text = render(scored, pairs, fits, vpairs, data, classes, rules, nested, (ranges, calibrated_ranges))
     args.report.write_text(text)

@@ -128,10 +128,11 @@ def test_between_share_is_not_written_without_scatter_within_a_source() -> None:
     from benchmarks.accuracy import Residual, interval_classes
 
     one_row_each = [Residual("cpu", "ort", "float", r, f"s{i}") for i, r in enumerate((0.8, 1.0, 1.3))]
-    classes = interval_classes(one_row_each)
+    classes = interval_classes(one_row_each, with_between_share=True)
     assert classes and all("between_share" not in c for c in classes)
     with_scatter = one_row_each + [Residual("cpu", "ort", "float", r, "s0") for r in (0.9, 0.7)]
-    assert all(0 <= c["between_share"] <= 1 for c in interval_classes(with_scatter))
+    assert all(0 <= c["between_share"] <= 1 for c in interval_classes(with_scatter, with_between_share=True))
+    assert all("between_share" not in c for c in interval_classes(with_scatter))  # bounds only by default
 
 
 def test_a_biased_class_shifts_the_range_above_the_prediction() -> None:
