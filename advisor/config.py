@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from advisor.errors import InputError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+Model = TypeVar("Model", bound="BaseModel")
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -32,3 +37,16 @@ def load_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def load_config_model(path: Path, model: type[Model]) -> Model:
+    """A config file validated as ``model``; a bad value is one InputError line naming the
+    file and the field (the first error pydantic reports)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(load_yaml(path))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"{path}: field '{field}': {err['msg']}") from None

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from advisor.config import config_path, load_yaml
-from advisor.errors import InputError
+from advisor.config import config_path, load_config_model
 
 
 class _Strict(BaseModel):
@@ -63,14 +62,7 @@ class PredictorConstants(_Strict):
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> PredictorConstants:
-    from pydantic import ValidationError
-
-    try:
-        return PredictorConstants.model_validate(load_yaml(Path(path)))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"{path}: field '{field}': {err['msg']}") from None
+    return load_config_model(Path(path), PredictorConstants)
 
 
 def predictor_constants() -> PredictorConstants:

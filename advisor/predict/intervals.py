@@ -17,11 +17,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from advisor.config import config_path, load_yaml
+from advisor.config import config_path, load_config_model
 from advisor.display import sig3
-from advisor.errors import InputError
 
 #: Fewest held-out rows for a class's range to be used instead of a wider class's.
 MIN_EVIDENCE = 3
@@ -126,12 +125,7 @@ def pair_kind(narrow_family: str, wide_family: str) -> str:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> IntervalTable:
-    try:
-        return IntervalTable.model_validate(load_yaml(Path(path)))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"{path}: field '{field}': {err['msg']}") from None
+    return load_config_model(Path(path), IntervalTable)
 
 
 def interval_table() -> IntervalTable:
