@@ -24,7 +24,7 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,12 +40,18 @@ from advisor.domain.specs import FrameworkSpec, Peak, PlatformSpec  # noqa: E402
 from advisor.predict.constants import PredictorConstants, predictor_constants  # noqa: E402
 from advisor.predict.corrections import DEFAULT_PRIOR, Corrections, Sample, fit_corrections, precision_family  # noqa: E402
 from advisor.predict.engine import predict  # noqa: E402
+from advisor.predict.platform_corrections import (  # noqa: E402
+    NO_PLATFORM_CORRECTIONS,
+    PlatformCorrectionTable,
+    PlatformFit,
+)
 from advisor.profiling.types import Category, OpRecord, Profile  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "published.yaml"
 QUANTIZATION = ROOT / "configs" / "quantization.yaml"
 QUANTIZATION_ENV = "ADVISOR_QUANTIZATION_CONFIG"
 FITTED = ROOT / "configs" / "fitted.yaml"
+PLATFORM_CORRECTIONS = ROOT / "configs" / "platform_corrections.yaml"
 #: prior strengths tried by choose_prior (rows a group needs to weigh as much as its parent)
 PRIOR_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 #: the global constants of configs/predictor.yaml whose origin is "fit": each is chosen from its
@@ -113,7 +119,13 @@ class RowPrediction:
 
     def sample(self) -> Sample:
         return Sample(self.id, self.measured_ms, self.predicted_ms,
-                      (self.device_class, self.row["framework"], self.family))
+                      (self.device_class, self.row["framework"], self.family),
+                      (self.row["platform"], _model_name(self.row)))
+
+
+def _model_name(row: dict[str, Any]) -> str:
+    model = row["model"]
+    return model if isinstance(model, str) else "GEMM " + "x".join(map(str, model["gemm"]))
 
 
 def load_specs(variants: dict[str, Any], fw_variants: dict[str, Any] | None = None
@@ -231,7 +243,8 @@ def predict_rows(constants: PredictorConstants | None = None) -> tuple[list[RowP
         # the build the row measured (a declared variant), else the seed's framework
         framework = frameworks[row.get("framework_build", row["framework"])]
         with checkpoint_layout(row):
-            pred = predict(prof, platform, framework, row["precision"], constants=c)
+            pred = predict(prof, platform, framework, row["precision"], constants=c,
+                           platform_corrections=NO_PLATFORM_CORRECTIONS)
         if row["metric"] == "kernel_ms":
             predicted, bound = pred.layers[0].time_ms, pred.layers[0].bound
         else:
@@ -241,17 +254,59 @@ def predict_rows(constants: PredictorConstants | None = None) -> tuple[list[RowP
 
 
 @dataclass(frozen=True)
+class FittedStructure:
+    """Class corrections (device class -> framework -> precision family) and, on what they
+    leave, the per-platform `advisor fit` of the published rows (advisor.predict.platform_corrections)."""
+
+    classes: Corrections
+    platforms: PlatformCorrectionTable
+
+    def multiplier(self, sample: Sample) -> float:
+        platform = sample.platform_model[0] if sample.platform_model else ""
+        return self.classes.multiplier(sample.path) * self.platforms.multiplier(platform)
+
+
+@dataclass(frozen=True)
 class Structure:
-    """How the corrections are fitted: the estimator and the prior strength (inf: no correction)."""
+    """How the class corrections are fitted: the estimator and the prior strength (inf: no
+    correction). The per-platform fit on top is not a choice: `advisor fit`'s fixed procedure."""
 
     estimator: str
     prior: float
 
-    def fit(self, samples: list[Sample]) -> Corrections:
-        return fit_corrections(samples, self.prior, self.estimator)
+    def fit(self, samples: list[Sample], source_of: dict[str, str] | None = None) -> FittedStructure:
+        """``source_of`` names each sample's source in the per-platform figures' provenance."""
+        classes = fit_corrections(samples, self.prior, self.estimator)
+        return FittedStructure(classes, fit_platforms(samples, classes, source_of or {}))
 
     def __str__(self) -> str:
         return "no correction" if math.isinf(self.prior) else f"{self.estimator}, k = {self.prior:g}"
+
+
+def fit_platforms(samples: Sequence[Sample], classes: Corrections, source_of: dict[str, str]) -> PlatformCorrectionTable:
+    """`advisor fit` (advisor.measure.fitting.fit_measurements) on each platform's rows, predicted
+    with the class corrections, as one group (every framework and precision: one multiplier, the
+    device's bias): kept where its leave-one-model-out error beats no fit, as `advisor fit` stores
+    a user's fit only then; platforms with rows of one model cannot be scored."""
+    from advisor.measure.fitting import fit_measurements
+
+    by_platform: dict[str, list[Sample]] = {}
+    for s in samples:
+        if s.platform_model:
+            by_platform.setdefault(s.platform_model[0], []).append(s)
+    fits = []
+    for platform, group in sorted(by_platform.items()):
+        models = {s.platform_model[1] for s in group}
+        if len(models) < 2:
+            continue
+        fit_samples = [Sample(f"{s.platform_model[1]}|{s.id}", s.measured_ms, s.predicted_ms * classes.multiplier(s.path), ())
+                       for s in group]
+        fit = fit_measurements(fit_samples, f"published rows on {platform}")
+        if fit.improves:
+            fits.append(PlatformFit(platform=platform, multiplier=fit.corrections["*/*"], rows=len(group), models=len(models),
+                                    sources=sorted({source_of.get(s.id, s.id) for s in group}),
+                                    error_before=round(fit.before, 4), error_after=round(fit.after, 4)))
+    return PlatformCorrectionTable(fits=fits)
 
 
 #: the structures choose_structure tries: group centre (mean or median of log ratios) x prior
@@ -272,7 +327,7 @@ def loso_predictions(samples: list[Sample], source_of: dict[str, str], structure
         fitted = structure.fit([s for s in samples if source_of[s.id] != src])
         for s in samples:
             if source_of[s.id] == src:
-                out[s.id] = s.predicted_ms * fitted.multiplier(s.path)
+                out[s.id] = s.predicted_ms * fitted.multiplier(s)
     return out
 
 
@@ -283,6 +338,20 @@ def choose_structure(samples: list[Sample], source_of: dict[str, str]) -> Struct
         return Structure("median", DEFAULT_PRIOR)
     scores = [(median_abs_log(samples, loso_predictions(samples, source_of, st)), i) for i, st in enumerate(STRUCTURES)]
     return STRUCTURES[min(scores)[1]]
+
+
+def platform_corrections_yaml(table: PlatformCorrectionTable, n_rows: int) -> str:
+    """configs/platform_corrections.yaml: the per-platform figures the predictor applies."""
+    header = (
+        "# Generated by `python benchmarks/fit.py` from benchmarks/data/published.yaml; do not edit by hand.\n"
+        "# Per platform: `advisor fit` (advisor.measure.fitting, fixed structure) on its published rows as one group\n"
+        "# (one multiplier for every framework and precision), predicted with the class corrections of\n"
+        "# configs/fitted.yaml; kept only where its leave-one-model-out median\n"
+        "# |error| (error_before -> error_after) beats no fit. Platforms whose rows hold one model are not scored.\n"
+        f"# {n_rows} rows. advisor.predict.platform_corrections applies the figures to datasheet predictions;\n"
+        "# docs/accuracy.md scores them held out by source (each row with the fit of the other sources' rows).\n"
+    )
+    return header + yaml.safe_dump(table.model_dump(), sort_keys=False, width=100)
 
 
 def fitted_yaml(corrections: Corrections, n_rows: int) -> str:
@@ -405,15 +474,22 @@ def _halves_table(halves: list[HalfFit]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=FITTED)
+    ap.add_argument("--platform-out", type=Path, default=PLATFORM_CORRECTIONS)
     args = ap.parse_args(argv)
     preds, _ = predict_rows()
     samples = [p.sample() for p in preds]
     source_of = {p.id: p.source for p in preds}
-    corrections = choose_structure(samples, source_of).fit(samples)
+    structure = choose_structure(samples, source_of)
+    fitted = structure.fit(samples, source_of)
+    corrections = fitted.classes
     args.out.write_text(fitted_yaml(corrections, len(samples)))
+    args.platform_out.write_text(platform_corrections_yaml(fitted.platforms, len(samples)))
     for path, fig in sorted(corrections.figures.items(), key=lambda kv: (len(kv[0]), kv[0])):
         print(f"{'/'.join(path) or '(all)':48} x{fig.multiplier:6.3g}  n={fig.n}")
-    print(f"{corrections.estimator}, prior k = {corrections.prior:g}; wrote {args.out}")
+    for fit in fitted.platforms.fits:
+        print(f"{fit.platform:48} x{fit.multiplier:6.3g}  n={fit.rows}  leave-one-model-out "
+              f"{fit.error_before:.1%} -> {fit.error_after:.1%}  ({', '.join(fit.sources)})")
+    print(f"{structure}; wrote {args.out} and {args.platform_out}")
     return 0
 
 

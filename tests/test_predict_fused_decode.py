@@ -16,6 +16,7 @@ import pytest
 from advisor.db.profile_cache import profile_for
 from advisor.predict.engine import predict
 from advisor.predict.kernels import fuse
+from advisor.predict.platform_corrections import NO_PLATFORM_CORRECTIONS
 from advisor.profiling.types import Category
 from advisor.workload import Workload
 from factories_predict import SRC, seed_framework, seed_platform
@@ -92,8 +93,9 @@ def test_tinychat_w4a16_decode_on_the_4090_matches_its_published_latency(model) 
     prof = profile_for(None, Workload(model=model, phase="decode", context=512))
     rtx4090 = seed_platform("rtx-4090")
     measured = TINYCHAT_4090_MS[model]
-    fused = predict(prof, rtx4090, tinychat(True), "w4a16").latency_ms
-    plain = predict(prof, rtx4090, tinychat(False), "w4a16").latency_ms
+    # the roofline alone: the published correction of the RTX 4090 is fitted on these very rows
+    fused = predict(prof, rtx4090, tinychat(True), "w4a16", platform_corrections=NO_PLATFORM_CORRECTIONS).latency_ms
+    plain = predict(prof, rtx4090, tinychat(False), "w4a16", platform_corrections=NO_PLATFORM_CORRECTIONS).latency_ms
     assert 0.7 * measured < fused < 1.4 * measured
     assert plain > 1.8 * measured  # host-bound on Hugging Face's kernel count
 

@@ -49,6 +49,9 @@ class Sample:
     predicted_ms: float
     #: hierarchy path from coarse to fine, e.g. ("pytorch", "float") or ("cpu", "pytorch", "float")
     path: tuple[str, ...]
+    #: (platform, model) of a published row: the per-platform fit (benchmarks/fit.py) groups rows
+    #: by platform and holds them out by model; empty for a device's own measurements
+    platform_model: tuple[str, str] | tuple[()] = ()
 
     @property
     def log_ratio(self) -> float:
@@ -166,5 +169,10 @@ def measures_framework(calibration: CalibrationSpec, framework_id: str) -> bool:
     classes (advisor.predict.intervals)."""
     if calibration.framework_id == framework_id:
         return True
-    measured = any(getattr(calibration, name) not in (None, {}, []) for name in MEASURED_FIELDS)
-    return measured or any(key.split("/", 1)[0] == framework_id for key in calibration.corrections)
+    return has_device_figures(calibration) or any(key.split("/", 1)[0] == framework_id for key in calibration.corrections)
+
+
+def has_device_figures(calibration: CalibrationSpec | None) -> bool:
+    """Whether a calibration carries figures measured on the device (an `advisor calibrate`
+    record); a corrections-only record from `advisor fit` has none."""
+    return calibration is not None and any(getattr(calibration, name) not in (None, {}, []) for name in MEASURED_FIELDS)

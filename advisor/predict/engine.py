@@ -26,6 +26,7 @@ from advisor.domain.vocab import is_gpu, is_npu
 from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
 from advisor.predict.corrections import latency_correction, measures_framework
+from advisor.predict.platform_corrections import PlatformCorrectionTable, platform_correction_table, published_correction
 from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
@@ -260,13 +261,16 @@ def predict(
     kernels: list[Kernel] | None = None,
     with_layers: bool = True,
     kv_cache: str | None = None,
+    platform_corrections: PlatformCorrectionTable | None = None,
 ) -> Prediction:
     """Predict latency, throughput and memory of one profile on one platform/framework.
 
     ``kernels`` may pass ``fuse(profile.ops, framework.fusion, scheme)`` already computed (the
     recommender shares it between frameworks with the same fusion traits); ``with_layers=False``
     leaves ``layers`` empty (the recommender needs only the totals). ``kv_cache`` is the
-    KV-cache dtype (None: the scheme's default, advisor.precision.default_kv_cache)."""
+    KV-cache dtype (None: the scheme's default, advisor.precision.default_kv_cache).
+    ``platform_corrections``: the published per-platform figures (None: configs/
+    platform_corrections.yaml; benchmarks pass NO_PLATFORM_CORRECTIONS to score rows held out)."""
     c = constants or predictor_constants()
     peaks = achievable(platform, framework, calibration)
     ovh = overheads(platform, framework, calibration, c)
@@ -344,9 +348,12 @@ def predict(
 
     call_ms = call_us * US / MS
     latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms
-    # the one place a fitted correction (`advisor fit`) applies: a multiplier on the total
+    # the one place corrections apply, multipliers on the total: the published rows of this
+    # platform (datasheet predictions only), then the device's own `advisor fit`
+    table = platform_correction_table() if platform_corrections is None else platform_corrections
+    published, published_note = published_correction(table, platform.id, calibration)
     correction, correction_note = latency_correction(calibration, framework.id, scheme)
-    latency_ms *= correction
+    latency_ms *= published * correction
     # the range comes last, from the final latency (any correction is applied before this)
     interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None,
                                        calibration is None or measures_framework(calibration, framework.id))
@@ -374,7 +381,9 @@ def predict(
         params=profile.params,
         layers=layers,
         warnings=warnings,
-        provenance=_provenance(peaks, ovh, curve, c, host_extra_origin) | ({"correction": correction_note} if correction_note else {}),
+        provenance=_provenance(peaks, ovh, curve, c, host_extra_origin)
+        | ({"published_correction": published_note} if published_note else {})
+        | ({"correction": correction_note} if correction_note else {}),
     )
 
 
