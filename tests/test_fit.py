@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor.display import sig3
 from advisor.errors import InputError
 from advisor.measure.fit_inputs import read_measurements
 from advisor.predict.corrections import Sample, fit_corrections, latency_correction, leave_one_group_out
@@ -186,8 +187,46 @@ def test_fit_stores_corrections_the_predictor_applies(isolated_db: str, tmp_path
     again = advisor("fit", str(path), "--target", TARGET)
     assert again.returncode == 0, again.stderr
     int8 = out["ranges"]["onnxruntime-cpu/int8"]
-    assert "range now" in again.stdout and f"x{int8['low_ratio']:.3g}-{int8['high_ratio']:.3g}" in again.stdout
+    assert "range now" in again.stdout and f"x{sig3(int8['low_ratio'])}-{sig3(int8['high_ratio'])}" in again.stdout
     assert json.loads(advisor("fit", str(path), "--target", TARGET, "--format", "json").stdout)["corrections"] == corr
+
+
+def test_fit_on_a_platform_with_a_published_correction_stacks_on_it(isolated_db: str, tmp_path: Path) -> None:
+    # the AGX Xavier carries a published figure (configs/platform_corrections.yaml); a user whose
+    # board runs TensorRT 1.5x slower than advisor now predicts gets 1.5x on top of that figure
+    from advisor.db.store import open_store
+    from advisor.predict.api import predict_case
+    from advisor.predict.platform_corrections import platform_correction_table
+    from advisor.workload import Workload
+
+    xavier = "jetson-agx-xavier"
+    published = platform_correction_table().find(xavier)
+    assert published is not None
+
+    def predicted(model: str):
+        return predict_case(open_store(), Workload(model=model, batch=1), target=xavier, precision="fp16",
+                            framework="tensorrt").prediction
+
+    models = ("resnet18", "resnet50", "mobilenet_v2")
+    before = {m: predicted(m) for m in models}
+    assert all("published correction for jetson-agx-xavier" in p.provenance["published_correction"] for p in before.values())
+    path = tmp_path / "xavier.csv"
+    path.write_text("model,framework,precision,latency_ms\n" +
+                    "".join(f"{m},tensorrt,fp16,{before[m].latency_ms * 1.5:.6g}\n" for m in models))
+    out = advisor("fit", str(path), "--target", xavier, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    fitted = json.loads(out.stdout)
+    assert fitted["published_correction"] == published.multiplier
+    # before: every prediction (published figure included) 1/1.5 of its measurement
+    assert fitted["median_abs_error_before"] == pytest.approx(1 - 1 / 1.5, rel=1e-3)
+    corr = fitted["corrections"]["tensorrt/float"]
+    assert 1.0 < corr < 1.5  # shrunk towards no correction with 3 measurements and prior 2
+    for m in models:
+        after = predicted(m)
+        assert after.latency_ms == pytest.approx(before[m].latency_ms * corr, rel=1e-6)
+        assert "published_correction" in after.provenance and "fitted correction" in after.provenance["correction"]
+    text = advisor("fit", str(path), "--target", xavier)
+    assert f"published correction x{sig3(published.multiplier)}" in " ".join(text.stdout.split())
 
 
 def test_fit_worse_than_none_is_refused_and_stores_nothing(isolated_db: str, tmp_path: Path) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from advisor.display import p10_p90, sig3
 from advisor.errors import InputError
 from advisor.predict.intervals import IntervalClass, interval_table
+from advisor.predict.platform_corrections import platform_correction_table
 
 
 def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
@@ -22,9 +24,11 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
     platform = store.get_platform(target)  # unknown target: InputError naming the nearest ids
     result = run_fit(store, target, measurements, origin)
     ranges = calibrated_ranges(platform.device_class, result.corrections)
+    published = platform_correction_table().find(target)
     if fmt == "json":
         print(json.dumps({
             "target": target, "measurements": len(result.samples),
+            "published_correction": published.multiplier if published is not None else None,
             "median_abs_error_before": result.before, "median_abs_error_after": result.after,
             "corrections": result.corrections, "sources": result.sources,
             "ranges": {key: {"low_ratio": cls.low_ratio, "high_ratio": cls.high_ratio, "class": cls.describe()}
@@ -43,8 +47,12 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
         detail = result.sources[key].split(": ", 1)[1].split(";")[0]  # "N measurements of a, b"
         count, _, models = detail.partition(" measurements of ")
         cls = ranges[key]
-        table.add_row(key, f"{value:.3g}", f"x{cls.low_ratio:.3g}-{cls.high_ratio:.3g}", count, models)
+        table.add_row(key, sig3(value), f"x{p10_p90(cls.low_ratio, cls.high_ratio)}", count, models)
     console.print(table)
+    if published is not None:
+        console.print(f"predictions on {target} without `advisor calibrate` figures carry its published correction "
+                      f"x{sig3(published.multiplier)} ({', '.join(published.sources)}; "
+                      "configs/platform_corrections.yaml): the corrections above are fitted on top of it")
     rows = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("model", "framework", "precision"):
         rows.add_column(name, no_wrap=True)
@@ -53,8 +61,8 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
     for m, s in zip(measurements, result.samples):
         held = result.held_out_ms[s.id]
         shape = f"b{m.batch}" + (f" {m.phase}" if m.phase else "")
-        rows.add_row(m.model, m.framework, f"{m.precision} {shape}", f"{s.measured_ms:.3g}", f"{s.predicted_ms:.3g}",
-                     f"{held:.3g}", f"{s.predicted_ms / s.measured_ms - 1:+.0%}", f"{held / s.measured_ms - 1:+.0%}")
+        rows.add_row(m.model, m.framework, f"{m.precision} {shape}", sig3(s.measured_ms), sig3(s.predicted_ms),
+                     sig3(held), f"{s.predicted_ms / s.measured_ms - 1:+.0%}", f"{held / s.measured_ms - 1:+.0%}")
     console.print(rows)
     console.print("times in ms; held-out: predicted with corrections fitted on the other models only; range now: "
                   "the p10-p90 of measured / predicted that predictions on this target now carry (the calibrated "
