@@ -21,6 +21,7 @@ import yaml
 
 from advisor.db.profile_cache import profile_for
 from advisor.domain.specs import CalibrationSpec
+from advisor.display import sig3
 from advisor.errors import InputError
 from advisor.predict.corrections import Sample
 from advisor.predict.engine import predict
@@ -154,3 +155,21 @@ def test_cli_prediction_carries_the_published_correction(xavier_resnet) -> None:
     factor = platform_correction_table().multiplier("jetson-agx-xavier")
     assert pred["latency_ms"] == pytest.approx(alone.latency_ms * factor, rel=1e-3)
     assert "published correction" in json.dumps(pred)
+
+
+def test_recommend_says_its_latencies_carry_the_published_correction() -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "advisor.cli", "recommend", "--model", "resnet18", *args],
+                              capture_output=True, text=True, check=True)
+
+    fit = platform_correction_table().find("jetson-agx-xavier")
+    data = json.loads(run("--target", "jetson-agx-xavier", "--format", "json").stdout)
+    assert data["published_correction"]["multiplier"] == fit.multiplier
+    assert data["published_correction"]["sources"] == fit.sources
+    text = " ".join(run("--target", "jetson-agx-xavier").stdout.split())
+    assert f"latencies on jetson-agx-xavier include its published correction x{sig3(fit.multiplier)}" in text
+    # a platform without one: no line, and the JSON keeps the command-line contract's keys
+    assert platform_correction_table().find("jetson-nano") is None
+    nano = json.loads(run("--target", "jetson-nano", "--format", "json").stdout)
+    assert "published_correction" not in nano
+    assert "published correction" not in run("--target", "jetson-nano").stdout

@@ -34,6 +34,8 @@ def to_json(rec: Recommendation, explain: bool = False, recipes: dict[int, Recip
     data = rec.model_dump(mode="json")
     if rec.speedup is not None:
         data["speedup"] = rec.speedup.model_dump(mode="json")
+    if rec.published_correction is not None:
+        data["published_correction"] = rec.published_correction.model_dump(mode="json")
     accuracy.add_to_json(data, rec)
     for entry, candidate in zip(data["candidates"], rec.candidates):
         if not explain:
@@ -267,6 +269,7 @@ def to_markdown(rec: Recommendation, explain: bool = False, shown: int = DEFAULT
         lines += ["", line] if (line := _more_line(rec, len(listed))) else []
     lines += ["", line] if (line := within_error_line(rec, shown)) else []
     lines += ["", rec.speedup.sentence()] if rec.speedup is not None else []
+    lines += ["", line] if (line := rec.published_line()) else []
     lines += ["", line] if (line := _accuracy_legend(rec, listed)) else []
     if explain and rec.candidates:
         lines += ["", "## Rules fired per candidate", ""]
@@ -349,7 +352,7 @@ def print_table(rec: Recommendation, explain: bool = False, shown: int = DEFAULT
         out.print(_candidate_table(rec, listed, width))
         speedup = rec.speedup.sentence() if rec.speedup is not None else None
         print_lines(out, [line for line in (_more_line(rec, len(listed)), within_error_line(rec, shown), speedup,
-                                            _accuracy_legend(rec, listed)) if line])
+                                            rec.published_line(), _accuracy_legend(rec, listed)) if line])
     if line := uncounted_line(rec):
         print_lines(out, [line], style="yellow")
     if explain:

@@ -6,8 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from advisor.display import sig3
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.precision import KvCacheDtype
+from advisor.predict.platform_corrections import PlatformFit
 from advisor.recommend.speedup import PrecisionSpeedup
 from advisor.workload import Phase, Workload
 
@@ -61,3 +63,14 @@ class Recommendation(BaseModel):
     #: the best candidate's precision against the other side of the float / low-precision line
     #: (advisor.recommend.speedup); JSON carries it only when there is one (render.to_json)
     speedup: PrecisionSpeedup | None = Field(default=None, exclude=True)
+    #: the platform's published correction when the predictions carry it (advisor.predict.
+    #: platform_corrections); JSON carries it only then (render.to_json)
+    published_correction: PlatformFit | None = Field(default=None, exclude=True)
+
+    def published_line(self) -> str | None:
+        """One line saying that every latency includes the platform's published figure."""
+        fit = self.published_correction
+        if fit is None:
+            return None
+        return (f"latencies on {self.target} include its published correction x{sig3(fit.multiplier)}: `advisor "
+                f"fit` on {fit.rows} published rows of {', '.join(fit.sources)} (docs/predictor.md, section 13)")
