@@ -19,12 +19,15 @@ import shlex
 from pathlib import Path
 
 import pytest
+import yaml
 
 from advisor.domain.candidates import Candidate
 from advisor.recommend.recipes import Recipe, recipe_for
 from advisor.recommend.types import RecommendRequest
 
 from factories_predict import cache_zoo_profile, run_cli
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "published.yaml"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -135,6 +138,13 @@ def test_trtexec_flags(precision, flags) -> None:
     assert (args.calib is not None) == (precision == "int8")
     if precision == "int8":
         assert any("calibration" in n for n in recipe.notes)
+        # why --fp16 rides along: the note's figures are the published rows it cites
+        (why,) = [n for n in recipe.notes if n.startswith("keep --fp16 next to --int8")]
+        rows = {r["id"]: r["measured"] for r in yaml.safe_load(PUBLISHED.read_text())["rows"]}
+        for model, name in (("alexnet", "AlexNet"), ("vgg11", "VGG-11")):
+            int8, fp16 = rows[f"waggle-agx-{model}-trt-int8"], rows[f"waggle-agx-{model}-trt-fp16"]
+            assert int8 > fp16
+            assert f"{name} {int8:.2f}" in why and f"{fp16:.2f}" in why
     export = _calls(recipe)["torch.onnx.export"][0]
     assert ast.literal_eval(export.args[2]) == "yolov5s.onnx"
     assert [ast.literal_eval(a) for a in _calls(recipe)["torch.randn"][0].args] == [1, 3, 640, 640]
