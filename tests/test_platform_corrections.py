@@ -137,7 +137,7 @@ def test_shipped_figures_count_the_published_rows_of_their_platform() -> None:
     assert table.fits, "configs/platform_corrections.yaml holds no figure"
     for fit in table.fits:
         rows = [r for r in data["rows"] if r["platform"] == fit.platform]
-        assert fit.rows == len(rows)
+        assert fit.rows == len(rows) and fit.row_ids == [r["id"] for r in rows]
         assert fit.sources == sorted({r["source_id"] for r in rows})
         assert fit.error_after < fit.error_before  # `advisor fit` keeps only a fit that beats none
     # the AGX Xavier: two independent campaigns (torch2trt's and Waggle's) agree it runs slower

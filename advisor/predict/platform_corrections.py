@@ -25,7 +25,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.config import config_path, load_config_model
 from advisor.domain.specs import CalibrationSpec
@@ -48,6 +48,14 @@ class PlatformFit(_Strict):
     #: median |error| of those rows without the fit, and with the figure fitted on the other models
     error_before: float = Field(ge=0)
     error_after: float = Field(ge=0)
+    #: the published rows (benchmarks/data/published.yaml ids) the figure came from
+    row_ids: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _counted(self) -> PlatformFit:
+        if self.row_ids and len(self.row_ids) != self.rows:
+            raise ValueError(f"rows is {self.rows} but row_ids lists {len(self.row_ids)}")
+        return self
 
 
 class PlatformCorrectionTable(_Strict):
