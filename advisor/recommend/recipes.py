@@ -157,9 +157,9 @@ def _tensorrt(c: Candidate, stem: str) -> Recipe:
                      "IInt8EntropyCalibrator2 writes calibration.cache), or an ONNX graph with Q/DQ nodes "
                      "(then drop --calib); --best instead of --int8 --fp16 lets TensorRT pick per layer")
         notes.append("keep --fp16 next to --int8: the layers TensorRT keeps out of INT8 otherwise run in fp32 "
-                     "(torch2trt's int8_mode without fp16_mode on a Jetson AGX Xavier: AlexNet 3.14 ms in INT8 "
-                     "against 1.91 ms in fp16, VGG-11 6.47 against 5.70 ms; benchmarks/data/published.yaml, "
-                     "waggle-torch2trt-agx)")
+                     "(NVIDIA/TensorRT#3754; torch2trt's int8_mode without fp16_mode on a Jetson AGX Xavier: "
+                     "AlexNet 3.14 ms in INT8 against 1.91 ms in fp16, VGG-11 6.47 against 5.70 ms; "
+                     "benchmarks/data/published.yaml, waggle-torch2trt-agx)")
     return Recipe(framework=c.framework, precision=c.precision, notes=notes, steps=[
         _onnx_export(c, onnx_path),
         _sh(*argv, purpose=f"build and time the {c.precision} engine"),
