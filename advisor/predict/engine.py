@@ -26,11 +26,11 @@ from advisor.domain.vocab import is_gpu, is_npu
 from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
 from advisor.predict.corrections import latency_correction, measures_framework
-from advisor.predict.platform_corrections import PlatformCorrectionTable, platform_correction_table, published_correction
 from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
+from advisor.predict.platform_corrections import PlatformCorrectionTable, platform_correction_table, published_correction
 from advisor.predict.quantization import (
     dequant_flops,
     float_layer_indices,
