@@ -61,6 +61,7 @@ from benchmarks.fit import (  # noqa: E402
     choose_structure,
     constant_value,
     loso_predictions,
+    model_name,
     predict_rows,
     with_constants,
 )
@@ -593,11 +594,6 @@ def _error_after(rows: Sequence[DeviceFitRow]) -> float:
     return _med([abs(r.fitted_ms / r.pred.measured_ms - 1) for r in rows])
 
 
-def _model_key(row: dict[str, Any]) -> str:
-    model = row["model"]
-    return model if isinstance(model, str) else "GEMM " + "x".join(map(str, model["gemm"]))
-
-
 def published_device_fit(preds_by_source: dict[str, list[RowPrediction]]) -> DeviceFit:
     """`advisor fit` replayed on the published rows: every (source, platform) that measured at
     least two models is fitted and scored leave-one-model-out by the code `advisor fit` runs
@@ -610,7 +606,7 @@ def published_device_fit(preds_by_source: dict[str, list[RowPrediction]]) -> Dev
     classes: what is left of the error once a user has fitted the device with their other models."""
     rows: list[DeviceFitRow] = []
     for src, platform, group in _source_platforms(preds_by_source):
-        if len({_model_key(p.row) for p in group}) < 2:
+        if len({model_name(p.row) for p in group}) < 2:
             continue
         samples = _fit_samples(group)
         fit = fit_measurements(samples, f"{src} on {platform}")
@@ -638,7 +634,7 @@ def _source_platforms(preds_by_source: dict[str, list[RowPrediction]]) -> list[t
 
 def _fit_samples(rows: Sequence[RowPrediction]) -> list[Sample]:
     """The rows as `advisor fit` sees a user's file: ids "model|...", paths (framework, family)."""
-    return [Sample(f"{_model_key(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family))
+    return [Sample(f"{model_name(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family))
             for p in rows]
 
 
@@ -880,7 +876,7 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
     for s in scored:
         row = s.pred.row
         lines.append(
-            f"| {row['id']} | {row['source_id']} | {_model_key(row)} | {row['platform']} | {row['framework']} | {row['precision']} | {_shape(row)} "
+            f"| {row['id']} | {row['source_id']} | {model_name(row)} | {row['platform']} | {row['framework']} | {row['precision']} | {_shape(row)} "
             f"| {sig3(s.pred.measured_ms)} | {sig3(s.pred.predicted_ms)} | {sig3(s.loso_ms)} | {s.error:+.0%} | {sig3(s.low_ms)}-{sig3(s.high_ms)} "
             f"| {'yes' if s.inside else 'no'} | {s.pred.bound} |")
     lines += ["", "## Rows not predicted", ""] + [f"- row {s['row']}: {s['reason']}" for s in data.get("skipped", [])]
@@ -999,7 +995,7 @@ def _fit_table(fit: DeviceFit, bands: Sequence[tuple[Residual, dict[str, Any]]],
         groups.setdefault(key, []).append(row)
     for key, group in groups.items():
         held = [inside[id(r.residual)] for r in group if r.residual is not None]
-        third = key[2] if by_framework else str(len({_model_key(r.pred.row) for r in group}))
+        third = key[2] if by_framework else str(len({model_name(r.pred.row) for r in group}))
         lines.append(f"| {key[0]} | {key[1]} | {third} | {len(group)} | {'accepted' if held else 'none stored'} "
                      f"| {_error_before(group):.0%} | {_error_after(group):.0%} "
                      f"| {f'{sum(held)} of {len(held)}' if held else '-'} |")

@@ -120,10 +120,11 @@ class RowPrediction:
     def sample(self) -> Sample:
         return Sample(self.id, self.measured_ms, self.predicted_ms,
                       (self.device_class, self.row["framework"], self.family),
-                      (self.row["platform"], _model_name(self.row)))
+                      (self.row["platform"], model_name(self.row)))
 
 
-def _model_name(row: dict[str, Any]) -> str:
+def model_name(row: dict[str, Any]) -> str:
+    """A published row's model: its zoo name, or "GEMM MxNxK" for a row that timed one GEMM."""
     model = row["model"]
     return model if isinstance(model, str) else "GEMM " + "x".join(map(str, model["gemm"]))
 
