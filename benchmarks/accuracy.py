@@ -331,7 +331,7 @@ def cross_validate(
             outer[p.id] = corrected
             band = lookup(classes, p.device_class, p.row["framework"], p.family)
             scored.append(Scored(p, corrected, corrected * band["low_ratio"], corrected * band["high_ratio"], structure, rule,
-                                 fitted.platforms.find(p.row["platform"]) is not None))
+                                 bool(p.sample().platform_model) and fitted.platforms.find(p.row["platform"], p.workload) is not None))
     order = {p.id: i for i, p in enumerate(preds)}
     scored.sort(key=lambda s: order[s.pred.id])
     return scored, _residuals(final, outer)
@@ -763,8 +763,8 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
         "`configs/predictor.yaml`, no calibration) times the corrections of `benchmarks/fit.py` fitted on the",
         "rows of the OTHER sources only: the class corrections (their prior strength is chosen on those",
         "sources too; so are the constants marked \"fit\", see below) and, where other sources measured the",
-        "row's platform, `advisor fit` run on their rows of it (the per-platform corrections the predictor",
-        "applies from configs/platform_corrections.yaml). A row is never predicted by figures fitted on its",
+        "row's platform and workload kind, `advisor fit` run on their rows of it (the per-platform corrections",
+        "the predictor applies from configs/platform_corrections.yaml). A row is never predicted by figures fitted on its",
         "own source, and no row is left out of any figure.",
         "",
         "Error = predicted latency / measured latency - 1 (throughput rows converted to latency per call).",
@@ -890,7 +890,7 @@ def _platform_fit_line(scored: Sequence[Scored]) -> list[str]:
     if not reached:
         return []
     sources = len({s.pred.source for s in reached})
-    return [f"| rows of a platform other sources measured ({len(reached)} rows of {sources} sources): `advisor fit` "
+    return [f"| rows of a platform and workload kind other sources measured ({len(reached)} rows of {sources} sources): `advisor fit` "
             f"on those sources' rows of it (configs/platform_corrections.yaml), model alone -> with it "
             f"| {_med([abs(s.raw_error) for s in reached]):.1%} -> {_med([abs(s.error) for s in reached]):.1%} | |"]
 
@@ -901,14 +901,17 @@ def platform_corrections_section() -> list[str]:
 
     lines = ["## Per-platform corrections (configs/platform_corrections.yaml)", "",
              "`advisor fit` (fixed structure: median of log ratios, prior 2) run by `python benchmarks/fit.py`",
-             "on every published row of a platform as one group, kept where its leave-one-model-out error",
-             "beats no fit: one multiplier per platform, for every framework and precision. The predictor",
-             "multiplies datasheet predictions on that platform by it (not on a device with `advisor calibrate`",
-             "figures; a user's own `advisor fit` is fitted on top). Held out above: each row gets the fit of",
-             "the OTHER sources' rows of its platform.",
-             "", "| platform | rows | models | sources | multiplier | leave-one-model-out error |", "|---|---:|---:|---|---:|---|"]
+             "on the published rows of a platform and workload kind (a whole network; an LLM's prefill; its",
+             "decode) as one group, kept where its leave-one-model-out error beats no fit: one multiplier per",
+             "platform and kind, for every framework and precision. The predictor multiplies datasheet",
+             "predictions of that kind on that platform by it (not on a device with `advisor calibrate`",
+             "figures; a user's own `advisor fit` is fitted on top); a kind no published row of the platform",
+             "measured gets none. Held out above: each row gets the fit of the OTHER sources' rows of its",
+             "platform and kind.",
+             "", "| platform | workload | rows | models | sources | multiplier | leave-one-model-out error |",
+             "|---|---|---:|---:|---|---:|---|"]
     for fit in platform_correction_table().fits:
-        lines.append(f"| {fit.platform} | {fit.rows} | {fit.models} | {', '.join(fit.sources)} | x{fit.multiplier:.3g} "
+        lines.append(f"| {fit.platform} | {fit.workload} | {fit.rows} | {fit.models} | {', '.join(fit.sources)} | x{fit.multiplier:.3g} "
                      f"| {fit.error_before:.1%} -> {fit.error_after:.1%} |")
     return lines + [""]
 

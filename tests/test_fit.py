@@ -200,7 +200,7 @@ def test_fit_on_a_platform_with_a_published_correction_stacks_on_it(isolated_db:
     from advisor.workload import Workload
 
     xavier = "jetson-agx-xavier"
-    published = platform_correction_table().find(xavier)
+    published = platform_correction_table().find(xavier, "network")
     assert published is not None
 
     def predicted(model: str):
@@ -216,7 +216,7 @@ def test_fit_on_a_platform_with_a_published_correction_stacks_on_it(isolated_db:
     out = advisor("fit", str(path), "--target", xavier, "--format", "json")
     assert out.returncode == 0, out.stderr
     fitted = json.loads(out.stdout)
-    assert fitted["published_correction"] == published.multiplier
+    assert fitted["published_correction"] == {"network": published.multiplier}
     # before: every prediction (published figure included) 1/1.5 of its measurement
     assert fitted["median_abs_error_before"] == pytest.approx(1 - 1 / 1.5, rel=1e-3)
     corr = fitted["corrections"]["tensorrt/float"]

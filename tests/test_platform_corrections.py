@@ -1,10 +1,10 @@
 """Per-platform corrections from published rows (advisor.predict.platform_corrections).
 
-What is checked: `advisor fit`'s procedure run on published rows by platform (benchmarks/fit.py)
-gives the hand-computed multiplier and refuses what it refuses for a user; a held-out source
-gets the figure of the OTHER sources on its platform and none from its own; the predictor
-applies the figure to datasheet predictions only, under a user's own `advisor fit` and never
-over `advisor calibrate` figures; a bad config file is one line naming the file and field; the
+What is checked: `advisor fit`'s procedure run on published rows by platform and workload kind
+(benchmarks/fit.py) gives the hand-computed multiplier and refuses what it refuses for a user; a
+held-out source gets the figure of the OTHER sources on its platform and none from its own; the
+predictor applies the figure to datasheet predictions of its workload kind only, under a user's
+own `advisor fit` and never over `advisor calibrate` figures; a bad config file is one line naming the file and field; the
 shipped configs/platform_corrections.yaml counts the published rows it came from.
 """
 
@@ -31,6 +31,7 @@ from advisor.predict.platform_corrections import (
     PlatformFit,
     platform_correction_table,
     published_correction,
+    workload_kind,
 )
 from advisor.workload import Workload
 from factories_predict import seed_framework, seed_platform
@@ -38,14 +39,15 @@ from factories_predict import seed_framework, seed_platform
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.fit import Structure, fit_platforms, loso_predictions  # noqa: E402
+from benchmarks.fit import RowPrediction, Structure, fit_platforms, loso_predictions  # noqa: E402
 from advisor.predict.corrections import fit_corrections  # noqa: E402
 
 NOW = "2026-12-01T00:00:00+00:00"
 
 
-def sample(rid: str, platform: str, model: str, measured: float, framework: str = "tensorrt") -> Sample:
-    return Sample(rid, measured, 10.0, ("edge_gpu_soc", framework, "float"), (platform, model))
+def sample(rid: str, platform: str, model: str, measured: float, framework: str = "tensorrt",
+           kind: str = "network") -> Sample:
+    return Sample(rid, measured, 10.0, ("edge_gpu_soc", framework, "float"), (platform, kind, model))
 
 
 def test_fit_on_one_platform_by_hand_and_what_it_refuses() -> None:
@@ -63,8 +65,45 @@ def test_fit_on_one_platform_by_hand_and_what_it_refuses() -> None:
     assert fit.rows == 6 and fit.models == 3 and fit.error_before == pytest.approx(0.5)
     # held out, each model's rows get the figure of the other two models' 4 rows: 2^(4/6)
     assert fit.error_after == pytest.approx(1 - 2 ** (4 / 6) / 2, abs=1e-4)
-    assert table.multiplier("a") == pytest.approx(expected, rel=1e-3)
-    assert table.multiplier("b") == 1.0
+    assert table.multiplier("a", "network") == pytest.approx(expected, rel=1e-3)
+    assert table.multiplier("b", "network") == 1.0
+
+
+def test_each_workload_kind_of_a_platform_is_its_own_group() -> None:
+    # platform a: three vision networks measured 2x their prediction and three LLM decodes 0.5x;
+    # one model's prefill alone (cannot be scored). One figure per kind, none for prefill.
+    rows = [sample(f"n{i}", "a", f"cnn{i}", 20.0) for i in range(3)]
+    rows += [sample(f"d{i}", "a", f"llm{i}", 5.0, kind="decode") for i in range(3)]
+    rows += [sample(f"p{i}", "a", "llm0", 40.0, kind="prefill") for i in range(2)]
+    table = fit_platforms(rows, fit_corrections([], math.inf), {s.id: "src" for s in rows})
+    assert sorted((f.workload, f.rows, f.models) for f in table.fits) == [("decode", 3, 3), ("network", 3, 3)]
+    # each group alone: median log ratio over 3 rows, shrunk with prior 2 to 3/5
+    assert table.multiplier("a", "network") == pytest.approx(2 ** (3 / 5), rel=1e-3)
+    assert table.multiplier("a", "decode") == pytest.approx(0.5 ** (3 / 5), rel=1e-3)
+    assert table.multiplier("a", "prefill") == 1.0
+    assert table.find("a", "decode").row_ids == ["d0", "d1", "d2"]
+
+
+def test_a_published_row_joins_the_group_of_its_platform_and_kind() -> None:
+    def row(rid: str, model, metric: str = "latency_ms", phase: str | None = None) -> RowPrediction:
+        data = {"id": rid, "source_id": "s", "model": model, "platform": "a100-sxm", "framework": "tensorrt",
+                "precision": "fp16", "metric": metric} | ({"phase": phase} if phase else {})
+        return RowPrediction(data, "datacenter_gpu", 1.0, 1.0, "compute")
+
+    assert row("r", "resnet50").sample().platform_model == ("a100-sxm", "network", "resnet50")
+    assert row("d", "llama-7b", phase="decode").sample().platform_model == ("a100-sxm", "decode", "llama-7b")
+    # one GEMM's kernel time (no launch or host cost) is not a latency a platform figure corrects
+    assert row("k", {"gemm": [1, 4096, 4096]}, metric="kernel_ms").sample().platform_model == ()
+
+
+def test_a_table_holds_one_figure_per_platform_and_kind() -> None:
+    fit = table_for("a", 2.0).fits[0]
+    with pytest.raises(ValueError, match="more than one figure for a \\(network\\)"):
+        PlatformCorrectionTable(fits=[fit, fit.model_copy(update={"multiplier": 3.0})])
+    assert PlatformCorrectionTable(fits=[fit, fit.model_copy(update={"workload": "decode"})]).multiplier("a", "decode") == 2.0
+    assert [workload_kind(None), workload_kind("prefill"), workload_kind("decode")] == ["network", "prefill", "decode"]
+    with pytest.raises(ValueError, match="phase 'train'"):
+        workload_kind("train")
 
 
 def test_a_held_out_source_gets_the_other_sources_figure_on_its_platform_only() -> None:
@@ -76,16 +115,16 @@ def test_a_held_out_source_gets_the_other_sources_figure_on_its_platform_only() 
     held = loso_predictions(rows, source_of, Structure("mean", math.inf))
     y_alone = fit_platforms([s for s in rows if s.id[0] == "y"], fit_corrections([], math.inf), source_of)
     x_alone = fit_platforms([s for s in rows if s.id[0] == "x"], fit_corrections([], math.inf), source_of)
-    assert held["x0"] == pytest.approx(10.0 * y_alone.multiplier("p"))
-    assert held["y0"] == pytest.approx(10.0 * x_alone.multiplier("p"))
+    assert held["x0"] == pytest.approx(10.0 * y_alone.multiplier("p", "network"))
+    assert held["y0"] == pytest.approx(10.0 * x_alone.multiplier("p", "network"))
     # each took the other's bias, not its own: 3 rows of ratio 3 (2), shrunk with prior 2 to 3/5
     assert held["x0"] == pytest.approx(10.0 * 3 ** (3 / 5), rel=1e-3)
     assert held["y0"] == pytest.approx(10.0 * 2 ** (3 / 5), rel=1e-3)
     assert held["z0"] == 10.0  # nobody else measured q
 
 
-def table_for(platform: str, multiplier: float) -> PlatformCorrectionTable:
-    return PlatformCorrectionTable(fits=[PlatformFit(platform=platform, multiplier=multiplier, rows=4, models=2,
+def table_for(platform: str, multiplier: float, kind: str = "network") -> PlatformCorrectionTable:
+    return PlatformCorrectionTable(fits=[PlatformFit(platform=platform, workload=kind, multiplier=multiplier, rows=4, models=2,
                                                      sources=["s1", "s2"], error_before=0.5, error_after=0.1)])
 
 
@@ -113,17 +152,33 @@ def test_predictor_applies_the_figure_under_a_fit_and_never_over_calibrated_figu
     again = predict(prof, xavier, trt, "fp16", measured, platform_corrections=table)
     assert again.latency_ms == own.latency_ms and "published_correction" not in again.provenance
     # another platform: nothing; every framework of this one: the same figure (the device's bias)
-    assert published_correction(table, "jetson-nano", None) == (1.0, None)
-    assert published_correction(table, "jetson-agx-xavier", None)[0] == 2.0
+    assert published_correction(table, "jetson-nano", "network", None) == (1.0, None)
+    assert published_correction(table, "jetson-agx-xavier", "network", None)[0] == 2.0
     ort = predict(prof, xavier, seed_framework("onnxruntime-tensorrt"), "int8", platform_corrections=table)
     ort_alone = predict(prof, xavier, seed_framework("onnxruntime-tensorrt"), "int8",
                         platform_corrections=NO_PLATFORM_CORRECTIONS)
     assert ort.latency_ms == pytest.approx(2.0 * ort_alone.latency_ms)
 
 
+def test_a_figure_reaches_only_the_workload_kind_it_was_fitted_on() -> None:
+    # a figure fitted on vision networks says nothing of an LLM decode on the same board, and a
+    # decode figure nothing of a vision network
+    xavier, torch = seed_platform("jetson-agx-xavier"), seed_framework("pytorch")
+    decode = profile_for(None, Workload(model="llama-1.1b", phase="decode", context=256))
+    alone = predict(decode, xavier, torch, "fp16", platform_corrections=NO_PLATFORM_CORRECTIONS)
+    network_only = predict(decode, xavier, torch, "fp16", platform_corrections=table_for("jetson-agx-xavier", 2.0))
+    assert network_only.latency_ms == alone.latency_ms and "published_correction" not in network_only.provenance
+    with_decode = predict(decode, xavier, torch, "fp16", platform_corrections=table_for("jetson-agx-xavier", 2.0, "decode"))
+    assert with_decode.latency_ms == pytest.approx(2.0 * alone.latency_ms)
+    assert "decode workloads" in with_decode.provenance["published_correction"]
+    cnn = profile_for(None, Workload(model="resnet18", batch=1))
+    assert "published_correction" not in predict(cnn, xavier, torch, "fp16", platform_corrections=table_for(
+        "jetson-agx-xavier", 2.0, "decode")).provenance
+
+
 def test_bad_config_is_one_line_naming_file_and_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "platform_corrections.yaml"
-    path.write_text(yaml.safe_dump({"fits": [{"platform": "x", "multiplier": -1.0, "rows": 4,
+    path.write_text(yaml.safe_dump({"fits": [{"platform": "x", "workload": "network", "multiplier": -1.0, "rows": 4,
                                               "models": 2, "sources": ["s"], "error_before": 0.5, "error_after": 0.1}]}))
     monkeypatch.setenv("ADVISOR_PLATFORM_CORRECTIONS_CONFIG", str(path))
     with pytest.raises(InputError) as err:
@@ -136,12 +191,12 @@ def test_shipped_figures_count_the_published_rows_of_their_platform() -> None:
     table = platform_correction_table()
     assert table.fits, "configs/platform_corrections.yaml holds no figure"
     for fit in table.fits:
-        rows = [r for r in data["rows"] if r["platform"] == fit.platform]
+        rows = [r for r in data["rows"] if r["platform"] == fit.platform and workload_kind(r.get("phase")) == fit.workload]
         assert fit.rows == len(rows) and fit.row_ids == [r["id"] for r in rows]
         assert fit.sources == sorted({r["source_id"] for r in rows})
         assert fit.error_after < fit.error_before  # `advisor fit` keeps only a fit that beats none
     # the AGX Xavier: two independent campaigns (torch2trt's and Waggle's) agree it runs slower
-    xavier = table.find("jetson-agx-xavier")
+    xavier = table.find("jetson-agx-xavier", "network")
     assert xavier is not None and len(xavier.sources) == 2 and xavier.multiplier > 1.3
 
 
@@ -152,7 +207,7 @@ def test_cli_prediction_carries_the_published_correction(xavier_resnet) -> None:
     pred = json.loads(out.stdout)
     prof, xavier, trt = xavier_resnet
     alone = predict(prof, xavier, trt, "fp16", platform_corrections=NO_PLATFORM_CORRECTIONS)
-    factor = platform_correction_table().multiplier("jetson-agx-xavier")
+    factor = platform_correction_table().multiplier("jetson-agx-xavier", "network")
     assert pred["latency_ms"] == pytest.approx(alone.latency_ms * factor, rel=1e-3)
     assert "published correction" in json.dumps(pred)
 
@@ -162,14 +217,14 @@ def test_recommend_says_its_latencies_carry_the_published_correction() -> None:
         return subprocess.run([sys.executable, "-m", "advisor.cli", "recommend", "--model", "resnet18", *args],
                               capture_output=True, text=True, check=True)
 
-    fit = platform_correction_table().find("jetson-agx-xavier")
+    fit = platform_correction_table().find("jetson-agx-xavier", "network")
     data = json.loads(run("--target", "jetson-agx-xavier", "--format", "json").stdout)
     assert data["published_correction"]["multiplier"] == fit.multiplier
     assert data["published_correction"]["sources"] == fit.sources
     text = " ".join(run("--target", "jetson-agx-xavier").stdout.split())
     assert f"latencies on jetson-agx-xavier include its published correction x{sig3(fit.multiplier)}" in text
     # a platform without one: no line, and the JSON keeps the command-line contract's keys
-    assert platform_correction_table().find("jetson-nano") is None
+    assert platform_correction_table().find("jetson-nano", "network") is None
     nano = json.loads(run("--target", "jetson-nano", "--format", "json").stdout)
     assert "published_correction" not in nano
     assert "published correction" not in run("--target", "jetson-nano").stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 from advisor.display import p10_p90, sig3
 from advisor.errors import InputError
 from advisor.predict.intervals import IntervalClass, interval_table
-from advisor.predict.platform_corrections import platform_correction_table
+from advisor.predict.platform_corrections import platform_correction_table, workload_kind
 
 
 def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
@@ -24,11 +24,13 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
     platform = store.get_platform(target)  # unknown target: InputError naming the nearest ids
     result = run_fit(store, target, measurements, origin)
     ranges = calibrated_ranges(platform.device_class, result.corrections)
-    published = platform_correction_table().find(target)
+    # the published figures these predictions carried: one per workload kind measured
+    kinds = sorted({workload_kind(m.phase) for m in measurements})
+    published = [fit for kind in kinds if (fit := platform_correction_table().find(target, kind)) is not None]
     if fmt == "json":
         print(json.dumps({
             "target": target, "measurements": len(result.samples),
-            "published_correction": published.multiplier if published is not None else None,
+            "published_correction": {fit.workload: fit.multiplier for fit in published} or None,
             "median_abs_error_before": result.before, "median_abs_error_after": result.after,
             "corrections": result.corrections, "sources": result.sources,
             "ranges": {key: {"low_ratio": cls.low_ratio, "high_ratio": cls.high_ratio, "class": cls.describe()}
@@ -49,9 +51,10 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
         cls = ranges[key]
         table.add_row(key, sig3(value), f"x{p10_p90(cls.low_ratio, cls.high_ratio)}", count, models)
     console.print(table)
-    if published is not None:
-        console.print(f"predictions on {target} without `advisor calibrate` figures carry its published correction "
-                      f"x{sig3(published.multiplier)} ({', '.join(published.sources)}; "
+    for fit in published:
+        kind = "whole-network" if fit.workload == "network" else fit.workload
+        console.print(f"{kind} predictions on {target} without `advisor calibrate` figures carry its published "
+                      f"correction x{sig3(fit.multiplier)} ({', '.join(fit.sources)}; "
                       "configs/platform_corrections.yaml): the corrections above are fitted on top of it")
     rows = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("model", "framework", "precision"):

@@ -49,9 +49,10 @@ class Sample:
     predicted_ms: float
     #: hierarchy path from coarse to fine, e.g. ("pytorch", "float") or ("cpu", "pytorch", "float")
     path: tuple[str, ...]
-    #: (platform, model) of a published row: the per-platform fit (benchmarks/fit.py) groups rows
-    #: by platform and holds them out by model; empty for a device's own measurements
-    platform_model: tuple[str, str] | tuple[()] = ()
+    #: (platform, workload kind, model) of a published row: the per-platform fit (benchmarks/fit.py)
+    #: groups rows by platform and workload kind (advisor.predict.platform_corrections) and holds
+    #: them out by model; empty for a device's own measurements
+    platform_model: tuple[str, str, str] | tuple[()] = ()
 
     @property
     def log_ratio(self) -> float:

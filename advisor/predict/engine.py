@@ -30,7 +30,12 @@ from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
-from advisor.predict.platform_corrections import PlatformCorrectionTable, platform_correction_table, published_correction
+from advisor.predict.platform_corrections import (
+    PlatformCorrectionTable,
+    platform_correction_table,
+    published_correction,
+    workload_kind,
+)
 from advisor.predict.quantization import (
     dequant_flops,
     float_layer_indices,
@@ -349,9 +354,9 @@ def predict(
     call_ms = call_us * US / MS
     latency_ms = sum(t.busy_s(floor_s) + t.overhead_s for t in timings) / MS + call_ms
     # the one place corrections apply, multipliers on the total: the published rows of this
-    # platform (datasheet predictions only), then the device's own `advisor fit`
+    # platform and workload kind (datasheet predictions only), then the device's own `advisor fit`
     table = platform_correction_table() if platform_corrections is None else platform_corrections
-    published, published_note = published_correction(table, platform.id, calibration)
+    published, published_note = published_correction(table, platform.id, workload_kind(profile.phase), calibration)
     correction, correction_note = latency_correction(calibration, framework.id, scheme)
     latency_ms *= published * correction
     # the range comes last, from the final latency (any correction is applied before this)

@@ -7,8 +7,11 @@ measure that board about 1.7x slower than its roofline, eager PyTorch and Tensor
 (docs/accuracy.md). Published rows on a platform are what a user's own `advisor fit` would be
 given, so benchmarks/fit.py runs that procedure on them (advisor.measure.fitting: median of log
 ratios, prior strength 2, fixed in advance; kept only where its leave-one-model-out error beats
-no fit) with one group for the whole platform: one multiplier for every framework and precision.
-Per-framework figures would rank the frameworks the campaigns happened to measure against those
+no fit) with one group per platform and workload kind (a whole network, or an LLM's prefill or
+decode): one multiplier for every framework and precision of that kind. A kind the published rows
+of a platform never measured gets no figure: an LLM decode (memory-bound, a few large reads per
+token) says nothing of the per-layer costs of a vision network on the same board, nor the other
+way round. Per-framework figures would rank the frameworks the campaigns happened to measure against those
 they did not by what was measured, not by what they are. benchmarks/accuracy.py scores every
 published row with the fit of the OTHER sources' rows on its platform: what a user with a
 campaign of their own gets.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,15 +36,31 @@ from advisor.domain.specs import CalibrationSpec
 from advisor.predict.corrections import has_device_figures
 
 
+#: what a per-platform figure was fitted on and applies to: a whole network's inference (no
+#: phase: vision models, encoders), or one phase of a language model
+WorkloadKind = Literal["network", "prefill", "decode"]
+WORKLOAD_KINDS: tuple[str, ...] = get_args(WorkloadKind)
+
+
+def workload_kind(phase: str | None) -> WorkloadKind:
+    """The kind of a workload (or published row) with this LLM ``phase`` (None: a whole network)."""
+    if phase is None:
+        return "network"
+    if phase not in WORKLOAD_KINDS:
+        raise ValueError(f"phase {phase!r} is none of {', '.join(WORKLOAD_KINDS[1:])}")
+    return phase  # type: ignore[return-value]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PlatformFit(_Strict):
-    """`advisor fit` on one platform's published rows: one multiplier on predicted latency for
-    every framework and precision (the device's bias), and where it came from."""
+    """`advisor fit` on one platform's published rows of one workload kind: one multiplier on
+    predicted latency for every framework and precision (the device's bias), and where it came from."""
 
     platform: str
+    workload: WorkloadKind
     multiplier: float = Field(gt=0, le=1000)
     rows: int = Field(ge=2)
     models: int = Field(ge=2)
@@ -61,14 +81,22 @@ class PlatformFit(_Strict):
 class PlatformCorrectionTable(_Strict):
     fits: list[PlatformFit] = Field(default_factory=list)
 
-    def find(self, platform_id: str) -> PlatformFit | None:
+    @model_validator(mode="after")
+    def _one_per_kind(self) -> PlatformCorrectionTable:
+        keys = [(fit.platform, fit.workload) for fit in self.fits]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        if twice:
+            raise ValueError(f"more than one figure for {twice[0][0]} ({twice[0][1]})")
+        return self
+
+    def find(self, platform_id: str, kind: WorkloadKind) -> PlatformFit | None:
         for fit in self.fits:
-            if fit.platform == platform_id:
+            if fit.platform == platform_id and fit.workload == kind:
                 return fit
         return None
 
-    def multiplier(self, platform_id: str) -> float:
-        fit = self.find(platform_id)
+    def multiplier(self, platform_id: str, kind: WorkloadKind) -> float:
+        fit = self.find(platform_id, kind)
         return 1.0 if fit is None else fit.multiplier
 
 
@@ -76,14 +104,15 @@ class PlatformCorrectionTable(_Strict):
 NO_PLATFORM_CORRECTIONS = PlatformCorrectionTable()
 
 
-def published_correction(table: PlatformCorrectionTable, platform_id: str,
+def published_correction(table: PlatformCorrectionTable, platform_id: str, kind: WorkloadKind,
                          calibration: CalibrationSpec | None) -> tuple[float, str | None]:
-    """(multiplier, provenance) of the published correction for this platform: 1.0 and None
-    where the platform has none or the device has its own calibrated figures."""
-    fit = table.find(platform_id)
+    """(multiplier, provenance) of the published correction for this platform and workload
+    kind: 1.0 and None where there is none or the device has its own calibrated figures."""
+    fit = table.find(platform_id, kind)
     if fit is None or has_device_figures(calibration):
         return 1.0, None
-    return fit.multiplier, (f"x {fit.multiplier:.3g} published correction for {platform_id}, every framework "
+    what = "whole-network" if kind == "network" else kind
+    return fit.multiplier, (f"x {fit.multiplier:.3g} published correction for {platform_id}, {what} workloads, every framework "
                             f"(advisor fit on {fit.rows} published rows of {', '.join(fit.sources)}; "
                             f"leave-one-model-out median |error| {fit.error_before:.1%} -> {fit.error_after:.1%})")
 

@@ -25,7 +25,7 @@ from advisor.predict.api import calibration_for
 from advisor.predict.engine import predict
 from advisor.predict.intervals import interval_table
 from advisor.predict.kernels import fuse, fusion_key
-from advisor.predict.platform_corrections import platform_correction_table
+from advisor.predict.platform_corrections import PlatformFit, platform_correction_table, workload_kind
 from advisor.predict.types import Prediction
 from advisor.recommend.multidevice import split_over_devices
 from advisor.recommend.speedup import precision_speedup
@@ -114,7 +114,7 @@ def recommend(
     ranked: list[tuple[float, Candidate]] = []
     dropped: list[Exclusion] = []
     calibrated: set[str] = set()  # frameworks whose predictions rest on a calibration of the platform
-    published = False  # some prediction carries the platform's published correction
+    published: PlatformFit | None = None  # the platform's published correction, when a prediction carries it
     for model in request.models:
         pairs = [(fw, s) for fw in frameworks for s in schemes if s not in frameworks_of or fw.id in frameworks_of[s]]
         support = {(fw.id, s): evaluate(RuleContext(platform, fw, s, model), config, stage="support") for fw, s in pairs}
@@ -142,7 +142,8 @@ def recommend(
                 fused[traits] = fuse(profile.ops, fw.fusion, s)
             pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits], with_layers=False,
                            kv_cache=request.kv_cache)
-            published = published or "published_correction" in pred.provenance
+            if "published_correction" in pred.provenance:
+                published = platform_correction_table().find(platform.id, workload_kind(profile.phase))
             ctx = RuleContext(platform, fw, s, model, profile=profile, prediction=pred)
             before_prediction = findings
             findings = findings + evaluate(ctx, config, stage="prediction")
@@ -181,4 +182,4 @@ def recommend(
     if request.top is not None:
         candidates = candidates[: request.top]
     return Recommendation(target=platform.id, candidates=candidates, excluded=dropped, speedup=speedup,
-                          published_correction=platform_correction_table().find(platform.id) if published else None)
+                          published_correction=published)

@@ -72,5 +72,6 @@ class Recommendation(BaseModel):
         fit = self.published_correction
         if fit is None:
             return None
+        kind = "whole-network" if fit.workload == "network" else fit.workload
         return (f"latencies on {self.target} include its published correction x{sig3(fit.multiplier)}: `advisor "
-                f"fit` on {fit.rows} published rows of {', '.join(fit.sources)} (docs/predictor.md, section 13)")
+                f"fit` on {fit.rows} published {kind} rows of {', '.join(fit.sources)} (docs/predictor.md, section 13)")
