@@ -228,3 +228,11 @@ def test_recommend_says_its_latencies_carry_the_published_correction() -> None:
     nano = json.loads(run("--target", "jetson-nano", "--format", "json").stdout)
     assert "published_correction" not in nano
     assert "published correction" not in run("--target", "jetson-nano").stdout
+    # a platform whose published figure comes from another workload kind (the RTX 4090's from
+    # LLM decode): none applied to a CNN, and a line says why
+    (decode,) = platform_correction_table().for_platform("rtx-4090")
+    assert decode.workload == "decode"
+    assert "published_correction" not in json.loads(run("--target", "rtx-4090", "--format", "json").stdout)
+    text = " ".join(run("--target", "rtx-4090").stdout.split())
+    assert (f"latencies on rtx-4090 carry no published correction: its published figures "
+            f"(x{sig3(decode.multiplier)} from decode rows)") in text

@@ -95,6 +95,10 @@ class PlatformCorrectionTable(_Strict):
                 return fit
         return None
 
+    def for_platform(self, platform_id: str) -> list[PlatformFit]:
+        """Every figure of this platform, one per workload kind its published rows measured."""
+        return [fit for fit in self.fits if fit.platform == platform_id]
+
     def multiplier(self, platform_id: str, kind: WorkloadKind) -> float:
         fit = self.find(platform_id, kind)
         return 1.0 if fit is None else fit.multiplier

@@ -182,4 +182,6 @@ def recommend(
     if request.top is not None:
         candidates = candidates[: request.top]
     return Recommendation(target=platform.id, candidates=candidates, excluded=dropped, speedup=speedup,
-                          published_correction=published)
+                          published_correction=published,
+                          published_elsewhere=[] if published is not None or calibrated
+                          else platform_correction_table().for_platform(platform.id))

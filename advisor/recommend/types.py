@@ -66,12 +66,24 @@ class Recommendation(BaseModel):
     #: the platform's published correction when the predictions carry it (advisor.predict.
     #: platform_corrections); JSON carries it only then (render.to_json)
     published_correction: PlatformFit | None = Field(default=None, exclude=True)
+    #: when the predictions carry none: the platform's published figures for OTHER workload
+    #: kinds, which are not applied (a decode on a board whose campaigns measured CNNs)
+    published_elsewhere: list[PlatformFit] = Field(default_factory=list, exclude=True)
 
     def published_line(self) -> str | None:
-        """One line saying that every latency includes the platform's published figure."""
+        """One line saying that every latency includes the platform's published figure, or that
+        the figures published for the platform's other workloads are not applied."""
         fit = self.published_correction
         if fit is None:
-            return None
-        kind = "whole-network" if fit.workload == "network" else fit.workload
+            if not self.published_elsewhere:
+                return None
+            figures = "; ".join(f"x{sig3(f.multiplier)} from {_kind_name(f.workload)} rows" for f in self.published_elsewhere)
+            return (f"latencies on {self.target} carry no published correction: its published figures ({figures}) "
+                    "come from other workloads than these (docs/predictor.md, section 13)")
+        kind = _kind_name(fit.workload)
         return (f"latencies on {self.target} include its published correction x{sig3(fit.multiplier)}: `advisor "
                 f"fit` on {fit.rows} published {kind} rows of {', '.join(fit.sources)} (docs/predictor.md, section 13)")
+
+
+def _kind_name(kind: str) -> str:
+    return "whole-network" if kind == "network" else kind
