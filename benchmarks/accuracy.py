@@ -800,11 +800,15 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
         "## Error per source",
         "",
         "A few sources hold most rows (complete published tables are taken whole), so the row median above",
-        "weighs them most; this table shows each source on its own.",
+        "weighs them most; this table shows each source on its own. Its interval columns: rows inside their",
+        "p10-p90 range and the median width of those ranges (built without the source), and the source's own",
+        "spread: the narrowest high/low window that holds 80% of its rows' measured / LOSO-predicted ratios",
+        "(5+ rows), chosen after seeing them. One range for all of a source's rows cannot hold 80% of them",
+        "with less; only ranges that know the row's model could.",
         "",
-        "| source | rows | median abs error (LOSO) | median signed (LOSO) |",
-        "|---|---:|---:|---:|",
-        *(f"| {src} | {len(v)} | {_med(v):.0%} | {_med([sc.error for sc in scored if sc.pred.source == src]):+.0%} |"
+        "| source | rows | median abs error (LOSO) | median signed (LOSO) | inside p10-p90 | median width | own spread |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *(_source_row(src, [sc for sc in scored if sc.pred.source == src])
           for src, v in sorted(per_source.items(), key=lambda kv: (-len(kv[1]), kv[0]))),
         "",
         "## Error per class (device class x framework x precision family)",
@@ -882,6 +886,19 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
     lines += ["", "## Rows not predicted", ""] + [f"- row {s['row']}: {s['reason']}" for s in data.get("skipped", [])]
     lines += ["", "## Row notes", ""] + [f"- {s.pred.id}: {s.pred.row['note']}" for s in scored if s.pred.row.get("note")]
     return "\n".join(lines) + "\n"
+
+
+def _source_row(source: str, rows: Sequence[Scored]) -> str:
+    """One source's line of the per-source table: its errors, its rows' held-out intervals, and
+    the spread of its own held-out ratios (the narrowest window holding 80% of them, 5+ rows)."""
+    widths = [s.high_ms / s.low_ms for s in rows]
+    ratios = [s.pred.measured_ms / s.loso_ms for s in rows]
+    spread = "-"
+    if len(ratios) >= 5:  # the narrowest window holding 80% of them
+        logs, m = sorted(math.log(r) for r in ratios), math.ceil(0.8 * len(ratios))
+        spread = f"{sig3(math.exp(min(logs[i + m - 1] - logs[i] for i in range(len(logs) - m + 1))))}x"
+    return (f"| {source} | {len(rows)} | {_med([abs(s.error) for s in rows]):.0%} | {_med([s.error for s in rows]):+.0%} "
+            f"| {sum(s.inside for s in rows)} | {sig3(_med(widths))}x | {spread} |")
 
 
 def _platform_fit_line(scored: Sequence[Scored]) -> list[str]:
