@@ -8,7 +8,7 @@ from pathlib import Path
 from advisor.display import p10_p90, sig3
 from advisor.errors import InputError
 from advisor.predict.intervals import IntervalClass, interval_table
-from advisor.predict.platform_corrections import platform_correction_table, workload_kind
+from advisor.predict.platform_corrections import kind_label, platform_correction_table, workload_kind
 
 
 def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
@@ -52,8 +52,7 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
         table.add_row(key, sig3(value), f"x{p10_p90(cls.low_ratio, cls.high_ratio)}", count, models)
     console.print(table)
     for fit in published:
-        kind = "whole-network" if fit.workload == "network" else fit.workload
-        console.print(f"{kind} predictions on {target} without `advisor calibrate` figures carry its published "
+        console.print(f"{kind_label(fit.workload)} predictions on {target} without `advisor calibrate` figures carry its published "
                       f"correction x{sig3(fit.multiplier)} ({', '.join(fit.sources)}; "
                       "configs/platform_corrections.yaml): the corrections above are fitted on top of it")
     rows = Table(box=box.SIMPLE_HEAD, pad_edge=False)

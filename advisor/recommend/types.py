@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from advisor.display import sig3
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.precision import KvCacheDtype
-from advisor.predict.platform_corrections import PlatformFit
+from advisor.predict.platform_corrections import PlatformFit, kind_label
 from advisor.recommend.speedup import PrecisionSpeedup
 from advisor.workload import Phase, Workload
 
@@ -77,13 +77,9 @@ class Recommendation(BaseModel):
         if fit is None:
             if not self.published_elsewhere:
                 return None
-            figures = "; ".join(f"x{sig3(f.multiplier)} from {_kind_name(f.workload)} rows" for f in self.published_elsewhere)
+            figures = "; ".join(f"x{sig3(f.multiplier)} from {kind_label(f.workload)} rows" for f in self.published_elsewhere)
             return (f"latencies on {self.target} carry no published correction: its published figures ({figures}) "
                     "come from other workloads than these (docs/predictor.md, section 13)")
-        kind = _kind_name(fit.workload)
+        kind = kind_label(fit.workload)
         return (f"latencies on {self.target} include its published correction x{sig3(fit.multiplier)}: `advisor "
                 f"fit` on {fit.rows} published {kind} rows of {', '.join(fit.sources)} (docs/predictor.md, section 13)")
-
-
-def _kind_name(kind: str) -> str:
-    return "whole-network" if kind == "network" else kind
