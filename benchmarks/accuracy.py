@@ -54,6 +54,8 @@ from advisor.predict.corrections import Sample, precision_family  # noqa: E402
 from advisor.predict.constants import predictor_constants  # noqa: E402
 from advisor.predict.intervals import OTHER_FRAMEWORK, pair_kind  # noqa: E402
 from benchmarks.fit import (  # noqa: E402
+    BOOTSTRAP_DRAWS,
+    BOOTSTRAP_SEED,
     REASONED_CONSTANTS,
     SEARCHED_CONSTANTS,
     RowPrediction,
@@ -71,10 +73,6 @@ INTERVALS = ROOT / "configs" / "intervals.yaml"
 VALIDATION = ROOT / "benchmarks" / "data" / "validation-cpu.json"
 #: fewest rows a class needs for its own interval (the contract with advisor.predict.intervals)
 MIN_CLASS_ROWS = 3
-#: source resamples for the standard error of a choice's criterion (the constants', the interval
-#: rule's; fixed seed: the report is reproducible)
-BOOTSTRAP_DRAWS = 200
-BOOTSTRAP_SEED = 20261201
 DEFAULT_INTERVAL = {"n": 0, "low_ratio": 0.5, "high_ratio": 2.0}
 #: width order of precisions: a speed-up is the narrower one's over the wider one's latency
 WIDTH_RANK = {"fp32": 0, "f32": 0, "tf32": 1, "fp16": 2, "bf16": 2, "f16": 2, "w8a16": 3, "q8_0": 3,

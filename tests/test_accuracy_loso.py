@@ -227,3 +227,25 @@ def test_published_rows_replay_advisor_fit_per_source_and_platform() -> None:
         assert by_id[rid].residual is None and by_id[rid].fitted_ms == by_id[rid].pred.predicted_ms
     assert [r.cluster for r in fit.residuals] == ["a", "a", "a"]
     assert fit.before == pytest.approx(0.5) and fit.after < 0.5
+
+
+def _samples(ratio_by_source: dict[str, float]) -> tuple[list, dict[str, str]]:
+    from advisor.predict.corrections import Sample
+
+    samples = [Sample(f"{src}{i}", 10.0 * r, 10.0, ("edge_gpu_soc", "tensorrt", "float"))
+               for src, r in ratio_by_source.items() for i in range(3)]
+    return samples, {s.id: s.id[:-1] for s in samples}
+
+
+def test_fit_structure_is_the_most_shrunk_within_one_standard_error() -> None:
+    import math
+
+    from benchmarks.fit import Structure, choose_structure
+
+    # every source measured 2x the prediction: a correction transfers exactly, and the least
+    # shrunk one (k = 0.5) is the only best; the resampled criterion has no spread
+    samples, source_of = _samples({"a": 2.0, "b": 2.0, "c": 2.0})
+    assert choose_structure(samples, source_of) == Structure("mean", 0.5)
+    # sources that disagree (2x, 0.5x, 1x): no correction transfers, none is taken
+    samples, source_of = _samples({"a": 2.0, "b": 0.5, "c": 1.0})
+    assert math.isinf(choose_structure(samples, source_of).prior)

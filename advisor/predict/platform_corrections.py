@@ -3,7 +3,7 @@
 Why: a device's bias (board, power mode, software stack) is shared by every measurement taken on
 it, and independent campaigns on the same board agree on it far better than any datasheet does:
 the torch2trt authors' and the Waggle project's Jetson AGX Xavier runs both measure that board
-about 1.7x slower than its roofline, eager PyTorch and TensorRT alike (docs/accuracy.md).
+about 1.5x slower than its roofline, eager PyTorch and TensorRT alike (docs/accuracy.md).
 Published rows on a platform are what a user's own `advisor fit` would be given, so
 benchmarks/fit.py runs that procedure on them (advisor.measure.fitting: median of log ratios,
 prior strength 2, fixed in advance; kept only where its leave-one-model-out error beats no fit)
