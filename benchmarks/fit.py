@@ -358,7 +358,7 @@ def choose_structure(samples: list[Sample], source_of: dict[str, str], draws: in
     sources = sorted({source_of[s.id] for s in samples})
     if len(sources) < 2:
         return Structure("median", DEFAULT_PRIOR)
-    logs = {}
+    logs: dict[Structure, dict[str, float]] = {}
     for st in STRUCTURES:
         held = loso_predictions(samples, source_of, st)
         logs[st] = {s.id: abs(math.log(held[s.id] / s.measured_ms)) for s in samples}
