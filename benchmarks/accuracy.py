@@ -325,11 +325,13 @@ def cross_validate(
         rule = choose_interval_rule(train_residuals)
         classes = interval_classes(train_residuals, rule=rule)
         for p in held:
-            corrected = p.predicted_ms * fitted.multiplier(p.sample())
+            sample = p.sample()
+            corrected = p.predicted_ms * fitted.multiplier(sample)
             outer[p.id] = corrected
             band = lookup(classes, p.device_class, p.row["framework"], p.family)
+            reached = bool(sample.platform_model) and fitted.platforms.find(*sample.platform_model[:2]) is not None
             scored.append(Scored(p, corrected, corrected * band["low_ratio"], corrected * band["high_ratio"], structure, rule,
-                                 bool(p.sample().platform_model) and fitted.platforms.find(p.row["platform"], p.workload) is not None))
+                                 reached))
     order = {p.id: i for i, p in enumerate(preds)}
     scored.sort(key=lambda s: order[s.pred.id])
     return scored, _residuals(final, outer)
@@ -886,6 +888,12 @@ def render(scored: list[Scored], pairs: list[Speedup], fits: FitReplays, vpairs:
     return "\n".join(lines) + "\n"
 
 
+def narrowest_window(ratios: Sequence[float], count: int) -> float:
+    """The narrowest high/low window (a ratio) that holds ``count`` of these ratios."""
+    logs = sorted(math.log(r) for r in ratios)
+    return math.exp(min(logs[i + count - 1] - logs[i] for i in range(len(logs) - count + 1)))
+
+
 def _source_row(source: str, rows: Sequence[Scored]) -> str:
     """One source's line of the per-source table: its errors, its rows' held-out intervals, and
     the spread of its own held-out ratios (the narrowest window holding 80% of them, 5+ rows)."""
@@ -893,8 +901,7 @@ def _source_row(source: str, rows: Sequence[Scored]) -> str:
     ratios = [s.pred.measured_ms / s.loso_ms for s in rows]
     spread = "-"
     if len(ratios) >= 5:  # the narrowest window holding 80% of them
-        logs, m = sorted(math.log(r) for r in ratios), math.ceil(0.8 * len(ratios))
-        spread = f"{sig3(math.exp(min(logs[i + m - 1] - logs[i] for i in range(len(logs) - m + 1))))}x"
+        spread = f"{sig3(narrowest_window(ratios, math.ceil(0.8 * len(ratios))))}x"
     return (f"| {source} | {len(rows)} | {_med([abs(s.error) for s in rows]):.0%} | {_med([s.error for s in rows]):+.0%} "
             f"| {sum(s.inside for s in rows)} | {sig3(_med(widths))}x | {spread} |")
 

@@ -55,6 +55,7 @@ from benchmarks.accuracy import (  # noqa: E402
     held_out_scores,
     interval_classes,
     interval_score,
+    narrowest_window,
     nested_constants,
 )
 from benchmarks.fit import predict_rows  # noqa: E402
@@ -127,9 +128,7 @@ def score(residuals: Sequence[Residual], build: ClassBuilder) -> tuple[float, fl
 
 
 def oracle_window(residuals: Sequence[Residual], share: float) -> float:
-    logs = sorted(math.log(r.ratio) for r in residuals)
-    m = max(1, int(share * len(logs)))
-    return math.exp(min(logs[i + m - 1] - logs[i] for i in range(len(logs) - m + 1)))
+    return narrowest_window([r.ratio for r in residuals], max(1, int(share * len(residuals))))
 
 
 def oracle_per_class(residuals: Sequence[Residual], share: float) -> float:
