@@ -112,6 +112,8 @@ class RowPrediction:
     predicted_ms: float  # latency per call (kernel time for kernel_ms rows)
     measured_ms: float
     bound: str
+    kernels: int = 0  # the predictor's kernels after fusion
+    flops: float = 0.0  # the profile's FLOPs
 
     @property
     def id(self) -> str:
@@ -265,7 +267,8 @@ def predict_rows(constants: PredictorConstants | None = None) -> tuple[list[RowP
             predicted, bound = pred.layers[0].time_ms, pred.layers[0].bound
         else:
             predicted, bound = pred.latency_ms, pred.bound
-        out.append(RowPrediction(row, platform.device_class, predicted, measured_latency_ms(row, prof), bound))
+        out.append(RowPrediction(row, platform.device_class, predicted, measured_latency_ms(row, prof), bound,
+                                 len(pred.layers), prof.flops))
     return out, data
 
 

@@ -32,21 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
-from platformdirs import user_cache_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.fit import (  # noqa: E402
-    DATA,
-    checkpoint_layout,
-    load_specs,
-    measured_latency_ms,
-    model_name,
-    predict,
-    profile_for,
-)
-from advisor.predict.platform_corrections import NO_PLATFORM_CORRECTIONS  # noqa: E402
+from benchmarks.fit import RowPrediction, model_name, predict_rows  # noqa: E402
 
 #: smallest group worth a two-parameter fit: rows, and distinct models among them
 MIN_ROWS, MIN_MODELS = 8, 5
@@ -63,28 +52,16 @@ class Row:
 
 def group_rows() -> dict[tuple[str, str, str], list[Row]]:
     """Published whole-call latency rows by (source, framework, precision), each with its
-    uncorrected prediction and kernel count; groups too small to fit are left out."""
-    data = yaml.safe_load(DATA.read_text())
-    platforms, frameworks = load_specs(data.get("platform_variants", {}), data.get("framework_variants", {}))
-    cache = Path(user_cache_dir("advisor")) / "accuracy-profiles"
-    raw: dict[tuple[str, str, str], list[dict]] = collections.defaultdict(list)
-    for row in data["rows"]:
-        if row["metric"] != "kernel_ms":
-            raw[(row["source_id"], row["framework"], row["precision"])].append(row)
-    groups = {}
-    for key, rows in sorted(raw.items()):
-        if len(rows) < MIN_ROWS or len({model_name(r) for r in rows}) < MIN_MODELS:
-            continue
-        out = []
-        for row in rows:
-            prof = profile_for(row, cache)
-            framework = frameworks[row.get("framework_build", row["framework"])]
-            with checkpoint_layout(row):
-                pred = predict(prof, platforms[row["platform"]], framework, row["precision"],
-                               platform_corrections=NO_PLATFORM_CORRECTIONS)
-            out.append(Row(model_name(row), pred.latency_ms, measured_latency_ms(row, prof), len(pred.layers), prof.flops))
-        groups[key] = out
-    return groups
+    uncorrected prediction and kernel count (benchmarks.fit.predict_rows); groups too small to
+    fit are left out."""
+    preds, _ = predict_rows()
+    raw: dict[tuple[str, str, str], list[RowPrediction]] = collections.defaultdict(list)
+    for p in preds:
+        if p.row["metric"] != "kernel_ms":
+            raw[(p.source, p.row["framework"], p.row["precision"])].append(p)
+    return {key: [Row(model_name(p.row), p.predicted_ms, p.measured_ms, p.kernels, p.flops) for p in rows]
+            for key, rows in sorted(raw.items())
+            if len(rows) >= MIN_ROWS and len({model_name(p.row) for p in rows}) >= MIN_MODELS}
 
 
 def describe(rows: list[Row]) -> str:
