@@ -246,20 +246,37 @@ def checkpoint_layout(row: dict[str, Any]) -> Iterator[None]:
                 os.environ[QUANTIZATION_ENV] = before
 
 
-def predict_rows(constants: PredictorConstants | None = None) -> tuple[list[RowPrediction], dict[str, Any]]:
-    """Every row of published.yaml predicted without calibration or correction."""
+@dataclass(frozen=True)
+class PublishedRows:
+    """published.yaml with every row's profile, platform and framework resolved: what the
+    predictions need apart from the constants, loaded once when many sets of constants are
+    tried (benchmarks.accuracy.nested_constants predicts every row for each grid combination)."""
+
+    data: dict[str, Any]
+    profiles: list[Profile]
+    platforms: dict[str, PlatformSpec]
+    frameworks: dict[str, FrameworkSpec]
+
+
+def load_published_rows() -> PublishedRows:
     from platformdirs import user_cache_dir
 
     data = yaml.safe_load(DATA.read_text())
     platforms, frameworks = load_specs(data.get("platform_variants", {}), data.get("framework_variants", {}))
     cache = Path(user_cache_dir("advisor")) / "accuracy-profiles"
+    return PublishedRows(data, [profile_for(row, cache) for row in data["rows"]], platforms, frameworks)
+
+
+def predict_rows(constants: PredictorConstants | None = None, published: PublishedRows | None = None
+                 ) -> tuple[list[RowPrediction], dict[str, Any]]:
+    """Every row of published.yaml predicted without calibration or correction."""
+    published = published or load_published_rows()
     c = constants or predictor_constants()
     out = []
-    for row in data["rows"]:
-        prof = profile_for(row, cache)
-        platform = platforms[row["platform"]]
+    for row, prof in zip(published.data["rows"], published.profiles):
+        platform = published.platforms[row["platform"]]
         # the build the row measured (a declared variant), else the seed's framework
-        framework = frameworks[row.get("framework_build", row["framework"])]
+        framework = published.frameworks[row.get("framework_build", row["framework"])]
         with checkpoint_layout(row):
             pred = predict(prof, platform, framework, row["precision"], constants=c,
                            platform_corrections=NO_PLATFORM_CORRECTIONS)
@@ -269,7 +286,7 @@ def predict_rows(constants: PredictorConstants | None = None) -> tuple[list[RowP
             predicted, bound = pred.latency_ms, pred.bound
         out.append(RowPrediction(row, platform.device_class, predicted, measured_latency_ms(row, prof), bound,
                                  len(pred.layers), prof.flops))
-    return out, data
+    return out, published.data
 
 
 @dataclass(frozen=True)

@@ -260,3 +260,17 @@ def test_service_predict_body_passes_the_kv_cache_dtype_to_the_workload() -> Non
     assert PredictBody(model="m", target="t", precision="fp16", framework="f").workload().kv_cache is None
     with pytest.raises(ValidationError, match="kv_cache"):
         PredictBody(model="m", target="t", precision="fp16", framework="f", kv_cache="fp9")
+
+
+def test_container_module_calls_count_the_modules_that_wrap_others() -> None:
+    """The root, ``layers`` and ``layers.0`` wrap other modules (``layers.0`` is called 3 times);
+    leaves and a module whose name merely starts like another's (``layers0``) do not count."""
+    from advisor.predict.engine import container_module_calls
+    from advisor.profiling.types import ModuleInfo
+
+    modules = [ModuleInfo(path="", type="Net", calls=1), ModuleInfo(path="layers", type="ModuleList", calls=0),
+               ModuleInfo(path="layers.0", type="Block", calls=3), ModuleInfo(path="layers.0.fc", type="Linear", calls=3),
+               ModuleInfo(path="layers0", type="Linear", calls=1), ModuleInfo(path="head", type="Linear", calls=1)]
+    p = profile([]).model_copy(update={"modules": modules})
+    assert container_module_calls(p) == 1 + 1 + 3  # a container never called still counts once
+    assert container_module_calls(p.model_copy(update={"modules": modules[:1]})) == 0  # a lone root wraps nothing

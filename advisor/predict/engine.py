@@ -130,8 +130,10 @@ def overheads(
 def container_module_calls(profile: Profile) -> int:
     """Calls of modules that wrap other modules (the model itself, a decoder block, its
     attention and MLP): Python work around the ops, each call once per forward."""
-    paths = [m.path for m in profile.modules]
-    parents = {p for p in paths for q in paths if q != p and (p == "" or q.startswith(p + "."))}
+    parents = {path[:i] for m in profile.modules if (path := m.path)
+               for i, char in enumerate(path) if char == "."}
+    if any(m.path for m in profile.modules):
+        parents.add("")  # the root wraps every other module
     return sum(max(1, m.calls) for m in profile.modules if m.path in parents)
 
 
