@@ -62,6 +62,7 @@ from benchmarks.fit import (  # noqa: E402
     Structure,
     choose_structure,
     constant_value,
+    load_published_rows,
     loso_predictions,
     model_name,
     predict_rows,
@@ -340,32 +341,51 @@ def cross_validate(
 # --------------------------------------------------------------------------- global constants, nested
 
 
+#: one combination of the searched constants: ((dotted name, value), ...) sorted by name
+Combination = tuple[tuple[str, float], ...]
+
+
+def combination(values: dict[str, float]) -> Combination:
+    return tuple(sorted(values.items()))
+
+
+def constant_combinations() -> list[Combination]:
+    """Every combination of the grids of benchmarks.fit.SEARCHED_CONSTANTS (searched jointly: the
+    edge host slowdown and the enqueue cost multiply one another on a Jetson, so neither can be
+    chosen with the other held at a value chosen on all sources)."""
+    names = sorted(SEARCHED_CONSTANTS)
+    return [tuple(zip(names, values)) for values in itertools.product(*(SEARCHED_CONSTANTS[n] for n in names))]
+
+
+def _distance(combo: Combination, reasoned: dict[str, float]) -> float:
+    """How far a combination lies from the reasoned values: the sum of |log(value / reasoned)|."""
+    return sum(abs(math.log(v / reasoned[name])) for name, v in combo)
+
+
 def choose_constants(
-    grid: dict[str, dict[float, dict[str, float]]], reasoned: dict[str, float], source_of: dict[str, str],
+    grid: dict[Combination, dict[str, float]], reasoned: dict[str, float], source_of: dict[str, str],
     exclude: str | None, draws: int = BOOTSTRAP_DRAWS,
 ) -> dict[str, float]:
-    """Each searched constant chosen on the rows NOT of source ``exclude`` (None: all rows), the
-    other constants at their configured values, by the one-standard-error rule (Hastie,
-    Tibshirani & Friedman, The Elements of Statistical Learning, 2nd ed., section 7.10): the
-    criterion is the report's headline error, the median |predicted / measured - 1|; its standard
-    error at the best value comes from resampling whole sources (rows of one source share its
-    bias); of the values within one standard error of the best, the one nearest the reasoned value
-    (``reasoned``, log distance) is chosen. A flat criterion (a constant that only the held-out
-    source's rows pin down) so leaves the constant where reasoning put it instead of at whichever
-    grid value the noise favours. ``grid[name][value]`` maps row id to predicted / measured latency
-    with that constant changed."""
-    chosen = {}
-    for name, by_value in grid.items():
-        errors = {v: _errors_by_source(rows, source_of, exclude) for v, rows in by_value.items()}
-        sources = sorted(next(iter(errors.values())))
-        score = {v: _median_error(e, sources) for v, e in errors.items()}
-        best = min(score, key=lambda v: (score[v], abs(math.log(v / reasoned[name])), v))
-        rng = random.Random(BOOTSTRAP_SEED)
-        resampled = [_median_error(errors[best], rng.choices(sources, k=len(sources))) for _ in range(draws)]
-        se = statistics.pstdev(resampled) if len(sources) > 1 else 0.0
-        near = [v for v in by_value if score[v] <= score[best] + se]
-        chosen[name] = min(near, key=lambda v: (abs(math.log(v / reasoned[name])), v))
-    return chosen
+    """The searched constants chosen together on the rows NOT of source ``exclude`` (None: all
+    rows), by the one-standard-error rule (Hastie, Tibshirani & Friedman, The Elements of
+    Statistical Learning, 2nd ed., section 7.10): the criterion is the report's headline error,
+    the median |predicted / measured - 1|; its standard error at the best combination comes from
+    resampling whole sources (rows of one source share its bias); of the combinations within one
+    standard error of the best, the one nearest the reasoned values (``reasoned``, summed log
+    distance) is chosen. A flat criterion (constants that only the held-out source's rows pin
+    down) so leaves them where reasoning put them instead of wherever the noise favours. No
+    constant is held at a configured value while another is searched: those were chosen on every
+    source, the held-out one included. ``grid[combination]`` maps row id to predicted / measured
+    latency with the constants at that combination."""
+    errors = {combo: _errors_by_source(rows, source_of, exclude) for combo, rows in grid.items()}
+    sources = sorted(next(iter(errors.values())))
+    score = {combo: _median_error(e, sources) for combo, e in errors.items()}
+    nearest = lambda combo: (_distance(combo, reasoned), combo)  # noqa: E731
+    best = min(score, key=lambda combo: (score[combo], *nearest(combo)))
+    rng = random.Random(BOOTSTRAP_SEED)
+    resampled = [_median_error(errors[best], rng.choices(sources, k=len(sources))) for _ in range(draws)]
+    se = statistics.pstdev(resampled) if len(sources) > 1 else 0.0
+    return dict(min((combo for combo in grid if score[combo] <= score[best] + se), key=nearest))
 
 
 def _errors_by_source(rows: dict[str, float], source_of: dict[str, str], exclude: str | None) -> dict[str, list[float]]:
@@ -394,26 +414,19 @@ class NestedConstants:
 
 def nested_constants(preds: list[RowPrediction]) -> NestedConstants:
     """Every row predicted with the constants of configs/predictor.yaml marked "fit" chosen
-    without its own source: each constant over its grid (benchmarks.fit.SEARCHED_CONSTANTS) with
-    the others as configured, then the held-out source predicted with the chosen combination."""
+    without its own source: every combination of their grids (benchmarks.fit.SEARCHED_CONSTANTS)
+    predicted once, the combination chosen on the other sources (:func:`choose_constants`), and
+    the held-out source predicted with it."""
     base = predictor_constants()
     configured = {name: constant_value(base, name) for name in SEARCHED_CONSTANTS}
     reasoned = dict(REASONED_CONSTANTS)
     source_of = {p.id: p.source for p in preds}
-    ratio = lambda ps: {p.id: p.predicted_ms / p.measured_ms for p in ps}  # noqa: E731
-    grid: dict[str, dict[float, dict[str, float]]] = {}
-    for name, values in SEARCHED_CONSTANTS.items():
-        grid[name] = {v: ratio(preds) if v == configured[name] else ratio(predict_rows(with_constants(base, {name: v}))[0])
-                      for v in values}
-    combos: dict[tuple[tuple[str, float], ...], list[RowPrediction]] = {tuple(sorted(configured.items())): preds}
-    per_source: dict[str, dict[str, float]] = {}
-    by_source: dict[str, list[RowPrediction]] = {}
-    for src in sorted(set(source_of.values())):
-        chosen = per_source[src] = choose_constants(grid, reasoned, source_of, exclude=src)
-        key = tuple(sorted(chosen.items()))
-        if key not in combos:
-            combos[key] = predict_rows(with_constants(base, chosen))[0]
-        by_source[src] = combos[key]
+    published = load_published_rows()
+    predicted = {combo: preds if dict(combo) == configured else predict_rows(with_constants(base, dict(combo)), published)[0]
+                 for combo in constant_combinations()}
+    grid = {combo: {p.id: p.predicted_ms / p.measured_ms for p in ps} for combo, ps in predicted.items()}
+    per_source = {src: choose_constants(grid, reasoned, source_of, exclude=src) for src in sorted(set(source_of.values()))}
+    by_source = {src: predicted[combination(chosen)] for src, chosen in per_source.items()}
     plain, _ = cross_validate(preds)
     return NestedConstants(configured, choose_constants(grid, reasoned, source_of, None),
                            statistics.median(abs(s.error) for s in plain), per_source, by_source)
@@ -1071,12 +1084,14 @@ def constants_section(nested: NestedConstants | None) -> list[str]:
     """How the global constants marked "fit" were chosen without each held-out source."""
     if nested is None:
         return [""]
+    combos = len(constant_combinations())
     lines = ["", "The global constants of configs/predictor.yaml marked \"fit\" are chosen the same way: for each",
-             "held-out source, each one over its grid on the OTHER sources (median abs error of their uncorrected",
-             "predictions, the other constants as configured) by the one-standard-error rule: of the grid values",
-             f"within one standard error of the best ({BOOTSTRAP_DRAWS} resamples of whole sources), the one nearest",
-             "the value reasoned before any row was scored. The held-out rows are predicted with that choice (the",
-             "\"model alone\" figure above included). docs/predictor.md, section 10, says why.", "",
+             f"held-out source, all of them together over the {combos} combinations of their grids, on the OTHER",
+             "sources (median abs error of their uncorrected predictions) by the one-standard-error rule: of the",
+             f"combinations within one standard error of the best ({BOOTSTRAP_DRAWS} resamples of whole sources), the one",
+             "nearest the values reasoned before any row was scored. No constant is held at its configured value",
+             "(chosen on every source) while another is searched. The held-out rows are predicted with that choice",
+             "(the \"model alone\" figure above included). docs/predictor.md, section 10, says why.", "",
              "| constant | grid | reasoned | configured | chosen on all sources | chosen per held-out source (sources) |",
              "|---|---|---:|---:|---:|---|"]
     for name, values in SEARCHED_CONSTANTS.items():

@@ -100,12 +100,12 @@ def test_global_constants_are_chosen_without_the_held_out_source() -> None:
     # predicted / measured with k = 1 or 2: sources a-e are exact at k = 1, f only at k = 2
     at_1 = {rid: (2.0 if src == "f" else 1.0) for rid, src in source_of.items()}
     at_2 = {rid: (1.0 if src == "f" else 1.5) for rid, src in source_of.items()}
-    grid = {"k": {1.0: at_1, 2.0: at_2}}
+    grid = {(("k", 1.0),): at_1, (("k", 2.0),): at_2}
     # the reasoned value is 2, but five sources agree on 1 with no spread: the gain beats the noise
     assert choose_constants(grid, {"k": 2.0}, source_of, exclude="f") == {"k": 1.0}
     assert choose_constants(grid, {"k": 2.0}, source_of, exclude=None) == {"k": 1.0}
     # f's rows alone would pick 2: dropping a-e's evidence changes the choice (not vacuous)
-    only_f = {"k": {v: {r: x for r, x in rows.items() if source_of[r] == "f"} for v, rows in grid["k"].items()}}
+    only_f = {combo: {r: x for r, x in rows.items() if source_of[r] == "f"} for combo, rows in grid.items()}
     assert choose_constants(only_f, {"k": 1.0}, source_of, exclude=None) == {"k": 2.0}
 
 
@@ -117,12 +117,36 @@ def test_a_flat_criterion_leaves_a_constant_at_its_reasoned_value() -> None:
     source_of = {"a-1": "a", "b-1": "b", "c-1": "c", "d-1": "d"}
     at_1 = {"a-1": 1.2, "b-1": 0.9, "c-1": 1.5, "d-1": 1.05}  # |error| .2 .1 .5 .05: median .15
     at_2 = {"a-1": 1.1, "b-1": 0.82, "c-1": 1.6, "d-1": 1.1}  # |error| .1 .18 .6 .1: median .14
-    grid = {"k": {1.0: at_1, 2.0: at_2}}
+    grid = {(("k", 1.0),): at_1, (("k", 2.0),): at_2}
     assert choose_constants(grid, {"k": 1.0}, source_of, exclude=None) == {"k": 1.0}
     assert choose_constants(grid, {"k": 2.0}, source_of, exclude=None) == {"k": 2.0}
     # with no spread at all (one source) the rule falls back to the plain best value
-    one = {"k": {1.0: {"a-1": 1.2}, 2.0: {"a-1": 1.1}}}
+    one = {(("k", 1.0),): {"a-1": 1.2}, (("k", 2.0),): {"a-1": 1.1}}
     assert choose_constants(one, {"k": 1.0}, {"a-1": "a"}, exclude=None) == {"k": 2.0}
+
+
+def test_coupled_constants_are_searched_together() -> None:
+    """Two constants that only help together (a per-kernel cost times a host slowdown): the rows
+    are exact at (2, 2) and 1.5x off wherever either stays at its reasoned 1, so no search of one
+    constant with the other held at 1 moves either; the joint search finds (2, 2), and of two
+    combinations equally good it keeps the one nearer the reasoned values."""
+    from benchmarks.accuracy import choose_constants, constant_combinations
+
+    source_of = {f"{s}-1": s for s in "abcde"}
+    off = {rid: 1.5 for rid in source_of}
+    grid = {(("a", a), ("b", b)): ({rid: 1.0 for rid in source_of} if (a, b) == (2.0, 2.0) else off)
+            for a in (1.0, 2.0, 4.0) for b in (1.0, 2.0)}
+    reasoned = {"a": 1.0, "b": 1.0}
+    assert choose_constants(grid, reasoned, source_of, exclude=None) == {"a": 2.0, "b": 2.0}
+    grid[(("a", 4.0), ("b", 2.0))] = grid[(("a", 2.0), ("b", 2.0))]
+    assert choose_constants(grid, reasoned, source_of, exclude="a") == {"a": 2.0, "b": 2.0}
+    # the grid the report searches: every value of every searched constant, each combination once
+    from benchmarks.fit import SEARCHED_CONSTANTS
+
+    combos = constant_combinations()
+    assert len(combos) == len(set(combos)) == math.prod(len(values) for values in SEARCHED_CONSTANTS.values())
+    assert all(dict(combo).keys() == SEARCHED_CONSTANTS.keys() and all(v in SEARCHED_CONSTANTS[n] for n, v in combo)
+               for combo in combos)
 
 
 def test_with_constants_replaces_dotted_names_only() -> None:
