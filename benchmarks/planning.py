@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +50,7 @@ def predict_row(store, row: dict, input_len: int | None = None) -> Outcome:
     from advisor.plan.engine import plan
     from advisor.plan.render import layout
     from advisor.plan.types import PlanRequest
+    from advisor.predict.platform_corrections import NO_PLATFORM_CORRECTIONS
 
     devices = row["devices"]
     kind = row["kind"]
@@ -65,7 +64,7 @@ def predict_row(store, row: dict, input_len: int | None = None) -> Outcome:
         kv_caches=[row["kv_cache"]],
     )
     try:
-        report = plan(store, request)
+        report = plan(store, request, platform_corrections=NO_PLATFORM_CORRECTIONS)
     except InputError as exc:
         return Outcome(row, None, "-", f"not scored: {exc}")
     if not report.plans:
@@ -92,9 +91,6 @@ def main() -> int:
     from advisor.display import sig3
 
     data = yaml.safe_load(args.data.read_text())
-    no_corrections = Path(tempfile.mkdtemp()) / "platform_corrections.yaml"
-    no_corrections.write_text("fits: []\n")
-    os.environ["ADVISOR_PLATFORM_CORRECTIONS_CONFIG"] = str(no_corrections)  # this process only
     store = open_store(readonly=True)
     outcomes = [predict_row(store, row) for row in data["rows"]]
     by_id = {o.row["id"]: o for o in outcomes}

@@ -272,3 +272,25 @@ def test_fp8_kv_cache_saves_the_cache_bytes_of_a_decode_step(isolated_db):
     elems = 32 * 2 * 32 * 1088 * 32 * 128
     bandwidth = platform.memory.bandwidth_gbs.value * 1e9 * framework.efficiency.bandwidth.value
     assert decode("fp16") - decode("fp8") == pytest.approx(elems / bandwidth, rel=0.1)
+
+
+def test_step_times_take_the_published_corrections_they_are_given(isolated_db):
+    """The shipped decode figure of the RTX 4090 (configs/platform_corrections.yaml) multiplies every
+    prediction a decode step is made of, so the step scales by it exactly; a plan made without
+    corrections (benchmarks/planning.py scores rows some figures were fitted on) does not take it."""
+    from advisor.db.store import open_store
+    from advisor.plan.engine import load_model_for_serving
+    from advisor.predict.platform_corrections import NO_PLATFORM_CORRECTIONS, platform_correction_table
+
+    shipped = platform_correction_table().find("rtx-4090", "decode")
+    assert shipped is not None
+    store = open_store(isolated_db, readonly=True)
+    model = load_model_for_serving(None, "llama-7b", 512, 128)
+    platform, framework = store.get_platform("rtx-4090"), store.get_framework("pytorch")
+
+    def decode(corrections) -> float:
+        return model.steps.stage_time("decode", 4, tp=1, pp=1, platform=platform, framework=framework,
+                                      scheme="fp16", calibration=None, link=None, kv_cache="fp16",
+                                      platform_corrections=corrections).total_s
+
+    assert decode(None) == pytest.approx(shipped.multiplier * decode(NO_PLATFORM_CORRECTIONS), rel=1e-9)

@@ -29,6 +29,7 @@ from advisor.plan.types import (
 )
 from advisor.precision import KV_CACHE_DTYPES, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.api import calibration_for
+from advisor.predict.platform_corrections import PlatformCorrectionTable
 from advisor.workload import Workload
 
 if TYPE_CHECKING:
@@ -126,8 +127,11 @@ def _resolve(store: Store, request: PlanRequest) -> Resolved:
     return platforms, serving, precisions, kv_caches
 
 
-def plan(store: Store, request: PlanRequest, model: ModelForServing | None = None, *, allow_code: bool = True) -> PlanReport:
-    """Every candidate for ``request``, ranked; ``model`` may pass the profiles already loaded."""
+def plan(store: Store, request: PlanRequest, model: ModelForServing | None = None, *, allow_code: bool = True,
+         platform_corrections: PlatformCorrectionTable | None = None) -> PlanReport:
+    """Every candidate for ``request``, ranked; ``model`` may pass the profiles already loaded.
+    ``platform_corrections``: the published per-platform figures the step times take (None: the
+    shipped ones; benchmarks/planning.py passes none, since some are fitted on rows it scores)."""
     platforms, frameworks, precisions, kv_caches = _resolve(store, request)
     model = model or load_model_for_serving(store, request.model, request.input_len, request.output_len,
                                             allow_code=allow_code)
@@ -156,7 +160,7 @@ def plan(store: Store, request: PlanRequest, model: ModelForServing | None = Non
                     continue
                 for kv in kv_caches:
                     candidate = _Candidate(platform, framework, traits, precision, kv, calibration, facts.interconnect,
-                                           price, power)
+                                           price, power, platform_corrections)
                     found, missed = candidate.search(counts, model, request, slo, sequence_tokens)
                     plans.extend(found)
                     excluded.extend(missed)
@@ -184,6 +188,7 @@ class _Candidate:
     link: Interconnect | None
     price: float | None
     power_w: float | None
+    platform_corrections: PlatformCorrectionTable | None = None
 
     def _excluded(self, reasons: list[str], devices: int | None = None, tp: int | None = None,
                   pp: int | None = None) -> PlanExcluded:
@@ -234,7 +239,8 @@ class _Candidate:
                   devices: int, tp: int, pp: int) -> tuple[Plan | None, list[str]]:
         steps = model.steps
         common = dict(tp=tp, pp=pp, platform=self.platform, framework=self.framework, scheme=self.precision,
-                      calibration=self.calibration, link=self.link, kv_cache=self.kv_cache)
+                      calibration=self.calibration, link=self.link, kv_cache=self.kv_cache,
+                      platform_corrections=self.platform_corrections)
         prefill = steps.stage_time("prefill", 1, **common)
         micro = pp if self.traits.pipeline_microbatches == "stages" else 1
         pipeline = Pipeline(stages=pp, microbatches=micro)

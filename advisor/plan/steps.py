@@ -24,6 +24,7 @@ from advisor.plan.stack import BatchedStack, LayerStack
 from advisor.predict.engine import predict
 from advisor.predict.kernels import Kernel, fuse, fusion_key
 from advisor.predict.parallel import comm_width, kv_share, point_to_point_s, tensor_parallel_comm_s
+from advisor.predict.platform_corrections import PlatformCorrectionTable
 from advisor.profiling.types import Profile
 
 MS = 1e-3
@@ -106,12 +107,15 @@ class StepModel:
         link: Interconnect | None,
         kv_cache: str | None,
         detail: bool = False,
+        platform_corrections: PlatformCorrectionTable | None = None,
     ) -> StepTime:
         """One pipeline stage's time for a decode step of ``batch`` sequences, or for the
         prefill of one prompt of ``prompt_tokens`` (``batch`` 1), collectives included.
 
         ``bound`` is worked out only with ``detail`` (it needs every kernel's times, which
-        costs more than the total): what most of the stage's time is spent bound by."""
+        costs more than the total): what most of the stage's time is spent bound by.
+        ``platform_corrections``: the published per-platform figures to apply (None: the shipped
+        configs/platform_corrections.yaml, as every prediction)."""
         head, block, tail = self.kernels(phase, batch, tp, framework, scheme)
         sharded = self.sharded(phase, batch, tp)
         stack = sharded.stack
@@ -120,7 +124,8 @@ class StepModel:
 
         def run(kernels: list[Kernel], layers: bool = False, cached: int = 0):
             return predict(_small_profile(stack.ops, batch, phase, seq, cached), platform, framework, scheme,
-                           calibration, kernels=kernels, with_layers=layers, kv_cache=kv_cache)
+                           calibration, kernels=kernels, with_layers=layers, kv_cache=kv_cache,
+                           platform_corrections=platform_corrections)
 
         # the per-call cost is what a prediction of no kernels takes; each part is its
         # prediction less that (the predictor adds it once per call)
