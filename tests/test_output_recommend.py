@@ -260,3 +260,21 @@ def test_latency_ranges_share_one_format() -> None:
     assert latency_cell(Candidate(latency_ms=2.871, latency_ms_low=2.304, latency_ms_high=3.586, **fields)) == \
         "2.87 (2.30-3.59)"
     assert latency_cell(Candidate(latency_ms=2.871, **fields)) == "2.87"
+
+
+def test_verdict_says_in_words_when_no_framework_runs_int8(db) -> None:
+    """The AGX Orin computes int8, but none of these frameworks runs an LLM decode in int8 there
+    (their YAML lists no int8 for edge GPUs): the verdict said "int8 unavailable:
+    precision_support", a rule's id."""
+    from advisor.recommend.render import verdict
+
+    cache_zoo_profile(db, "llama-1.1b", "decode", 1024)
+    frameworks = ["pytorch", "pytorch-cudagraphs", "llama-cpp"]
+    rec = recommend(db, RecommendRequest(models=["llama-1.1b"], target="jetson-agx-orin", phase="decode", context=1024,
+                                         frameworks=frameworks))
+    assert rec.candidates and all(c.precision != "int8" for c in rec.candidates)
+    line = verdict(rec)
+    assert line.endswith("int8 unavailable: not supported by any of the 3 frameworks that run here (--explain lists each)")
+    one = recommend(db, RecommendRequest(models=["llama-1.1b"], target="jetson-agx-orin", phase="decode", context=1024,
+                                         frameworks=["pytorch"]))
+    assert verdict(one).endswith("int8 unavailable: not supported by the one framework that runs here (--explain lists each)")

@@ -51,6 +51,8 @@ def to_json(rec: Recommendation, explain: bool = False, recipes: dict[int, Recip
 NOT_APPLICABLE_RULES = ("framework_device_class", "model_family")
 #: the rule that says the device itself cannot compute a precision (one reason for every framework)
 DEVICE_PRECISION_RULE = "hardware_precision"
+#: a framework that does not run a precision (on this device class): advisor.rules.support
+FRAMEWORK_PRECISION_RULE = "precision_support"
 
 
 def not_applicable(e: Exclusion) -> bool:
@@ -165,9 +167,15 @@ def unavailable_note(rec: Recommendation, precision: str = "int8") -> str | None
     if not tried:
         return None
     reasons = Counter(_short_reason(_primary(e).message) for e in tried if _primary(e).rule == DEVICE_PRECISION_RULE)
-    if not reasons:
-        reasons = Counter(f"{_primary(e).rule}" for e in tried)
-    return f"{precision} unavailable: {reasons.most_common(1)[0][0]}"
+    if reasons:
+        return f"{precision} unavailable: {reasons.most_common(1)[0][0]}"
+    # the device runs it; the frameworks do not: say so in words, not with a rule's id
+    if all(_primary(e).rule == FRAMEWORK_PRECISION_RULE for e in tried):
+        frameworks = len({e.framework for e in tried})
+        which = "the one framework that runs" if frameworks == 1 else f"any of the {frameworks} frameworks that run"
+        return f"{precision} unavailable: not supported by {which} here (--explain lists each)"
+    rule = Counter(_primary(e).rule for e in tried).most_common(1)[0][0]
+    return f"{precision} unavailable: {_short_reason(next(_primary(e) for e in tried if _primary(e).rule == rule).message)}"
 
 
 # -- the verdict and the candidates -------------------------------------------------------
