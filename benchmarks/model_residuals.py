@@ -63,6 +63,29 @@ class Agreement:
         return 1 - statistics.pvariance([x - y for x, y in self.log_ratios]) / spread if spread else 0.0
 
 
+    def transfer(self, per_model: bool) -> list[float]:
+        """log(measured / predicted) of each source's models once predicted with the OTHER
+        source's figure: its ratio for the same model (``per_model``), or its median ratio over
+        the shared models (one figure for the platform, as a per-platform correction is)."""
+        a, b = zip(*self.log_ratios)
+        if per_model:
+            return [x - y for x, y in self.log_ratios] + [y - x for x, y in self.log_ratios]
+        return [x - statistics.median(b) for x in a] + [y - statistics.median(a) for y in b]
+
+
+def median_error(log_ratios: Sequence[float]) -> float:
+    """Median |predicted / measured - 1| of residuals log(measured / predicted)."""
+    return statistics.median(abs(math.exp(-x) - 1) for x in log_ratios)
+
+
+def window_80(log_ratios: Sequence[float]) -> float:
+    """The narrowest measured / predicted window holding 80% of the residuals (high / low),
+    placed after seeing them."""
+    xs = sorted(log_ratios)
+    k = max(1, math.ceil(0.8 * len(xs)))
+    return math.exp(min(xs[i + k - 1] - xs[i] for i in range(len(xs) - k + 1)))
+
+
 def agreements(ratios: dict[Setting, dict[str, dict[str, float]]]) -> dict[Setting, list[Agreement]]:
     """Every pair of sources with >= MIN_SHARED common models in a setting. ``ratios[setting]
     [source][model]`` is measured / predicted (the geometric mean over that model's rows)."""
@@ -103,8 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("platform with one framework and precision.\n")
     for (platform, framework, precision), pairs in found.items():
         for agreement in pairs:
-            print(f"{platform} / {framework} / {precision}: {len(agreement.models)} shared models, correlation "
-                  f"{agreement.correlation:+.2f}, shared share of the scatter {agreement.shared_share:.0%}\n")
+            print(f"{platform} / {framework} / {precision}: {len(agreement.models)} shared models")
+            print(f"  correlation {agreement.correlation:+.2f}, share of the scatter common to both "
+                  f"{agreement.shared_share:.0%}")
+            print("  each source predicted with the other's figures:")
+            for per_model, what in ((False, "median ratio (one figure)"), (True, "ratio for the same model")):
+                residuals = agreement.transfer(per_model)
+                print(f"    {what:26s} median |error| {median_error(residuals):5.1%}, 80% of the models within "
+                      f"{window_80(residuals):.2f}x")
+            print()
             print("\n".join(table(agreement)) + "\n")
     if not found:
         print(f"no two sources share {MIN_SHARED} models on one platform, framework and precision")

@@ -48,3 +48,22 @@ def test_pairs_need_enough_shared_models() -> None:
     b = {m: r for m, r in list(a.items())[:-1]} | {"other": 1.0}
     assert agreements({SETTING: {"a": a, "b": b}}) == {}
     assert agreements({SETTING: {"a": a}}) == {}
+
+
+def test_what_the_other_sources_figures_would_leave() -> None:
+    """Campaign b sees a's per-model pattern times 1.5: a per-model figure from b leaves every model
+    1.5x off in one direction (an exact 1.5x window of width 1), one median figure leaves the pattern."""
+    from benchmarks.model_residuals import median_error, window_80
+
+    a = {m: r for m, r in zip(MODELS, (0.5, 1.0, 1.0, 2.0, 4.0))}
+    b = {m: 1.5 * r for m, r in a.items()}
+    (agreement,) = agreements({SETTING: {"a": a, "b": b}})[SETTING]
+    per_model = agreement.transfer(per_model=True)
+    assert per_model == pytest.approx([-math.log(1.5)] * 5 + [math.log(1.5)] * 5)
+    # a's models predicted 1.5x too slow (|error| 0.5), b's 1/1.5 too fast (|error| 1/3): median of ten
+    assert median_error(per_model) == pytest.approx((0.5 + 1 / 3) / 2)
+    assert window_80(per_model) == pytest.approx(1.5 ** 2)  # 8 of 10: must span both signs
+    # one figure: a's models against b's median ratio (1.5) and b's against a's (1.0): the pattern stays
+    platform = agreement.transfer(per_model=False)
+    assert sorted(platform[:5]) == pytest.approx(sorted(math.log(r / 1.5) for r in a.values()))
+    assert window_80(platform) > window_80(per_model)
