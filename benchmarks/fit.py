@@ -39,16 +39,11 @@ sys.path.insert(0, str(ROOT))
 
 from advisor.db.yaml_io import load_framework_file, load_platform_file  # noqa: E402
 from advisor.domain.specs import FrameworkSpec, Peak, PlatformSpec  # noqa: E402
+from advisor.domain.workload_kinds import WorkloadKind, workload_kind  # noqa: E402
 from advisor.predict.constants import PredictorConstants, predictor_constants  # noqa: E402
 from advisor.predict.corrections import DEFAULT_PRIOR, Corrections, Sample, fit_corrections, precision_family  # noqa: E402
 from advisor.predict.engine import predict  # noqa: E402
-from advisor.predict.platform_corrections import (  # noqa: E402
-    NO_PLATFORM_CORRECTIONS,
-    PlatformCorrectionTable,
-    PlatformFit,
-    WorkloadKind,
-    workload_kind,
-)
+from advisor.predict.platform_corrections import NO_PLATFORM_CORRECTIONS, PlatformCorrectionTable, PlatformFit  # noqa: E402
 from advisor.profiling.types import Category, OpRecord, Profile  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "published.yaml"

@@ -8,7 +8,8 @@ from pathlib import Path
 from advisor.display import p10_p90, sig3
 from advisor.errors import InputError
 from advisor.predict.intervals import IntervalClass, interval_table
-from advisor.predict.platform_corrections import kind_label, platform_correction_table, workload_kind
+from advisor.domain.workload_kinds import kind_label, workload_kind
+from advisor.predict.platform_corrections import platform_correction_table
 
 
 def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:

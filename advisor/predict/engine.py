@@ -30,12 +30,8 @@ from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
-from advisor.predict.platform_corrections import (
-    PlatformCorrectionTable,
-    platform_correction_table,
-    published_correction,
-    workload_kind,
-)
+from advisor.domain.workload_kinds import workload_kind
+from advisor.predict.platform_corrections import PlatformCorrectionTable, platform_correction_table, published_correction
 from advisor.predict.quantization import (
     dequant_flops,
     float_layer_indices,

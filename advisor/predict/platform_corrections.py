@@ -27,33 +27,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, get_args
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.config import config_path, load_config_model
 from advisor.domain.specs import CalibrationSpec
+from advisor.domain.workload_kinds import WorkloadKind, kind_label
 from advisor.predict.corrections import has_device_figures
-
-
-#: what a per-platform figure was fitted on and applies to: a whole network's inference (no
-#: phase: vision models, encoders), or one phase of a language model
-WorkloadKind = Literal["network", "prefill", "decode"]
-WORKLOAD_KINDS: tuple[str, ...] = get_args(WorkloadKind)
-
-
-def kind_label(kind: str) -> str:
-    """How output names a workload kind: "whole-network", "prefill", "decode"."""
-    return "whole-network" if kind == "network" else kind
-
-
-def workload_kind(phase: str | None) -> WorkloadKind:
-    """The kind of a workload (or published row) with this LLM ``phase`` (None: a whole network)."""
-    if phase is None:
-        return "network"
-    if phase not in WORKLOAD_KINDS:
-        raise ValueError(f"phase {phase!r} is none of {', '.join(WORKLOAD_KINDS[1:])}")
-    return phase  # type: ignore[return-value]
 
 
 class _Strict(BaseModel):

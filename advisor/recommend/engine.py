@@ -25,7 +25,8 @@ from advisor.predict.api import calibration_for
 from advisor.predict.engine import predict
 from advisor.predict.intervals import interval_table
 from advisor.predict.kernels import fuse, fusion_key
-from advisor.predict.platform_corrections import PlatformFit, platform_correction_table, workload_kind
+from advisor.domain.workload_kinds import workload_kind
+from advisor.predict.platform_corrections import PlatformFit, platform_correction_table
 from advisor.predict.types import Prediction
 from advisor.recommend.multidevice import split_over_devices
 from advisor.recommend.speedup import precision_speedup
