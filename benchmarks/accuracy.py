@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from advisor.display import sig3  # noqa: E402
 from advisor.errors import InputError  # noqa: E402
 from advisor.measure.fitting import fit_measurements, validation_samples  # noqa: E402
-from advisor.predict.corrections import Sample, precision_family  # noqa: E402
+from advisor.predict.corrections import WILDCARD, Sample, correction_key, precision_family  # noqa: E402
 from advisor.predict.constants import predictor_constants  # noqa: E402
 from advisor.predict.intervals import OTHER_FRAMEWORK, pair_kind  # noqa: E402
 from benchmarks.fit import (  # noqa: E402
@@ -624,7 +624,7 @@ def published_device_fit(preds_by_source: dict[str, list[RowPrediction]]) -> Dev
         samples = _fit_samples(group)
         fit = fit_measurements(samples, f"{src} on {platform}")
         for p, s in zip(group, samples):
-            if fit.improves:
+            if fit.improves and p.workload not in fit.unscored_kinds:  # else no figure of its kind is stored
                 ms = fit.held_out_ms[s.id]
                 rows.append(DeviceFitRow(p, ms, Residual("calibrated", p.row["framework"], p.family, p.measured_ms / ms, src)))
             else:
@@ -647,8 +647,8 @@ def _source_platforms(preds_by_source: dict[str, list[RowPrediction]]) -> list[t
 
 def _fit_samples(rows: Sequence[RowPrediction]) -> list[Sample]:
     """The rows as `advisor fit` sees a user's file: ids "model|...", paths (framework, family)."""
-    return [Sample(f"{model_name(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family))
-            for p in rows]
+    return [Sample(f"{model_name(p.row)}|{p.id}", p.measured_ms, p.predicted_ms, (p.row["framework"], p.family),
+                   workload=p.workload) for p in rows]
 
 
 def other_framework_fit(preds_by_source: dict[str, list[RowPrediction]]) -> DeviceFit:
@@ -673,10 +673,11 @@ def other_framework_fit(preds_by_source: dict[str, list[RowPrediction]]) -> Devi
             for p in group:
                 if p.row["framework"] != framework:
                     continue
-                if fit is None or not fit.improves:
+                reaching = fit.corrections.get(correction_key(WILDCARD, WILDCARD, p.workload)) if fit is not None else None
+                if fit is None or not fit.improves or reaching is None:  # no figure of the row's kind: not calibrated
                     rows.append(DeviceFitRow(p, p.predicted_ms, None))
                     continue
-                ms = p.predicted_ms * fit.corrections.get("*/*", 1.0)
+                ms = p.predicted_ms * reaching
                 rows.append(DeviceFitRow(p, ms, Residual(OTHER_FRAMEWORK, framework, p.family, p.measured_ms / ms, src)))
     return DeviceFit(rows)
 

@@ -41,7 +41,15 @@ from advisor.db.yaml_io import load_framework_file, load_platform_file  # noqa: 
 from advisor.domain.specs import FrameworkSpec, Peak, PlatformSpec  # noqa: E402
 from advisor.domain.workload_kinds import WorkloadKind, workload_kind  # noqa: E402
 from advisor.predict.constants import PredictorConstants, predictor_constants  # noqa: E402
-from advisor.predict.corrections import DEFAULT_PRIOR, Corrections, Sample, fit_corrections, precision_family  # noqa: E402
+from advisor.predict.corrections import (  # noqa: E402
+    DEFAULT_PRIOR,
+    WILDCARD,
+    Corrections,
+    Sample,
+    correction_key,
+    fit_corrections,
+    precision_family,
+)
 from advisor.predict.engine import predict  # noqa: E402
 from advisor.predict.platform_corrections import NO_PLATFORM_CORRECTIONS, PlatformCorrectionTable, PlatformFit  # noqa: E402
 from advisor.profiling.types import Category, OpRecord, Profile  # noqa: E402
@@ -331,11 +339,12 @@ def fit_platforms(samples: Sequence[Sample], classes: Corrections, source_of: di
         models = {s.platform_model[2] for s in group}
         if len(models) < 2:
             continue
-        fit_samples = [Sample(f"{s.platform_model[2]}|{s.id}", s.measured_ms, s.predicted_ms * classes.multiplier(s.path), ())
-                       for s in group]
+        fit_samples = [Sample(f"{s.platform_model[2]}|{s.id}", s.measured_ms, s.predicted_ms * classes.multiplier(s.path), (),
+                              workload=kind) for s in group]
         fit = fit_measurements(fit_samples, f"published {kind} rows on {platform}")
         if fit.improves:
-            fits.append(PlatformFit(platform=platform, workload=kind, multiplier=fit.corrections["*/*"], rows=len(group),
+            multiplier = fit.corrections[correction_key(WILDCARD, WILDCARD, kind)]
+            fits.append(PlatformFit(platform=platform, workload=kind, multiplier=multiplier, rows=len(group),
                                     models=len(models),
                                     sources=sorted({source_of.get(s.id, s.id) for s in group}),
                                     error_before=round(fit.before, 4), error_after=round(fit.after, 4),

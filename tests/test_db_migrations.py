@@ -132,3 +132,42 @@ def test_fresh_clone_finds_its_migrations(tmp_path: Path) -> None:
     where, revision, count = result.stdout.split()
     assert Path(where) == clone / "migrations"
     assert revision == HEAD_REVISION and int(count) >= 26
+
+
+def test_corrections_fitted_before_workload_kinds_still_reach_every_kind(empty_db_url: str) -> None:
+    """0008: a record written by `advisor fit` before fits were kept per workload kind may have been
+    fitted on any kind; its unsuffixed keys are copied to @prefill and @decode, so a decode
+    prediction takes the figure it took before, and a downgrade takes the copies away again."""
+    from alembic import command
+
+    from advisor.predict.corrections import latency_correction
+
+    engine = make_engine(empty_db_url)
+    migrate.upgrade(engine, "0007_calibration_conv_figures")
+    cal = CalibrationSpec(platform_id="my-board", measured_at="2026-11-30T12:00:00+00:00", method="advisor fit old.csv",
+                          tool_version="0.1.0", corrections={"llama-cpp/gguf": 0.8, "*/*": 1.25},
+                          correction_sources={"llama-cpp/gguf": "advisor fit old.csv: 4 measurements of llama-7b"})
+    row = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in cal.model_dump(mode="json").items()}
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO calibrations ({', '.join([*row, 'created_at'])}) "
+                          f"VALUES ({', '.join([f':{k}' for k in row] + ['CURRENT_TIMESTAMP'])})"), row)
+    engine.dispose()
+
+    db = Database.open(empty_db_url)  # migrates to head
+    stored = db.latest_calibration("my-board")
+    db.close()
+    assert stored.corrections == {"llama-cpp/gguf": 0.8, "*/*": 1.25, "llama-cpp/gguf@prefill": 0.8,
+                                  "llama-cpp/gguf@decode": 0.8, "*/*@prefill": 1.25, "*/*@decode": 1.25}
+    assert stored.correction_sources["llama-cpp/gguf@decode"] == "advisor fit old.csv: 4 measurements of llama-7b"
+    for kind in ("network", "prefill", "decode"):
+        assert latency_correction(stored, "llama-cpp", "q4_0", kind)[0] == 0.8
+        assert latency_correction(stored, "pytorch", "fp16", kind)[0] == 1.25
+
+    engine = make_engine(empty_db_url)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(engine, connection=conn), "0007_calibration_conv_figures")
+    engine.dispose()
+    db = Database.open(empty_db_url)  # and up again: the copies come back from the kept originals
+    again = db.latest_calibration("my-board")
+    db.close()
+    assert again.corrections == stored.corrections

@@ -107,6 +107,47 @@ def test_correction_lookup_falls_back_to_framework_then_all() -> None:
         CalibrationSpec(platform_id="p", measured_at="x", method="m", tool_version="0", corrections={"pytorch/float": 0.0})
 
 
+def test_each_workload_kind_gets_a_fit_of_its_own() -> None:
+    """llama-bench prints prefill (pp) and decode (tg) rows side by side. Decode runs 2x and
+    prefill 0.5x the prediction on both models: one fit over both would sit near 1x for each;
+    per kind, each gets its own figures (median of the log ratios, 2 measurements, prior 2:
+    half of the way to its group's ratio at every level), keyed with the kind, and every
+    held-out prediction comes from the other model of the same kind."""
+    from advisor.measure.fitting import fit_measurements
+
+    samples = [Sample(f"{m}|{i}", measured, 1.0, ("llama-cpp", "gguf"), workload=kind)
+               for i, (m, kind, measured) in enumerate([("a", "decode", 2.0), ("b", "decode", 2.0),
+                                                         ("a", "prefill", 0.5), ("b", "prefill", 0.5)])]
+    result = fit_measurements(samples, "bench.md")
+    root = math.log(2) * 2 / 4  # 2 samples, prior 2: half of log 2
+    framework = root + (math.log(2) - root) * 2 / 4
+    family = framework + (math.log(2) - framework) * 2 / 4
+    assert result.corrections == pytest.approx({
+        "*/*@decode": math.exp(root), "llama-cpp/*@decode": math.exp(framework), "llama-cpp/gguf@decode": math.exp(family),
+        "*/*@prefill": math.exp(-root), "llama-cpp/*@prefill": math.exp(-framework),
+        "llama-cpp/gguf@prefill": math.exp(-family)}, rel=1e-3)
+    # held out: model a's decode from b's decode alone (one sample: 1/3 of the way at each level)
+    one = math.log(2) / 3
+    one = one + (math.log(2) - one) / 3
+    one = one + (math.log(2) - one) / 3
+    assert result.held_out_ms["a|0"] == pytest.approx(math.exp(one))
+    assert result.held_out_ms["a|2"] == pytest.approx(math.exp(-one))
+
+
+def test_a_kinds_figures_reach_only_that_kind() -> None:
+    from advisor.domain.specs import CalibrationSpec
+
+    cal = CalibrationSpec(platform_id="p", measured_at="2026-12-02T00:00:00+00:00", method="m", tool_version="0",
+                          corrections={"llama-cpp/gguf@decode": 1.8, "*/*@decode": 1.5, "pytorch/float": 0.9})
+    assert latency_correction(cal, "llama-cpp", "q4_0", "decode")[0] == 1.8
+    assert latency_correction(cal, "pytorch", "fp16", "decode")[0] == 1.5
+    assert latency_correction(cal, "llama-cpp", "q4_0", "prefill") == (1.0, None)  # prefill was not measured
+    assert latency_correction(cal, "pytorch", "fp32", "network")[0] == 0.9
+    assert latency_correction(cal, "onnxruntime-cpu", "fp32", "network") == (1.0, None)  # no */* for networks
+    with pytest.raises(ValueError, match="pytorch/float@train"):
+        CalibrationSpec(platform_id="p", measured_at="x", method="m", tool_version="0", corrections={"pytorch/float@train": 1.0})
+
+
 # --------------------------------------------------------------------------- end to end
 TARGET = "xeon-8480"
 CASES = [(model, fw, prec) for model in ("resnet18", "mobilenet_v2", "resnet50")
@@ -312,3 +353,51 @@ def test_a_published_row_is_predicted_with_its_checkpoint_layout(monkeypatch: py
         assert scheme("w8a16").weight_bytes == pytest.approx(1.0)  # other schemes keep theirs
     assert scheme("w4a16").weight_bytes == pytest.approx(0.5 + 2 / 128)
     assert "ADVISOR_QUANTIZATION_CONFIG" not in os.environ
+
+
+def test_fit_of_prefill_and_decode_keeps_them_apart_and_keeps_earlier_kinds(isolated_db: str, tmp_path: Path) -> None:
+    """End to end on a CPU target: decode measured 2x and prefill 0.5x the prediction, two models
+    each. The stored figures reach only their own kind, a whole network keeps the figures of an
+    earlier fit of networks, and its range stays that fit's."""
+    from advisor.db.store import open_store
+    from advisor.predict.api import predict_case
+    from advisor.workload import Workload
+
+    def llm(model: str, phase: str):
+        shape = {"context": 256} if phase == "decode" else {"seq_len": 128}
+        return predict_case(open_store(), Workload(model=model, batch=1, phase=phase, **shape), target=TARGET,
+                            precision="q4_0", framework="llama-cpp").prediction
+
+    # first, an earlier fit of whole networks (each framework x precision off by its own factor)
+    factors = {("pytorch", "fp32"): 1.5, ("onnxruntime-cpu", "fp32"): 0.8, ("onnxruntime-cpu", "int8"): 2.0}
+    nets = tmp_path / "nets.csv"
+    write_csv(nets, lambda m, fw, p: factors[(fw, p)])
+    untouched = llm("llama-1.1b", "decode")
+    assert advisor("fit", str(nets), "--target", TARGET).returncode == 0
+    network_before = prediction("resnet18", "pytorch", "fp32")
+    # a fit of whole networks says nothing of a decode: same latency, same (uncalibrated) range
+    decode = llm("llama-1.1b", "decode")
+    assert (decode.latency_ms, decode.latency_ms_low, decode.latency_ms_high) == pytest.approx(
+        (untouched.latency_ms, untouched.latency_ms_low, untouched.latency_ms_high), rel=1e-9)
+    assert "correction" not in decode.provenance
+    models = ("llama-1.1b", "llama-7b")
+    plain = {(m, ph): llm(m, ph).latency_ms for m in models for ph in ("prefill", "decode")}
+    lines = ["model,framework,precision,batch,phase,seq_len,context,latency_ms"]
+    for m in models:
+        lines.append(f"{m},llama-cpp,q4_0,1,prefill,128,,{plain[(m, 'prefill')] * 0.5:.6g}")
+        lines.append(f"{m},llama-cpp,q4_0,1,decode,,256,{plain[(m, 'decode')] * 2.0:.6g}")
+    bench = tmp_path / "bench.csv"
+    bench.write_text("\n".join(lines) + "\n")
+    result = advisor("fit", str(bench), "--target", TARGET, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    corr = json.loads(result.stdout)["corrections"]
+    assert set(corr) == {f"{key}@{kind}" for key in ("*/*", "llama-cpp/*", "llama-cpp/gguf") for kind in ("prefill", "decode")}
+    assert corr["llama-cpp/gguf@decode"] > 1.4 and corr["llama-cpp/gguf@prefill"] < 0.7
+    for m in models:
+        assert llm(m, "decode").latency_ms == pytest.approx(plain[(m, "decode")] * corr["llama-cpp/gguf@decode"], rel=1e-6)
+        assert llm(m, "prefill").latency_ms == pytest.approx(plain[(m, "prefill")] * corr["llama-cpp/gguf@prefill"], rel=1e-6)
+    # the whole-network figures of the earlier fit are kept, and still the only ones networks take
+    after = prediction("resnet18", "pytorch", "fp32")
+    assert after.latency_ms == pytest.approx(network_before.latency_ms, rel=1e-9)
+    assert (after.latency_ms_low, after.latency_ms_high) == pytest.approx(
+        (network_before.latency_ms_low, network_before.latency_ms_high), rel=1e-9)

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from advisor.domain.serving import DevicePrice, Interconnect, ServingTraits
 from advisor.domain.vocab import DeviceClass, check_compute_capability, compute_capability_tuple
+from advisor.domain.workload_kinds import WORKLOAD_KINDS
 from advisor.precision import PRECISIONS, SCHEMES, Precision
 from advisor.safe_input import control_character, describe
 
@@ -554,7 +555,8 @@ class CalibrationSpec(Strict):
     conv_utilisation_curve: list[tuple[CurveWork, CurveFraction]] = Field(default_factory=list, max_length=10_000)
     notes: Note | None = None
     #: latency multipliers fitted by `advisor fit`, keyed "framework/precision family" ("*"
-    #: for any; advisor.predict.corrections), applied by the predictor in one place
+    #: for any), "@prefill" / "@decode" appended for a language model's phases
+    #: (advisor.predict.corrections), applied by the predictor in one place
     corrections: dict[Line, float] = Field(default_factory=dict)
     #: where each correction came from (measurement file, models, leave-one-model-out error)
     correction_sources: dict[Line, Note] = Field(default_factory=dict)
@@ -563,8 +565,10 @@ class CalibrationSpec(Strict):
     @classmethod
     def _positive_corrections(cls, values: dict[str, float]) -> dict[str, float]:
         for key, value in values.items():
-            if key.count("/") != 1:
-                raise ValueError(f"corrections: key '{key}' is not 'framework/precision family'")
+            body, separator, kind = key.partition("@")
+            if body.count("/") != 1 or (separator and kind not in WORKLOAD_KINDS[1:]):
+                raise ValueError(f"corrections: key '{key}' is not 'framework/precision family', optionally "
+                                 f"'@{' or @'.join(WORKLOAD_KINDS[1:])}'")
             if not (math.isfinite(value) and 1e-3 <= value <= 1e3):
                 raise ValueError(f"corrections.{key}: multiplier must be in [0.001, 1000] (got {value!r})")
         return values

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from advisor.display import p10_p90, sig3
 from advisor.errors import InputError
+from advisor.predict.corrections import parse_correction_key
 from advisor.predict.intervals import IntervalClass, interval_table
 from advisor.domain.workload_kinds import kind_label, workload_kind
 from advisor.predict.platform_corrections import platform_correction_table
@@ -33,7 +34,7 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
             "target": target, "measurements": len(result.samples),
             "published_correction": {fit.workload: fit.multiplier for fit in published} or None,
             "median_abs_error_before": result.before, "median_abs_error_after": result.after,
-            "corrections": result.corrections, "sources": result.sources,
+            "corrections": result.corrections, "sources": result.sources, "unscored_kinds": result.unscored_kinds,
             "ranges": {key: {"low_ratio": cls.low_ratio, "high_ratio": cls.high_ratio, "class": cls.describe()}
                        for key, cls in ranges.items()},
         }, indent=2))
@@ -52,6 +53,9 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
         cls = ranges[key]
         table.add_row(key, sig3(value), f"x{p10_p90(cls.low_ratio, cls.high_ratio)}", count, models)
     console.print(table)
+    for kind in result.unscored_kinds:
+        console.print(f"{kind_label(kind)} measurements of one model only: no correction for {kind_label(kind)} "
+                      "predictions (a figure is kept only when leaving one model out can score it)")
     for fit in published:
         console.print(f"{kind_label(fit.workload)} predictions on {target} without `advisor calibrate` figures carry its published "
                       f"correction x{sig3(fit.multiplier)} ({', '.join(fit.sources)}; "
@@ -79,6 +83,6 @@ def calibrated_ranges(device_class: str, corrections: dict[str, float]) -> dict[
     table = interval_table()
     out = {}
     for key in corrections:
-        framework, _, family = key.partition("/")
+        framework, family, _ = parse_correction_key(key)  # the classes are not split by workload kind
         out[key] = table.lookup(device_class, framework, family, calibrated=True, framework_measured=framework != "*")
     return out

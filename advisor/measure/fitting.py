@@ -7,6 +7,11 @@ precision family (advisor.predict.corrections, shrunk towards the framework's an
 platform's figure), and the result is stored as a calibration record whose
 ``correction_sources`` say which file, models and error each figure came from.
 
+Each workload kind the file measured (whole networks, an LLM's prefill, its decode) gets a fit
+of its own, with its own ``*/*``: llama-bench prints prefill (pp) and decode (tg) rows side by
+side, and one figure for both would average a compute-bound and a memory-bound error. A
+prediction takes only its own kind's figures (advisor.predict.corrections).
+
 The error is scored leave-one-MODEL-out: every measurement is predicted from corrections
 fitted on the other models only. A fit whose held-out error is worse than no fit is refused.
 The structure (median of log ratios, prior strength 2) is fixed, not tuned on the user's data.
@@ -18,19 +23,22 @@ import json
 import statistics
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.domain.workload_kinds import workload_kind
 from advisor.errors import InputError
 from advisor.measure.fit_inputs import Measurement
 from advisor.predict.corrections import (
     DEFAULT_PRIOR,
     WILDCARD,
     Sample,
+    correction_key,
     fit_corrections,
     leave_one_group_out,
+    parse_correction_key,
     precision_family,
 )
 
@@ -74,13 +82,23 @@ def predict_samples(store: Store, target: str, measurements: Sequence[Measuremen
             raise InputError(f"{m.origin}: {exc}") from None
         cal = uncorrected(calibration_for(store, platform.id, fw.id))
         pred = predict(profile, platform, fw, m.precision, cal, with_layers=False)
-        samples.append(Sample(f"{m.model}|{i}", m.latency_ms, pred.latency_ms, (m.framework, precision_family(m.precision))))
+        samples.append(Sample(f"{m.model}|{i}", m.latency_ms, pred.latency_ms, (m.framework, precision_family(m.precision)),
+                              workload=workload_kind(m.phase)))
     return samples
 
 
+def _by_kind(samples: Sequence[Sample]) -> dict[str, list[Sample]]:
+    kinds: dict[str, list[Sample]] = {}
+    for s in samples:
+        kinds.setdefault(s.workload, []).append(s)
+    return kinds
+
+
 def leave_one_model_out(samples: Sequence[Sample]) -> dict[str, float]:
-    """Corrected prediction of every sample from corrections fitted on the other models."""
-    return leave_one_group_out(samples, _model_of, PRIOR, ESTIMATOR)
+    """Corrected prediction of every sample from corrections fitted on the other models'
+    measurements of the same workload kind."""
+    return {sid: ms for group in _by_kind(samples).values()
+            for sid, ms in leave_one_group_out(group, _model_of, PRIOR, ESTIMATOR).items()}
 
 
 def _median_error(samples: Sequence[Sample], predicted: dict[str, float] | None = None) -> float:
@@ -97,6 +115,8 @@ class FitResult:
     sources: dict[str, str]
     before: float  # median |error| without corrections
     after: float  # median |error| with corrections fitted on the other models
+    #: workload kinds measured on one model only: no figure is stored for them (none could be scored)
+    unscored_kinds: list[str] = field(default_factory=list)
 
     @property
     def improves(self) -> bool:
@@ -111,16 +131,21 @@ def fit_measurements(samples: list[Sample], origin: str) -> FitResult:
                          f"(leave one model out); got {', '.join(models) or 'none'}")
     held = leave_one_model_out(samples)
     before, after = _median_error(samples), _median_error(samples, held)
-    fitted = fit_corrections(samples, PRIOR, ESTIMATOR)
     corrections: dict[str, float] = {}
     sources: dict[str, str] = {}
-    for path, fig in fitted.figures.items():
-        key = "/".join(path) if len(path) == 2 else (f"{path[0]}/{WILDCARD}" if path else f"{WILDCARD}/{WILDCARD}")
-        corrections[key] = round(fig.multiplier, 4)
-        used = sorted({_model_of(s) for s in samples if s.id in fig.rows})
-        sources[key] = (f"advisor fit {origin}: {fig.n} measurements of {', '.join(used)}; leave-one-model-out "
-                        f"median |error| {before:.1%} -> {after:.1%}")
-    return FitResult(samples, held, corrections, sources, before, after)
+    unscored: list[str] = []
+    for kind, group in sorted(_by_kind(samples).items()):
+        if len({_model_of(s) for s in group}) < 2:
+            unscored.append(kind)  # its held-out predictions stay uncorrected, and so do future ones
+            continue
+        for path, fig in fit_corrections(group, PRIOR, ESTIMATOR).figures.items():
+            framework, family = (*path, WILDCARD, WILDCARD)[:2]
+            key = correction_key(framework, family, kind)  # type: ignore[arg-type]
+            corrections[key] = round(fig.multiplier, 4)
+            used = sorted({_model_of(s) for s in group if s.id in fig.rows})
+            sources[key] = (f"advisor fit {origin}: {fig.n} measurements of {', '.join(used)}; leave-one-model-out "
+                            f"median |error| {before:.1%} -> {after:.1%}")
+    return FitResult(samples, held, corrections, sources, before, after, unscored)
 
 
 def fit_records(store: Store, target: str, result: FitResult, origin: str) -> list[CalibrationSpec]:
@@ -130,16 +155,23 @@ def fit_records(store: Store, target: str, result: FitResult, origin: str) -> li
     from advisor.domain.specs import CalibrationSpec
 
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    update = {"corrections": result.corrections, "correction_sources": result.sources, "measured_at": now}
     base = store.latest_calibration(target)
+    # a fit replaces the figures of the workload kinds it fitted and keeps the others' (decode
+    # measured today does not erase the whole-network figures of an earlier fit)
+    measured = {parse_correction_key(key)[2] for key in result.corrections}
+    kept = {key: value for key, value in (base.corrections if base is not None else {}).items()
+            if parse_correction_key(key)[2] not in measured}
+    kept_sources = {key: note for key, note in (base.correction_sources if base is not None else {}).items() if key in kept}
+    update = {"corrections": kept | result.corrections, "correction_sources": kept_sources | result.sources,
+              "measured_at": now}
     records = []
     platform_wide = base if base is not None and base.framework_id is None else None
     if platform_wide is not None:
         records.append(platform_wide.model_copy(update=update | {"method": f"{platform_wide.method}; + advisor fit {origin}"}))
     else:
         records.append(CalibrationSpec(platform_id=target, measured_at=now, method=f"advisor fit {origin}",
-                                       tool_version=__version__, corrections=result.corrections,
-                                       correction_sources=result.sources))
+                                       tool_version=__version__, corrections=update["corrections"],
+                                       correction_sources=update["correction_sources"]))
     for fw in store.list_frameworks():
         cal = store.latest_calibration(target, fw.id)
         if cal is not None and cal.framework_id == fw.id:

@@ -1,4 +1,4 @@
-"""Fitted latency corrections: one multiplier per framework x precision family.
+"""Fitted latency corrections: one multiplier per framework x precision family (x workload kind).
 
 Why: the roofline model (datasheet x framework efficiency, overheads) is only as good as its
 efficiency figures, and measurements on a device tell how far off they are. A correction is
@@ -7,6 +7,11 @@ measured latency / predicted latency, fitted in log space and shrunk towards its
 prior strength ``k`` the estimate moves ``n / (n + k)`` of the way from the parent to the
 samples' mean. The same fit serves `advisor fit` (one device's measurements) and
 benchmarks/fit.py (published measurements, where the key starts with the device class).
+
+Stored keys are ``framework/family`` for whole networks and ``framework/family@decode`` (or
+``@prefill``) for a language model's phases: a device's `advisor fit` keeps one set of figures per
+workload kind it measured (a llama-bench file holds prefill and decode rows, which the model
+prices by different parts), and a prediction takes only its own kind's (advisor.domain.workload_kinds).
 
 The predictor applies a stored correction in exactly one place (:func:`latency_correction`,
 called at the end of advisor.predict.engine.predict). No torch, no database here.
@@ -20,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from advisor.domain.specs import CalibrationSpec
+from advisor.domain.workload_kinds import WorkloadKind
 from advisor.precision import scheme as scheme_spec
 
 #: Precision families (configs/intervals.yaml and the correction keys use the same names).
@@ -34,10 +40,22 @@ def precision_family(scheme: str) -> str:
     return scheme_spec(scheme).family
 
 
-def correction_key(framework_id: str, scheme_or_family: str) -> str:
-    """The stored key of a framework x precision family correction, e.g. ``pytorch/float``."""
+#: separates a correction key's workload kind: ``llama-cpp/gguf@decode``
+KIND_SEPARATOR = "@"
+
+
+def correction_key(framework_id: str, scheme_or_family: str, kind: WorkloadKind = "network") -> str:
+    """The stored key of a framework x precision family correction, e.g. ``pytorch/float``, or
+    ``llama-cpp/gguf@decode`` for a language model's phase."""
     family = scheme_or_family if scheme_or_family in (*PRECISION_FAMILIES, WILDCARD) else precision_family(scheme_or_family)
-    return f"{framework_id}/{family}"
+    return f"{framework_id}/{family}" + ("" if kind == "network" else f"{KIND_SEPARATOR}{kind}")
+
+
+def parse_correction_key(key: str) -> tuple[str, str, str]:
+    """(framework, precision family, workload kind) of a stored key (no suffix: a whole network)."""
+    body, _, kind = key.partition(KIND_SEPARATOR)
+    framework, _, family = body.partition("/")
+    return framework, family, kind or "network"
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,8 @@ class Sample:
     #: groups rows by platform and workload kind (advisor.predict.platform_corrections) and holds
     #: them out by model; empty for a device's own measurements
     platform_model: tuple[str, str, str] | tuple[()] = ()
+    #: the workload kind measured: `advisor fit` keeps one set of figures per kind
+    workload: WorkloadKind = "network"
 
     @property
     def log_ratio(self) -> float:
@@ -140,14 +160,17 @@ def median_abs_error(samples: Sequence[Sample], predicted_ms: dict[str, float] |
     return statistics.median(errs) if errs else float("nan")
 
 
-def latency_correction(calibration: CalibrationSpec | None, framework_id: str, scheme: str) -> tuple[float, str | None]:
-    """(multiplier, provenance) of the stored correction for this framework and scheme.
+def latency_correction(calibration: CalibrationSpec | None, framework_id: str, scheme: str,
+                       kind: WorkloadKind = "network") -> tuple[float, str | None]:
+    """(multiplier, provenance) of the stored correction for this framework, scheme and workload kind.
 
-    Looks up ``framework/family``, then ``framework/*``, then ``*/*`` in the calibration's
-    ``corrections`` (written by `advisor fit`); 1.0 and None when there is none."""
+    Looks up ``framework/family``, then ``framework/*``, then ``*/*`` of that kind in the
+    calibration's ``corrections`` (written by `advisor fit`); 1.0 and None when there is none:
+    a figure fitted on another kind never applies."""
     if calibration is None or not calibration.corrections:
         return 1.0, None
-    for key in (correction_key(framework_id, scheme), f"{framework_id}/{WILDCARD}", f"{WILDCARD}/{WILDCARD}"):
+    for key in (correction_key(framework_id, scheme, kind), correction_key(framework_id, WILDCARD, kind),
+                correction_key(WILDCARD, WILDCARD, kind)):
         value = calibration.corrections.get(key)
         if value is not None:
             origin = (calibration.correction_sources or {}).get(key, calibration.method)
@@ -161,16 +184,24 @@ MEASURED_FIELDS = frozenset(CalibrationSpec.model_fields) - {
     "platform_id", "framework_id", "measured_at", "method", "tool_version", "notes", "corrections", "correction_sources"}
 
 
-def measures_framework(calibration: CalibrationSpec, framework_id: str) -> bool:
+def covers_kind(calibration: CalibrationSpec, kind: WorkloadKind = "network") -> bool:
+    """Whether ``calibration`` says anything of this workload kind on the device: its own measured
+    figures, or a correction fitted on measurements of that kind. A corrections-only record of
+    other kinds leaves the prediction as it would be without it (datasheet basis, device-class range)."""
+    return has_device_figures(calibration) or any(parse_correction_key(key)[2] == kind for key in calibration.corrections)
+
+
+def measures_framework(calibration: CalibrationSpec, framework_id: str, kind: WorkloadKind = "network") -> bool:
     """Whether ``calibration`` carries evidence about this framework on the device: the device's
     own figures (an `advisor calibrate` record, or one for this very framework) or a correction
-    fitted on this framework's measurements. A corrections-only record from an `advisor fit` of
+    fitted on this framework's measurements of this workload kind. A corrections-only record from an `advisor fit` of
     other frameworks reaches this one through its ``*/*`` figure alone, and a prediction made that
     way errs more than one the fit measured (docs/accuracy.md), so its range comes from other
     classes (advisor.predict.intervals)."""
     if calibration.framework_id == framework_id:
         return True
-    return has_device_figures(calibration) or any(key.split("/", 1)[0] == framework_id for key in calibration.corrections)
+    return has_device_figures(calibration) or any(parse_correction_key(key)[::2] == (framework_id, kind)
+                                                  for key in calibration.corrections)
 
 
 def has_device_figures(calibration: CalibrationSpec | None) -> bool:

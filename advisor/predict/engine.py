@@ -25,7 +25,7 @@ from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.domain.vocab import is_gpu, is_npu
 from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
-from advisor.predict.corrections import latency_correction, measures_framework
+from advisor.predict.corrections import covers_kind, latency_correction, measures_framework
 from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
@@ -354,12 +354,15 @@ def predict(
     # the one place corrections apply, multipliers on the total: the published rows of this
     # platform and workload kind (datasheet predictions only), then the device's own `advisor fit`
     table = platform_correction_table() if platform_corrections is None else platform_corrections
-    published, published_note = published_correction(table, platform.id, workload_kind(profile.phase), calibration)
-    correction, correction_note = latency_correction(calibration, framework.id, scheme)
+    kind = workload_kind(profile.phase)
+    published, published_note = published_correction(table, platform.id, kind, calibration)
+    correction, correction_note = latency_correction(calibration, framework.id, scheme, kind)
     latency_ms *= published * correction
-    # the range comes last, from the final latency (any correction is applied before this)
-    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibration is not None,
-                                       calibration is None or measures_framework(calibration, framework.id))
+    # the range comes last, from the final latency (any correction is applied before this); a
+    # calibration that says nothing of this workload kind leaves the device class's range
+    calibrated = calibration is not None and covers_kind(calibration, kind)
+    interval = interval_table().lookup(platform.device_class, framework.id, s.family, calibrated,
+                                       not calibrated or measures_framework(calibration, framework.id, kind))
     latency_low, latency_high = latency_range(latency_ms, interval)
     float_weights = sum(k.scheme_weight_elems for k in kernels if id(k) in float_ids)
     memory = estimate_memory(profile, scheme, c.memory.runtime_mb, kv_cache=kv_cache,

@@ -22,6 +22,7 @@ from advisor.domain.findings import EXCLUDE, Finding, excluded, penalty_factor
 from advisor.errors import unknown_name
 from advisor.precision import GGUF_SCHEMES, SCHEMES
 from advisor.predict.api import calibration_for
+from advisor.predict.corrections import covers_kind
 from advisor.predict.engine import predict
 from advisor.predict.intervals import interval_table
 from advisor.predict.kernels import fuse, fusion_key
@@ -130,7 +131,8 @@ def recommend(
         if profile is None:
             profile = profile_for(db, workload, allow_code=allow_code)
         calibrations = {fw.id: calibration_for(db, platform.id, fw.id) for fw, _ in runnable}
-        calibrated |= {fw_id for fw_id, cal in calibrations.items() if cal is not None}
+        kind = workload_kind(workload.phase)
+        calibrated |= {fw_id for fw_id, cal in calibrations.items() if cal is not None and covers_kind(cal, kind)}
         fused: dict[tuple, list] = {}  # same fusion traits -> same kernels
         for fw, s in runnable:
             ctx = RuleContext(platform, fw, s, model, profile=profile)
@@ -144,7 +146,7 @@ def recommend(
             pred = predict(profile, platform, fw, s, calibrations[fw.id], kernels=fused[traits], with_layers=False,
                            kv_cache=request.kv_cache)
             if "published_correction" in pred.provenance:
-                published = platform_correction_table().find(platform.id, workload_kind(profile.phase))
+                published = platform_correction_table().find(platform.id, kind)
             ctx = RuleContext(platform, fw, s, model, profile=profile, prediction=pred)
             before_prediction = findings
             findings = findings + evaluate(ctx, config, stage="prediction")
