@@ -171,3 +171,14 @@ def test_corrections_fitted_before_workload_kinds_still_reach_every_kind(empty_d
     again = db.latest_calibration("my-board")
     db.close()
     assert again.corrections == stored.corrections
+
+
+def test_revision_ids_fit_alembics_version_column() -> None:
+    """alembic_version.version_num is VARCHAR(32): on PostgreSQL a longer revision id fails the
+    upgrade itself (SQLite does not check lengths, so only this test catches it there)."""
+    import re
+
+    ids = [re.search(r'^revision = "([^"]+)"', path.read_text(), re.M).group(1)
+           for path in sorted((REPO_ROOT / "migrations" / "versions").glob("*.py"))]
+    assert HEAD_REVISION in ids and len(ids) >= 8
+    assert all(len(rev) <= 32 for rev in ids), [rev for rev in ids if len(rev) > 32]

@@ -14,7 +14,7 @@ from advisor.settings import ENV_DB, database_url
 #: The newest migration in migrations/versions/. Database.open compares the database's
 #: alembic_version with this string and imports Alembic only when they differ;
 #: tests/test_db_migrations.py checks that it matches Alembic's own head.
-HEAD_REVISION = "0008_corrections_by_workload_kind"
+HEAD_REVISION = "0008_corrections_per_kind"
 
 ENV_URL = ENV_DB
 APP_NAME = "advisor"

@@ -7,7 +7,7 @@ unsuffixed keys would now reach whole networks only; so each unsuffixed key (and
 is copied to ``@prefill`` and ``@decode``, and every prediction it corrected before it still
 corrects. No schema change.
 
-Revision ID: 0008_corrections_by_workload_kind
+Revision ID: 0008_corrections_per_kind
 Revises: 0007_calibration_conv_figures
 Create Date: 2026-12-02
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_corrections_by_workload_kind"
+revision = "0008_corrections_per_kind"
 down_revision = "0007_calibration_conv_figures"
 branch_labels = None
 depends_on = None
