@@ -182,3 +182,22 @@ def test_revision_ids_fit_alembics_version_column() -> None:
            for path in sorted((REPO_ROOT / "migrations" / "versions").glob("*.py"))]
     assert HEAD_REVISION in ids and len(ids) >= 8
     assert all(len(rev) <= 32 for rev in ids), [rev for rev in ids if len(rev) > 32]
+
+
+def test_a_database_from_a_newer_advisor_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A revision this code does not know (a newer advisor migrated the file) is one line naming
+    the file and the revision, exit 2, and the database is left as it was; it was an internal
+    error (Alembic's "Can't locate revision")."""
+    path = tmp_path / "newer.db"
+    url = f"sqlite:///{path}"
+    Database.open(url).close()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    engine.dispose()
+    before = path.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "advisor.cli", "hardware", "list"], capture_output=True, text=True,
+                            env={**os.environ, "ADVISOR_DB": url}, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and str(path) in result.stderr and "'0099_from_the_future'" in result.stderr
+    assert path.read_bytes() == before

@@ -47,11 +47,22 @@ def is_current(engine: Engine) -> bool:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run migrations up to ``revision`` in one transaction (callers hold schema_lock)."""
+    """Run migrations up to ``revision`` in one transaction (callers hold schema_lock). A database
+    stamped with a revision this advisor does not know (written by a newer one) is refused in one
+    line naming it, before Alembic fails on it."""
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     from advisor.db.engine import writer
+    from advisor.db.locations import display_location
+    from advisor.errors import InputError
 
+    stored = current_revision(engine)
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions()}
+    if stored is not None and stored not in known:
+        raise InputError(f"database {display_location(engine.url.render_as_string(hide_password=False))} is at "
+                         f"revision {stored!r}, which this advisor does not know (a newer advisor wrote it?); "
+                         f"upgrade advisor or point $ADVISOR_DB at another database")
     with writer(engine).connect() as conn:
         with conn.begin():
             command.upgrade(alembic_config(engine, connection=conn), revision)
