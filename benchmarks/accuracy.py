@@ -33,7 +33,6 @@ import argparse
 import collections
 import itertools
 import math
-import random
 import statistics
 import sys
 import textwrap
@@ -55,7 +54,6 @@ from advisor.predict.constants import predictor_constants  # noqa: E402
 from advisor.predict.intervals import OTHER_FRAMEWORK, pair_kind  # noqa: E402
 from benchmarks.fit import (  # noqa: E402
     BOOTSTRAP_DRAWS,
-    BOOTSTRAP_SEED,
     REASONED_CONSTANTS,
     SEARCHED_CONSTANTS,
     RowPrediction,
@@ -65,6 +63,7 @@ from benchmarks.fit import (  # noqa: E402
     load_published_rows,
     loso_predictions,
     model_name,
+    one_standard_error_choice,
     predict_rows,
     with_constants,
 )
@@ -266,12 +265,7 @@ def choose_interval_rule(residuals: Sequence[Residual], device_class_label: str 
     def mean_score(rule: IntervalRule, drawn: Sequence[str]) -> float:
         return statistics.fmean(x for c in drawn for x in scores[rule][c])
 
-    criterion = {rule: mean_score(rule, clusters) for rule in INTERVAL_RULES}
-    best = min(INTERVAL_RULES, key=lambda rule: (criterion[rule], _departure(rule)))
-    rng = random.Random(BOOTSTRAP_SEED)
-    se = statistics.pstdev(mean_score(best, rng.choices(clusters, k=len(clusters)))
-                           for _ in range(draws))
-    return min((rule for rule in INTERVAL_RULES if criterion[rule] <= criterion[best] + se), key=_departure)
+    return one_standard_error_choice(INTERVAL_RULES, mean_score, clusters, _departure, draws)
 
 
 # --------------------------------------------------------------------------- cross-validation
@@ -367,25 +361,18 @@ def choose_constants(
     exclude: str | None, draws: int = BOOTSTRAP_DRAWS,
 ) -> dict[str, float]:
     """The searched constants chosen together on the rows NOT of source ``exclude`` (None: all
-    rows), by the one-standard-error rule (Hastie, Tibshirani & Friedman, The Elements of
-    Statistical Learning, 2nd ed., section 7.10): the criterion is the report's headline error,
-    the median |predicted / measured - 1|; its standard error at the best combination comes from
-    resampling whole sources (rows of one source share its bias); of the combinations within one
-    standard error of the best, the one nearest the reasoned values (``reasoned``, summed log
-    distance) is chosen. A flat criterion (constants that only the held-out source's rows pin
+    rows), by the one-standard-error rule (benchmarks.fit.one_standard_error_choice): the criterion
+    is the report's headline error, the median |predicted / measured - 1|; of the combinations
+    within one standard error of the best, the one nearest the reasoned values (``reasoned``,
+    summed log distance) is chosen. A flat criterion (constants that only the held-out source's rows pin
     down) so leaves them where reasoning put them instead of wherever the noise favours. No
     constant is held at a configured value while another is searched: those were chosen on every
     source, the held-out one included. ``grid[combination]`` maps row id to predicted / measured
     latency with the constants at that combination."""
     errors = {combo: _errors_by_source(rows, source_of, exclude) for combo, rows in grid.items()}
     sources = sorted(next(iter(errors.values())))
-    score = {combo: _median_error(e, sources) for combo, e in errors.items()}
-    nearest = lambda combo: (_distance(combo, reasoned), combo)  # noqa: E731
-    best = min(score, key=lambda combo: (score[combo], *nearest(combo)))
-    rng = random.Random(BOOTSTRAP_SEED)
-    resampled = [_median_error(errors[best], rng.choices(sources, k=len(sources))) for _ in range(draws)]
-    se = statistics.pstdev(resampled) if len(sources) > 1 else 0.0
-    return dict(min((combo for combo in grid if score[combo] <= score[best] + se), key=nearest))
+    return dict(one_standard_error_choice(list(grid), lambda combo, drawn: _median_error(errors[combo], drawn), sources,
+                                          lambda combo: (_distance(combo, reasoned), combo), draws))
 
 
 def _errors_by_source(rows: dict[str, float], source_of: dict[str, str], exclude: str | None) -> dict[str, list[float]]:

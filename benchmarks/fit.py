@@ -26,11 +26,11 @@ import random
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -370,6 +370,29 @@ def loso_predictions(samples: list[Sample], source_of: dict[str, str], structure
     return out
 
 
+Candidate = TypeVar("Candidate")
+
+
+def one_standard_error_choice(
+    candidates: Sequence[Candidate], criterion: Callable[[Candidate, Sequence[str]], float], sources: Sequence[str],
+    preference: Callable[[Candidate], Any], draws: int = BOOTSTRAP_DRAWS,
+    best_tie: Callable[[Candidate], Any] | None = None,
+) -> Candidate:
+    """The one-standard-error rule (Hastie, Tibshirani & Friedman, The Elements of Statistical
+    Learning, 2nd ed., section 7.10) that chooses the fit structure here and the constants and
+    interval rules in benchmarks.accuracy: ``criterion(candidate, sources)`` is lower for better;
+    its standard error at the best candidate (ties: ``best_tie``, else ``preference``) comes from
+    ``draws`` resamples of whole sources (rows of one source share its bias; fixed seed); of the
+    candidates within one standard error of the best, the first by ``preference`` is taken."""
+    score = {c: criterion(c, sources) for c in candidates}
+    tie = best_tie or preference
+    best = min(candidates, key=lambda c: (score[c], tie(c)))
+    rng = random.Random(BOOTSTRAP_SEED)
+    se = (statistics.pstdev(criterion(best, rng.choices(sources, k=len(sources))) for _ in range(draws))
+          if len(sources) > 1 else 0.0)
+    return min((c for c in candidates if score[c] <= score[best] + se), key=preference)
+
+
 def choose_structure(samples: list[Sample], source_of: dict[str, str], draws: int = BOOTSTRAP_DRAWS) -> Structure:
     """The structure for these samples (the caller passes only the rows it may fit on), by the
     one-standard-error rule the constants and interval rules are chosen by (benchmarks.accuracy):
@@ -393,12 +416,8 @@ def choose_structure(samples: list[Sample], source_of: dict[str, str], draws: in
     def criterion(st: Structure, drawn: Sequence[str]) -> float:
         return statistics.median(logs[st][rid] for src in drawn for rid in by_source[src])
 
-    score = {st: criterion(st, sources) for st in STRUCTURES}
-    best = min(STRUCTURES, key=lambda st: (score[st], STRUCTURES.index(st)))
-    rng = random.Random(BOOTSTRAP_SEED)
-    se = statistics.pstdev(criterion(best, rng.choices(sources, k=len(sources))) for _ in range(draws))
-    near = [st for st in STRUCTURES if score[st] <= score[best] + se]
-    return min(near, key=lambda st: (-st.prior, st.estimator != "mean"))
+    return one_standard_error_choice(STRUCTURES, criterion, sources, lambda st: (-st.prior, st.estimator != "mean"),
+                                     draws, best_tie=STRUCTURES.index)
 
 
 def platform_corrections_yaml(table: PlatformCorrectionTable, n_rows: int) -> str:
