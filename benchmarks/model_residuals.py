@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.accuracy import narrowest_window  # noqa: E402
 from benchmarks.fit import model_name, predict_rows  # noqa: E402
 
 #: fewest models two sources must share on one platform, framework and precision to be compared
@@ -80,10 +81,8 @@ def median_error(log_ratios: Sequence[float]) -> float:
 
 def window_80(log_ratios: Sequence[float]) -> float:
     """The narrowest measured / predicted window holding 80% of the residuals (high / low),
-    placed after seeing them."""
-    xs = sorted(log_ratios)
-    k = max(1, math.ceil(0.8 * len(xs)))
-    return math.exp(min(xs[i + k - 1] - xs[i] for i in range(len(xs) - k + 1)))
+    placed after seeing them (80% rounded up, as docs/accuracy.md's per-source own spread)."""
+    return narrowest_window([math.exp(x) for x in log_ratios], max(1, math.ceil(0.8 * len(log_ratios))))
 
 
 def agreements(ratios: dict[Setting, dict[str, dict[str, float]]]) -> dict[Setting, list[Agreement]]:
