@@ -135,7 +135,7 @@ class RowPrediction:
         platform's figure corrects: it takes no part in the per-platform fit."""
         platform = () if self.row.get("metric") == "kernel_ms" else (self.row["platform"], self.workload, model_name(self.row))
         return Sample(self.id, self.measured_ms, self.predicted_ms,
-                      (self.device_class, self.row["framework"], self.family), platform)
+                      (self.device_class, self.row["framework"], self.family), platform, workload=self.workload)
 
     @property
     def workload(self) -> WorkloadKind:

@@ -22,10 +22,10 @@ import yaml
 from advisor.db.profile_cache import profile_for
 from advisor.domain.specs import CalibrationSpec
 from advisor.display import sig3
+from advisor.domain.workload_kinds import workload_kind
 from advisor.errors import InputError
 from advisor.predict.corrections import Sample
 from advisor.predict.engine import predict
-from advisor.domain.workload_kinds import workload_kind
 from advisor.predict.platform_corrections import NO_PLATFORM_CORRECTIONS, PlatformCorrectionTable, PlatformFit, platform_correction_table, published_correction
 from advisor.workload import Workload
 from factories_predict import seed_framework, seed_platform

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from advisor.display import p10_p90, sig3
+from advisor.domain.workload_kinds import kind_label
 from advisor.errors import InputError
 from advisor.predict.corrections import parse_correction_key
 from advisor.predict.intervals import IntervalClass, interval_table
-from advisor.domain.workload_kinds import kind_label, workload_kind
 from advisor.predict.platform_corrections import platform_correction_table
 
 
@@ -27,7 +27,7 @@ def run_fit_command(paths: list[Path], target: str, fmt: str = "table") -> None:
     result = run_fit(store, target, measurements, origin)
     ranges = calibrated_ranges(platform.device_class, result.corrections)
     # the published figures these predictions carried: one per workload kind measured
-    kinds = sorted({workload_kind(m.phase) for m in measurements})
+    kinds = sorted({s.workload for s in result.samples})
     published = [fit for kind in kinds if (fit := platform_correction_table().find(target, kind)) is not None]
     if fmt == "json":
         print(json.dumps({

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from advisor.domain.specs import CalibrationSpec, FrameworkSpec, PlatformSpec
 from advisor.domain.vocab import is_gpu, is_npu
+from advisor.domain.workload_kinds import workload_kind
 from advisor.precision import BYTES_PER_ELEMENT, SchemeSpec, kv_cache_bytes, scheme as scheme_spec
 from advisor.predict.constants import PredictorConstants, predictor_constants
 from advisor.predict.corrections import covers_kind, latency_correction, measures_framework
@@ -30,7 +31,6 @@ from advisor.predict.intervals import interval_table, latency_range
 from advisor.predict.kernels import Kernel, fuse
 from advisor.predict.memory import estimate_memory
 from advisor.predict.peaks import Achievable, achievable
-from advisor.domain.workload_kinds import workload_kind
 from advisor.predict.platform_corrections import PlatformCorrectionTable, platform_correction_table, published_correction
 from advisor.predict.quantization import (
     dequant_flops,

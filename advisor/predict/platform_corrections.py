@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.config import config_path, load_config_model

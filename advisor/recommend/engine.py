@@ -19,6 +19,7 @@ from advisor.db.profile_cache import profile_for
 from advisor.display import throughput_unit
 from advisor.domain.candidates import Candidate, Exclusion
 from advisor.domain.findings import EXCLUDE, Finding, excluded, penalty_factor
+from advisor.domain.workload_kinds import workload_kind
 from advisor.errors import unknown_name
 from advisor.precision import GGUF_SCHEMES, SCHEMES
 from advisor.predict.api import calibration_for
@@ -26,7 +27,6 @@ from advisor.predict.corrections import covers_kind
 from advisor.predict.engine import predict
 from advisor.predict.intervals import interval_table
 from advisor.predict.kernels import fuse, fusion_key
-from advisor.domain.workload_kinds import workload_kind
 from advisor.predict.platform_corrections import PlatformFit, platform_correction_table
 from advisor.predict.types import Prediction
 from advisor.recommend.multidevice import split_over_devices

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.display import sig3
 from advisor.domain.candidates import Candidate, Exclusion
-from advisor.precision import KvCacheDtype
 from advisor.domain.workload_kinds import kind_label
+from advisor.precision import KvCacheDtype
 from advisor.predict.platform_corrections import PlatformFit
 from advisor.recommend.speedup import PrecisionSpeedup
 from advisor.workload import Phase, Workload
