@@ -63,7 +63,6 @@ class Agreement:
         spread = statistics.pvariance(a) + statistics.pvariance(b)
         return 1 - statistics.pvariance([x - y for x, y in self.log_ratios]) / spread if spread else 0.0
 
-
     def transfer(self, per_model: bool) -> list[float]:
         """log(measured / predicted) of each source's models once predicted with the OTHER
         source's figure: its ratio for the same model (``per_model``), or its median ratio over
